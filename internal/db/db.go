@@ -1,0 +1,148 @@
+// Package db opens siwei's one database on either engine — SQLite in a file for a town on one PC,
+// PostgreSQL for a district — applies the embedded migrations and runs transactions. DML is one code
+// path with $N placeholders; the few engine differences live in engine.go.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The two engines siwei runs on.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// Querier is what *sql.DB and *sql.Tx have in common, so query helpers can run inside or outside a
+// transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is an open database: a writer and a reader pool. On SQLite the writer is a single connection,
+// so writes queue in Go instead of spinning on SQLITE_BUSY; on PostgreSQL both are the same pool.
+type DB struct {
+	Engine Engine
+	// URL is the address the database was opened with (a file path for SQLite).
+	URL string
+	w   *sql.DB
+	r   *sql.DB
+}
+
+// Open opens the database named by url: "postgres://…" or "postgresql://…" selects PostgreSQL;
+// anything else is a SQLite file path, and an empty url means siwei.db in dataDir.
+func Open(ctx context.Context, url, dataDir string) (*DB, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		return openPostgres(ctx, url)
+	}
+	path := strings.TrimPrefix(url, "sqlite://")
+	if path == "" {
+		if dataDir == "" {
+			dataDir = "."
+		}
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("db: open: %w", err)
+		}
+		path = filepath.Join(dataDir, "siwei.db")
+	}
+	return openSQLite(ctx, path)
+}
+
+func openPostgres(ctx context.Context, url string) (*DB, error) {
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("db: open postgres: %w", err)
+	}
+	p.SetMaxOpenConns(32)
+	p.SetMaxIdleConns(32)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("db: open postgres: %w", err)
+	}
+	return &DB{Engine: Postgres, URL: url, w: p, r: p}, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	// busy_timeout first so that the other pragmas wait instead of failing on a locked file.
+	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
+	// The writer is durable (synchronous=FULL): a posting acknowledged is a posting kept.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	n := max(4, 2*runtime.NumCPU())
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &DB{Engine: SQLite, URL: path, w: w, r: r}, nil
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	err := d.w.Close()
+	if d.r != d.w {
+		err = errors.Join(err, d.r.Close())
+	}
+	return err
+}
+
+// Read is the pool for queries outside a transaction.
+func (d *DB) Read() *sql.DB { return d.r }
+
+// Write is the writer pool. Prefer Tx; Write exists for single statements and for stats.
+func (d *DB) Write() *sql.DB { return d.w }
+
+// Tx runs fn in a write transaction (BEGIN IMMEDIATE on SQLite) and commits if fn returns nil.
+// Keep fn short: no files or network inside.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: commit: %w", err)
+	}
+	return nil
+}
+
+// Stats reports the pools' statistics for /metrics.
+func (d *DB) Stats() (writer, reader sql.DBStats) {
+	return d.w.Stats(), d.r.Stats()
+}
+
+// Now is the current time as stored: UTC, to the microsecond (PostgreSQL's precision), so a value
+// written and read back compares equal on both engines.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
