@@ -1,0 +1,424 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strings"
+	"time"
+
+	"siwei/internal/db"
+	"siwei/internal/errs"
+)
+
+var mobileRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+
+// ValidPhone reports whether s is a mainland mobile number: 11 digits, 1[3-9]….
+func ValidPhone(s string) bool { return mobileRE.MatchString(s) }
+
+// AccountInput creates an account.
+type AccountInput struct {
+	Phone      string
+	Name       string
+	ResidentID int64
+	Password   string // empty: a one-time password is generated and returned for the activation slip
+	Grants     []Grant
+}
+
+// Activation is what an activation slip shows: the phone and a one-time password to change at the
+// first login.
+type Activation struct {
+	AccountID int64
+	Name      string
+	Phone     string
+	Password  string
+}
+
+// CreateAccount creates a login; each grant must be one the actor may give.
+func (s *Service) CreateAccount(ctx context.Context, a *Actor, in AccountInput) (Activation, error) {
+	in.Phone, in.Name = strings.TrimSpace(in.Phone), strings.TrimSpace(in.Name)
+	var f errs.Fields
+	if !ValidPhone(in.Phone) {
+		f.Add("phone", "field.phone_invalid")
+	}
+	if in.Name == "" {
+		f.Add("name", "field.required")
+	}
+	if in.Password != "" {
+		if err := ValidatePassword(in.Password); err != nil {
+			f.Add("password", "auth.password_too_short")
+		}
+	}
+	for _, g := range in.Grants {
+		if !g.Role.Valid() {
+			f.Add("role", "auth.role_invalid")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return Activation{}, err
+	}
+	for _, g := range in.Grants {
+		if err := s.canGrant(ctx, a, g); err != nil {
+			return Activation{}, err
+		}
+	}
+	if in.ResidentID != 0 {
+		if err := s.canManageResident(ctx, a, in.ResidentID); err != nil {
+			return Activation{}, err
+		}
+	}
+	act := Activation{Name: in.Name, Phone: in.Phone, Password: in.Password}
+	mustChange := false
+	if act.Password == "" {
+		act.Password, mustChange = OneTimePassword(), true
+	}
+	hash := HashPassword(act.Password)
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		act.AccountID, err = s.InsertAccount(ctx, tx, in.Phone, in.Name, in.ResidentID, hash, mustChange)
+		if err != nil {
+			return err
+		}
+		for _, g := range in.Grants {
+			if err := s.insertGrant(ctx, tx, act.AccountID, g, a.AccountID); err != nil {
+				return err
+			}
+		}
+		return Audit(ctx, tx, a, AuditEntry{Action: "account.create", Entity: "account", EntityID: act.AccountID,
+			TownID: a.TownID, Summary: Summarize(nil, map[string]any{"phone": in.Phone, "name": in.Name, "grants": in.Grants})})
+	})
+	if db.IsUnique(err) {
+		return Activation{}, &errs.Error{Code: errs.Conflict, Key: "auth.phone_taken", Fields: []errs.FieldError{{Field: "phone", Key: "auth.phone_taken"}}}
+	}
+	if err != nil {
+		return Activation{}, fmt.Errorf("auth: create account: %w", err)
+	}
+	return act, nil
+}
+
+// InsertAccount writes an account row inside tx. It decides nothing: callers validate. The demo
+// and `serve --init-admin` use it to create the first accounts.
+func (s *Service) InsertAccount(ctx context.Context, tx db.Querier, phone, name string, residentID int64, hash string, mustChange bool) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO accounts (phone, name, resident_id, password_hash, must_change_password, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, phone, name, nullID(residentID), hash, mustChange, s.Now()).Scan(&id)
+	return id, err
+}
+
+// InsertGrant writes a role grant inside tx; like InsertAccount it decides nothing.
+func (s *Service) InsertGrant(ctx context.Context, tx db.Querier, accountID int64, g Grant) error {
+	return s.insertGrant(ctx, tx, accountID, g, 0)
+}
+
+func (s *Service) insertGrant(ctx context.Context, tx db.Querier, accountID int64, g Grant, by int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO account_roles (account_id, role, town_id, village_id, granted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		accountID, string(g.Role), nullID(g.TownID), nullID(g.VillageID), nullID(by), s.Now())
+	return err
+}
+
+// canGrant checks that a may give g: village roles need account.manage on the village (residents)
+// or role.grant on its town (staff roles); town roles need role.grant on the town.
+func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
+	if g.Role == DistrictAdmin {
+		return Can(a, TownCreate, Scope{})
+	}
+	if g.Role.VillageScoped() {
+		if g.VillageID == 0 {
+			return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "village_id", Key: "field.required"}}}
+		}
+		if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, g.VillageID).Scan(&g.TownID); err != nil {
+			if db.IsNoRows(err) {
+				return errs.New(errs.NotFound, "error.not_found")
+			}
+			return err
+		}
+		if g.Role == ResidentRole {
+			return Can(a, AccountManage, Scope{TownID: g.TownID, VillageID: g.VillageID})
+		}
+	}
+	if g.TownID == 0 {
+		return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "town_id", Key: "field.required"}}}
+	}
+	return Can(a, RoleGrant, Scope{TownID: g.TownID})
+}
+
+func (s *Service) canManageResident(ctx context.Context, a *Actor, residentID int64) error {
+	var sc Scope
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1`, residentID).Scan(&sc.TownID, &sc.VillageID)
+	if db.IsNoRows(err) {
+		return errs.New(errs.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return err
+	}
+	return Can(a, AccountManage, sc)
+}
+
+// Grant gives an existing account a role.
+func (s *Service) Grant(ctx context.Context, a *Actor, accountID int64, g Grant) error {
+	if !g.Role.Valid() {
+		return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "role", Key: "auth.role_invalid"}}}
+	}
+	if g.Role.VillageScoped() && g.VillageID != 0 {
+		s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, g.VillageID).Scan(&g.TownID)
+	}
+	if err := s.canGrant(ctx, a, g); err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE id = $1`, accountID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return errs.New(errs.NotFound, "error.not_found")
+		}
+		if err := s.insertGrant(ctx, tx, accountID, g, a.AccountID); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, a, AuditEntry{Action: "role.grant", Entity: "account", EntityID: accountID, TownID: g.TownID,
+			VillageID: g.VillageID, Summary: Summarize(nil, g)})
+	})
+}
+
+// Revoke removes a grant.
+func (s *Service) Revoke(ctx context.Context, a *Actor, grantID int64) error {
+	var g Grant
+	var accountID int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT account_id, role, COALESCE(town_id, 0), COALESCE(village_id, 0) FROM account_roles WHERE id = $1`, grantID).
+		Scan(&accountID, &g.Role, &g.TownID, &g.VillageID)
+	if db.IsNoRows(err) {
+		return errs.New(errs.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.canGrant(ctx, a, g); err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_roles WHERE id = $1`, grantID); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, a, AuditEntry{Action: "role.revoke", Entity: "account", EntityID: accountID, TownID: g.TownID,
+			VillageID: g.VillageID, Summary: Summarize(g, nil)})
+	})
+}
+
+// ChangePassword changes the actor's own password after checking the old one; other sessions end.
+func (s *Service) ChangePassword(ctx context.Context, a *Actor, old, new string) error {
+	if a == nil {
+		return errs.New(errs.Unauthorized, "error.unauthorized")
+	}
+	var hash string
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = $1`, a.AccountID).Scan(&hash); err != nil {
+		return fmt.Errorf("auth: change password: %w", err)
+	}
+	var f errs.Fields
+	if !CheckPassword(hash, old) {
+		f.Add("old_password", "auth.old_password_wrong")
+	}
+	if err := ValidatePassword(new); err != nil {
+		f.Add("new_password", "auth.password_too_short")
+	} else if new == old {
+		f.Add("new_password", "auth.password_same")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	nh := HashPassword(new)
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, must_change_password = FALSE WHERE id = $2`, nh, a.AccountID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2`, a.AccountID, a.Session)
+		return err
+	})
+}
+
+// ResetPassword gives a resident's account a one-time password for an activation slip; the
+// resident must change it at the next login, and their sessions end.
+func (s *Service) ResetPassword(ctx context.Context, a *Actor, accountID int64) (Activation, error) {
+	act := Activation{AccountID: accountID}
+	var residentID sql.NullInt64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT name, phone, resident_id FROM accounts WHERE id = $1`, accountID).Scan(&act.Name, &act.Phone, &residentID)
+	if db.IsNoRows(err) {
+		return act, errs.New(errs.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return act, err
+	}
+	grants, err := s.grants(ctx, s.DB.Read(), accountID)
+	if err != nil {
+		return act, err
+	}
+	// Staff accounts are reset only by someone who may grant all their roles.
+	for _, g := range grants {
+		if g.Role != ResidentRole {
+			if err := s.canGrant(ctx, a, g); err != nil {
+				return act, err
+			}
+		}
+	}
+	if residentID.Valid {
+		if err := s.canManageResident(ctx, a, residentID.Int64); err != nil {
+			return act, err
+		}
+	} else if len(grants) == 0 {
+		if err := Can(a, TownCreate, Scope{}); err != nil {
+			return act, err
+		}
+	}
+	act.Password = OneTimePassword()
+	h := HashPassword(act.Password)
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, must_change_password = TRUE WHERE id = $2`, h, accountID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1`, accountID); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, a, AuditEntry{Action: "account.reset_password", Entity: "account", EntityID: accountID, TownID: a.TownID})
+	})
+	return act, err
+}
+
+// OneTimePassword is ten characters that are easy to read off a slip (no 0/O, 1/l/I).
+func OneTimePassword() string {
+	const alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+	b := make([]byte, 10)
+	for i := range b {
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b)
+}
+
+// StartOffice puts the actor's session in office mode for a resident: what follows is recorded as
+// "staff X for resident Y".
+func (s *Service) StartOffice(ctx context.Context, a *Actor, residentID int64) error {
+	var sc Scope
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1 AND status = 'active'`, residentID).Scan(&sc.TownID, &sc.VillageID)
+	if db.IsNoRows(err) {
+		return errs.New(errs.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return err
+	}
+	if err := Can(a, OfficeAct, sc); err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_for = $1 WHERE token_hash = $2`, residentID, a.Session); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, a, AuditEntry{Action: "office.start", Entity: "resident", EntityID: residentID, ForID: residentID,
+			TownID: sc.TownID, VillageID: sc.VillageID})
+	})
+}
+
+// EndOffice leaves office mode.
+func (s *Service) EndOffice(ctx context.Context, a *Actor) error {
+	if a == nil {
+		return nil
+	}
+	_, err := s.DB.Write().ExecContext(ctx, `UPDATE sessions SET acting_for = NULL WHERE token_hash = $1`, a.Session)
+	return err
+}
+
+// Accounts lists accounts with grants in the actor's towns, newest first, 50 a page.
+func (s *Service) Accounts(ctx context.Context, a *Actor, q string, page int) ([]Account, error) {
+	all, towns := Towns(a)
+	if !all && len(towns) == 0 {
+		return nil, errs.New(errs.Forbidden, "error.forbidden")
+	}
+	if err := Can(a, RoleGrant, Scope{TownID: a.TownID}); err != nil && !all {
+		if err := Can(a, AccountManage, Scope{TownID: a.TownID}); err != nil {
+			return nil, err
+		}
+	}
+	page = max(page, 1)
+	args := []any{}
+	where := "1=1"
+	if !all {
+		args = append(args, a.TownID)
+		where += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = a.id AND r.town_id = $%d)`, len(args))
+	}
+	if q = strings.TrimSpace(q); q != "" {
+		args = append(args, db.LikePrefix(q))
+		where += fmt.Sprintf(` AND (a.phone LIKE $%d ESCAPE '\' OR a.name LIKE $%d ESCAPE '\')`, len(args), len(args))
+	}
+	args = append(args, 50, (page-1)*50)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT a.id, a.phone, a.name, COALESCE(a.resident_id, 0), a.must_change_password, a.disabled, a.created_at
+		FROM accounts a WHERE `+where+fmt.Sprintf(` ORDER BY a.id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("auth: accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		var ac Account
+		if err := rows.Scan(&ac.ID, &ac.Phone, &ac.Name, &ac.ResidentID, &ac.MustChange, &ac.Disabled, &ac.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, ac)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Grants, err = s.grants(ctx, s.DB.Read(), out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// SearchAudit lists audit entries of a town, newest first; town admins only.
+func (s *Service) SearchAudit(ctx context.Context, a *Actor, f AuditFilter) ([]AuditEntry, error) {
+	if err := Can(a, AuditRead, Scope{TownID: f.TownID}); err != nil {
+		return nil, err
+	}
+	f.Page = max(f.Page, 1)
+	args := []any{f.TownID}
+	where := "town_id = $1"
+	if q := strings.TrimSpace(f.Q); q != "" {
+		args = append(args, db.LikePrefix(q))
+		n := len(args)
+		where += fmt.Sprintf(` AND (action LIKE $%d ESCAPE '\' OR entity LIKE $%d ESCAPE '\' OR actor_name LIKE $%d ESCAPE '\' OR for_name LIKE $%d ESCAPE '\')`, n, n, n, n)
+	}
+	if !f.From.IsZero() {
+		args = append(args, f.From.UTC())
+		where += fmt.Sprintf(" AND at >= $%d", len(args))
+	}
+	if !f.To.IsZero() {
+		args = append(args, f.To.UTC())
+		where += fmt.Sprintf(" AND at < $%d", len(args))
+	}
+	args = append(args, AuditPageSize, (f.Page-1)*AuditPageSize)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, at, COALESCE(actor_account_id, 0), actor_name, COALESCE(for_resident_id, 0), for_name,
+		COALESCE(town_id, 0), COALESCE(village_id, 0), action, entity, COALESCE(entity_id, 0), summary FROM audit_log WHERE `+where+
+		fmt.Sprintf(" ORDER BY id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("auth: audit search: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorName, &e.ForID, &e.ForName, &e.TownID, &e.VillageID, &e.Action, &e.Entity, &e.EntityID, &e.Summary); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PruneLoginAttempts deletes attempts older than the rate-limit window; the server calls it hourly.
+func (s *Service) PruneLoginAttempts(ctx context.Context) error {
+	_, err := s.DB.Write().ExecContext(ctx, `DELETE FROM login_attempts WHERE at < $1`, s.Now().Add(-loginWindow-time.Hour))
+	return err
+}

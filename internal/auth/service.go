@@ -1,0 +1,261 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"siwei/internal/db"
+	"siwei/internal/errs"
+)
+
+// Service manages accounts, roles, sessions and the audit log.
+type Service struct {
+	DB *db.DB
+	// SessionTTL is how long a login lasts; API tokens last as long.
+	SessionTTL time.Duration
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// NewService returns a Service with default settings.
+func NewService(d *db.DB) *Service {
+	return &Service{DB: d, SessionTTL: 30 * 24 * time.Hour, Now: db.Now}
+}
+
+// Login limits: failures in the window before the phone or the client address is refused.
+const (
+	loginWindow      = 15 * time.Minute
+	maxPhoneFailures = 5
+	maxAddrFailures  = 30
+	minPasswordLen   = 8
+)
+
+// Account is a login: a phone and a password, optionally tied to a resident record.
+type Account struct {
+	ID          int64
+	Phone       string
+	Name        string
+	ResidentID  int64
+	MustChange  bool
+	Disabled    bool
+	CreatedAt   time.Time
+	LastLoginAt time.Time
+	Grants      []Grant
+}
+
+// HashPassword hashes with argon2id (19 MiB, 2 passes: OWASP's minimum), in PHC string form.
+func HashPassword(pw string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	sum := argon2.IDKey([]byte(pw), salt, 2, 19*1024, 1, 32)
+	return fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$%s$%s",
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))
+}
+
+// CheckPassword reports whether pw matches a hash made by HashPassword.
+func CheckPassword(hash, pw string) bool {
+	var m, t uint32
+	var p uint8
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// dummyHash is checked against when the phone is unknown, so that timing does not tell which
+// phones have accounts.
+var dummyHash = HashPassword("siwei-no-such-account")
+
+// ValidatePassword checks a new password.
+func ValidatePassword(pw string) error {
+	var f errs.Fields
+	if len([]rune(pw)) < minPasswordLen {
+		f.Add("password", "auth.password_too_short")
+	} else if len(pw) > 128 {
+		f.Add("password", "auth.password_too_long")
+	}
+	return f.Err()
+}
+
+// Session is a login: a cookie for browsers or a bearer token for API clients.
+type Session struct {
+	Token     string // shown once, never stored
+	ExpiresAt time.Time
+}
+
+// Login checks a phone and password and opens a session of the kind "web" or "api". Failures are
+// counted per phone and per client address; past the limit the login is refused before checking.
+func (s *Service) Login(ctx context.Context, phone, password, addr, kind string) (Session, error) {
+	phone = strings.TrimSpace(phone)
+	var f errs.Fields
+	if phone == "" {
+		f.Add("phone", "field.required")
+	}
+	if password == "" {
+		f.Add("password", "field.required")
+	}
+	if err := f.Err(); err != nil {
+		return Session{}, err
+	}
+	now := s.Now()
+	since := now.Add(-loginWindow)
+	var byPhone, byAddr int
+	r := s.DB.Read()
+	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE phone = $1 AND at > $2 AND NOT ok`, phone, since).Scan(&byPhone); err != nil {
+		return Session{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE addr = $1 AND at > $2 AND NOT ok`, addr, since).Scan(&byAddr); err != nil {
+		return Session{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if byPhone >= maxPhoneFailures || byAddr >= maxAddrFailures {
+		return Session{}, errs.New(errs.TooMany, "auth.too_many_attempts")
+	}
+	var id int64
+	var hash string
+	var disabled bool
+	err := r.QueryRowContext(ctx, `SELECT id, password_hash, disabled FROM accounts WHERE phone = $1`, phone).Scan(&id, &hash, &disabled)
+	if err != nil && !db.IsNoRows(err) {
+		return Session{}, fmt.Errorf("auth: login: %w", err)
+	}
+	ok := false
+	if id == 0 || hash == "" {
+		CheckPassword(dummyHash, password)
+	} else {
+		ok = CheckPassword(hash, password) && !disabled
+	}
+	var sess Session
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (phone, addr, ok, at) VALUES ($1, $2, $3, $4)`, phone, addr, ok, now); err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET last_login_at = $1 WHERE id = $2`, now, id); err != nil {
+			return err
+		}
+		var err error
+		sess, err = s.openSession(ctx, tx, id, kind)
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: login: %w", err)
+	}
+	if !ok {
+		return Session{}, errs.New(errs.Unauthorized, "auth.bad_credentials")
+	}
+	return sess, nil
+}
+
+func (s *Service) openSession(ctx context.Context, tx db.Querier, accountID int64, kind string) (Session, error) {
+	tok := randomToken()
+	exp := s.Now().Add(s.SessionTTL)
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, account_id, kind, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		tokenHash(tok), accountID, kind, randomToken(), s.Now(), exp)
+	return Session{Token: tok, ExpiresAt: exp}, err
+}
+
+// Logout ends the actor's session.
+func (s *Service) Logout(ctx context.Context, a *Actor) error {
+	if a == nil || a.Session == "" {
+		return nil
+	}
+	_, err := s.DB.Write().ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, a.Session)
+	return err
+}
+
+// Authenticate returns the actor for a session token, or nil when the token is unknown or expired.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error) {
+	if token == "" || len(token) > 100 {
+		return nil, nil
+	}
+	h := tokenHash(token)
+	a := &Actor{Session: h}
+	var actingFor sql.NullInt64
+	var resident sql.NullInt64
+	var exp time.Time
+	var kind string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT a.id, a.name, a.phone, a.resident_id, a.must_change_password, s.acting_for, s.expires_at, s.kind
+		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND NOT a.disabled`, h).
+		Scan(&a.AccountID, &a.Name, &a.Phone, &resident, &a.MustChange, &actingFor, &exp, &kind)
+	if db.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: authenticate: %w", err)
+	}
+	if !exp.After(s.Now()) {
+		return nil, nil
+	}
+	a.API = kind == "api"
+	a.ResidentID = resident.Int64
+	if a.Grants, err = s.grants(ctx, s.DB.Read(), a.AccountID); err != nil {
+		return nil, err
+	}
+	if a.ResidentID != 0 {
+		if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM residents WHERE id = $1`, a.ResidentID).Scan(&a.TownID); err != nil {
+			return nil, fmt.Errorf("auth: authenticate: %w", err)
+		}
+	}
+	for _, g := range a.Grants {
+		if a.TownID == 0 && g.TownID != 0 {
+			a.TownID = g.TownID
+		}
+	}
+	if actingFor.Valid {
+		p := &Person{ID: actingFor.Int64}
+		if err := s.DB.Read().QueryRowContext(ctx, `SELECT name FROM residents WHERE id = $1`, p.ID).Scan(&p.Name); err != nil {
+			return nil, fmt.Errorf("auth: authenticate: %w", err)
+		}
+		a.ActingFor = p
+	}
+	return a, nil
+}
+
+func (s *Service) grants(ctx context.Context, q db.Querier, accountID int64) ([]Grant, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, role, COALESCE(town_id, 0), COALESCE(village_id, 0) FROM account_roles WHERE account_id = $1 ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: grants: %w", err)
+	}
+	defer rows.Close()
+	var out []Grant
+	for rows.Next() {
+		var g Grant
+		if err := rows.Scan(&g.ID, &g.Role, &g.TownID, &g.VillageID); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}

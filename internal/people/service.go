@@ -1,0 +1,260 @@
+package people
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+)
+
+// Service is the registry's one place that decides: it validates, checks permissions, writes with
+// an audit row in the same transaction, and reads.
+type Service struct {
+	DB     *db.DB
+	Cipher *Cipher
+	Now    func() time.Time
+}
+
+// NewService returns a registry service.
+func NewService(d *db.DB, c *Cipher) *Service {
+	return &Service{DB: d, Cipher: c, Now: db.Now}
+}
+
+// notFound is the error for a record that does not exist or that the actor may not know exists.
+var notFound = errs.New(errs.NotFound, "error.not_found")
+
+// ---- towns and villages
+
+// TownInput creates a town.
+type TownInput struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	TimeZone string `json:"timezone"`
+}
+
+// CreateTown adds a town; district admins only.
+func (s *Service) CreateTown(ctx context.Context, a *auth.Actor, in TownInput) (Town, error) {
+	if err := auth.Can(a, auth.TownCreate, auth.Scope{}); err != nil {
+		return Town{}, err
+	}
+	var t Town
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = s.InsertTown(ctx, tx, in); err != nil {
+			return err
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "town.create", Entity: "town", EntityID: t.ID, TownID: t.ID, Summary: auth.Summarize(nil, in)})
+	})
+	return t, err
+}
+
+// InsertTown validates and writes a town inside tx, without a permission check: for the demo and
+// for `serve --init-admin`, which create the first town before anyone can log in.
+func (s *Service) InsertTown(ctx context.Context, tx db.Querier, in TownInput) (Town, error) {
+	in.Name, in.Code = strings.TrimSpace(in.Name), strings.TrimSpace(in.Code)
+	if in.TimeZone == "" {
+		in.TimeZone = "Asia/Shanghai"
+	}
+	var f errs.Fields
+	validName(&f, "name", in.Name)
+	if !digits(in.Code, 6, 12) {
+		f.Add("code", "people.town_code_invalid")
+	}
+	if _, err := time.LoadLocation(in.TimeZone); err != nil {
+		f.Add("timezone", "people.timezone_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Town{}, err
+	}
+	t := Town{Code: in.Code, Name: in.Name, TimeZone: in.TimeZone, CreatedAt: s.Now()}
+	err := tx.QueryRowContext(ctx, `INSERT INTO towns (code, name, timezone, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		t.Code, t.Name, t.TimeZone, t.CreatedAt).Scan(&t.ID)
+	if db.IsUnique(err) {
+		return Town{}, &errs.Error{Code: errs.Conflict, Key: "people.town_exists", Fields: []errs.FieldError{{Field: "name", Key: "people.town_exists"}}}
+	}
+	return t, err
+}
+
+// Town returns a town by id. Town names are public.
+func (s *Service) Town(ctx context.Context, id int64) (Town, error) {
+	var t Town
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, code, name, timezone, created_at FROM towns WHERE id = $1`, id).
+		Scan(&t.ID, &t.Code, &t.Name, &t.TimeZone, &t.CreatedAt)
+	if db.IsNoRows(err) {
+		return t, notFound
+	}
+	return t, err
+}
+
+// TownByName returns a town by name.
+func (s *Service) TownByName(ctx context.Context, name string) (Town, error) {
+	var id int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM towns WHERE name = $1`, name).Scan(&id)
+	if db.IsNoRows(err) {
+		return Town{}, notFound
+	}
+	if err != nil {
+		return Town{}, err
+	}
+	return s.Town(ctx, id)
+}
+
+// Towns lists the towns the actor works in (every town for a district admin).
+func (s *Service) Towns(ctx context.Context, a *auth.Actor) ([]Town, error) {
+	all, ids := auth.Towns(a)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, code, name, timezone, created_at FROM towns ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("people: towns: %w", err)
+	}
+	defer rows.Close()
+	var out []Town
+	for rows.Next() {
+		var t Town
+		if err := rows.Scan(&t.ID, &t.Code, &t.Name, &t.TimeZone, &t.CreatedAt); err != nil {
+			return nil, err
+		}
+		if all || containsID(ids, t.ID) {
+			out = append(out, t)
+		}
+	}
+	return out, rows.Err()
+}
+
+// CreateVillage adds a village to a town; town admins only.
+func (s *Service) CreateVillage(ctx context.Context, a *auth.Actor, townID int64, in VillageInput) (Village, error) {
+	if err := auth.Can(a, auth.TownManage, auth.Scope{TownID: townID}); err != nil {
+		return Village{}, err
+	}
+	var v Village
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if v, err = s.InsertVillage(ctx, tx, townID, in); err != nil {
+			return err
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "village.create", Entity: "village", EntityID: v.ID, TownID: townID, VillageID: v.ID, Summary: auth.Summarize(nil, in)})
+	})
+	return v, err
+}
+
+// InsertVillage validates and writes a village inside tx without a permission check (demo, import).
+func (s *Service) InsertVillage(ctx context.Context, tx db.Querier, townID int64, in VillageInput) (Village, error) {
+	in.Name, in.Code = strings.TrimSpace(in.Name), strings.TrimSpace(in.Code)
+	var f errs.Fields
+	validName(&f, "name", in.Name)
+	if in.Code != "" && !digits(in.Code, 1, 12) {
+		f.Add("code", "people.village_code_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Village{}, err
+	}
+	if in.Code == "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM villages WHERE town_id = $1`, townID).Scan(&n); err != nil {
+			return Village{}, err
+		}
+		in.Code = fmt.Sprintf("%03d", n+1)
+	}
+	v := Village{TownID: townID, Code: in.Code, Name: in.Name, Active: true, CreatedAt: s.Now()}
+	err := tx.QueryRowContext(ctx, `INSERT INTO villages (town_id, code, name, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		townID, v.Code, v.Name, v.CreatedAt).Scan(&v.ID)
+	if db.IsUnique(err) {
+		return Village{}, &errs.Error{Code: errs.Conflict, Key: "people.village_exists", Fields: []errs.FieldError{{Field: "name", Key: "people.village_exists"}}}
+	}
+	return v, err
+}
+
+// Villages lists the villages of a town the actor may see, with resident counts.
+func (s *Service) Villages(ctx context.Context, a *auth.Actor, townID int64) ([]Village, error) {
+	all, ids := auth.Visible(a, auth.VillageRead, townID)
+	if !all && len(ids) == 0 {
+		return nil, auth.Can(a, auth.VillageRead, auth.Scope{TownID: townID})
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, v.town_id, v.code, v.name, v.active, v.created_at,
+		(SELECT COUNT(*) FROM residents r WHERE r.village_id = v.id AND r.status = 'active')
+		FROM villages v WHERE v.town_id = $1 ORDER BY v.code, v.id`, townID)
+	if err != nil {
+		return nil, fmt.Errorf("people: villages: %w", err)
+	}
+	defer rows.Close()
+	var out []Village
+	for rows.Next() {
+		var v Village
+		if err := rows.Scan(&v.ID, &v.TownID, &v.Code, &v.Name, &v.Active, &v.CreatedAt, &v.Residents); err != nil {
+			return nil, err
+		}
+		if all || containsID(ids, v.ID) {
+			out = append(out, v)
+		}
+	}
+	return out, rows.Err()
+}
+
+// Village returns a village the actor may see.
+func (s *Service) Village(ctx context.Context, a *auth.Actor, id int64) (Village, error) {
+	v, err := s.village(ctx, s.DB.Read(), id)
+	if err != nil {
+		return v, err
+	}
+	if err := auth.Can(a, auth.VillageRead, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
+		return Village{}, hide(err)
+	}
+	return v, nil
+}
+
+func (s *Service) village(ctx context.Context, q db.Querier, id int64) (Village, error) {
+	var v Village
+	err := q.QueryRowContext(ctx, `SELECT id, town_id, code, name, active, created_at FROM villages WHERE id = $1`, id).
+		Scan(&v.ID, &v.TownID, &v.Code, &v.Name, &v.Active, &v.CreatedAt)
+	if db.IsNoRows(err) {
+		return v, notFound
+	}
+	return v, err
+}
+
+// VillageByName finds a village of a town by name.
+func (s *Service) VillageByName(ctx context.Context, townID int64, name string) (Village, error) {
+	var id int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM villages WHERE town_id = $1 AND name = $2`, townID, strings.TrimSpace(name)).Scan(&id)
+	if db.IsNoRows(err) {
+		return Village{}, notFound
+	}
+	if err != nil {
+		return Village{}, err
+	}
+	return s.village(ctx, s.DB.Read(), id)
+}
+
+// hide turns a Forbidden into a NotFound, so that staff of one village cannot learn which ids
+// exist in another.
+func hide(err error) error {
+	if errs.Is(err, errs.Forbidden) {
+		return notFound
+	}
+	return err
+}
+
+func digits(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
