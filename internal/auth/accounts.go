@@ -48,8 +48,8 @@ func (s *Service) CreateAccount(ctx context.Context, a *Actor, in AccountInput) 
 		f.Add("name", "field.required")
 	}
 	if in.Password != "" {
-		if err := ValidatePassword(in.Password); err != nil {
-			f.Add("password", "auth.password_too_short")
+		if e, ok := errs.As(ValidatePassword(in.Password)); ok {
+			f.Add("password", e.Fields[0].Key)
 		}
 	}
 	for _, g := range in.Grants {
@@ -60,8 +60,12 @@ func (s *Service) CreateAccount(ctx context.Context, a *Actor, in AccountInput) 
 	if err := f.Err(); err != nil {
 		return Activation{}, err
 	}
-	for _, g := range in.Grants {
-		if err := s.canGrant(ctx, a, g); err != nil {
+	for i, g := range in.Grants {
+		if g.Role.VillageScoped() && g.VillageID != 0 {
+			// The grant is stored with its village's town, as Grant does: town lists and Visible go by it.
+			s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, g.VillageID).Scan(&in.Grants[i].TownID)
+		}
+		if err := s.canGrant(ctx, a, in.Grants[i]); err != nil {
 			return Activation{}, err
 		}
 	}
@@ -221,8 +225,8 @@ func (s *Service) ChangePassword(ctx context.Context, a *Actor, old, new string)
 	if !CheckPassword(hash, old) {
 		f.Add("old_password", "auth.old_password_wrong")
 	}
-	if err := ValidatePassword(new); err != nil {
-		f.Add("new_password", "auth.password_too_short")
+	if e, ok := errs.As(ValidatePassword(new)); ok {
+		f.Add("new_password", e.Fields[0].Key)
 	} else if new == old {
 		f.Add("new_password", "auth.password_same")
 	}
@@ -301,7 +305,8 @@ func OneTimePassword() string {
 // "staff X for resident Y".
 func (s *Service) StartOffice(ctx context.Context, a *Actor, residentID int64) error {
 	var sc Scope
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1 AND status = 'active'`, residentID).Scan(&sc.TownID, &sc.VillageID)
+	var name string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id, name FROM residents WHERE id = $1 AND status = 'active'`, residentID).Scan(&sc.TownID, &sc.VillageID, &name)
 	if db.IsNoRows(err) {
 		return errs.New(errs.NotFound, "error.not_found")
 	}
@@ -315,7 +320,7 @@ func (s *Service) StartOffice(ctx context.Context, a *Actor, residentID int64) e
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_for = $1 WHERE token_hash = $2`, residentID, a.Session); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, a, AuditEntry{Action: "office.start", Entity: "resident", EntityID: residentID, ForID: residentID,
+		return Audit(ctx, tx, a, AuditEntry{Action: "office.start", Entity: "resident", EntityID: residentID, ForID: residentID, ForName: name,
 			TownID: sc.TownID, VillageID: sc.VillageID})
 	})
 }
@@ -421,4 +426,22 @@ func (s *Service) SearchAudit(ctx context.Context, a *Actor, f AuditFilter) ([]A
 func (s *Service) PruneLoginAttempts(ctx context.Context) error {
 	_, err := s.DB.Write().ExecContext(ctx, `DELETE FROM login_attempts WHERE at < $1`, s.Now().Add(-loginWindow-time.Hour))
 	return err
+}
+
+// AccountOfResident returns the login tied to a resident record, or nil if there is none. The
+// caller has already checked that the actor may see the resident.
+func (s *Service) AccountOfResident(ctx context.Context, residentID int64) (*Account, error) {
+	ac := &Account{}
+	var last sql.NullTime
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, phone, name, must_change_password, disabled, created_at, last_login_at FROM accounts WHERE resident_id = $1`, residentID).
+		Scan(&ac.ID, &ac.Phone, &ac.Name, &ac.MustChange, &ac.Disabled, &ac.CreatedAt, &last)
+	if db.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: account of resident: %w", err)
+	}
+	ac.ResidentID, ac.LastLoginAt = residentID, last.Time
+	ac.Grants, err = s.grants(ctx, s.DB.Read(), ac.ID)
+	return ac, err
 }

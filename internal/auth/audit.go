@@ -72,8 +72,14 @@ type AuditFilter struct {
 const AuditPageSize = 50
 
 func nullID(id int64) any {
-	if id == 0 {
+	if id <= 0 {
 		return nil
 	}
 	return id
+}
+
+// System is the actor for command-line jobs (import, export) run by whoever operates the server:
+// it may do anything, and the audit log names it.
+func System(name string) *Actor {
+	return &Actor{AccountID: -1, Name: name, Grants: []Grant{{Role: DistrictAdmin}}}
 }

@@ -1,0 +1,326 @@
+// Command siwei is the one binary of the 四微一行 platform: serve, demo, migrate, import, export,
+// version. Wiring lives here and nowhere else.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // Asia/Shanghai on machines without a zoneinfo database
+
+	"golang.org/x/term"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/demo"
+	"siwei/internal/people"
+	"siwei/internal/web"
+)
+
+const usage = `siwei — 四微一行 基层治理平台
+
+usage:
+  siwei serve   [--addr A] [--data DIR] [--db URL] [--init-admin PHONE --town NAME --town-code CODE]
+  siwei demo    [--addr A] [--data DIR] [--db URL] [--residents N] [--seed S]
+  siwei migrate [--data DIR] [--db URL]
+  siwei import residents [--town NAME] FILE.xlsx
+  siwei export residents --village NAME [--town NAME] FILE.xlsx
+  siwei version
+
+Every flag has a SIWEI_* environment equivalent (SIWEI_ADDR, SIWEI_DATA, SIWEI_DB, …).
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(ctx, os.Args[2:], false)
+	case "demo":
+		err = serve(ctx, os.Args[2:], true)
+	case "migrate":
+		err = migrate(ctx, os.Args[2:])
+	case "import":
+		err = importCmd(ctx, os.Args[2:])
+	case "export":
+		err = exportCmd(ctx, os.Args[2:])
+	case "version":
+		fmt.Println(version())
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "siwei:", err)
+		os.Exit(1)
+	}
+}
+
+func version() string {
+	v := "siwei (devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				v += " " + s.Value
+			}
+		}
+		v += " " + bi.GoVersion
+	}
+	return v
+}
+
+// config is what every subcommand needs to open the system.
+type config struct {
+	addr, data, db string
+}
+
+// common registers the flags shared by serve, demo and the jobs; the environment gives defaults.
+func common(fs *flag.FlagSet) *config {
+	c := &config{}
+	fs.StringVar(&c.addr, "addr", env("SIWEI_ADDR", "127.0.0.1:8080"), "listen address")
+	fs.StringVar(&c.data, "data", env("SIWEI_DATA", "./siwei-data"), "data folder: SQLite file, key")
+	fs.StringVar(&c.db, "db", env("SIWEI_DB", ""), "database URL (default SQLite in --data; postgres://… for PostgreSQL)")
+	return c
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// system is the opened database and services.
+type system struct {
+	db     *db.DB
+	people *people.Service
+	auth   *auth.Service
+}
+
+func open(ctx context.Context, c *config) (*system, error) {
+	d, err := db.Open(ctx, c.db, c.data)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	secret, err := people.LoadSecret(c.data)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	cipher, err := people.NewCipher(secret)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &system{db: d, people: people.NewService(d, cipher), auth: auth.NewService(d)}, nil
+}
+
+func serve(ctx context.Context, args []string, isDemo bool) error {
+	name := "serve"
+	if isDemo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	c := common(fs)
+	residents := fs.Int("residents", 2000, "demo: number of residents (up to 19000)")
+	seed := fs.Int64("seed", 1, "demo: random seed")
+	initAdmin := fs.String("init-admin", env("SIWEI_INIT_ADMIN", ""), "create the first admin with this phone (password from SIWEI_ADMIN_PASSWORD or a prompt)")
+	townName := fs.String("town", env("SIWEI_TOWN", ""), "with --init-admin: the admin's town (created if new)")
+	townCode := fs.String("town-code", env("SIWEI_TOWN_CODE", ""), "with --init-admin: code of a new town (6–12 digits)")
+	debugLog := fs.Bool("debug", os.Getenv("SIWEI_DEBUG") != "", "log every request")
+	fs.Parse(args)
+	web.TrustProxy = os.Getenv("SIWEI_TRUST_PROXY") != ""
+
+	level := slog.LevelInfo
+	if *debugLog {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	start := time.Now()
+	sys, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer sys.db.Close()
+
+	var info demo.Info
+	if isDemo {
+		if info, err = demo.Ensure(ctx, sys.db, sys.people, sys.auth, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
+			return err
+		}
+	} else if *initAdmin != "" {
+		if err := createAdmin(ctx, sys, *initAdmin, *townName, *townCode); err != nil {
+			return err
+		}
+	} else if n, err := countAccounts(ctx, sys.db); err != nil {
+		return err
+	} else if n == 0 {
+		return errors.New("the database has no accounts yet: start once with --init-admin PHONE --town NAME --town-code CODE (or run `siwei demo`)")
+	}
+
+	app := web.New(mustCatalog(), sys.auth, log)
+	app.SetOps(web.Ops{Ping: func(ctx context.Context) error { return sys.db.Read().PingContext(ctx) }, DBStats: sys.db.Stats})
+	app.RegisterSession()
+	(&people.Handlers{S: sys.people, Auth: sys.auth, App: app}).Register()
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go housekeeping(ctx, sys, log)
+
+	url := "http://" + ln.Addr().String()
+	log.Info("siwei listening", "url", url, "db", string(sys.db.Engine), "startup", time.Since(start).Round(time.Millisecond))
+	if isDemo {
+		fmt.Printf("\n%s 演示镇已就绪：%d 个村，%d 位居民。打开 %s\n演示账号（密码均为 %s）：\n", info.Town, info.Villages, info.Residents, url, demo.DemoPassword)
+		for _, a := range info.Accounts {
+			fmt.Printf("  %s  %s\n", a.Phone, a.Who)
+		}
+		fmt.Println()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// housekeeping prunes old login attempts hourly.
+func housekeeping(ctx context.Context, sys *system, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := sys.auth.PruneLoginAttempts(ctx); err != nil {
+				log.Warn("prune login attempts", "err", err)
+			}
+		}
+	}
+}
+
+func mustCatalog() web.Catalog {
+	c, err := web.LoadCatalog()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func countAccounts(ctx context.Context, d *db.DB) (int, error) {
+	var n int
+	err := d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
+// createAdmin creates the first admin: a district admin who is also town admin of the town.
+func createAdmin(ctx context.Context, sys *system, phone, townName, townCode string) error {
+	if !auth.ValidPhone(phone) {
+		return fmt.Errorf("--init-admin %q is not a mainland mobile number", phone)
+	}
+	if townName == "" {
+		return errors.New("--init-admin needs --town NAME")
+	}
+	pw := os.Getenv("SIWEI_ADMIN_PASSWORD")
+	if pw == "" {
+		var err error
+		if pw, err = prompt("新管理员密码 / admin password: "); err != nil {
+			return err
+		}
+	}
+	if err := auth.ValidatePassword(pw); err != nil {
+		return errors.New("the admin password must have at least 8 characters")
+	}
+	hash := auth.HashPassword(pw)
+	return sys.db.Tx(ctx, func(tx *sql.Tx) error {
+		var townID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM towns WHERE name = $1`, townName).Scan(&townID)
+		if db.IsNoRows(err) {
+			t, err := sys.people.InsertTown(ctx, tx, people.TownInput{Name: townName, Code: townCode})
+			if err != nil {
+				return fmt.Errorf("create town %s (give --town-code, 6–12 digits): %w", townName, err)
+			}
+			townID = t.ID
+		} else if err != nil {
+			return err
+		}
+		id, err := sys.auth.InsertAccount(ctx, tx, phone, "管理员", 0, hash, false)
+		if db.IsUnique(err) {
+			return fmt.Errorf("an account with phone %s exists already", phone)
+		}
+		if err != nil {
+			return err
+		}
+		for _, g := range []auth.Grant{{Role: auth.DistrictAdmin}, {Role: auth.TownAdmin, TownID: townID}} {
+			if err := sys.auth.InsertGrant(ctx, tx, id, g); err != nil {
+				return err
+			}
+		}
+		return auth.Audit(ctx, tx, auth.System("siwei serve --init-admin"), auth.AuditEntry{Action: "account.create", Entity: "account", EntityID: id, TownID: townID})
+	})
+}
+
+func prompt(label string) (string, error) {
+	fmt.Fprint(os.Stderr, label)
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		b, err := term.ReadPassword(int(os.Stdin.Fd()))
+		fmt.Fprintln(os.Stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
+}
+
+func migrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ExitOnError)
+	c := common(fs)
+	fs.Parse(args)
+	d, err := db.Open(ctx, c.db, c.data)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	n, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("applied %d migrations (%s)\n", n, d.Engine)
+	return nil
+}

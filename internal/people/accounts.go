@@ -1,0 +1,199 @@
+package people
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"siwei/internal/auth"
+	"siwei/internal/errs"
+	"siwei/internal/web"
+)
+
+// The account pages: staff create logins and grant roles, reset a resident's password and print
+// an activation slip, act for a resident in office mode, and read the audit log.
+func (h *Handlers) registerAccounts() {
+	a := h.App
+	a.Handle(web.Route{Method: "GET", Path: "/admin/accounts", Access: web.Staff, Summary: "accounts and roles"}, h.accounts)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/accounts", Access: web.Staff, Summary: "create a staff account"}, h.createAccount)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/accounts/{id}/grants", Access: web.Staff, Summary: "grant a role"}, h.grant)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/grants/{id}/delete", Access: web.Staff, Summary: "revoke a role"}, h.revoke)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/accounts/{id}/reset", Access: web.Staff, Summary: "reset a password and print a slip"}, h.reset)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/residents/{id}/account", Access: web.Staff, Summary: "open a resident's app login"}, h.residentAccount)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/office/{id}", Access: web.Staff, Summary: "act for a resident (office mode)"}, h.startOffice)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/office/end", Access: web.Staff, Summary: "leave office mode"}, h.endOffice)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/audit", Access: web.Staff, Summary: "audit log"}, h.audit)
+}
+
+func (h *Handlers) accountOf(r *http.Request, residentID int64) (*auth.Account, error) {
+	return h.Auth.AccountOfResident(r.Context(), residentID)
+}
+
+func (h *Handlers) accounts(w http.ResponseWriter, r *http.Request) {
+	h.renderAccounts(w, r, http.StatusOK, nil)
+}
+
+func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status int, ferr error) {
+	a := auth.From(r.Context())
+	page := max(int(web.QueryInt(r, "page")), 1)
+	list, err := h.Auth.Accounts(r.Context(), a, r.URL.Query().Get("q"), page)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	names := map[int64]string{}
+	vs, _ := h.S.Villages(r.Context(), a, a.TownID)
+	for _, v := range vs {
+		names[v.ID] = v.Name
+	}
+	p := h.App.NewPage(r, "accounts.title", map[string]any{"Accounts": list, "Villages": vs, "VillageNames": names, "Roles": auth.Roles,
+		"Page": page, "Q": r.URL.Query().Get("q")})
+	if ferr != nil {
+		p.Form = r.PostForm
+		if status, err = h.App.FormErrors(p, ferr); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	h.App.Render(w, r, status, "accounts.html", p)
+}
+
+func grantFromForm(r *http.Request, townID int64) auth.Grant {
+	vid, _ := strconv.ParseInt(r.PostForm.Get("village_id"), 10, 64)
+	g := auth.Grant{Role: auth.Role(r.PostForm.Get("role")), VillageID: vid}
+	if !g.Role.VillageScoped() {
+		g.TownID, g.VillageID = townID, 0
+	}
+	return g
+}
+
+func (h *Handlers) createAccount(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	a := auth.From(r.Context())
+	act, err := h.Auth.CreateAccount(r.Context(), a, auth.AccountInput{Phone: r.PostForm.Get("phone"), Name: r.PostForm.Get("name"),
+		Grants: []auth.Grant{grantFromForm(r, a.TownID)}})
+	if err != nil {
+		h.renderAccounts(w, r, 0, err)
+		return
+	}
+	h.slip(w, r, act)
+}
+
+func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	a := auth.From(r.Context())
+	if err := h.Auth.Grant(r.Context(), a, id, grantFromForm(r, a.TownID)); err != nil {
+		h.renderAccounts(w, r, 0, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/accounts?flash=flash.saved")
+}
+
+func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if err := h.Auth.Revoke(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/accounts?flash=flash.saved")
+}
+
+func (h *Handlers) reset(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	act, err := h.Auth.ResetPassword(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.slip(w, r, act)
+}
+
+// residentAccount opens an app login for a resident with their phone and a one-time password.
+func (h *Handlers) residentAccount(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	a := auth.From(r.Context())
+	res, err := h.S.Resident(r.Context(), a, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if res.Phone == "" {
+		h.renderResident(w, r, 0, &errs.Error{Code: errs.Invalid, Key: "people.no_phone", Fields: []errs.FieldError{{Field: "phone", Key: "people.no_phone"}}})
+		return
+	}
+	act, err := h.Auth.CreateAccount(r.Context(), a, auth.AccountInput{Phone: res.Phone, Name: res.Name, ResidentID: res.ID,
+		Grants: []auth.Grant{{Role: auth.ResidentRole, TownID: res.TownID, VillageID: res.VillageID}}})
+	if err != nil {
+		h.renderResident(w, r, 0, err)
+		return
+	}
+	h.slip(w, r, act)
+}
+
+// slip shows an activation slip to print and hand over.
+func (h *Handlers) slip(w http.ResponseWriter, r *http.Request, act auth.Activation) {
+	p := h.App.NewPage(r, "slip.title", map[string]any{"A": act, "URL": "http://" + r.Host + "/login", "Date": time.Now()})
+	h.App.Render(w, r, http.StatusOK, "slip.html", p)
+}
+
+func (h *Handlers) startOffice(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if err := h.Auth.StartOffice(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.Redirect(w, r, "/")
+}
+
+func (h *Handlers) endOffice(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	back := "/admin/residents"
+	if a.ActingFor != nil {
+		back += "/" + strconv.FormatInt(a.ActingFor.ID, 10)
+	}
+	if err := h.Auth.EndOffice(r.Context(), a); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.Redirect(w, r, back)
+}
+
+func (h *Handlers) audit(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	q := r.URL.Query()
+	f := auth.AuditFilter{TownID: townOf(r), Q: q.Get("q"), Page: int(web.QueryInt(r, "page"))}
+	if t, err := time.ParseInLocation("2006-01-02", q.Get("from"), Town{}.Location()); err == nil {
+		f.From = t
+	}
+	if t, err := time.ParseInLocation("2006-01-02", q.Get("to"), Town{}.Location()); err == nil {
+		f.To = t.AddDate(0, 0, 1)
+	}
+	entries, err := h.Auth.SearchAudit(r.Context(), a, f)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "audit.title", map[string]any{"Entries": entries, "F": f, "From": q.Get("from"), "To": q.Get("to")})
+	h.App.Render(w, r, http.StatusOK, "audit.html", p)
+}

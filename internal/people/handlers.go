@@ -1,0 +1,356 @@
+package people
+
+import (
+	"embed"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"siwei/internal/auth"
+	"siwei/internal/errs"
+	"siwei/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+// Register adds the registry's pages and API to the app.
+func (h *Handlers) Register() {
+	a := h.App
+	a.Templates(templates, "templates/*.html")
+	a.Handle(web.Route{Method: "GET", Path: "/{$}", Access: web.LoggedIn, Summary: "resident home"}, h.home)
+	a.Handle(web.Route{Method: "GET", Path: "/admin", Access: web.Staff, Summary: "admin dashboard"}, h.dashboard)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/villages", Access: web.Staff, Summary: "villages"}, h.villages)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/villages", Access: web.Staff, Summary: "create a village"}, h.createVillage)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/villages/{id}", Access: web.Staff, Summary: "a village's households"}, h.village)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/households/{id}", Access: web.Staff, Summary: "a household"}, h.household)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/households/{id}", Access: web.Staff, Summary: "edit a household"}, h.updateHousehold)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/residents", Access: web.Staff, Summary: "search residents"}, h.residents)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/residents/new", Access: web.Staff, Summary: "new resident form"}, h.newResident)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/residents", Access: web.Staff, Summary: "register a resident"}, h.createResident)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/residents/{id}", Access: web.Staff, Summary: "a resident"}, h.resident)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/residents/{id}", Access: web.Staff, Summary: "edit a resident"}, h.updateResident)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/residents/{id}/move", Access: web.Staff, Summary: "move a resident"}, h.moveResident)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/residents/{id}/status", Access: web.Staff, Summary: "change a resident's status"}, h.statusResident)
+	h.registerAccounts()
+	h.registerExcel()
+	h.registerAPI()
+}
+
+// residentView is what the resident pages show.
+type residentView struct {
+	R       Resident
+	Class   MemberClass
+	Age     int
+	Town    Town
+	History []Residence
+	Can     map[string]bool
+	Options formOptions
+	Account *auth.Account
+}
+
+// formOptions fill the selects of resident forms.
+type formOptions struct {
+	Villages  []Village
+	Relations []string
+	CareTags  []CareTag
+}
+
+func (h *Handlers) options(r *http.Request) formOptions {
+	a := auth.From(r.Context())
+	vs, _ := h.S.Villages(r.Context(), a, a.TownID)
+	return formOptions{Villages: vs, Relations: Relations, CareTags: CareTags}
+}
+
+func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	if a.Self() == 0 {
+		if a.IsStaff() {
+			http.Redirect(w, r, "/admin", http.StatusSeeOther)
+			return
+		}
+		h.App.Error(w, r, errs.New(errs.NotFound, "people.no_resident_record"))
+		return
+	}
+	res, err := h.S.Resident(r.Context(), a, a.Self())
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	town, _ := h.S.Town(r.Context(), res.TownID)
+	today := town.Today(h.S.Now())
+	p := h.App.NewPage(r, "home.title", residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town})
+	h.App.Render(w, r, http.StatusOK, "home.html", p)
+}
+
+// dashboardData is the admin landing page.
+type dashboardData struct {
+	Towns    []Town
+	Town     Town
+	Villages []Village
+	Total    int
+}
+
+func (h *Handlers) dashboard(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	d := dashboardData{}
+	d.Towns, _ = h.S.Towns(r.Context(), a)
+	townID := townOf(r)
+	if townID == 0 && len(d.Towns) > 0 {
+		townID = d.Towns[0].ID
+	}
+	d.Town, _ = h.S.Town(r.Context(), townID)
+	vs, err := h.S.Villages(r.Context(), a, townID)
+	if err != nil && !errs.Is(err, errs.Forbidden) {
+		h.App.Error(w, r, err)
+		return
+	}
+	d.Villages = vs
+	for _, v := range vs {
+		d.Total += v.Residents
+	}
+	h.App.Render(w, r, http.StatusOK, "dashboard.html", h.App.NewPage(r, "dashboard.title", d))
+}
+
+func (h *Handlers) villages(w http.ResponseWriter, r *http.Request) {
+	h.renderVillages(w, r, http.StatusOK, nil, nil)
+}
+
+func (h *Handlers) renderVillages(w http.ResponseWriter, r *http.Request, status int, form url.Values, ferr error) {
+	a := auth.From(r.Context())
+	vs, err := h.S.Villages(r.Context(), a, townOf(r))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "villages.title", map[string]any{"Villages": vs, "CanCreate": auth.Can(a, auth.TownManage, auth.Scope{TownID: townOf(r)}) == nil})
+	p.Form = form
+	if ferr != nil {
+		if status, err = h.App.FormErrors(p, ferr); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	h.App.Render(w, r, status, "villages.html", p)
+}
+
+func (h *Handlers) createVillage(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	_, err := h.S.CreateVillage(r.Context(), auth.From(r.Context()), townOf(r), VillageInput{Name: r.PostForm.Get("name"), Code: r.PostForm.Get("code")})
+	if err != nil {
+		h.renderVillages(w, r, 0, r.PostForm, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/villages?flash=flash.saved")
+}
+
+func (h *Handlers) village(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	a := auth.From(r.Context())
+	v, err := h.S.Village(r.Context(), a, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	page := max(int(web.QueryInt(r, "page")), 1)
+	hs, total, err := h.S.Households(r.Context(), a, id, r.URL.Query().Get("q"), page)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "village.title", map[string]any{"Village": v, "Households": hs, "Total": total, "Page": page,
+		"Pages": (total + PageSize - 1) / PageSize, "Q": r.URL.Query().Get("q")})
+	p.Title = v.Name
+	h.App.Render(w, r, http.StatusOK, "village.html", p)
+}
+
+func (h *Handlers) household(w http.ResponseWriter, r *http.Request) {
+	h.renderHousehold(w, r, http.StatusOK, nil)
+}
+
+func (h *Handlers) renderHousehold(w http.ResponseWriter, r *http.Request, status int, ferr error) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	hh, members, err := h.S.Household(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "household.title", map[string]any{"H": hh, "Members": members})
+	p.Title = hh.VillageName + " " + hh.Number
+	if ferr != nil {
+		p.Form = r.PostForm
+		if status, err = h.App.FormErrors(p, ferr); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	h.App.Render(w, r, status, "household.html", p)
+}
+
+func (h *Handlers) updateHousehold(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	head, _ := strconv.ParseInt(r.PostForm.Get("head_resident_id"), 10, 64)
+	if _, err := h.S.UpdateHousehold(r.Context(), auth.From(r.Context()), id, HouseholdInput{Address: r.PostForm.Get("address"), HeadResidentID: head}); err != nil {
+		h.renderHousehold(w, r, 0, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/households/"+strconv.FormatInt(id, 10)+"?flash=flash.saved")
+}
+
+func (h *Handlers) residents(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	q := r.URL.Query()
+	f := Filter{TownID: townOf(r), VillageID: web.QueryInt(r, "village_id"), Q: q.Get("q"), Status: Status(q.Get("status")), Page: int(web.QueryInt(r, "page"))}
+	page, err := h.S.Search(r.Context(), a, f)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "residents.title", map[string]any{"Page": page, "F": f, "Options": h.options(r)})
+	h.App.Render(w, r, http.StatusOK, "residents.html", p)
+}
+
+func (h *Handlers) newResident(w http.ResponseWriter, r *http.Request) {
+	p := h.App.NewPage(r, "resident.new", residentView{Options: h.options(r)})
+	p.Form = r.URL.Query()
+	h.App.Render(w, r, http.StatusOK, "resident_new.html", p)
+}
+
+// inputFromForm reads a resident form.
+func inputFromForm(f url.Values) ResidentInput {
+	vid, _ := strconv.ParseInt(f.Get("village_id"), 10, 64)
+	return ResidentInput{VillageID: vid, HouseholdNumber: f.Get("household_number"), HouseholdAddress: f.Get("household_address"),
+		Name: f.Get("name"), Gender: Gender(f.Get("gender")), BirthDate: f.Get("birth_date"), IDNumber: f.Get("id_number"),
+		Phone: f.Get("phone"), Relation: f.Get("relation"), PartyMember: f.Get("party_member") == "on", CareTags: f["care_tags"]}
+}
+
+func (h *Handlers) createResident(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	res, err := h.S.CreateResident(r.Context(), auth.From(r.Context()), inputFromForm(r.PostForm))
+	if err != nil {
+		p := h.App.NewPage(r, "resident.new", residentView{Options: h.options(r)})
+		p.Form = r.PostForm
+		status, err := h.App.FormErrors(p, err)
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		h.App.Render(w, r, status, "resident_new.html", p)
+		return
+	}
+	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(res.ID, 10)+"?flash=flash.saved")
+}
+
+func (h *Handlers) resident(w http.ResponseWriter, r *http.Request) {
+	h.renderResident(w, r, http.StatusOK, nil)
+}
+
+// renderResident shows a resident's detail page, with a refused form's errors if ferr is set.
+func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status int, ferr error) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	a := auth.From(r.Context())
+	res, err := h.S.Resident(r.Context(), a, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	hist, err := h.S.History(r.Context(), a, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	town, _ := h.S.Town(r.Context(), res.TownID)
+	today := town.Today(h.S.Now())
+	sc := auth.Scope{TownID: res.TownID, VillageID: res.VillageID}
+	v := residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town, History: hist, Options: h.options(r),
+		Can: map[string]bool{"write": auth.Can(a, auth.ResidentWrite, sc) == nil, "office": auth.Can(a, auth.OfficeAct, sc) == nil,
+			"account": auth.Can(a, auth.AccountManage, sc) == nil}}
+	v.Account, _ = h.accountOf(r, res.ID)
+	p := h.App.NewPage(r, "resident.title", v)
+	p.Title = res.Name
+	p.Form = formOf(res)
+	if ferr != nil {
+		r.ParseForm()
+		for k, vals := range r.PostForm {
+			p.Form[k] = vals
+		}
+		if status, err = h.App.FormErrors(p, ferr); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	h.App.Render(w, r, status, "resident.html", p)
+}
+
+// formOf fills the edit form with a resident's current values.
+func formOf(r Resident) url.Values {
+	in := InputOf(r)
+	f := url.Values{"name": {in.Name}, "gender": {string(in.Gender)}, "birth_date": {in.BirthDate}, "id_number": {in.IDNumber},
+		"phone": {in.Phone}, "relation": {in.Relation}, "care_tags": in.CareTags, "status_date": {time.Now().Format("2006-01-02")}}
+	if in.PartyMember {
+		f.Set("party_member", "on")
+	}
+	return f
+}
+
+func (h *Handlers) updateResident(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	if _, err := h.S.UpdateResident(r.Context(), auth.From(r.Context()), id, inputFromForm(r.PostForm)); err != nil {
+		h.renderResident(w, r, 0, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(id, 10)+"?flash=flash.saved")
+}
+
+func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	vid, _ := strconv.ParseInt(r.PostForm.Get("to_village_id"), 10, 64)
+	in := MoveInput{VillageID: vid, HouseholdNumber: r.PostForm.Get("to_household_number"), Reason: r.PostForm.Get("reason")}
+	if _, err := h.S.Move(r.Context(), auth.From(r.Context()), id, in); err != nil {
+		h.renderResident(w, r, 0, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(id, 10)+"?flash=flash.moved")
+}
+
+func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	if _, err := h.S.SetStatus(r.Context(), auth.From(r.Context()), id, Status(r.PostForm.Get("status")), r.PostForm.Get("status_date")); err != nil {
+		h.renderResident(w, r, 0, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(id, 10)+"?flash=flash.saved")
+}

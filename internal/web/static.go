@@ -1,0 +1,152 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"image"
+	"image/color"
+	"image/png"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+//go:embed static templates
+var templateFS embed.FS
+
+// staticFS is the vendored assets: htmx, the style sheet; served with a long cache lifetime.
+var staticFS, _ = fs.Sub(templateFS, "static")
+
+// Probe reports whether the server can do its work (the database answers).
+type Probe func(ctx context.Context) error
+
+// Ops holds what the operational routes need from the server.
+type Ops struct {
+	Ping    Probe
+	DBStats DBStats
+}
+
+// SetOps wires health and metrics to the database.
+func (a *App) SetOps(o Ops) { a.ops = o }
+
+func (a *App) registerBase() {
+	files := http.StripPrefix("/static/", http.FileServerFS(staticFS))
+	a.Handle(Route{Method: "GET", Path: "/static/", Access: Public, Summary: "static assets"}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		files.ServeHTTP(w, r)
+	})
+	a.Handle(Route{Method: "GET", Path: "/manifest.webmanifest", Access: Public, Summary: "web app manifest"}, a.manifest)
+	a.Handle(Route{Method: "GET", Path: "/icons/{size}", Access: Public, Summary: "app icon"}, icon)
+	a.Handle(Route{Method: "GET", Path: "/healthz", Access: Public, Summary: "health"}, a.healthz)
+	a.Handle(Route{Method: "GET", Path: "/metrics", Access: Public, Summary: "Prometheus metrics"}, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		a.metrics.write(w, a.ops.DBStats)
+	})
+	a.Handle(Route{Method: "GET", Path: "/api/v1/openapi.json", Access: Public, Summary: "this document"}, func(w http.ResponseWriter, r *http.Request) {
+		JSON(w, http.StatusOK, a.OpenAPI())
+	})
+	a.Handle(Route{Method: "POST", Path: "/lang", Access: Public, Summary: "choose the language"}, func(w http.ResponseWriter, r *http.Request) {
+		lang := r.FormValue("lang")
+		for _, l := range Langs {
+			if l == lang {
+				http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: a.Secure})
+			}
+		}
+		back := r.Referer()
+		if back == "" {
+			back = "/"
+		}
+		http.Redirect(w, r, LocalPath(back), http.StatusSeeOther)
+	})
+}
+
+func (a *App) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if a.ops.Ping != nil {
+		if err := a.ops.Ping(ctx); err != nil {
+			a.Log.Warn("health check failed", "err", err)
+			JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *App) manifest(w http.ResponseWriter, r *http.Request) {
+	lang := Lang(r)
+	w.Header().Set("Content-Type", "application/manifest+json")
+	JSON(w, http.StatusOK, map[string]any{
+		"name":             a.Catalog.T(lang, "app.name"),
+		"short_name":       a.Catalog.T(lang, "app.short_name"),
+		"lang":             lang,
+		"start_url":        "/",
+		"scope":            "/",
+		"display":          "standalone",
+		"background_color": "#fff8f0",
+		"theme_color":      "#b71c1c",
+		"icons": []map[string]string{
+			{"src": "/icons/192.png", "sizes": "192x192", "type": "image/png"},
+			{"src": "/icons/512.png", "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
+		},
+	})
+}
+
+var icons = map[string][]byte{"192.png": drawIcon(192), "512.png": drawIcon(512)}
+
+// icon serves the app icon: a red square with a gold coin, the bank's sign, drawn at start-up so
+// that no binary image sits in the repository.
+func icon(w http.ResponseWriter, r *http.Request) {
+	b, ok := icons[r.PathValue("size")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Write(b)
+}
+
+func drawIcon(n int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, n, n))
+	red := color.RGBA{0xb7, 0x1c, 0x1c, 0xff}
+	gold := color.RGBA{0xff, 0xc1, 0x07, 0xff}
+	c, r2, hole := float64(n)/2, float64(n)*0.3, float64(n)*0.09
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			dx, dy := float64(x)-c, float64(y)-c
+			d := dx*dx + dy*dy
+			switch {
+			case d <= r2*r2 && !(abs(dx) < hole && abs(dy) < hole):
+				img.Set(x, y, gold)
+			default:
+				img.Set(x, y, red)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	return buf.Bytes()
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+var urlParse = url.Parse
+
+// LocalPath keeps a redirect target on this site: only a path, never another host.
+func LocalPath(s string) string {
+	if u, err := urlParse(s); err == nil && u.Path != "" && u.Path[0] == '/' && (len(u.Path) < 2 || u.Path[1] != '/') {
+		if u.RawQuery != "" {
+			return u.Path + "?" + u.RawQuery
+		}
+		return u.Path
+	}
+	return "/"
+}
