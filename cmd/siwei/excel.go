@@ -11,19 +11,20 @@ import (
 	"siwei/internal/auth"
 	"siwei/internal/errs"
 	"siwei/internal/people"
+	"siwei/internal/server"
 	"siwei/internal/web"
 )
 
 // jobTown resolves --town, or the only town when there is one.
-func jobTown(ctx context.Context, sys *system, name string) (people.Town, error) {
+func jobTown(ctx context.Context, sys *server.System, name string) (people.Town, error) {
 	if name != "" {
-		t, err := sys.people.TownByName(ctx, name)
+		t, err := sys.People.TownByName(ctx, name)
 		if err != nil {
 			return t, fmt.Errorf("no town named %s", name)
 		}
 		return t, nil
 	}
-	ts, err := sys.people.Towns(ctx, auth.System(""))
+	ts, err := sys.People.Towns(ctx, auth.System(""))
 	if err != nil {
 		return people.Town{}, err
 	}
@@ -52,13 +53,13 @@ func importCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer sys.db.Close()
+	defer sys.DB.Close()
 	t, err := jobTown(ctx, sys, *town)
 	if err != nil {
 		return err
 	}
 	cat := mustCatalog()
-	rep, err := sys.people.ImportResidents(ctx, auth.System("siwei import"), t.ID, bytes.NewReader(data))
+	rep, err := sys.People.ImportResidents(ctx, auth.System("siwei import"), t.ID, bytes.NewReader(data))
 	if len(rep.Errors) > 0 {
 		for _, e := range rep.Errors {
 			fmt.Fprintf(os.Stderr, "第 %d 行 %s：%s\n", e.Row, e.Column, cat.T(web.DefaultLang, e.Key))
@@ -91,17 +92,17 @@ func exportCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer sys.db.Close()
+	defer sys.DB.Close()
 	t, err := jobTown(ctx, sys, *town)
 	if err != nil {
 		return err
 	}
-	v, err := sys.people.VillageByName(ctx, t.ID, *village)
+	v, err := sys.People.VillageByName(ctx, t.ID, *village)
 	if err != nil {
 		return fmt.Errorf("no village named %s in %s", *village, t.Name)
 	}
 	var buf bytes.Buffer
-	if err := sys.people.ExportResidents(ctx, auth.System("siwei export"), v.ID, &buf); err != nil {
+	if err := sys.People.ExportResidents(ctx, auth.System("siwei export"), v.ID, &buf); err != nil {
 		return err
 	}
 	if err := os.WriteFile(fs.Arg(0), buf.Bytes(), 0o600); err != nil {

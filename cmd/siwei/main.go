@@ -27,6 +27,7 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/demo"
 	"siwei/internal/people"
+	"siwei/internal/server"
 	"siwei/internal/web"
 )
 
@@ -110,33 +111,8 @@ func env(k, def string) string {
 	return def
 }
 
-// system is the opened database and services.
-type system struct {
-	db     *db.DB
-	people *people.Service
-	auth   *auth.Service
-}
-
-func open(ctx context.Context, c *config) (*system, error) {
-	d, err := db.Open(ctx, c.db, c.data)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := d.Migrate(ctx); err != nil {
-		d.Close()
-		return nil, err
-	}
-	secret, err := people.LoadSecret(c.data)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	cipher, err := people.NewCipher(secret)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return &system{db: d, people: people.NewService(d, cipher), auth: auth.NewService(d)}, nil
+func open(ctx context.Context, c *config) (*server.System, error) {
+	return server.Open(ctx, c.db, c.data)
 }
 
 func serve(ctx context.Context, args []string, isDemo bool) error {
@@ -146,7 +122,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	}
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	c := common(fs)
-	residents := fs.Int("residents", 2000, "demo: number of residents (up to 19000)")
+	residents := fs.Int("residents", 2000, "demo: number of residents (50 to 20000)")
 	seed := fs.Int64("seed", 1, "demo: random seed")
 	initAdmin := fs.String("init-admin", env("SIWEI_INIT_ADMIN", ""), "create the first admin with this phone (password from SIWEI_ADMIN_PASSWORD or a prompt)")
 	townName := fs.String("town", env("SIWEI_TOWN", ""), "with --init-admin: the admin's town (created if new)")
@@ -165,27 +141,27 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	if err != nil {
 		return err
 	}
-	defer sys.db.Close()
+	defer sys.DB.Close()
 
 	var info demo.Info
 	if isDemo {
-		if info, err = demo.Ensure(ctx, sys.db, sys.people, sys.auth, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
+		if info, err = demo.Ensure(ctx, sys.DB, sys.People, sys.Auth, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
 			return err
 		}
 	} else if *initAdmin != "" {
 		if err := createAdmin(ctx, sys, *initAdmin, *townName, *townCode); err != nil {
 			return err
 		}
-	} else if n, err := countAccounts(ctx, sys.db); err != nil {
+	} else if n, err := countAccounts(ctx, sys.DB); err != nil {
 		return err
 	} else if n == 0 {
 		return errors.New("the database has no accounts yet: start once with --init-admin PHONE --town NAME --town-code CODE (or run `siwei demo`)")
 	}
 
-	app := web.New(mustCatalog(), sys.auth, log)
-	app.SetOps(web.Ops{Ping: func(ctx context.Context) error { return sys.db.Read().PingContext(ctx) }, DBStats: sys.db.Stats})
-	app.RegisterSession()
-	(&people.Handlers{S: sys.people, Auth: sys.auth, App: app}).Register()
+	app, err := sys.App(log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -196,7 +172,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	go housekeeping(ctx, sys, log)
 
 	url := "http://" + ln.Addr().String()
-	log.Info("siwei listening", "url", url, "db", string(sys.db.Engine), "startup", time.Since(start).Round(time.Millisecond))
+	log.Info("siwei listening", "url", url, "db", string(sys.DB.Engine), "startup", time.Since(start).Round(time.Millisecond))
 	if isDemo {
 		fmt.Printf("\n%s 演示镇已就绪：%d 个村，%d 位居民。打开 %s\n演示账号（密码均为 %s）：\n", info.Town, info.Villages, info.Residents, url, demo.DemoPassword)
 		for _, a := range info.Accounts {
@@ -218,7 +194,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 }
 
 // housekeeping prunes old login attempts hourly.
-func housekeeping(ctx context.Context, sys *system, log *slog.Logger) {
+func housekeeping(ctx context.Context, sys *server.System, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -226,7 +202,7 @@ func housekeeping(ctx context.Context, sys *system, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := sys.auth.PruneLoginAttempts(ctx); err != nil {
+			if err := sys.Auth.PruneLoginAttempts(ctx); err != nil {
 				log.Warn("prune login attempts", "err", err)
 			}
 		}
@@ -248,7 +224,7 @@ func countAccounts(ctx context.Context, d *db.DB) (int, error) {
 }
 
 // createAdmin creates the first admin: a district admin who is also town admin of the town.
-func createAdmin(ctx context.Context, sys *system, phone, townName, townCode string) error {
+func createAdmin(ctx context.Context, sys *server.System, phone, townName, townCode string) error {
 	if !auth.ValidPhone(phone) {
 		return fmt.Errorf("--init-admin %q is not a mainland mobile number", phone)
 	}
@@ -266,11 +242,11 @@ func createAdmin(ctx context.Context, sys *system, phone, townName, townCode str
 		return errors.New("the admin password must have at least 8 characters")
 	}
 	hash := auth.HashPassword(pw)
-	return sys.db.Tx(ctx, func(tx *sql.Tx) error {
+	return sys.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var townID int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM towns WHERE name = $1`, townName).Scan(&townID)
 		if db.IsNoRows(err) {
-			t, err := sys.people.InsertTown(ctx, tx, people.TownInput{Name: townName, Code: townCode})
+			t, err := sys.People.InsertTown(ctx, tx, people.TownInput{Name: townName, Code: townCode})
 			if err != nil {
 				return fmt.Errorf("create town %s (give --town-code, 6–12 digits): %w", townName, err)
 			}
@@ -278,7 +254,7 @@ func createAdmin(ctx context.Context, sys *system, phone, townName, townCode str
 		} else if err != nil {
 			return err
 		}
-		id, err := sys.auth.InsertAccount(ctx, tx, phone, "管理员", 0, hash, false)
+		id, err := sys.Auth.InsertAccount(ctx, tx, phone, "管理员", 0, hash, false)
 		if db.IsUnique(err) {
 			return fmt.Errorf("an account with phone %s exists already", phone)
 		}
@@ -286,7 +262,7 @@ func createAdmin(ctx context.Context, sys *system, phone, townName, townCode str
 			return err
 		}
 		for _, g := range []auth.Grant{{Role: auth.DistrictAdmin}, {Role: auth.TownAdmin, TownID: townID}} {
-			if err := sys.auth.InsertGrant(ctx, tx, id, g); err != nil {
+			if err := sys.Auth.InsertGrant(ctx, tx, id, g); err != nil {
 				return err
 			}
 		}

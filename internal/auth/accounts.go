@@ -334,23 +334,29 @@ func (s *Service) EndOffice(ctx context.Context, a *Actor) error {
 	return err
 }
 
-// Accounts lists accounts with grants in the actor's towns, newest first, 50 a page.
+// Accounts lists accounts with a grant where the actor manages accounts — the actor's town, or
+// their villages for village staff — newest first, 50 a page.
 func (s *Service) Accounts(ctx context.Context, a *Actor, q string, page int) ([]Account, error) {
-	all, towns := Towns(a)
-	if !all && len(towns) == 0 {
-		return nil, errs.New(errs.Forbidden, "error.forbidden")
-	}
-	if err := Can(a, RoleGrant, Scope{TownID: a.TownID}); err != nil && !all {
-		if err := Can(a, AccountManage, Scope{TownID: a.TownID}); err != nil {
-			return nil, err
-		}
+	all, villages := Visible(a, AccountManage, a.TownID)
+	if !all && len(villages) == 0 {
+		return nil, Can(a, AccountManage, Scope{TownID: a.TownID})
 	}
 	page = max(page, 1)
 	args := []any{}
 	where := "1=1"
-	if !all {
+	switch {
+	case a.Has(DistrictAdmin):
+	case all:
 		args = append(args, a.TownID)
-		where += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = a.id AND r.town_id = $%d)`, len(args))
+		where += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM account_roles r LEFT JOIN villages v ON v.id = r.village_id
+			WHERE r.account_id = a.id AND (r.town_id = $%d OR v.town_id = $%d))`, len(args), len(args))
+	default:
+		ph := make([]string, len(villages))
+		for i, v := range villages {
+			args = append(args, v)
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		where += ` AND EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = a.id AND r.village_id IN (` + strings.Join(ph, ", ") + `))`
 	}
 	if q = strings.TrimSpace(q); q != "" {
 		args = append(args, db.LikePrefix(q))

@@ -214,8 +214,9 @@ func plan(o Options) *town {
 	return t
 }
 
-// villageSizes shares n residents among the villages: the article's first villages are larger,
-// and 前疃村 has enough people for two households and the two demo residents.
+// villageSizes shares n residents among the villages at random: 前疃村 and 东堡村, where the demo
+// accounts work, tend to be larger, and 前疃村 always has enough people for two households and
+// the two demo residents.
 func (g *generator) villageSizes(n int) []int {
 	k := len(villageNames)
 	w := make([]float64, k)

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,16 +42,16 @@ func registryCounts(t *testing.T, d *db.DB) map[string]int {
 }
 
 type row struct {
-	id, household      int64
-	village, number    string
-	name, gender       string
-	birth, idNumber    string
-	phone, relation    string
-	party              bool
-	tags               []people.CareTag
-	headOf             int64
-	age                int
-	minor, aloneInHome bool
+	id, household   int64
+	village, number string
+	name, gender    string
+	birth, idNumber string
+	phone, relation string
+	party           bool
+	tags            []people.CareTag
+	headOf          int64
+	age             int
+	minor           bool
 }
 
 // residents reads every resident with the full ID number and derived facts.
@@ -184,6 +186,33 @@ func TestEnsure(t *testing.T) {
 	})
 }
 
+var householdNumber = regexp.MustCompile(`^[0-9]{3}-[0-9]{4}$`)
+
+// TestEnsureConcurrent starts two builds at once: one builds, the other finds its town.
+func TestEnsureConcurrent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ps, as := services(t, d)
+		var wg sync.WaitGroup
+		infos := make([]Info, 2)
+		errors := make([]error, 2)
+		for i := range infos {
+			wg.Go(func() {
+				infos[i], errors[i] = Ensure(context.Background(), d, ps, as, Options{Residents: MinResidents})
+			})
+		}
+		wg.Wait()
+		if errors[0] != nil || errors[1] != nil {
+			t.Fatal(errors)
+		}
+		if fmt.Sprint(infos[0]) != fmt.Sprint(infos[1]) || infos[0].Residents != MinResidents {
+			t.Errorf("infos differ: %+v, %+v", infos[0], infos[1])
+		}
+		if n := registryCounts(t, d); n["towns"] != 1 || n["residents"] != MinResidents || n["accounts"] != 5 {
+			t.Errorf("counts %v", n)
+		}
+	})
+}
+
 // checkResidents checks what the registry should hold: valid, consistent and plausible people.
 func checkResidents(t *testing.T, rs []row) {
 	t.Helper()
@@ -213,6 +242,9 @@ func checkResidents(t *testing.T, rs []row) {
 		}
 		if n := []rune(r.name); len(n) < 2 || len(n) > 3 {
 			t.Errorf("name %q", r.name)
+		}
+		if !householdNumber.MatchString(r.number) {
+			t.Errorf("%s: 户号 %q", r.name, r.number)
 		}
 		if !slices.Contains(people.Relations, r.relation) {
 			t.Errorf("%s: relation %q", r.name, r.relation)
@@ -275,7 +307,9 @@ func digest(t *testing.T, d *db.DB, ps *people.Service) string {
 	defer rows.Close()
 	for rows.Next() {
 		var p, n string
-		rows.Scan(&p, &n)
+		if err := rows.Scan(&p, &n); err != nil {
+			t.Fatal(err)
+		}
 		accounts = append(accounts, p+" "+n)
 	}
 	fmt.Fprintln(h, accounts)

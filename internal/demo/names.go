@@ -37,24 +37,16 @@ var surnames = []string{
 	"郝", "龚", "邵", "万", "钱", "严", "覃", "武", "戴", "莫", "孔", "向", "汤",
 }
 
-// era groups given names by when a person was born: names go in and out of fashion.
+// era groups given names by generation: names go in and out of fashion. The generator picks the
+// era by age (66 and over, 36 to 65, under 36), not birth year, so that names do not change with
+// the year the town is built in.
 type era int
 
 const (
-	eraOld   era = iota // born before 1960
-	eraMid              // 1960–1989
-	eraYoung            // 1990 on
+	eraOld   era = iota // born before about 1960
+	eraMid              // about 1960–1989
+	eraYoung            // about 1990 on
 )
-
-func eraOf(year int) era {
-	switch {
-	case year < 1960:
-		return eraOld
-	case year < 1990:
-		return eraMid
-	}
-	return eraYoung
-}
 
 // givenNames[era][gender] lists two-character then one-character given names.
 var givenNames = [3][2]struct{ two, one []string }{

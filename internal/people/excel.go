@@ -129,8 +129,9 @@ func (s *Service) ImportResidents(ctx context.Context, a *auth.Actor, townID int
 	perVillage := map[string]int{}
 	var conflict int
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		ptx := &preparedTx{tx: tx, stmts: map[string]*sql.Stmt{}}
 		for _, r := range rows {
-			if _, err := s.InsertResident(ctx, tx, r.village, r.in, r.id); err != nil {
+			if _, err := s.InsertResident(ctx, ptx, r.village, r.in, r.id); err != nil {
 				if errs.Is(err, errs.Conflict) {
 					conflict = r.num
 				}
@@ -465,6 +466,49 @@ func (s *Service) checkStored(ctx context.Context, rows []importRow) ([]RowError
 		}
 	}
 	return out, nil
+}
+
+// preparedTx runs a transaction's statements prepared, each distinct one once: an import runs the
+// same few statements thousands of times, and parsing them again each time is most of its cost.
+type preparedTx struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func (p *preparedTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := p.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := p.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	p.stmts[query] = st
+	return st, nil
+}
+
+func (p *preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (p *preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (p *preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.tx.QueryRowContext(ctx, query, args...) // a *sql.Row that carries the same error
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 func queryStrings(ctx context.Context, q db.Querier, query string, args ...any) ([]string, error) {

@@ -103,6 +103,8 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 		case digits(q, 1, 11):
 			p := arg(q)
 			where = append(where, "((r.phone >= "+p+" AND r.phone < "+arg(q+"\uffff")+") OR h.number = "+p+")")
+		case validHouseholdNumber(q) && strings.ContainsAny(q, "0123456789"):
+			where = append(where, "h.number = "+arg(q))
 		default:
 			where = append(where, "r.name >= "+arg(q)+" AND r.name < "+arg(q+"\U0010ffff"))
 		}
@@ -488,18 +490,31 @@ func (s *Service) Household(ctx context.Context, a *auth.Actor, id int64) (House
 	if err != nil {
 		return h, nil, err
 	}
-	page, err := s.Search(ctx, a, Filter{VillageID: h.VillageID, Q: h.Number, Status: "all"})
+	v, err := s.Village(ctx, a, h.VillageID)
 	if err != nil {
 		return h, nil, err
 	}
+	if err := auth.Can(a, auth.ResidentRead, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
+		return h, nil, hide(err)
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+residentCols+residentFrom+` WHERE r.household_id = $1 ORDER BY r.id`, id)
+	if err != nil {
+		return h, nil, fmt.Errorf("people: household: %w", err)
+	}
+	defer rows.Close()
 	var members []Resident
-	for _, r := range page.Items {
-		if r.HouseholdID == h.ID {
-			members = append(members, r)
-			if r.ID == h.HeadResidentID {
-				h.HeadName = r.Name
-			}
+	for rows.Next() {
+		r, err := scanResident(rows)
+		if err != nil {
+			return h, nil, err
 		}
+		members = append(members, r)
+		if r.ID == h.HeadResidentID {
+			h.HeadName = r.Name
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return h, nil, err
 	}
 	h.Members = len(members)
 	return h, members, nil
