@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -107,7 +108,7 @@ func (s *Service) ImportResidents(ctx context.Context, a *auth.Actor, townID int
 		return rep, fmt.Errorf("people: import: %w", err)
 	}
 	if len(b) > MaxImportBytes {
-		return rep, errs.New(errs.TooLarge, "import.too_large", MaxImportBytes>>20)
+		return rep, errs.New(errs.TooLarge, "import.too_large")
 	}
 	sh, err := readSheet(b)
 	if err != nil {
@@ -202,7 +203,7 @@ func openWorkbook(b []byte) (*excelize.File, error) {
 	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: maxUnzipBytes})
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "unzip size exceeds") {
-			return nil, errs.New(errs.TooLarge, "import.too_large", MaxImportBytes>>20)
+			return nil, errs.New(errs.TooLarge, "import.too_large")
 		}
 		return nil, errNotXLSX()
 	}
@@ -297,7 +298,7 @@ func (sh *sheet) sorted(es []RowError) []RowError {
 func (sh *sheet) check(a *auth.Actor, today time.Time, villages map[string]Village) ([]importRow, []RowError) {
 	var out []importRow
 	var bad []RowError
-	firstID := map[string]int{}
+	seen := map[string]bool{}
 	type hh struct {
 		village int64
 		number  string
@@ -305,6 +306,7 @@ func (sh *sheet) check(a *auth.Actor, today time.Time, villages map[string]Villa
 	heads := map[hh]bool{}
 	for _, r := range sh.rows {
 		in, vname, es := sh.parse(r)
+		add := func(col, key string) { es = append(es, RowError{Row: r.num, Column: col, Key: key}) }
 		id, f := in.Validate(today)
 		idBad := f.Has("id_number")
 		for _, fe := range f {
@@ -314,28 +316,27 @@ func (sh *sheet) check(a *auth.Actor, today time.Time, villages map[string]Villa
 			case fe.Field == "gender" && in.Gender == "":
 				continue // parse has said what is wrong with the cell
 			}
-			es = append(es, RowError{Row: r.num, Column: fieldColumns[fe.Field], Key: fe.Key})
+			add(fieldColumns[fe.Field], fe.Key)
 		}
 		v, ok := villages[vname]
 		switch {
 		case vname == "":
-			es = append(es, RowError{r.num, colVillage, "field.required"})
+			add(colVillage, "field.required")
 		case !ok || !v.Active:
-			es = append(es, RowError{r.num, colVillage, "people.village_unknown"})
+			add(colVillage, "people.village_unknown")
 		case auth.Can(a, auth.ResidentImport, auth.Scope{TownID: v.TownID, VillageID: v.ID}) != nil:
-			es = append(es, RowError{r.num, colVillage, "people.village_not_yours"})
+			add(colVillage, "import.village_not_yours")
 		}
 		if !idBad && id.Number != "" {
-			if _, dup := firstID[id.Number]; dup {
-				es = append(es, RowError{r.num, colID, "import.id_duplicate_in_file"})
-			} else {
-				firstID[id.Number] = r.num
+			if seen[id.Number] {
+				add(colID, "import.id_duplicate_in_file")
 			}
+			seen[id.Number] = true
 		}
 		if in.Relation == "户主" && v.ID != 0 && in.HouseholdNumber != "" {
 			k := hh{v.ID, in.HouseholdNumber}
 			if heads[k] {
-				es = append(es, RowError{r.num, colRelation, "import.head_duplicate"})
+				add(colRelation, "import.head_duplicate")
 			}
 			heads[k] = true
 		}
@@ -700,7 +701,7 @@ func ImportTemplate() ([]byte, error) {
 		{colRelation, "否", "可填：" + strings.Join(Relations, "、") + "。每户只能有一名户主。"},
 		{colParty, "否", "“中共党员”“中共预备党员”记为党员；“群众”“共青团员”、民主党派成员、“无党派人士”或留空记为非党员。其他写法会报错。"},
 		{colCare, "否", "可不填，或填以下一项或多项：" + strings.Join(care, "、") + "，用顿号、逗号或空格分隔。留守儿童须未满 18 周岁。"},
-		{"", "", "第一行是表头，列的顺序可以调整，多余的列不读取。文件须是 .xlsx 格式，不超过 10 MB，最多 50000 行。"},
+		{"", "", fmt.Sprintf("第一行是表头，列的顺序可以调整，多余的列不读取。文件须是 .xlsx 格式，不超过 %d MB，最多 %d 行。", MaxImportBytes>>20, MaxImportRows)},
 		{"", "", "任何一行有错时整份文件都不导入；系统会给出一份加了“错误”列的工作簿，改正后重新上传即可。导入前请删除示例行。"},
 	} {
 		if err := help.add(r...); err != nil {
@@ -735,7 +736,7 @@ func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) stri
 	if err != nil {
 		return nil, err
 	}
-	colName, err := excelize.ColumnNumberToName(col)
+	letter, err := excelize.ColumnNumberToName(col)
 	if err != nil {
 		return nil, err
 	}
@@ -747,10 +748,20 @@ func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) stri
 	if err != nil {
 		return nil, err
 	}
+	set := func(row int, text string, style int) error {
+		ref := letter + strconv.Itoa(row)
+		if err := f.SetCellStr(name, ref, text); err != nil {
+			return err
+		}
+		return f.SetCellStyle(name, ref, ref, style)
+	}
 	for _, r := range stale {
-		if err := f.SetCellStr(name, fmt.Sprintf("%s%d", colName, r), ""); err != nil {
+		if err := set(r, "", 0); err != nil {
 			return nil, err
 		}
+	}
+	if err := set(1, colErrors, head); err != nil {
+		return nil, err
 	}
 	msgs := map[int][]string{}
 	var order []int
@@ -760,28 +771,12 @@ func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) stri
 		}
 		msgs[e.Row] = append(msgs[e.Row], e.Column+"："+translate(e.Key))
 	}
-	cells := []struct {
-		row   int
-		text  string
-		style int
-	}{{1, colErrors, head}}
 	for _, r := range order {
-		cells = append(cells, struct {
-			row   int
-			text  string
-			style int
-		}{r, strings.Join(msgs[r], "；"), red})
-	}
-	for _, c := range cells {
-		ref := fmt.Sprintf("%s%d", colName, c.row)
-		if err := f.SetCellStr(name, ref, c.text); err != nil {
-			return nil, err
-		}
-		if err := f.SetCellStyle(name, ref, ref, c.style); err != nil {
+		if err := set(r, strings.Join(msgs[r], "；"), red); err != nil {
 			return nil, err
 		}
 	}
-	if err := f.SetColWidth(name, colName, colName, colWidths[colErrors]); err != nil {
+	if err := f.SetColWidth(name, letter, letter, colWidths[colErrors]); err != nil {
 		return nil, err
 	}
 	buf, err := f.WriteToBuffer()

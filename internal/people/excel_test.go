@@ -331,7 +331,7 @@ func TestImportVillageScope(t *testing.T) {
 		other.village = "东堡村"
 		rep, err := fx.s.ImportResidents(ctx, fx.vadmin, fx.town.ID, bytes.NewReader(xlsx(t, testHeader, good("001", 1), other)))
 		wantErr(t, err, errs.Invalid, "import.rows_invalid", 1)
-		if want := []RowError{{3, "村", "people.village_not_yours"}}; !reflect.DeepEqual(rep.Errors, want) {
+		if want := []RowError{{3, "村", "import.village_not_yours"}}; !reflect.DeepEqual(rep.Errors, want) {
 			t.Fatalf("errors %v, want %v", rep.Errors, want)
 		}
 		if n := countResidents(t, d); n != 0 {
@@ -406,7 +406,7 @@ func TestImportRefusesFiles(t *testing.T) {
 		t.Run("ErrTooLarge", func(t *testing.T) {
 			z := &zeros{}
 			_, err := fx.s.ImportResidents(ctx, fx.admin, fx.town.ID, io.LimitReader(z, 64<<20))
-			wantErr(t, err, errs.TooLarge, "import.too_large", 10)
+			wantErr(t, err, errs.TooLarge, "import.too_large")
 			if z.read > MaxImportBytes+64<<10 {
 				t.Fatalf("read %d bytes of a file past the limit", z.read)
 			}
@@ -426,6 +426,15 @@ func TestImportRefusesFiles(t *testing.T) {
 			t.Fatalf("%d residents stored", n)
 		}
 	})
+}
+
+func TestImportTooManyRows(t *testing.T) {
+	rows := make([][]string, MaxImportRows+1)
+	for i := range rows {
+		rows[i] = []string{"张三"} // one cell is enough to count, and keeps the file small
+	}
+	_, err := readSheet(xlsxRows(t, requiredHeaders, rows))
+	wantErr(t, err, errs.TooLarge, "import.too_many_rows", MaxImportRows)
 }
 
 func TestImportErrorWorkbook(t *testing.T) {

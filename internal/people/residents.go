@@ -102,9 +102,22 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 			where = append(where, "r.id_hash = "+arg(s.Cipher.Hash(q)))
 		case digits(q, 1, 11):
 			p := arg(q)
-			where = append(where, "((r.phone >= "+p+" AND r.phone < "+arg(q+"\uffff")+") OR h.number = "+p+")")
+			cond := "(r.phone >= " + p + " AND r.phone < " + arg(q+"\uffff") + ")"
+			if in, err := s.householdsNumbered(ctx, q, arg); err != nil {
+				return ResidentPage{}, err
+			} else if in != "" {
+				cond = "(" + cond + " OR r.household_id IN (" + in + "))"
+			}
+			where = append(where, cond)
 		case validHouseholdNumber(q) && strings.ContainsAny(q, "0123456789"):
-			where = append(where, "h.number = "+arg(q))
+			in, err := s.householdsNumbered(ctx, q, arg)
+			if err != nil {
+				return ResidentPage{}, err
+			}
+			if in == "" {
+				in = "NULL"
+			}
+			where = append(where, "r.household_id IN ("+in+")")
 		default:
 			where = append(where, "r.name >= "+arg(q)+" AND r.name < "+arg(q+"\U0010ffff"))
 		}
@@ -129,6 +142,26 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 		page.Items = append(page.Items, r)
 	}
 	return page, rows.Err()
+}
+
+// householdsNumbered looks up the households with a 户号 first and returns their ids as a list of
+// placeholders: a plain IN list lets each engine combine it with the phone index (an IN subquery
+// inside an OR makes PostgreSQL scan the table).
+func (s *Service) householdsNumbered(ctx context.Context, number string, arg func(any) string) (string, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id FROM households WHERE number = $1 LIMIT 1000`, number)
+	if err != nil {
+		return "", fmt.Errorf("people: search: %w", err)
+	}
+	defer rows.Close()
+	var ph []string
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+		ph = append(ph, arg(id))
+	}
+	return strings.Join(ph, ", "), rows.Err()
 }
 
 // Resident returns one resident the actor may see: staff of the village or town, or the resident
