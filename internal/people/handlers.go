@@ -286,7 +286,7 @@ func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status
 	v.Account, _ = h.accountOf(r, res.ID)
 	p := h.App.NewPage(r, "resident.title", v)
 	p.Title = res.Name
-	p.Form = formOf(res)
+	p.Form = formOf(res, today)
 	if ferr != nil {
 		r.ParseForm()
 		for k, vals := range r.PostForm {
@@ -301,10 +301,10 @@ func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status
 }
 
 // formOf fills the edit form with a resident's current values.
-func formOf(r Resident) url.Values {
+func formOf(r Resident, today time.Time) url.Values {
 	in := InputOf(r)
 	f := url.Values{"name": {in.Name}, "gender": {string(in.Gender)}, "birth_date": {in.BirthDate}, "id_number": {in.IDNumber},
-		"phone": {in.Phone}, "relation": {in.Relation}, "care_tags": in.CareTags, "status_date": {time.Now().Format("2006-01-02")}}
+		"phone": {in.Phone}, "relation": {in.Relation}, "care_tags": in.CareTags, "status_date": {today.Format("2006-01-02")}}
 	if in.PartyMember {
 		f.Set("party_member", "on")
 	}
