@@ -71,6 +71,14 @@ const (
 	SelfRead        Action = "self.read"
 	SelfWrite       Action = "self.write"
 	StaffConsoleUse Action = "admin.use"
+
+	BankRules   Action = "bank.rules"   // adopt rule versions
+	BankAward   Action = "bank.award"   // award points directly or in bulk
+	BankReview  Action = "bank.review"  // approve or reject claims, decide objections
+	BankShop    Action = "bank.shop"    // manage items and stock
+	BankFulfil  Action = "bank.fulfil"  // fulfil and cancel orders at the counter
+	BankReverse Action = "bank.reverse" // reverse a transaction
+	BankLedger  Action = "bank.ledger"  // read accounts, statements, figures
 )
 
 // allowed is the permission table: which roles may take an action within their scope. A district
@@ -89,6 +97,13 @@ var allowed = map[Action][]Role{
 	AuditRead:       {TownAdmin},
 	OfficeAct:       {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader},
 	StaffConsoleUse: {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge},
+	BankRules:       {TownAdmin, VillageAdmin},
+	BankAward:       {TownAdmin, VillageAdmin},
+	BankReview:      {TownAdmin, VillageAdmin, Reviewer},
+	BankShop:        {TownAdmin, VillageAdmin, Shopkeeper},
+	BankFulfil:      {TownAdmin, VillageAdmin, Shopkeeper},
+	BankReverse:     {TownAdmin},
+	BankLedger:      {TownAdmin, VillageAdmin, Reviewer, Shopkeeper},
 }
 
 // selfActions are allowed to a resident on their own record, and to staff acting for them.

@@ -1,0 +1,249 @@
+package bank
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"siwei/internal/auth"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+)
+
+// AwardInput awards a resident points under a rule. Key names the event that earned them
+// (`volunteer:shift:9:resident:4411`); replaying it returns the first result.
+type AwardInput struct {
+	ResidentID     int64  `json:"resident_id"`
+	RuleCode       string `json:"rule_code"`
+	Reason         string `json:"reason"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// AwardResult is a posted award, or the claim put on public notice when the rule requires one.
+type AwardResult struct {
+	Posted
+	Pending *Claim `json:"pending,omitempty"`
+}
+
+// target is a resident as the bank needs them: where they live, their class on the town's today.
+type target struct {
+	R     people.Resident
+	Town  people.Town
+	Class people.MemberClass
+	Today string
+}
+
+func (s *Service) target(ctx context.Context, residentID int64) (target, error) {
+	r, err := s.People.Resident(ctx, auth.System("bank"), residentID)
+	if err != nil {
+		return target{}, errs.New(errs.NotFound, "bank.resident_unknown")
+	}
+	t, err := s.People.Town(ctx, r.TownID)
+	if err != nil {
+		return target{}, err
+	}
+	today := t.Today(s.Now())
+	return target{R: r, Town: t, Class: r.Class(today), Today: today.Format("2006-01-02")}, nil
+}
+
+// rule finds the rule with a code among the rules in force for the resident's class and village.
+func (s *Service) rule(ctx context.Context, tg target, code string) (Rule, error) {
+	rules, err := s.RulesInForce(ctx, tg.Town.ID, tg.R.VillageID, tg.Class, tg.Today)
+	if err != nil {
+		return Rule{}, err
+	}
+	for _, r := range rules {
+		if r.Code == code {
+			return r, nil
+		}
+	}
+	return Rule{}, &errs.Error{Code: errs.Invalid, Key: "bank.rule_unknown", Fields: []errs.FieldError{{Field: "rule_code", Key: "bank.rule_unknown"}}}
+}
+
+// Award posts points to a resident under a rule, drawn on the town's issuing account. The rule's
+// cap and notice requirement apply: a rule that needs a public notice puts the award on the
+// village's notice board instead, and the points follow when the notice ends without an upheld
+// objection. This is the entry point every pillar uses.
+func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (AwardResult, error) {
+	in.RuleCode, in.Reason, in.IdempotencyKey = strings.TrimSpace(in.RuleCode), strings.TrimSpace(in.Reason), strings.TrimSpace(in.IdempotencyKey)
+	var f errs.Fields
+	if in.ResidentID <= 0 {
+		f.Add("resident_id", "field.required")
+	}
+	if in.RuleCode == "" {
+		f.Add("rule_code", "field.required")
+	}
+	if in.Reason == "" {
+		f.Add("reason", "field.required")
+	} else if utf8.RuneCountInString(in.Reason) > 200 {
+		f.Add("reason", "field.too_long")
+	}
+	if !keyOK(in.IdempotencyKey) {
+		f.Add("idempotency_key", "bank.key_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return AwardResult{}, err
+	}
+	tg, err := s.target(ctx, in.ResidentID)
+	if err != nil {
+		return AwardResult{}, err
+	}
+	if err := auth.Can(a, auth.BankAward, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
+		return AwardResult{}, hide(err)
+	}
+	if tg.R.Status != people.Active {
+		return AwardResult{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
+	}
+	rule, err := s.rule(ctx, tg, in.RuleCode)
+	if err != nil {
+		return AwardResult{}, err
+	}
+	if rule.NoticeRequired {
+		c, err := s.noticeAward(ctx, a, tg, rule, in)
+		return AwardResult{Pending: c}, err
+	}
+	if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
+		return AwardResult{}, err
+	}
+	p, err := s.postAward(ctx, a, tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
+	return AwardResult{Posted: p}, err
+}
+
+// postAward posts an award under a rule with its cap checked under the resident's lock.
+func (s *Service) postAward(ctx context.Context, a *auth.Actor, tg target, rule Rule, kind, key, reason, approvedBy string) (Posted, error) {
+	t := Transfer{TownID: tg.Town.ID, Kind: kind, Key: key, ResidentID: tg.R.ID, RuleID: rule.ID, RuleCode: rule.Code, Amount: rule.Points,
+		Reason: reason, Actor: a, ApprovedBy: approvedBy, Earned: rule.Points, Period: Period(s.Now(), tg.Town.Location())}
+	t.Guard = func(ctx context.Context, tx *sql.Tx) error { return s.checkCap(ctx, tx, tg, rule) }
+	return s.write(ctx, t, func(tx *sql.Tx) (Posted, error) { return s.post(ctx, tx, t) })
+}
+
+// checkCap refuses an award past the rule's cap in the current period; reversed awards don't count.
+func (s *Service) checkCap(ctx context.Context, tx *sql.Tx, tg target, rule Rule) error {
+	if rule.CapPeriod == "" {
+		return nil
+	}
+	since := periodStart(rule.CapPeriod, s.Now(), tg.Town.Location())
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM bank_transactions t WHERE t.resident_id = $1 AND t.rule_code = $2 AND t.created_at >= $3
+		AND t.kind IN ('award', 'claim') AND NOT EXISTS (SELECT 1 FROM bank_transactions r WHERE r.reverses_id = t.id)`, tg.R.ID, rule.Code, since).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("bank: cap: %w", err)
+	}
+	if n >= rule.CapCount {
+		return &errs.Error{Code: errs.Conflict, Key: "bank.cap_reached", Args: []any{rule.CapCount}, Fields: []errs.FieldError{{Field: "rule_code", Key: "bank.cap_reached", Args: []any{rule.CapCount}}}}
+	}
+	return nil
+}
+
+// BulkResult is one resident's outcome in a bulk award.
+type BulkResult struct {
+	ResidentID int64        `json:"resident_id"`
+	Result     *AwardResult `json:"result,omitempty"`
+	Error      string       `json:"error,omitempty"`
+}
+
+// BulkAward awards the same rule to many residents; each award stands on its own (one refused by
+// its cap does not stop the others) and is keyed `<key>:resident:<id>`.
+func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []int64, ruleCode, reason, key string) ([]BulkResult, error) {
+	if len(residentIDs) == 0 || len(residentIDs) > 50_000 {
+		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "resident_ids", Key: "bank.bulk_size"}}}
+	}
+	if !keyOK(key) {
+		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_invalid"}}}
+	}
+	out := make([]BulkResult, len(residentIDs))
+	sem := make(chan struct{}, 32)
+	done := make(chan struct{})
+	for i, id := range residentIDs {
+		go func(i int, id int64) {
+			sem <- struct{}{}
+			defer func() { <-sem; done <- struct{}{} }()
+			r, err := s.Award(ctx, a, AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: fmt.Sprintf("%s:resident:%d", key, id)})
+			out[i].ResidentID = id
+			if err != nil {
+				if e, ok := errs.As(err); ok {
+					out[i].Error = e.Key
+					return
+				}
+				out[i].Error = "error.internal"
+				return
+			}
+			out[i].Result = &r
+		}(i, id)
+	}
+	for range residentIDs {
+		<-done
+	}
+	return out, nil
+}
+
+// ReverseInput undoes a transaction with a reason.
+type ReverseInput struct {
+	TransactionID int64  `json:"transaction_id"`
+	Reason        string `json:"reason"`
+}
+
+// Reverse posts the opposite of a transaction, naming it and the reason; a transaction is
+// reversed at most once, and a reversal is never reversed. Reversing an award takes the points
+// back (refused if they are spent) and takes them off the rankings of the month they counted in.
+func (s *Service) Reverse(ctx context.Context, a *auth.Actor, in ReverseInput) (Posted, error) {
+	in.Reason = strings.TrimSpace(in.Reason)
+	var orig struct {
+		town, resident, rule int64
+		kind, code, period   string
+		amount               int64
+		reverses             sql.NullInt64
+	}
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, COALESCE(resident_id, 0), COALESCE(rule_id, 0), kind, rule_code, period, amount, reverses_id
+		FROM bank_transactions WHERE id = $1`, in.TransactionID).Scan(&orig.town, &orig.resident, &orig.rule, &orig.kind, &orig.code, &orig.period, &orig.amount, &orig.reverses)
+	if err != nil {
+		return Posted{}, errs.New(errs.NotFound, "error.not_found")
+	}
+	if err := auth.Can(a, auth.BankReverse, auth.Scope{TownID: orig.town}); err != nil {
+		return Posted{}, hide(err)
+	}
+	var f errs.Fields
+	if in.Reason == "" {
+		f.Add("reason", "field.required")
+	}
+	if orig.kind == "reversal" || orig.kind == "redeem" || orig.kind == "refund" {
+		f.Add("transaction_id", "bank.not_reversible")
+	}
+	if err := f.Err(); err != nil {
+		return Posted{}, err
+	}
+	// The counter leg goes back to where it came from: the issuing sub-account of the original.
+	var counter int64
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT e.account_id FROM bank_entries e JOIN bank_accounts ac ON ac.id = e.account_id
+		WHERE e.transaction_id = $1 AND ac.kind <> 'resident'`, in.TransactionID).Scan(&counter); err != nil {
+		return Posted{}, fmt.Errorf("bank: reverse: %w", err)
+	}
+	t := Transfer{TownID: orig.town, Kind: "reversal", Key: fmt.Sprintf("reverse:%d", in.TransactionID), ResidentID: orig.resident,
+		RuleID: orig.rule, RuleCode: orig.code, Amount: -orig.amount, Counter: counter, Reason: in.Reason, ReversesID: in.TransactionID,
+		Actor: a, ApprovedBy: a.Name, Earned: -orig.amount, Period: orig.period}
+	p, err := s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+		p, err := s.post(ctx, tx, t)
+		if err != nil {
+			return p, err
+		}
+		if !p.Replayed {
+			err = auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.reverse", Entity: "transaction", EntityID: in.TransactionID, TownID: orig.town,
+				Summary: auth.Summarize(nil, map[string]any{"reversal": p.TransactionID, "reason": in.Reason, "points": -orig.amount})})
+		}
+		return p, err
+	})
+	if e, ok := errs.As(err); ok && e.Key == "bank.key_reused" {
+		return p, errs.New(errs.Conflict, "bank.already_reversed")
+	}
+	return p, err
+}
+
+// hide turns a Forbidden into a NotFound for records of another village.
+func hide(err error) error {
+	if errs.Is(err, errs.Forbidden) {
+		return errs.New(errs.NotFound, "error.not_found")
+	}
+	return err
+}

@@ -1,0 +1,242 @@
+package bank
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+)
+
+// Rule is one line of a 积分细则: what earns points, how many, how often at most, and whether it
+// needs evidence or a public notice before the points are posted.
+type Rule struct {
+	ID               int64              `json:"id"`
+	VersionID        int64              `json:"version_id"`
+	Version          int                `json:"version"`
+	Class            people.MemberClass `json:"class"`
+	VillageID        int64              `json:"village_id"`
+	Code             string             `json:"code"`
+	Name             string             `json:"name"`
+	Category         string             `json:"category"`
+	Points           int64              `json:"points"`
+	CapPeriod        string             `json:"cap_period"`
+	CapCount         int                `json:"cap_count"`
+	EvidenceRequired bool               `json:"evidence_required"`
+	NoticeRequired   bool               `json:"notice_required"`
+}
+
+// RuleInput is a rule in a new version.
+type RuleInput struct {
+	Code             string `json:"code"`
+	Name             string `json:"name"`
+	Category         string `json:"category"`
+	Points           int64  `json:"points"`
+	CapPeriod        string `json:"cap_period"`
+	CapCount         int    `json:"cap_count"`
+	EvidenceRequired bool   `json:"evidence_required"`
+	NoticeRequired   bool   `json:"notice_required"`
+}
+
+// VersionInput adopts a new version of a rule set: the whole list of rules, and how it was adopted
+// (e.g. 村民代表大会, the date, the resolution number) before it takes effect.
+type VersionInput struct {
+	TownID        int64              `json:"town_id"`
+	VillageID     int64              `json:"village_id,omitempty"`
+	Class         people.MemberClass `json:"class"`
+	AdoptedBy     string             `json:"adopted_by"`
+	AdoptedOn     string             `json:"adopted_on"`
+	Resolution    string             `json:"resolution"`
+	EffectiveFrom string             `json:"effective_from"`
+	Rules         []RuleInput        `json:"rules"`
+}
+
+// MaxPoints bounds one rule's points, so that a typo cannot mint a fortune.
+const MaxPoints = 10_000
+
+var codeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,20}$`)
+
+func validPeriod(p string) bool { return p == "" || p == "day" || p == "week" || p == "month" || p == "year" }
+
+func validClass(c people.MemberClass) bool {
+	return c == people.PartyMember || c == people.Villager || c == people.Minor
+}
+
+// validate checks a version against the town's calendar day.
+func (in *VersionInput) validate() errs.Fields {
+	var f errs.Fields
+	in.AdoptedBy, in.Resolution = strings.TrimSpace(in.AdoptedBy), strings.TrimSpace(in.Resolution)
+	if !validClass(in.Class) {
+		f.Add("class", "bank.class_invalid")
+	}
+	if in.AdoptedBy == "" {
+		f.Add("adopted_by", "field.required")
+	} else if utf8.RuneCountInString(in.AdoptedBy) > 40 {
+		f.Add("adopted_by", "field.too_long")
+	}
+	adopted, err1 := time.Parse("2006-01-02", in.AdoptedOn)
+	if err1 != nil {
+		f.Add("adopted_on", "people.date_invalid")
+	}
+	eff, err2 := time.Parse("2006-01-02", in.EffectiveFrom)
+	if err2 != nil {
+		f.Add("effective_from", "people.date_invalid")
+	} else if err1 == nil && eff.Before(adopted) {
+		f.Add("effective_from", "bank.effective_before_adopted")
+	}
+	if len(in.Rules) == 0 {
+		f.Add("rules", "bank.rules_empty")
+	}
+	seen := map[string]bool{}
+	for i := range in.Rules {
+		r := &in.Rules[i]
+		r.Code, r.Name, r.Category = strings.TrimSpace(r.Code), strings.TrimSpace(r.Name), strings.TrimSpace(r.Category)
+		field := fmt.Sprintf("rules[%d].", i)
+		switch {
+		case !codeRE.MatchString(r.Code):
+			f.Add(field+"code", "bank.code_invalid")
+		case seen[r.Code]:
+			f.Add(field+"code", "bank.code_duplicate")
+		}
+		seen[r.Code] = true
+		if r.Name == "" || utf8.RuneCountInString(r.Name) > 60 {
+			f.Add(field+"name", "field.required")
+		}
+		if r.Points <= 0 || r.Points > MaxPoints {
+			f.Add(field+"points", "bank.points_range")
+		}
+		if !validPeriod(r.CapPeriod) {
+			f.Add(field+"cap_period", "bank.period_invalid")
+		} else if (r.CapPeriod == "") != (r.CapCount == 0) || r.CapCount < 0 {
+			f.Add(field+"cap_count", "bank.cap_invalid")
+		}
+	}
+	return f
+}
+
+// AdoptVersion records a new version of a rule set; past awards keep the version they used.
+func (s *Service) AdoptVersion(ctx context.Context, a *auth.Actor, in VersionInput) (int64, error) {
+	sc := auth.Scope{TownID: in.TownID, VillageID: in.VillageID}
+	if in.VillageID != 0 {
+		v, err := s.People.Village(ctx, a, in.VillageID)
+		if err != nil {
+			return 0, err
+		}
+		sc.TownID, in.TownID = v.TownID, v.TownID
+	}
+	if err := auth.Can(a, auth.BankRules, sc); err != nil {
+		return 0, err
+	}
+	if err := in.validate().Err(); err != nil {
+		return 0, err
+	}
+	var versionID int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		versionID, err = s.InsertVersion(ctx, tx, in, a.AccountID)
+		if err != nil {
+			return err
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.rules.adopt", Entity: "rule_version", EntityID: versionID,
+			TownID: in.TownID, VillageID: in.VillageID, Summary: auth.Summarize(nil, in)})
+	})
+	return versionID, err
+}
+
+// InsertVersion writes a validated version inside tx (the demo uses it directly).
+func (s *Service) InsertVersion(ctx context.Context, tx db.Querier, in VersionInput, by int64) (int64, error) {
+	if err := in.validate().Err(); err != nil {
+		return 0, err
+	}
+	now := s.Now()
+	var village any
+	if in.VillageID != 0 {
+		village = in.VillageID
+	}
+	var setID int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM bank_rule_sets WHERE town_id = $1 AND COALESCE(village_id, 0) = $2 AND class = $3`,
+		in.TownID, in.VillageID, string(in.Class)).Scan(&setID)
+	if db.IsNoRows(err) {
+		err = tx.QueryRowContext(ctx, `INSERT INTO bank_rule_sets (town_id, village_id, class, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			in.TownID, village, string(in.Class), now).Scan(&setID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bank: rule set: %w", err)
+	}
+	var version int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM bank_rule_versions WHERE rule_set_id = $1`, setID).Scan(&version); err != nil {
+		return 0, err
+	}
+	var creator any
+	if by > 0 {
+		creator = by
+	}
+	var versionID int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO bank_rule_versions (rule_set_id, version, adopted_by, adopted_on, resolution, effective_from, created_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, setID, version, in.AdoptedBy, in.AdoptedOn, in.Resolution, in.EffectiveFrom, creator, now).Scan(&versionID); err != nil {
+		return 0, fmt.Errorf("bank: rule version: %w", err)
+	}
+	for _, r := range in.Rules {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_rules (version_id, code, name, category, points, cap_period, cap_count, evidence_required, notice_required)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, versionID, r.Code, r.Name, r.Category, r.Points, r.CapPeriod, r.CapCount, r.EvidenceRequired, r.NoticeRequired); err != nil {
+			return 0, fmt.Errorf("bank: rule: %w", err)
+		}
+	}
+	return versionID, nil
+}
+
+// RulesInForce lists the rules a class has in a village on a day: the town's version in force,
+// extended (and overridden code by code) by the village's.
+func (s *Service) RulesInForce(ctx context.Context, townID, villageID int64, class people.MemberClass, day string) ([]Rule, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.version_id, v.version, rs.class, COALESCE(rs.village_id, 0), r.code, r.name, r.category, r.points,
+		r.cap_period, r.cap_count, r.evidence_required, r.notice_required
+		FROM bank_rules r JOIN bank_rule_versions v ON v.id = r.version_id JOIN bank_rule_sets rs ON rs.id = v.rule_set_id
+		WHERE rs.town_id = $1 AND rs.class = $2 AND (rs.village_id IS NULL OR rs.village_id = $3)
+		AND v.version = (SELECT MAX(v2.version) FROM bank_rule_versions v2 WHERE v2.rule_set_id = rs.id AND v2.effective_from <= $4)
+		ORDER BY COALESCE(rs.village_id, 0), r.category, r.code`, townID, string(class), villageID, day)
+	if err != nil {
+		return nil, fmt.Errorf("bank: rules: %w", err)
+	}
+	defer rows.Close()
+	var out []Rule
+	at := map[string]int{}
+	for rows.Next() {
+		var r Rule
+		if err := rows.Scan(&r.ID, &r.VersionID, &r.Version, &r.Class, &r.VillageID, &r.Code, &r.Name, &r.Category, &r.Points,
+			&r.CapPeriod, &r.CapCount, &r.EvidenceRequired, &r.NoticeRequired); err != nil {
+			return nil, err
+		}
+		if i, ok := at[r.Code]; ok {
+			out[i] = r // the village's rule overrides the town's
+			continue
+		}
+		at[r.Code] = len(out)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// periodStart is the start, in UTC, of the town-calendar day, week (from Monday), month or year
+// that contains now.
+func periodStart(period string, now time.Time, loc *time.Location) time.Time {
+	t := now.In(loc)
+	y, m, d := t.Date()
+	day := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	switch period {
+	case "week":
+		wd := (int(day.Weekday()) + 6) % 7
+		day = day.AddDate(0, 0, -wd)
+	case "month":
+		day = time.Date(y, m, 1, 0, 0, 0, 0, loc)
+	case "year":
+		day = time.Date(y, 1, 1, 0, 0, 0, 0, loc)
+	}
+	return day.UTC()
+}

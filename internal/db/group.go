@@ -1,0 +1,135 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Group runs many small write transactions. On SQLite one goroutine collects the calls that are
+// waiting and runs them in one transaction, each inside its own savepoint, so that a refusal rolls
+// back only its own work and all of them share one durable commit (one fsync). On PostgreSQL each
+// call is its own transaction, retried on serialization failures and deadlocks.
+type Group struct {
+	d     *DB
+	queue chan *groupCall
+	once  sync.Once
+	// MaxBatch bounds how many calls share one commit.
+	MaxBatch int
+}
+
+type groupCall struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// NewGroup returns a group committer on d.
+func NewGroup(d *DB) *Group {
+	return &Group{d: d, queue: make(chan *groupCall, 4096), MaxBatch: 512}
+}
+
+// Do runs fn in a write transaction shared with other callers and returns fn's error, or the
+// commit's. fn must do all its work on tx and nothing slow.
+func (g *Group) Do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if g.d.Engine != SQLite {
+		return g.doPostgres(ctx, fn)
+	}
+	g.once.Do(func() { go g.loop() })
+	c := &groupCall{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case g.queue <- c:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued the call runs to its end even if the caller gives up, so that a 2xx never
+	// hides work that was rolled back, nor the reverse.
+	return <-c.done
+}
+
+func (g *Group) doPostgres(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = g.d.Tx(ctx, fn)
+		if !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+	return err
+}
+
+// retryable reports whether a PostgreSQL error means "run the transaction again".
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40001" || pg.Code == "40P01")
+}
+
+func (g *Group) loop() {
+	for first := range g.queue {
+		batch := []*groupCall{first}
+	collect:
+		for len(batch) < g.MaxBatch {
+			select {
+			case c := <-g.queue:
+				batch = append(batch, c)
+			default:
+				break collect
+			}
+		}
+		g.run(batch)
+	}
+}
+
+// run executes a batch in one transaction. A call's error rolls back to its savepoint; if the
+// commit itself fails, every call of the batch gets that error.
+func (g *Group) run(batch []*groupCall) {
+	ctx := context.Background()
+	results := make([]error, len(batch))
+	tx, err := g.d.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, c := range batch {
+			c.done <- fmt.Errorf("db: group begin: %w", err)
+		}
+		return
+	}
+	for i, c := range batch {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+			results[i] = err
+			continue
+		}
+		err := c.fn(tx)
+		if err != nil {
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil && err == nil {
+			err = rerr
+		}
+		results[i] = err
+	}
+	if err := tx.Commit(); err != nil {
+		for _, c := range batch {
+			c.done <- fmt.Errorf("db: group commit: %w", err)
+		}
+		return
+	}
+	for i, c := range batch {
+		c.done <- results[i]
+	}
+}
+
+// ForUpdate is the row-lock clause for a SELECT that precedes an update of the same rows: needed on
+// PostgreSQL, where writers run concurrently; empty on SQLite, where the writer is alone.
+func (d *DB) ForUpdate() string {
+	if d.Engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
