@@ -63,7 +63,9 @@ const MaxPoints = 10_000
 
 var codeRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,20}$`)
 
-func validPeriod(p string) bool { return p == "" || p == "day" || p == "week" || p == "month" || p == "year" }
+func validPeriod(p string) bool {
+	return p == "" || p == "day" || p == "week" || p == "month" || p == "year"
+}
 
 func validClass(c people.MemberClass) bool {
 	return c == people.PartyMember || c == people.Villager || c == people.Minor

@@ -1,0 +1,492 @@
+package bank
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+)
+
+// Item is something in the 积分超市: goods with stock per village store, or a service (定制回馈服务,
+// such as a haircut) whose stock is the places on offer.
+type Item struct {
+	ID          int64    `json:"id"`
+	TownID      int64    `json:"town_id"`
+	Kind        string   `json:"kind"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Price       int64    `json:"price"`
+	LimitCount  int      `json:"limit_count"`
+	LimitPeriod string   `json:"limit_period"`
+	Classes     []string `json:"classes"`
+	LowStock    int      `json:"low_stock"`
+	Active      bool     `json:"active"`
+	Stock       int      `json:"stock"` // in the village store asked about
+}
+
+// ItemInput creates or edits an item.
+type ItemInput struct {
+	Kind        string   `json:"kind"`
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Price       int64    `json:"price"`
+	LimitCount  int      `json:"limit_count"`
+	LimitPeriod string   `json:"limit_period"`
+	Classes     []string `json:"classes"`
+	LowStock    int      `json:"low_stock"`
+}
+
+func (in *ItemInput) validate() errs.Fields {
+	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
+	var f errs.Fields
+	if in.Kind != "goods" && in.Kind != "service" {
+		f.Add("kind", "bank.kind_invalid")
+	}
+	if in.Name == "" {
+		f.Add("name", "field.required")
+	} else if utf8.RuneCountInString(in.Name) > 40 {
+		f.Add("name", "field.too_long")
+	}
+	if utf8.RuneCountInString(in.Description) > 500 {
+		f.Add("description", "field.too_long")
+	}
+	if in.Price <= 0 || in.Price > MaxPoints*10 {
+		f.Add("price", "bank.points_range")
+	}
+	if !validPeriod(in.LimitPeriod) || (in.LimitPeriod == "") != (in.LimitCount == 0) || in.LimitCount < 0 {
+		f.Add("limit_count", "bank.cap_invalid")
+	}
+	for _, c := range in.Classes {
+		if !validClass(people.MemberClass(c)) {
+			f.Add("classes", "bank.class_invalid")
+			break
+		}
+	}
+	if in.LowStock < 0 {
+		f.Add("low_stock", "bank.quantity_invalid")
+	}
+	return f
+}
+
+// CreateItem adds an item to the town's shop.
+func (s *Service) CreateItem(ctx context.Context, a *auth.Actor, townID int64, in ItemInput) (Item, error) {
+	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: townID}); err != nil {
+		return Item{}, err
+	}
+	if err := in.validate().Err(); err != nil {
+		return Item{}, err
+	}
+	var it Item
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if it, err = s.InsertItem(ctx, tx, townID, in); err != nil {
+			return err
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.item.create", Entity: "item", EntityID: it.ID, TownID: townID, Summary: auth.Summarize(nil, in)})
+	})
+	return it, err
+}
+
+// InsertItem writes a validated item inside tx (the demo uses it directly).
+func (s *Service) InsertItem(ctx context.Context, tx db.Querier, townID int64, in ItemInput) (Item, error) {
+	if err := in.validate().Err(); err != nil {
+		return Item{}, err
+	}
+	it := Item{TownID: townID, Kind: in.Kind, Name: in.Name, Description: in.Description, Price: in.Price, LimitCount: in.LimitCount,
+		LimitPeriod: in.LimitPeriod, Classes: in.Classes, LowStock: in.LowStock, Active: true}
+	err := tx.QueryRowContext(ctx, `INSERT INTO bank_items (town_id, kind, name, description, price, limit_count, limit_period, classes, low_stock, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, townID, in.Kind, in.Name, in.Description, in.Price, in.LimitCount,
+		in.LimitPeriod, strings.Join(in.Classes, ","), in.LowStock, s.Now()).Scan(&it.ID)
+	return it, err
+}
+
+// StockInput records stock coming into a village store: bought, or donated (by whom in Note).
+type StockInput struct {
+	ItemID    int64  `json:"item_id"`
+	VillageID int64  `json:"village_id"`
+	Quantity  int    `json:"quantity"`
+	Source    string `json:"source"`
+	Note      string `json:"note"`
+}
+
+// StockIn adds stock to a village store with its source.
+func (s *Service) StockIn(ctx context.Context, a *auth.Actor, in StockInput) error {
+	v, err := s.People.Village(ctx, a, in.VillageID)
+	if err != nil {
+		return err
+	}
+	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
+		return hide(err)
+	}
+	in.Note = strings.TrimSpace(in.Note)
+	var f errs.Fields
+	if in.Quantity <= 0 || in.Quantity > 100_000 {
+		f.Add("quantity", "bank.quantity_invalid")
+	}
+	if in.Source != "purchase" && in.Source != "donation" {
+		f.Add("source", "bank.source_invalid")
+	}
+	if in.Source == "donation" && in.Note == "" {
+		f.Add("note", "bank.donor_required")
+	}
+	var town int64
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM bank_items WHERE id = $1`, in.ItemID).Scan(&town); err != nil || town != v.TownID {
+		f.Add("item_id", "bank.item_unknown")
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if err := s.AddStock(ctx, tx, in, a.AccountID); err != nil {
+			return err
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.stock.in", Entity: "item", EntityID: in.ItemID, TownID: v.TownID, VillageID: v.ID, Summary: auth.Summarize(nil, in)})
+	})
+}
+
+// AddStock records a stock move inside tx and updates the store's quantity.
+func (s *Service) AddStock(ctx context.Context, tx db.Querier, in StockInput, actor int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_stock (item_id, village_id, quantity) VALUES ($1, $2, $3)
+		ON CONFLICT (item_id, village_id) DO UPDATE SET quantity = bank_stock.quantity + excluded.quantity`, in.ItemID, in.VillageID, in.Quantity); err != nil {
+		return fmt.Errorf("bank: stock: %w", err)
+	}
+	var by any
+	if actor > 0 {
+		by = actor
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		in.ItemID, in.VillageID, in.Quantity, in.Source, in.Note, by, s.Now())
+	return err
+}
+
+// Items lists a town's active items with their stock in one village's store.
+func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT i.id, i.town_id, i.kind, i.name, i.description, i.price, i.limit_count, i.limit_period, i.classes,
+		i.low_stock, i.active, COALESCE(st.quantity, 0) FROM bank_items i LEFT JOIN bank_stock st ON st.item_id = i.id AND st.village_id = $2
+		WHERE i.town_id = $1 AND i.active ORDER BY i.kind, i.price, i.id`, townID, villageID)
+	if err != nil {
+		return nil, fmt.Errorf("bank: items: %w", err)
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		var it Item
+		var classes string
+		if err := rows.Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Description, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes,
+			&it.LowStock, &it.Active, &it.Stock); err != nil {
+			return nil, err
+		}
+		it.Classes = []string{}
+		if classes != "" {
+			it.Classes = strings.Split(classes, ",")
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Redemption is an order in the shop: points paid, stock reserved, waiting at the counter.
+type Redemption struct {
+	ID            int64     `json:"id"`
+	ItemID        int64     `json:"item_id"`
+	ItemName      string    `json:"item_name"`
+	ResidentID    int64     `json:"resident_id"`
+	ResidentName  string    `json:"resident_name"`
+	VillageID     int64     `json:"village_id"`
+	Quantity      int       `json:"quantity"`
+	Points        int64     `json:"points"`
+	Status        string    `json:"status"`
+	TransactionID int64     `json:"transaction_id"`
+	Balance       int64     `json:"balance"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// RedeemInput orders an item; the key makes a retried order safe.
+type RedeemInput struct {
+	ItemID         int64  `json:"item_id"`
+	Quantity       int    `json:"quantity"`
+	IdempotencyKey string `json:"idempotency_key"`
+}
+
+// Redeem debits the resident's points to the village shop and reserves stock, in one transaction:
+// never oversold, never below zero, within the item's per-person limit and class rules.
+func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Redemption, error) {
+	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
+	var f errs.Fields
+	if in.Quantity <= 0 || in.Quantity > 100 {
+		f.Add("quantity", "bank.quantity_invalid")
+	}
+	if !keyOK(in.IdempotencyKey) {
+		f.Add("idempotency_key", "bank.key_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Redemption{}, err
+	}
+	self := a.Self()
+	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: self}); err != nil || self == 0 {
+		return Redemption{}, errs.New(errs.Forbidden, "bank.residents_only")
+	}
+	key := fmt.Sprintf("redeem:r%d:%s", self, in.IdempotencyKey)
+	if r, err := s.redemptionByKey(ctx, s.DB.Read(), key); err == nil {
+		return r, nil
+	}
+	tg, err := s.target(ctx, self)
+	if err != nil {
+		return Redemption{}, err
+	}
+	var it Item
+	var classes string
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, name, price, limit_count, limit_period, classes, active FROM bank_items WHERE id = $1`, in.ItemID).
+		Scan(&it.ID, &it.TownID, &it.Name, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &it.Active)
+	if err != nil || it.TownID != tg.Town.ID || !it.Active {
+		return Redemption{}, &errs.Error{Code: errs.Invalid, Key: "bank.item_unknown", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_unknown"}}}
+	}
+	if classes != "" && !slices.Contains(strings.Split(classes, ","), string(tg.Class)) {
+		return Redemption{}, &errs.Error{Code: errs.Forbidden, Key: "bank.item_not_for_class", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_not_for_class"}}}
+	}
+	if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
+		return Redemption{}, err
+	}
+	if err := s.ensureShop(ctx, tg.R.VillageID); err != nil {
+		return Redemption{}, err
+	}
+	shop, err := s.shopAccount(ctx, s.DB.Read(), tg.R.VillageID)
+	if err != nil {
+		return Redemption{}, err
+	}
+	points := it.Price * int64(in.Quantity)
+	r := Redemption{ItemID: it.ID, ItemName: it.Name, ResidentID: self, ResidentName: tg.R.Name, VillageID: tg.R.VillageID, Quantity: in.Quantity,
+		Points: points, Status: "reserved"}
+	t := Transfer{TownID: tg.Town.ID, Kind: "redeem", Key: key, ResidentID: self, Amount: -points, Counter: shop, Actor: a,
+		Reason: it.Name, Extra: fmt.Sprintf("%d|%d", it.ID, in.Quantity), Period: Period(s.Now(), tg.Town.Location())}
+	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
+		if it.LimitPeriod != "" {
+			var n int
+			since := periodStart(it.LimitPeriod, s.Now(), tg.Town.Location())
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(quantity), 0) FROM bank_redemptions WHERE resident_id = $1 AND item_id = $2
+				AND status <> 'cancelled' AND created_at >= $3`, self, it.ID, since).Scan(&n); err != nil {
+				return err
+			}
+			if n+in.Quantity > it.LimitCount {
+				return &errs.Error{Code: errs.Conflict, Key: "bank.limit_reached", Args: []any{it.LimitCount}, Fields: []errs.FieldError{{Field: "quantity", Key: "bank.limit_reached", Args: []any{it.LimitCount}}}}
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = quantity - $1 WHERE item_id = $2 AND village_id = $3 AND quantity >= $1`, in.Quantity, it.ID, tg.R.VillageID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return &errs.Error{Code: errs.Conflict, Key: "bank.out_of_stock", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.out_of_stock"}}}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, 'redeem', $4, $5, $6)`,
+			it.ID, tg.R.VillageID, -in.Quantity, key, nullID(a.AccountID), s.Now())
+		return err
+	}
+	p, err := s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+		p, err := s.post(ctx, tx, t)
+		if err != nil || p.Replayed {
+			return p, err
+		}
+		err = tx.QueryRowContext(ctx, `INSERT INTO bank_redemptions (item_id, resident_id, village_id, quantity, points, status, idem_key, transaction_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, 'reserved', $6, $7, $8) RETURNING id, created_at`, it.ID, self, tg.R.VillageID, in.Quantity, points, key, p.TransactionID, s.Now()).
+			Scan(&r.ID, &r.CreatedAt)
+		return p, err
+	})
+	if err != nil {
+		return Redemption{}, err
+	}
+	if p.Replayed {
+		return s.redemptionByKey(ctx, s.DB.Read(), key)
+	}
+	r.TransactionID, r.Balance = p.TransactionID, p.Balance
+	return r, nil
+}
+
+// ensureShop opens a village's shop account if the village is newer than the town's accounts.
+func (s *Service) ensureShop(ctx context.Context, villageID int64) error {
+	if _, err := s.shopAccount(ctx, s.DB.Read(), villageID); err == nil {
+		return nil
+	}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, created_at) SELECT 'shop', town_id, id, $1 FROM villages v
+			WHERE v.id = $2 AND NOT EXISTS (SELECT 1 FROM bank_accounts a WHERE a.kind = 'shop' AND a.village_id = v.id)`, s.Now(), villageID)
+		return err
+	})
+	if db.IsUnique(err) {
+		return nil
+	}
+	return err
+}
+
+const redemptionCols = `r.id, r.item_id, i.name, r.resident_id, p.name, r.village_id, r.quantity, r.points, r.status, r.transaction_id, r.created_at`
+const redemptionFrom = ` FROM bank_redemptions r JOIN bank_items i ON i.id = r.item_id JOIN residents p ON p.id = r.resident_id`
+
+func scanRedemption(sc interface{ Scan(...any) error }) (Redemption, error) {
+	var r Redemption
+	err := sc.Scan(&r.ID, &r.ItemID, &r.ItemName, &r.ResidentID, &r.ResidentName, &r.VillageID, &r.Quantity, &r.Points, &r.Status, &r.TransactionID, &r.CreatedAt)
+	return r, err
+}
+
+func (s *Service) redemptionByKey(ctx context.Context, q db.Querier, key string) (Redemption, error) {
+	r, err := scanRedemption(q.QueryRowContext(ctx, `SELECT `+redemptionCols+redemptionFrom+` WHERE r.idem_key = $1`, key))
+	if err != nil {
+		return r, err
+	}
+	err = q.QueryRowContext(ctx, `SELECT e.balance_after FROM bank_entries e JOIN bank_accounts a ON a.id = e.account_id WHERE e.transaction_id = $1 AND a.kind = 'resident'`,
+		r.TransactionID).Scan(&r.Balance)
+	return r, err
+}
+
+func (s *Service) redemption(ctx context.Context, id int64) (Redemption, error) {
+	r, err := scanRedemption(s.DB.Read().QueryRowContext(ctx, `SELECT `+redemptionCols+redemptionFrom+` WHERE r.id = $1`, id))
+	if db.IsNoRows(err) {
+		return r, errs.New(errs.NotFound, "error.not_found")
+	}
+	return r, err
+}
+
+// CancelRedemption refunds the points and restores the stock of an order not yet fulfilled; the
+// resident themself or the village's shop staff may cancel.
+func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64) (Redemption, error) {
+	r, err := s.redemption(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	tg, err := s.target(ctx, r.ResidentID)
+	if err != nil {
+		return r, err
+	}
+	if auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: r.ResidentID}) != nil {
+		if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: tg.Town.ID, VillageID: r.VillageID}); err != nil {
+			return Redemption{}, hide(err)
+		}
+	}
+	shop, err := s.shopAccount(ctx, s.DB.Read(), r.VillageID)
+	if err != nil {
+		return r, err
+	}
+	t := Transfer{TownID: tg.Town.ID, Kind: "refund", Key: fmt.Sprintf("refund:redeem:%d", id), ResidentID: r.ResidentID, Amount: r.Points,
+		Counter: shop, Actor: a, Reason: r.ItemName, Period: Period(s.Now(), tg.Town.Location())}
+	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'cancelled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
+			s.Now(), nullID(a.AccountID), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.New(errs.Conflict, "bank.order_closed")
+		}
+		return s.AddStockMove(ctx, tx, r.ItemID, r.VillageID, r.Quantity, "cancel", t.Key, a.AccountID)
+	}
+	p, err := s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+		p, err := s.post(ctx, tx, t)
+		if err != nil || p.Replayed {
+			return p, err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE bank_redemptions SET refund_id = $1 WHERE id = $2`, p.TransactionID, id)
+		return p, err
+	})
+	if err != nil {
+		return Redemption{}, err
+	}
+	r.Status, r.Balance = "cancelled", p.Balance
+	return r, nil
+}
+
+// AddStockMove puts stock back into a store inside tx.
+func (s *Service) AddStockMove(ctx context.Context, tx db.Querier, itemID, villageID int64, qty int, source, note string, actor int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = quantity + $1 WHERE item_id = $2 AND village_id = $3`, qty, itemID, villageID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		itemID, villageID, qty, source, note, nullID(actor), s.Now())
+	return err
+}
+
+// Fulfil hands over an order at the counter: the shop staff of the order's village only.
+func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redemption, error) {
+	r, err := s.redemption(ctx, id)
+	if err != nil {
+		return r, err
+	}
+	var town int64
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, r.VillageID).Scan(&town); err != nil {
+		return r, err
+	}
+	if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: town, VillageID: r.VillageID}); err != nil {
+		return Redemption{}, hide(err)
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'fulfilled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
+			s.Now(), nullID(a.AccountID), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.New(errs.Conflict, "bank.order_closed")
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.fulfil", Entity: "redemption", EntityID: id, TownID: town, VillageID: r.VillageID})
+	})
+	if err != nil {
+		return Redemption{}, err
+	}
+	r.Status = "fulfilled"
+	return r, nil
+}
+
+// Orders lists a resident's orders, or a village's open orders for the counter.
+func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, villageID int64) ([]Redemption, error) {
+	var where string
+	var arg int64
+	switch {
+	case residentID != 0:
+		if auth.Can(a, auth.SelfRead, auth.Scope{ResidentID: residentID}) != nil {
+			tg, err := s.target(ctx, residentID)
+			if err != nil {
+				return nil, err
+			}
+			if err := auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.Town.ID, VillageID: tg.R.VillageID}); err != nil {
+				return nil, hide(err)
+			}
+		}
+		where, arg = "r.resident_id = $1", residentID
+	default:
+		v, err := s.People.Village(ctx, a, villageID)
+		if err != nil {
+			return nil, err
+		}
+		if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
+			return nil, hide(err)
+		}
+		where, arg = "r.village_id = $1 AND r.status = 'reserved'", villageID
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+redemptionCols+redemptionFrom+` WHERE `+where+` ORDER BY r.id DESC LIMIT 200`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("bank: orders: %w", err)
+	}
+	defer rows.Close()
+	var out []Redemption
+	for rows.Next() {
+		r, err := scanRedemption(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func nullID(id int64) any {
+	if id <= 0 {
+		return nil
+	}
+	return id
+}

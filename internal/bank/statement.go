@@ -1,0 +1,322 @@
+package bank
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+)
+
+// Balance is a resident's account as the card shows it.
+type Balance struct {
+	ResidentID int64 `json:"resident_id"`
+	Balance    int64 `json:"balance"`
+	Earned     int64 `json:"earned"`
+}
+
+// canSee checks that the actor may read a resident's account: the resident (or staff acting for
+// them), or bank staff of the village.
+func (s *Service) canSee(ctx context.Context, a *auth.Actor, residentID int64) (target, error) {
+	tg, err := s.target(ctx, residentID)
+	if err != nil {
+		return tg, err
+	}
+	if auth.Can(a, auth.SelfRead, auth.Scope{ResidentID: residentID}) == nil {
+		return tg, nil
+	}
+	return tg, hide(auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}))
+}
+
+// Account returns a resident's balance and lifetime earnings (zero before the first posting).
+func (s *Service) Account(ctx context.Context, a *auth.Actor, residentID int64) (Balance, error) {
+	if _, err := s.canSee(ctx, a, residentID); err != nil {
+		return Balance{}, err
+	}
+	b := Balance{ResidentID: residentID}
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT balance, earned FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&b.Balance, &b.Earned)
+	if err != nil && !db.IsNoRows(err) {
+		return b, fmt.Errorf("bank: account: %w", err)
+	}
+	return b, nil
+}
+
+// Line is one entry of a 善行簿: the running balance, the rule, the reason, who approved, when.
+type Line struct {
+	Seq           int64     `json:"seq"`
+	TransactionID int64     `json:"transaction_id"`
+	Kind          string    `json:"kind"`
+	Amount        int64     `json:"amount"`
+	Balance       int64     `json:"balance"`
+	RuleCode      string    `json:"rule_code"`
+	RuleName      string    `json:"rule_name"`
+	Reason        string    `json:"reason"`
+	ApprovedBy    string    `json:"approved_by"`
+	ReversesID    int64     `json:"reverses_id"`
+	Hash          string    `json:"hash"`
+	At            time.Time `json:"at"`
+}
+
+// StatementFilter picks a period (from ≤ at < to, either may be zero) and a page: lines before
+// the entry number Before (0 for the newest), newest first.
+type StatementFilter struct {
+	From, To time.Time
+	Before   int64
+	Limit    int
+}
+
+// Statement lists a resident's entries, newest first, a page at a time by entry number.
+func (s *Service) Statement(ctx context.Context, a *auth.Actor, residentID int64, f StatementFilter) ([]Line, error) {
+	if _, err := s.canSee(ctx, a, residentID); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	args := []any{residentID}
+	where := "a.resident_id = $1"
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.Before > 0 {
+		add("e.seq < $%d", f.Before)
+	}
+	if !f.From.IsZero() {
+		add("e.created_at >= $%d", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		add("e.created_at < $%d", f.To.UTC())
+	}
+	args = append(args, f.Limit)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT e.seq, e.transaction_id, t.kind, e.amount, e.balance_after, t.rule_code, COALESCE(r.name, ''),
+		t.reason, t.approved_by, COALESCE(t.reverses_id, 0), e.hash, e.created_at
+		FROM bank_entries e JOIN bank_accounts a ON a.id = e.account_id JOIN bank_transactions t ON t.id = e.transaction_id
+		LEFT JOIN bank_rules r ON r.id = t.rule_id
+		WHERE `+where+fmt.Sprintf(` ORDER BY e.seq DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("bank: statement: %w", err)
+	}
+	defer rows.Close()
+	var out []Line
+	for rows.Next() {
+		var l Line
+		if err := rows.Scan(&l.Seq, &l.TransactionID, &l.Kind, &l.Amount, &l.Balance, &l.RuleCode, &l.RuleName, &l.Reason, &l.ApprovedBy,
+			&l.ReversesID, &l.Hash, &l.At); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// Ranked is one place on a ranking board. Minors' names are masked on public boards.
+type Ranked struct {
+	Rank    int     `json:"rank"`
+	ID      int64   `json:"id"`
+	Name    string  `json:"name"`
+	Village string  `json:"village"`
+	Points  int64   `json:"points"`
+	PerHead float64 `json:"per_head,omitempty"`
+}
+
+var periodRE = regexp.MustCompile(`^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$`)
+
+// Months lists the months (YYYY-MM) of a period written as 2026-11, 2026-Q4 or 2026.
+func Months(period string) ([]string, error) {
+	m := periodRE.FindStringSubmatch(period)
+	if m == nil {
+		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "period", Key: "bank.period_invalid"}}}
+	}
+	switch {
+	case m[2] != "":
+		return []string{period}, nil
+	case m[3] != "":
+		q, _ := strconv.Atoi(m[3])
+		return []string{fmt.Sprintf("%s-%02d", m[1], 3*q-2), fmt.Sprintf("%s-%02d", m[1], 3*q-1), fmt.Sprintf("%s-%02d", m[1], 3*q)}, nil
+	}
+	out := make([]string, 12)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%02d", m[1], i+1)
+	}
+	return out, nil
+}
+
+// Rankings ranks a town's residents, households (文明大户: the sum of members) or villages (per
+// resident in the register: the basis of the monthly 流动红旗) by points earned in a period. It
+// reads the per-resident monthly earnings kept with each posting, never the ledger.
+func (s *Service) Rankings(ctx context.Context, townID int64, by, period string, limit int) ([]Ranked, error) {
+	months, err := Months(period)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	args := []any{townID}
+	ph := make([]string, len(months))
+	for i, m := range months {
+		args = append(args, m)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	in := strings.Join(ph, ", ")
+	args = append(args, limit)
+	lim := fmt.Sprintf("$%d", len(args))
+	var q string
+	switch by {
+	case "resident", "":
+		q = `SELECT e.resident_id, r.name, v.name, r.birth_date, SUM(e.points) AS pts FROM bank_earnings e JOIN residents r ON r.id = e.resident_id
+			JOIN villages v ON v.id = r.village_id WHERE e.town_id = $1 AND e.period IN (` + in + `)
+			GROUP BY e.resident_id, r.name, v.name, r.birth_date HAVING SUM(e.points) > 0 ORDER BY pts DESC, e.resident_id LIMIT ` + lim
+	case "household":
+		q = `SELECT e.household_id, h.number, v.name, COALESCE(hr.name, ''), SUM(e.points) AS pts FROM bank_earnings e JOIN households h ON h.id = e.household_id
+			JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
+			WHERE e.town_id = $1 AND e.period IN (` + in + `) GROUP BY e.household_id, h.number, v.name, hr.name HAVING SUM(e.points) > 0
+			ORDER BY pts DESC, e.household_id LIMIT ` + lim
+	case "village":
+		q = `SELECT v.id, v.name, '', '', COALESCE(SUM(e.points), 0) AS pts FROM villages v LEFT JOIN bank_earnings e ON e.village_id = v.id AND e.period IN (` + in + `)
+			WHERE v.town_id = $1 GROUP BY v.id, v.name ORDER BY pts DESC, v.id LIMIT ` + lim
+	default:
+		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "by", Key: "bank.ranking_invalid"}}}
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("bank: rankings: %w", err)
+	}
+	defer rows.Close()
+	t, err := s.People.Town(ctx, townID)
+	if err != nil {
+		return nil, err
+	}
+	today := t.Today(s.Now())
+	var out []Ranked
+	for rows.Next() {
+		var x Ranked
+		var a, b string
+		if err := rows.Scan(&x.ID, &x.Name, &x.Village, &a, &x.Points); err != nil {
+			return nil, err
+		}
+		switch by {
+		case "resident", "":
+			birth, _ := time.Parse("2006-01-02", a)
+			if (people.Resident{BirthDate: birth}).Age(today) < 18 {
+				x.Name = MaskMinor(x.Name)
+			}
+		case "household":
+			b = a
+			if b != "" {
+				x.Name = x.Name + " " + b
+			}
+		}
+		x.Rank = len(out) + 1
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if by == "village" {
+		if err := s.perHead(ctx, townID, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// perHead divides each village's points by its residents in the register and re-ranks by that.
+func (s *Service) perHead(ctx context.Context, townID int64, vs []Ranked) error {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT village_id, COUNT(*) FROM residents WHERE town_id = $1 AND status = 'active' GROUP BY village_id`, townID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := map[int64]int64{}
+	for rows.Next() {
+		var id, c int64
+		if err := rows.Scan(&id, &c); err != nil {
+			return err
+		}
+		n[id] = c
+	}
+	for i := range vs {
+		if c := n[vs[i].ID]; c > 0 {
+			vs[i].PerHead = float64(vs[i].Points) / float64(c)
+		}
+	}
+	// Insertion sort: at most a few hundred villages.
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && vs[j].PerHead > vs[j-1].PerHead; j-- {
+			vs[j], vs[j-1] = vs[j-1], vs[j]
+		}
+	}
+	for i := range vs {
+		vs[i].Rank = i + 1
+	}
+	return rows.Err()
+}
+
+// MaskMinor shows a minor's surname only: 王小明 → 王＊＊.
+func MaskMinor(name string) string {
+	r := []rune(name)
+	if len(r) == 0 {
+		return name
+	}
+	return string(r[0]) + strings.Repeat("＊", max(len(r)-1, 1))
+}
+
+// Figures are the bank's headline numbers for a town or a village.
+type Figures struct {
+	VillageID   int64  `json:"village_id"`
+	Village     string `json:"village"`
+	Issued      int64  `json:"issued"`
+	Redeemed    int64  `json:"redeemed"`
+	Refunded    int64  `json:"refunded"`
+	Outstanding int64  `json:"outstanding"`
+	Accounts    int64  `json:"accounts"`
+}
+
+// TownFigures sums points issued, redeemed and outstanding per village from the resident accounts
+// and their entries; staff see the villages they may read.
+func (s *Service) TownFigures(ctx context.Context, a *auth.Actor, townID int64) ([]Figures, error) {
+	all, ids := auth.Visible(a, auth.BankLedger, townID)
+	if !all && len(ids) == 0 {
+		return nil, auth.Can(a, auth.BankLedger, auth.Scope{TownID: townID})
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, v.name,
+		COALESCE(SUM(CASE WHEN t.kind IN ('award', 'claim', 'reversal') THEN t.amount END), 0),
+		COALESCE(SUM(CASE WHEN t.kind = 'redeem' THEN -t.amount END), 0),
+		COALESCE(SUM(CASE WHEN t.kind = 'refund' THEN t.amount END), 0),
+		(SELECT COALESCE(SUM(ac.balance), 0) FROM bank_accounts ac WHERE ac.kind = 'resident' AND ac.village_id = v.id),
+		(SELECT COUNT(*) FROM bank_accounts ac WHERE ac.kind = 'resident' AND ac.village_id = v.id)
+		FROM villages v LEFT JOIN residents r ON r.village_id = v.id LEFT JOIN bank_transactions t ON t.resident_id = r.id
+		WHERE v.town_id = $1 GROUP BY v.id, v.name ORDER BY v.code, v.id`, townID)
+	if err != nil {
+		return nil, fmt.Errorf("bank: figures: %w", err)
+	}
+	defer rows.Close()
+	var out []Figures
+	for rows.Next() {
+		var f Figures
+		if err := rows.Scan(&f.VillageID, &f.Village, &f.Issued, &f.Redeemed, &f.Refunded, &f.Outstanding, &f.Accounts); err != nil {
+			return nil, err
+		}
+		if all || containsID(ids, f.VillageID) {
+			out = append(out, f)
+		}
+	}
+	return out, rows.Err()
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
