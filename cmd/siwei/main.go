@@ -24,6 +24,7 @@ import (
 	"golang.org/x/term"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/demo"
 	"siwei/internal/people"
@@ -39,6 +40,8 @@ usage:
   siwei migrate [--data DIR] [--db URL]
   siwei import residents [--town NAME] FILE.xlsx
   siwei export residents --village NAME [--town NAME] FILE.xlsx
+  siwei verify  [--data DIR] [--db URL]
+  siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…]
   siwei version
 
 Every flag has a SIWEI_* environment equivalent (SIWEI_ADDR, SIWEI_DATA, SIWEI_DB, …).
@@ -63,6 +66,10 @@ func main() {
 		err = importCmd(ctx, os.Args[2:])
 	case "export":
 		err = exportCmd(ctx, os.Args[2:])
+	case "verify":
+		err = verifyCmd(ctx, os.Args[2:])
+	case "bench":
+		err = benchCmd(ctx, os.Args[2:])
 	case "version":
 		fmt.Println(version())
 	case "-h", "--help", "help":
@@ -298,5 +305,30 @@ func migrate(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("applied %d migrations (%s)\n", n, d.Engine)
+	return nil
+}
+
+// verifyCmd audits the ledger and exits non-zero naming the first broken entry of each check.
+func verifyCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ExitOnError)
+	c := common(fs)
+	fs.Parse(args)
+	sys, err := open(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	rep, err := bank.NewService(sys.DB, sys.People).Verify(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("checked %d transactions, %d entries, %d accounts\n", rep.Transactions, rep.Entries, rep.Accounts)
+	for _, p := range rep.Problems {
+		fmt.Printf("BROKEN %s: %s\n", p.Check, p.Detail)
+	}
+	if !rep.OK() {
+		return fmt.Errorf("the ledger failed %d checks", len(rep.Problems))
+	}
+	fmt.Println("ok")
 	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"siwei/internal/auth"
+	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/people"
 )
@@ -36,21 +38,44 @@ type target struct {
 }
 
 func (s *Service) target(ctx context.Context, residentID int64) (target, error) {
-	r, err := s.People.Resident(ctx, auth.System("bank"), residentID)
-	if err != nil {
-		return target{}, errs.New(errs.NotFound, "bank.resident_unknown")
+	var tg target
+	var birth string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status
+		FROM residents r WHERE r.id = $1`, residentID).Scan(&tg.R.ID, &tg.R.TownID, &tg.R.VillageID, &tg.R.HouseholdID, &tg.R.Name, &birth, &tg.R.PartyMember, &tg.R.Status)
+	if db.IsNoRows(err) {
+		return tg, errs.New(errs.NotFound, "bank.resident_unknown")
 	}
-	t, err := s.People.Town(ctx, r.TownID)
 	if err != nil {
-		return target{}, err
+		return tg, fmt.Errorf("bank: resident: %w", err)
 	}
-	today := t.Today(s.Now())
-	return target{R: r, Town: t, Class: r.Class(today), Today: today.Format("2006-01-02")}, nil
+	tg.R.BirthDate, _ = time.Parse("2006-01-02", birth)
+	if tg.Town, err = s.town(ctx, tg.R.TownID); err != nil {
+		return tg, err
+	}
+	today := tg.Town.Today(s.Now())
+	tg.Class, tg.Today = tg.R.Class(today), today.Format("2006-01-02")
+	return tg, nil
+}
+
+// town returns a town, cached: towns change (name, time zone) far less often than once a minute.
+func (s *Service) town(ctx context.Context, id int64) (people.Town, error) {
+	type cached struct {
+		t  people.Town
+		at time.Time
+	}
+	if c, ok := s.cache.Load(fmt.Sprintf("town:%d", id)); ok && time.Since(c.(cached).at) < time.Minute {
+		return c.(cached).t, nil
+	}
+	t, err := s.People.Town(ctx, id)
+	if err == nil {
+		s.cache.Store(fmt.Sprintf("town:%d", id), cached{t, time.Now()})
+	}
+	return t, err
 }
 
 // rule finds the rule with a code among the rules in force for the resident's class and village.
 func (s *Service) rule(ctx context.Context, tg target, code string) (Rule, error) {
-	rules, err := s.RulesInForce(ctx, tg.Town.ID, tg.R.VillageID, tg.Class, tg.Today)
+	rules, err := s.rulesCached(ctx, tg.Town.ID, tg.R.VillageID, tg.Class, tg.Today)
 	if err != nil {
 		return Rule{}, err
 	}
@@ -131,7 +156,8 @@ func (s *Service) checkCap(ctx context.Context, tx *sql.Tx, tg target, rule Rule
 	if err != nil {
 		return fmt.Errorf("bank: cap: %w", err)
 	}
-	if n >= rule.CapCount {
+	// The posting's own transaction row is already written when its Guard runs, so it is counted.
+	if n > rule.CapCount {
 		return &errs.Error{Code: errs.Conflict, Key: "bank.cap_reached", Args: []any{rule.CapCount}, Fields: []errs.FieldError{{Field: "rule_code", Key: "bank.cap_reached", Args: []any{rule.CapCount}}}}
 	}
 	return nil

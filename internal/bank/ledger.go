@@ -27,16 +27,22 @@ const IssuingShards = 16
 
 // Service is the bank: the only code that writes the ledger.
 type Service struct {
-	DB     *db.DB
-	People *people.Service
-	Now    func() time.Time
-	group  *db.Group
-	ready  sync.Map // town id → system accounts exist
+	DB       *db.DB
+	People   *people.Service
+	Now      func() time.Time
+	group    *db.Group
+	ready    sync.Map // town id → system accounts exist
+	issuing  sync.Map // town id → []int64 issuing sub-account ids by shard
+	accounts sync.Map // resident id → account id
+	stmts    sync.Map // query → *sql.Stmt on the SQLite writer
+	cache    sync.Map // small read caches: towns, rules in force
 }
 
 // NewService returns the bank on d.
 func NewService(d *db.DB, ps *people.Service) *Service {
-	return &Service{DB: d, People: ps, Now: db.Now, group: db.NewGroup(d)}
+	s := &Service{DB: d, People: ps, Now: db.Now, group: db.NewGroup(d)}
+	s.prepare()
+	return s
 }
 
 // Transfer is one ledger transaction as the bank's operations describe it: a resident's points go
@@ -60,8 +66,9 @@ type Transfer struct {
 	Period string // the town-calendar month the earning counts in, YYYY-MM
 	// Extra goes into the request hash: fields of the request that are not in the transfer.
 	Extra string
-	// Guard runs after the resident's account is locked and before anything is written: the place
-	// for checks that concurrent postings must not both pass (caps, limits, stock).
+	// Guard runs with the resident's account locked, after the transaction row is written and
+	// before the entries: the place for checks that concurrent postings must not both pass (caps,
+	// limits, stock). A count of the resident's transactions includes this one.
 	Guard func(ctx context.Context, tx *sql.Tx) error
 }
 
@@ -110,6 +117,12 @@ var errKeyRace = errors.New("bank: idempotency key taken concurrently")
 // the winner's result.
 func (s *Service) write(ctx context.Context, t Transfer, fn func(tx *sql.Tx) (Posted, error)) (Posted, error) {
 	var p Posted
+	if err := s.ensureTown(ctx, t.TownID); err != nil {
+		return p, err
+	}
+	if err := s.openAccount(ctx, t.TownID, t.ResidentID); err != nil {
+		return p, err
+	}
 	err := s.group.Do(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = fn(tx)
@@ -124,112 +137,142 @@ func (s *Service) write(ctx context.Context, t Transfer, fn func(tx *sql.Tx) (Po
 	return p, err
 }
 
-// post is the one function that writes the ledger: inside tx it replays a used key, or inserts the
-// transaction and its two entries (resident and counter account, summing to zero), extends both
-// hash chains, refuses a resident balance below zero, and keeps the earnings row for rankings.
+// post is the one function that writes the ledger. Inside tx it locks the resident's account and
+// the counter account (in id order, in one statement), records the transaction under its key (a
+// key already used returns the first result), runs the Guard, then moves both balances, refusing
+// a resident balance below zero, appends an entry to each account's hash chain, and keeps the
+// earnings row that rankings read. The statements are few on purpose: on PostgreSQL each is a
+// round trip, on SQLite each runs inside the one writer.
 func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, error) {
-	if p, found, err := s.replay(ctx, tx, t); found || err != nil {
-		return p, err
-	}
 	if t.Amount == 0 {
 		return Posted{}, errs.New(errs.Invalid, "bank.amount_zero")
 	}
-	now := s.Now()
-	resAcct, err := s.residentAccount(ctx, tx, t.TownID, t.ResidentID, now)
+	resAcct, err := s.accountOf(ctx, t.TownID, t.ResidentID)
 	if err != nil {
 		return Posted{}, err
 	}
 	counter := t.Counter
 	if counter == 0 {
-		if counter, err = s.issuingAccount(ctx, tx, t.TownID, t.ResidentID); err != nil {
+		if counter, err = s.issuingAccount(ctx, t.TownID, t.ResidentID); err != nil {
 			return Posted{}, err
 		}
 	}
-	// The resident's account is locked first in every posting, so that checks in Guard hold
-	// against concurrent postings and locks are always taken in the same order.
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM bank_accounts WHERE id = $1`+s.DB.ForUpdate(), resAcct); err != nil {
+	type acct struct {
+		balance, seq int64
+		head         string
+	}
+	accts := map[int64]*acct{}
+	rows, err := s.stmt(ctx, tx, qLock+s.DB.ForUpdate()).QueryContext(ctx, resAcct, counter)
+	if err != nil {
 		return Posted{}, fmt.Errorf("bank: lock: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		a := &acct{}
+		if err := rows.Scan(&id, &a.balance, &a.seq, &a.head); err != nil {
+			rows.Close()
+			return Posted{}, err
+		}
+		accts[id] = a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Posted{}, err
+	}
+	if accts[resAcct] == nil || accts[counter] == nil || resAcct == counter {
+		return Posted{}, fmt.Errorf("bank: post: accounts %d and %d not found", resAcct, counter)
+	}
+	now := s.Now()
+	var actorID any
+	actorName, forID := "", any(nil)
+	if t.Actor != nil {
+		actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
+		if t.Actor.ActingFor != nil {
+			forID = t.Actor.ActingFor.ID
+		}
+	}
+	var txID int64
+	err = s.stmt(ctx, tx, qTransaction).QueryRowContext(ctx,
+		t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason, nullID(t.ReversesID),
+		actorID, actorName, forID, t.ApprovedBy, t.Period, now).Scan(&txID)
+	if db.IsUnique(err) {
+		if s.DB.Engine != db.SQLite {
+			return Posted{}, errKeyRace // the transaction is aborted: write() answers from outside
+		}
+		p, found, err := s.replay(ctx, tx, t)
+		switch {
+		case err != nil:
+			return p, err
+		case !found && t.ReversesID != 0:
+			return Posted{}, errs.New(errs.Conflict, "bank.already_reversed")
+		case !found:
+			return Posted{}, errKeyRace
+		}
+		return p, nil
+	}
+	if err != nil {
+		return Posted{}, fmt.Errorf("bank: post: %w", err)
 	}
 	if t.Guard != nil {
 		if err := t.Guard(ctx, tx); err != nil {
 			return Posted{}, err
 		}
 	}
-	var actorID any
-	actorName, forID := "", any(nil)
-	if t.Actor != nil {
-		if t.Actor.AccountID > 0 {
-			actorID = t.Actor.AccountID
-		}
-		actorName = t.Actor.Name
-		if t.Actor.ActingFor != nil {
-			forID = t.Actor.ActingFor.ID
-		}
+	r, c := accts[resAcct], accts[counter]
+	r.balance += t.Amount
+	c.balance -= t.Amount
+	if r.balance < 0 {
+		return Posted{}, errs.New(errs.Conflict, "bank.insufficient")
 	}
-	var rule, reverses any
-	if t.RuleID != 0 {
-		rule = t.RuleID
+	r.seq++
+	c.seq++
+	rPrev, cPrev := r.head, c.head
+	r.head = chainHash(rPrev, resAcct, r.seq, txID, t.Amount, r.balance, now)
+	c.head = chainHash(cPrev, counter, c.seq, txID, -t.Amount, c.balance, now)
+	if _, err := s.stmt(ctx, tx, qBalances).ExecContext(ctx, resAcct, r.balance, c.balance, r.seq, c.seq, r.head, c.head, t.Earned, counter); err != nil {
+		return Posted{}, fmt.Errorf("bank: balances: %w", err)
 	}
-	if t.ReversesID != 0 {
-		reverses = t.ReversesID
-	}
-	var txID int64
-	err = tx.QueryRowContext(ctx, `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount, reason,
-		reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`,
-		t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, rule, t.RuleCode, t.Amount, t.Reason, reverses, actorID, actorName, forID, t.ApprovedBy, t.Period, now).Scan(&txID)
-	if db.IsUnique(err) {
-		if t.ReversesID != 0 {
-			return Posted{}, errs.New(errs.Conflict, "bank.already_reversed")
-		}
-		return Posted{}, errKeyRace
-	}
-	if err != nil {
-		return Posted{}, fmt.Errorf("bank: post: %w", err)
-	}
-	p := Posted{TransactionID: txID}
-	if p.Balance, err = s.entry(ctx, tx, txID, resAcct, t.Amount, now); err != nil {
-		return Posted{}, err
-	}
-	if _, err := s.entry(ctx, tx, txID, counter, -t.Amount, now); err != nil {
-		return Posted{}, err
+	if _, err := s.stmt(ctx, tx, qEntries).ExecContext(ctx,
+		txID, resAcct, r.seq, t.Amount, r.balance, rPrev, r.head, now, counter, c.seq, -t.Amount, c.balance, cPrev, c.head); err != nil {
+		return Posted{}, fmt.Errorf("bank: entries: %w", err)
 	}
 	if t.Earned != 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET earned = earned + $1 WHERE id = $2`, t.Earned, resAcct); err != nil {
-			return Posted{}, err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points)
-			SELECT r.id, $1, r.town_id, r.village_id, r.household_id, $2 FROM residents r WHERE r.id = $3
-			ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`, t.Period, t.Earned, t.ResidentID); err != nil {
+		if _, err := s.stmt(ctx, tx, qEarnings).ExecContext(ctx, t.Period, t.Earned, t.ResidentID); err != nil {
 			return Posted{}, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}
-	return p, nil
+	return Posted{TransactionID: txID, Balance: r.balance}, nil
 }
 
-// entry appends one entry to an account: it moves the balance, refusing a resident balance below
-// zero, and links the entry into the account's hash chain.
-func (s *Service) entry(ctx context.Context, tx *sql.Tx, txID, account, amount int64, now time.Time) (int64, error) {
-	var bal, seq int64
-	var prev, kind string
-	err := tx.QueryRowContext(ctx, `SELECT balance, seq, head_hash, kind FROM bank_accounts WHERE id = $1`+s.DB.ForUpdate(), account).Scan(&bal, &seq, &prev, &kind)
-	if err != nil {
-		return 0, fmt.Errorf("bank: entry: %w", err)
+// The statements of a posting.
+const (
+	qLock        = `SELECT id, balance, seq, head_hash FROM bank_accounts WHERE id IN ($1, $2) ORDER BY id`
+	qTransaction = `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount, reason,
+		reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`
+	qBalances = `UPDATE bank_accounts SET
+		balance = CASE WHEN id = $1 THEN CAST($2 AS BIGINT) ELSE CAST($3 AS BIGINT) END,
+		seq = CASE WHEN id = $1 THEN CAST($4 AS BIGINT) ELSE CAST($5 AS BIGINT) END,
+		head_hash = CASE WHEN id = $1 THEN CAST($6 AS TEXT) ELSE CAST($7 AS TEXT) END,
+		earned = earned + CASE WHEN id = $1 THEN CAST($8 AS BIGINT) ELSE 0 END
+		WHERE id IN ($1, $9)`
+	qEntries = `INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($1, $9, $10, $11, $12, $13, $14, $8)`
+	qEarnings = `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points)
+		SELECT r.id, $1, r.town_id, r.village_id, r.household_id, $2 FROM residents r WHERE r.id = $3
+		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`
+)
+
+// prepare readies a posting's statements on the SQLite writer, before any transaction holds it.
+func (s *Service) prepare() {
+	if s.DB.Engine != db.SQLite {
+		return
 	}
-	bal += amount
-	seq++
-	if kind == "resident" && bal < 0 {
-		return 0, errs.New(errs.Conflict, "bank.insufficient")
+	for _, q := range []string{qLock, qTransaction, qBalances, qEntries, qEarnings} {
+		if st, err := s.DB.Write().Prepare(q); err == nil {
+			s.stmts.Store(q, st)
+		}
 	}
-	h := chainHash(prev, account, seq, txID, amount, bal, now)
-	if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET balance = $1, seq = $2, head_hash = $3 WHERE id = $4`, bal, seq, h, account); err != nil {
-		return 0, fmt.Errorf("bank: entry: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, txID, account, seq, amount, bal, prev, h, now); err != nil {
-		return 0, fmt.Errorf("bank: entry: %w", err)
-	}
-	return bal, nil
 }
 
 // chainHash links an entry to the one before it in its account.
@@ -238,36 +281,91 @@ func chainHash(prev string, account, seq, txID, amount, balance int64, at time.T
 	return hex.EncodeToString(h[:])
 }
 
-// residentAccount returns the resident's account, opening it on first use.
-func (s *Service) residentAccount(ctx context.Context, tx *sql.Tx, townID, residentID int64, now time.Time) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&id)
-	if err == nil {
-		return id, nil
+// stmt returns q prepared for tx when it is one of the posting's statements prepared on the SQLite
+// writer (which saves parsing each one on every posting; pgx caches its own), else q as is. It
+// never prepares: the group transaction holds the only writer connection.
+func (s *Service) stmt(ctx context.Context, tx *sql.Tx, q string) interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+} {
+	if st, ok := s.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt))
 	}
-	if !db.IsNoRows(err) {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
-		SELECT 'resident', town_id, village_id, id, $1 FROM residents WHERE id = $2 AND town_id = $3
-		ON CONFLICT (resident_id) DO NOTHING`, now, residentID, townID); err != nil {
-		return 0, fmt.Errorf("bank: open account: %w", err)
-	}
-	err = tx.QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&id)
-	if db.IsNoRows(err) {
-		return 0, errs.New(errs.NotFound, "bank.resident_unknown")
-	}
-	return id, err
+	return txQuery{tx, q}
 }
 
-// issuingAccount picks the town's issuing sub-account for a resident.
-func (s *Service) issuingAccount(ctx context.Context, tx *sql.Tx, townID, residentID int64) (int64, error) {
+// txQuery runs one query on a transaction with the same methods as a prepared statement.
+type txQuery struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (t txQuery) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.q, args...)
+}
+func (t txQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.q, args...)
+}
+func (t txQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.q, args...)
+}
+
+// accountOf returns a resident's account id, opening the account on first use in its own small
+// transaction (accounts are never deleted, so ids are cached).
+func (s *Service) accountOf(ctx context.Context, townID, residentID int64) (int64, error) {
+	if id, ok := s.accounts.Load(residentID); ok {
+		return id.(int64), nil
+	}
 	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE kind = 'issuing' AND town_id = $1 AND shard = $2`, townID, residentID%IssuingShards).Scan(&id)
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&id)
 	if db.IsNoRows(err) {
+		return 0, errNoAccount
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.accounts.Store(residentID, id)
+	return id, nil
+}
+
+// errNoAccount means the resident's account must be opened before posting (openAccount).
+var errNoAccount = errors.New("bank: resident has no account yet")
+
+// openAccount opens a resident's account outside any posting, so that a concurrent opener's
+// conflict does not fail a posting.
+func (s *Service) openAccount(ctx context.Context, townID, residentID int64) error {
+	if _, err := s.accountOf(ctx, townID, residentID); err == nil {
+		return nil
+	}
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
+			SELECT 'resident', town_id, village_id, id, $1 FROM residents WHERE id = $2 AND town_id = $3
+			ON CONFLICT (resident_id) DO NOTHING`, s.Now(), residentID, townID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var x int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents WHERE id = $1 AND town_id = $2`, residentID, townID).Scan(&x); err != nil || x == 0 {
+				return errs.New(errs.NotFound, "bank.resident_unknown")
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bank: open account: %w", err)
+	}
+	return nil
+}
+
+// issuingAccount picks the town's issuing sub-account for a resident (ids cached by ensureTown).
+func (s *Service) issuingAccount(ctx context.Context, townID, residentID int64) (int64, error) {
+	ids, ok := s.issuing.Load(townID)
+	if !ok {
 		return 0, fmt.Errorf("bank: town %d has no issuing account: call ensureTown first", townID)
 	}
-	return id, err
+	return ids.([]int64)[residentID%IssuingShards], nil
 }
 
 // ensureTown opens the town's issuing sub-accounts and its villages' shop accounts, once, in their
@@ -295,8 +393,29 @@ func (s *Service) ensureTown(ctx context.Context, townID int64) error {
 	if err != nil && !db.IsUnique(err) {
 		return fmt.Errorf("bank: open town accounts: %w", err)
 	}
+	ids := make([]int64, IssuingShards)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT shard, id FROM bank_accounts WHERE kind = 'issuing' AND town_id = $1`, townID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var shard, id int64
+		if err := rows.Scan(&shard, &id); err != nil {
+			return err
+		}
+		if shard >= 0 && shard < IssuingShards {
+			ids[shard] = id
+			n++
+		}
+	}
+	if n != IssuingShards {
+		return fmt.Errorf("bank: town %d has %d issuing sub-accounts, want %d", townID, n, IssuingShards)
+	}
+	s.issuing.Store(townID, ids)
 	s.ready.Store(townID, true)
-	return nil
+	return rows.Err()
 }
 
 // shopAccount returns a village's shop account.

@@ -157,6 +157,7 @@ func (s *Service) InsertVersion(ctx context.Context, tx db.Querier, in VersionIn
 	if err := in.validate().Err(); err != nil {
 		return 0, err
 	}
+	defer s.forgetRules()
 	now := s.Now()
 	var village any
 	if in.VillageID != 0 {
@@ -223,6 +224,39 @@ func (s *Service) RulesInForce(ctx context.Context, townID, villageID int64, cla
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// rulesTTL is how long a server keeps the rules in force in memory. Versions take effect on a
+// date, usually announced days before, so a few seconds of staleness on another server is harmless;
+// this server forgets its copy as soon as it adopts a version.
+const rulesTTL = 10 * time.Second
+
+type cachedRules struct {
+	rules []Rule
+	at    time.Time
+}
+
+// rulesCached is RulesInForce through a short-lived cache: awards read the rules on every posting.
+func (s *Service) rulesCached(ctx context.Context, townID, villageID int64, class people.MemberClass, day string) ([]Rule, error) {
+	k := fmt.Sprintf("rules:%d:%d:%s:%s", townID, villageID, class, day)
+	if c, ok := s.cache.Load(k); ok && time.Since(c.(cachedRules).at) < rulesTTL {
+		return c.(cachedRules).rules, nil
+	}
+	rules, err := s.RulesInForce(ctx, townID, villageID, class, day)
+	if err == nil {
+		s.cache.Store(k, cachedRules{rules, time.Now()})
+	}
+	return rules, err
+}
+
+// forgetRules drops every cached rule list, after a version is adopted.
+func (s *Service) forgetRules() {
+	s.cache.Range(func(k, _ any) bool {
+		if strings.HasPrefix(k.(string), "rules:") {
+			s.cache.Delete(k)
+		}
+		return true
+	})
 }
 
 // periodStart is the start, in UTC, of the town-calendar day, week (from Monday), month or year
