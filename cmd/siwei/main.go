@@ -155,6 +155,9 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 		if info, err = demo.Ensure(ctx, sys.DB, sys.People, sys.Auth, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
 			return err
 		}
+		if err := demo.Bank(ctx, sys.DB, sys.People, info, *seed); err != nil {
+			return err
+		}
 	} else if *initAdmin != "" {
 		if err := createAdmin(ctx, sys, *initAdmin, *townName, *townCode); err != nil {
 			return err
