@@ -180,6 +180,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go housekeeping(ctx, sys, log)
+	go sys.Bank.RunScheduler(ctx, time.Minute, log)
 
 	url := "http://" + ln.Addr().String()
 	log.Info("siwei listening", "url", url, "db", string(sys.DB.Engine), "startup", time.Since(start).Round(time.Millisecond))

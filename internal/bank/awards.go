@@ -105,7 +105,7 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 	} else if utf8.RuneCountInString(in.Reason) > 200 {
 		f.Add("reason", "field.too_long")
 	}
-	if !keyOK(in.IdempotencyKey) {
+	if !keyOK(in.IdempotencyKey) || reservedKey(in.IdempotencyKey) {
 		f.Add("idempotency_key", "bank.key_invalid")
 	}
 	if err := f.Err(); err != nil {
@@ -117,6 +117,9 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 	}
 	if err := auth.Can(a, auth.BankAward, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
 		return AwardResult{}, hide(err)
+	}
+	if a.ResidentID == tg.R.ID {
+		return AwardResult{}, errs.New(errs.Forbidden, "bank.self_approval")
 	}
 	if tg.R.Status != people.Active {
 		return AwardResult{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
@@ -168,6 +171,7 @@ type BulkResult struct {
 	ResidentID int64        `json:"resident_id"`
 	Result     *AwardResult `json:"result,omitempty"`
 	Error      string       `json:"error,omitempty"`
+	ErrorArgs  []any        `json:"-"` // the message's arguments, such as a cap
 }
 
 // BulkAward awards the same rule to many residents; each award stands on its own (one refused by
@@ -190,7 +194,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 			out[i].ResidentID = id
 			if err != nil {
 				if e, ok := errs.As(err); ok {
-					out[i].Error = e.Key
+					out[i].Error, out[i].ErrorArgs = e.Key, e.Args
 					return
 				}
 				out[i].Error = "error.internal"
@@ -264,6 +268,16 @@ func (s *Service) Reverse(ctx context.Context, a *auth.Actor, in ReverseInput) (
 		return p, errs.New(errs.Conflict, "bank.already_reversed")
 	}
 	return p, err
+}
+
+// reservedKey reports whether a caller's key would take a key the bank gives its own postings.
+func reservedKey(k string) bool {
+	for _, p := range []string{"claim:", "reverse:", "redeem:", "refund:"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // hide turns a Forbidden into a NotFound for records of another village.

@@ -603,7 +603,7 @@ func TestCardPrintSheetPages(t *testing.T) {
 	if n := strings.Count(out, `<section class="sheet cards">`); n != 3 {
 		t.Errorf("%d pages rendered", n)
 	}
-	if !strings.Contains(out, `class="noprint`) || !strings.Contains(out, "window.print()") || !strings.Contains(out, "size: A4") {
+	if !strings.Contains(out, `class="noprint`) || !strings.Contains(out, "data-print") || !strings.Contains(out, "size: A4") {
 		t.Error("the sheet has no print button or A4 page")
 	}
 	if out := renderSheet(t, p); strings.Count(out, `class="plaque"`) != 12 {

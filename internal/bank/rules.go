@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -276,3 +277,71 @@ func periodStart(period string, now time.Time, loc *time.Location) time.Time {
 	}
 	return day.UTC()
 }
+
+// RuleVersion is one adopted version of a rule set, with its rules.
+type RuleVersion struct {
+	ID            int64
+	Class         people.MemberClass
+	VillageID     int64
+	Village       string
+	Version       int
+	AdoptedBy     string
+	AdoptedOn     string
+	Resolution    string
+	EffectiveFrom string
+	CreatedAt     time.Time
+	Rules         []Rule
+}
+
+// RuleVersions lists a town's rule sets, every version newest first with its rules; village sets
+// only of villages the actor may read the bank of.
+func (s *Service) RuleVersions(ctx context.Context, a *auth.Actor, townID int64) ([]RuleVersion, error) {
+	all, ids := auth.Visible(a, auth.BankLedger, townID)
+	if !all && len(ids) == 0 {
+		return nil, auth.Can(a, auth.BankLedger, auth.Scope{TownID: townID})
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, rs.class, COALESCE(rs.village_id, 0), COALESCE(vi.name, ''), v.version, v.adopted_by,
+		v.adopted_on, v.resolution, v.effective_from, v.created_at
+		FROM bank_rule_versions v JOIN bank_rule_sets rs ON rs.id = v.rule_set_id LEFT JOIN villages vi ON vi.id = rs.village_id
+		WHERE rs.town_id = $1 ORDER BY rs.class, COALESCE(rs.village_id, 0), v.version DESC`, townID)
+	if err != nil {
+		return nil, fmt.Errorf("bank: rule versions: %w", err)
+	}
+	defer rows.Close()
+	var out []RuleVersion
+	at := map[int64]int{}
+	for rows.Next() {
+		var v RuleVersion
+		if err := rows.Scan(&v.ID, &v.Class, &v.VillageID, &v.Village, &v.Version, &v.AdoptedBy, &v.AdoptedOn, &v.Resolution, &v.EffectiveFrom, &v.CreatedAt); err != nil {
+			return nil, err
+		}
+		if v.VillageID == 0 || all || slices.Contains(ids, v.VillageID) {
+			at[v.ID] = len(out)
+			out = append(out, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rrows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.version_id, r.code, r.name, r.category, r.points, r.cap_period, r.cap_count,
+		r.evidence_required, r.notice_required FROM bank_rules r JOIN bank_rule_versions v ON v.id = r.version_id
+		JOIN bank_rule_sets rs ON rs.id = v.rule_set_id WHERE rs.town_id = $1 ORDER BY r.version_id, r.category, r.code`, townID)
+	if err != nil {
+		return nil, fmt.Errorf("bank: rule versions: %w", err)
+	}
+	defer rrows.Close()
+	for rrows.Next() {
+		var r Rule
+		if err := rrows.Scan(&r.ID, &r.VersionID, &r.Code, &r.Name, &r.Category, &r.Points, &r.CapPeriod, &r.CapCount, &r.EvidenceRequired, &r.NoticeRequired); err != nil {
+			return nil, err
+		}
+		if i, ok := at[r.VersionID]; ok {
+			r.Version, r.Class, r.VillageID = out[i].Version, out[i].Class, out[i].VillageID
+			out[i].Rules = append(out[i].Rules, r)
+		}
+	}
+	return out, rrows.Err()
+}
+
+// classOrder is the member classes in display order.
+var classOrder = []people.MemberClass{people.Villager, people.PartyMember, people.Minor}

@@ -260,15 +260,6 @@ func (s *Service) perHead(ctx context.Context, townID int64, vs []Ranked) error 
 	return rows.Err()
 }
 
-// MaskMinor shows a minor's surname only: 王小明 → 王＊＊.
-func MaskMinor(name string) string {
-	r := []rune(name)
-	if len(r) == 0 {
-		return name
-	}
-	return string(r[0]) + strings.Repeat("＊", max(len(r)-1, 1))
-}
-
 // Figures are the bank's headline numbers for a town or a village.
 type Figures struct {
 	VillageID   int64  `json:"village_id"`

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/people"
 	"siwei/internal/web"
@@ -18,6 +19,7 @@ type System struct {
 	DB     *db.DB
 	People *people.Service
 	Auth   *auth.Service
+	Bank   *bank.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -49,7 +51,8 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &System{DB: d, People: people.NewService(d, cipher), Auth: auth.NewService(d)}, nil
+	ps := people.NewService(d, cipher)
+	return &System{DB: d, People: ps, Auth: auth.NewService(d), Bank: bank.NewService(d, ps)}, nil
 }
 
 // Close closes the database.
@@ -65,6 +68,7 @@ func (s *System) App(log *slog.Logger) (*web.App, error) {
 	app.SetOps(web.Ops{Ping: func(ctx context.Context) error { return s.DB.Read().PingContext(ctx) }, DBStats: s.DB.Stats})
 	app.RegisterSession()
 	(&people.Handlers{S: s.People, Auth: s.Auth, App: app}).Register()
+	(&bank.Handlers{S: s.Bank, App: app}).Register()
 	return app, nil
 }
 

@@ -153,6 +153,10 @@ type Page struct {
 // T translates a message key in the page's language.
 func (p *Page) T(key string, args ...any) string { return p.catalog.T(p.Lang, key, args...) }
 
+// TArgs translates a key with arguments held in a slice (a refusal's Args), which templates
+// cannot spread into T.
+func (p *Page) TArgs(key string, args []any) string { return p.catalog.T(p.Lang, key, args...) }
+
 // Value is the submitted value of a form field, for re-filling a refused form.
 func (p *Page) Value(field string) string {
 	if p.Form == nil {
