@@ -174,7 +174,7 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 	if err := run(jobs); err != nil {
 		return fmt.Errorf("demo: cards: %w", err)
 	}
-	// Each week of the last three months: awards to about one resident in eight, some orders.
+	// Each week of the last three months: awards to about one resident in four, some orders.
 	codes := map[people.MemberClass][]string{
 		people.Villager:    {"clean", "sort", "volunteer", "meeting"},
 		people.PartyMember: {"clean", "sort", "volunteer", "vanguard", "lesson"},
@@ -185,7 +185,7 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 		setClock(day)
 		jobs = jobs[:0]
 		for _, r := range all {
-			if rng.IntN(8) != 0 {
+			if rng.IntN(4) != 0 {
 				continue
 			}
 			cs := codes[r.class]
@@ -193,7 +193,7 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 			event++
 			id, key := r.id, fmt.Sprintf("demo:award:%d", event)
 			jobs = append(jobs, func() error {
-				_, err := bs.Award(ctx, staff, bank.AwardInput{ResidentID: id, RuleCode: code, Reason: "演示：" + code, IdempotencyKey: key})
+				_, err := bs.Award(ctx, staff, bank.AwardInput{ResidentID: id, RuleCode: code, Reason: "村委会登记", IdempotencyKey: key})
 				if err != nil && !isRefusal(err) {
 					return err
 				}
@@ -205,7 +205,7 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 		}
 		jobs = jobs[:0]
 		for _, r := range all {
-			if rng.IntN(40) != 0 {
+			if rng.IntN(20) != 0 {
 				continue
 			}
 			event++
