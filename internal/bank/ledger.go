@@ -120,9 +120,6 @@ func (s *Service) write(ctx context.Context, t Transfer, fn func(tx *sql.Tx) (Po
 	if err := s.ensureTown(ctx, t.TownID); err != nil {
 		return p, err
 	}
-	if err := s.openAccount(ctx, t.TownID, t.ResidentID); err != nil {
-		return p, err
-	}
 	err := s.group.Do(ctx, func(tx *sql.Tx) error {
 		var err error
 		p, err = fn(tx)
@@ -148,6 +145,9 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 		return Posted{}, errs.New(errs.Invalid, "bank.amount_zero")
 	}
 	resAcct, err := s.accountOf(ctx, t.TownID, t.ResidentID)
+	if errors.Is(err, errNoAccount) {
+		resAcct, err = s.openAccount(ctx, tx, t.TownID, t.ResidentID)
+	}
 	if err != nil {
 		return Posted{}, err
 	}
@@ -329,34 +329,24 @@ func (s *Service) accountOf(ctx context.Context, townID, residentID int64) (int6
 	return id, nil
 }
 
-// errNoAccount means the resident's account must be opened before posting (openAccount).
+// errNoAccount means the resident has no account yet: the posting opens it (openAccount).
 var errNoAccount = errors.New("bank: resident has no account yet")
 
-// openAccount opens a resident's account outside any posting, so that a concurrent opener's
-// conflict does not fail a posting.
-func (s *Service) openAccount(ctx context.Context, townID, residentID int64) error {
-	if _, err := s.accountOf(ctx, townID, residentID); err == nil {
-		return nil
+// openAccount opens a resident's account inside the posting's transaction. ON CONFLICT DO NOTHING
+// never raises, so a concurrent opener does not abort the transaction on PostgreSQL; the id is
+// cached by accountOf once the transaction has committed.
+func (s *Service) openAccount(ctx context.Context, tx *sql.Tx, townID, residentID int64) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
+		SELECT 'resident', town_id, village_id, id, $1 FROM residents WHERE id = $2 AND town_id = $3
+		ON CONFLICT (resident_id) DO NOTHING`, s.Now(), residentID, townID); err != nil {
+		return 0, fmt.Errorf("bank: open account: %w", err)
 	}
-	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
-			SELECT 'resident', town_id, village_id, id, $1 FROM residents WHERE id = $2 AND town_id = $3
-			ON CONFLICT (resident_id) DO NOTHING`, s.Now(), residentID, townID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var x int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents WHERE id = $1 AND town_id = $2`, residentID, townID).Scan(&x); err != nil || x == 0 {
-				return errs.New(errs.NotFound, "bank.resident_unknown")
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("bank: open account: %w", err)
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&id)
+	if db.IsNoRows(err) {
+		return 0, errs.New(errs.NotFound, "bank.resident_unknown")
 	}
-	return nil
+	return id, err
 }
 
 // issuingAccount picks the town's issuing sub-account for a resident (ids cached by ensureTown).

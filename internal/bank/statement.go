@@ -2,6 +2,7 @@ package bank
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -79,8 +80,17 @@ func (s *Service) Statement(ctx context.Context, a *auth.Actor, residentID int64
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	args := []any{residentID}
-	where := "a.resident_id = $1"
+	tg, _ := s.target(ctx, residentID)
+	acct, err := s.accountOf(ctx, tg.R.TownID, residentID)
+	if errors.Is(err, errNoAccount) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// By account id, so that both engines walk the (account_id, seq) index backwards.
+	args := []any{acct}
+	where := "e.account_id = $1"
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where += fmt.Sprintf(" AND "+cond, len(args))
@@ -97,7 +107,7 @@ func (s *Service) Statement(ctx context.Context, a *auth.Actor, residentID int64
 	args = append(args, f.Limit)
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT e.seq, e.transaction_id, t.kind, e.amount, e.balance_after, t.rule_code, COALESCE(r.name, ''),
 		t.reason, t.approved_by, COALESCE(t.reverses_id, 0), e.hash, e.created_at
-		FROM bank_entries e JOIN bank_accounts a ON a.id = e.account_id JOIN bank_transactions t ON t.id = e.transaction_id
+		FROM bank_entries e JOIN bank_transactions t ON t.id = e.transaction_id
 		LEFT JOIN bank_rules r ON r.id = t.rule_id
 		WHERE `+where+fmt.Sprintf(` ORDER BY e.seq DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
@@ -171,17 +181,18 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	var q string
 	switch by {
 	case "resident", "":
-		q = `SELECT e.resident_id, r.name, v.name, r.birth_date, SUM(e.points) AS pts FROM bank_earnings e JOIN residents r ON r.id = e.resident_id
-			JOIN villages v ON v.id = r.village_id WHERE e.town_id = $1 AND e.period IN (` + in + `)
-			GROUP BY e.resident_id, r.name, v.name, r.birth_date HAVING SUM(e.points) > 0 ORDER BY pts DESC, e.resident_id LIMIT ` + lim
+		q = `SELECT e.id, r.name, v.name, r.birth_date, e.pts FROM (SELECT resident_id AS id, SUM(points) AS pts FROM bank_earnings
+			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY resident_id HAVING SUM(points) > 0 ORDER BY pts DESC, resident_id LIMIT ` + lim + `) e
+			JOIN residents r ON r.id = e.id JOIN villages v ON v.id = r.village_id ORDER BY e.pts DESC, e.id`
 	case "household":
-		q = `SELECT e.household_id, h.number, v.name, COALESCE(hr.name, ''), SUM(e.points) AS pts FROM bank_earnings e JOIN households h ON h.id = e.household_id
-			JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
-			WHERE e.town_id = $1 AND e.period IN (` + in + `) GROUP BY e.household_id, h.number, v.name, hr.name HAVING SUM(e.points) > 0
-			ORDER BY pts DESC, e.household_id LIMIT ` + lim
+		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), e.pts FROM (SELECT household_id AS id, SUM(points) AS pts FROM bank_earnings
+			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY household_id HAVING SUM(points) > 0 ORDER BY pts DESC, household_id LIMIT ` + lim + `) e
+			JOIN households h ON h.id = e.id JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
+			ORDER BY e.pts DESC, e.id`
 	case "village":
-		q = `SELECT v.id, v.name, '', '', COALESCE(SUM(e.points), 0) AS pts FROM villages v LEFT JOIN bank_earnings e ON e.village_id = v.id AND e.period IN (` + in + `)
-			WHERE v.town_id = $1 GROUP BY v.id, v.name ORDER BY pts DESC, v.id LIMIT ` + lim
+		q = `SELECT v.id, v.name, '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_earnings
+			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY village_id) e ON e.village_id = v.id
+			WHERE v.town_id = $1 ORDER BY 5 DESC, v.id LIMIT ` + lim
 	default:
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "by", Key: "bank.ranking_invalid"}}}
 	}

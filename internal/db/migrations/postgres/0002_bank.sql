@@ -67,7 +67,7 @@ CREATE TABLE bank_earnings (
     points       BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (resident_id, period)
 );
-CREATE INDEX bank_earnings_town ON bank_earnings (town_id, period);
+CREATE INDEX bank_earnings_town ON bank_earnings (town_id, period, household_id, village_id, points);
 
 -- 积分细则: a rule set per member class per town, optionally per village; versioned.
 CREATE TABLE bank_rule_sets (
