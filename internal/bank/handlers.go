@@ -51,6 +51,8 @@ func (h *Handlers) Register() {
 	a.Handle(web.Route{Method: "GET", Path: "/bank/rankings", Access: web.LoggedIn, Summary: "rankings of my town"}, h.rankings)
 	h.registerAdmin()
 	h.registerAPI()
+	h.registerClaims()
+	h.registerCards()
 }
 
 // newKey is a fresh idempotency key for a form: rendered once into a hidden field, so that a

@@ -1,0 +1,291 @@
+package bank
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"siwei/internal/auth"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+	"siwei/internal/web"
+)
+
+// The card pages: a resident's own card with its QR code, the village office's card desk (开卡,
+// 挂失, 补卡, print sheets, figures) and the counter that finds a card's holder and their orders.
+func (h *Handlers) registerCards() {
+	a := h.App
+	a.Handle(web.Route{Method: "GET", Path: "/bank/card", Access: web.LoggedIn, Summary: "my card with its QR code"}, h.card)
+	a.Handle(web.Route{Method: "GET", Path: "/bank/card.png", Access: web.LoggedIn, Summary: "my card's QR code as a PNG"}, h.cardPNG)
+	a.Handle(web.Route{Method: "POST", Path: "/bank/card/lost", Access: web.LoggedIn, Summary: "report my card lost"}, h.reportMyCardLost)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/cards", Access: web.Staff, Summary: "a village's residents with their cards, and card figures"}, h.adminCards)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards", Access: web.Staff, Summary: "open a card for a resident"}, h.issueCard)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards/{id}/lost", Access: web.Staff, Summary: "report a card lost"}, h.adminCardLost)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards/{id}/reissue", Access: web.Staff, Summary: "reissue a lost card"}, h.reissueCard)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/cards/print", Access: web.Staff, Summary: "a village's cards as an A4 print sheet"}, h.printCards)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/plaques/print", Access: web.Staff, Summary: "a village's household plaques (一户一码) as an A4 print sheet"}, h.printPlaques)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/counter", Access: web.Staff, Summary: "find a card's holder by scan or number, with their orders to hand over"}, h.counterPage)
+	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/cards/lookup", Access: web.Staff,
+		Summary: "the active card a scanned token or typed number names (card), for the shop counter", Response: Card{}}, h.apiLookupCard)
+}
+
+// hasKey reports whether err is a refusal with the message key.
+func hasKey(err error, key string) bool {
+	e, ok := errs.As(err)
+	return ok && e.Key == key
+}
+
+// ---- the resident's card
+
+// cardView is a resident's card, or nil when they have none yet.
+type cardView struct {
+	R    people.Resident
+	Card *Card
+}
+
+func (h *Handlers) card(w http.ResponseWriter, r *http.Request) {
+	h.renderCard(w, r, nil)
+}
+
+func (h *Handlers) renderCard(w http.ResponseWriter, r *http.Request, ferr error) {
+	res, _, ok := h.me(w, r)
+	if !ok {
+		return
+	}
+	v := cardView{R: res}
+	c, err := h.S.CardOf(r.Context(), auth.From(r.Context()), res.ID)
+	switch {
+	case err == nil:
+		v.Card = &c
+	case !hasKey(err, "bank.card_none"):
+		h.App.Error(w, r, err)
+		return
+	}
+	h.render(w, r, "card.html", "bank.nav.card", v, nil, ferr)
+}
+
+func (h *Handlers) cardPNG(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	if a.Self() == 0 {
+		h.App.Error(w, r, errs.New(errs.NotFound, "people.no_resident_record"))
+		return
+	}
+	c, err := h.S.CardOf(r.Context(), a, a.Self())
+	if err == nil && c.Status != CardActive {
+		err = errs.New(errs.Conflict, "bank.card_lost")
+	}
+	var png []byte
+	if err == nil {
+		png, err = h.S.CardQR(c)
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
+	// The code changes when the card is reissued: the browser keeps it but asks again each time.
+	w.Header().Set("Cache-Control", "private, no-cache")
+	w.Write(png)
+}
+
+func (h *Handlers) reportMyCardLost(w http.ResponseWriter, r *http.Request) {
+	a := auth.From(r.Context())
+	c, err := h.S.CardOf(r.Context(), a, a.Self())
+	if err == nil {
+		_, err = h.S.ReportLost(r.Context(), a, c.ID)
+	}
+	if err != nil {
+		h.renderCard(w, r, err)
+		return
+	}
+	web.Redirect(w, r, "/bank/card?flash=flash.card_lost")
+}
+
+// ---- the card desk
+
+// cardsAdminView is the card desk: a village's residents with their cards and the town's card
+// figures; or, with Counter set, the counter's answer for one card.
+type cardsAdminView struct {
+	Villages  []people.Village
+	VillageID int64
+	Q         string
+	Residents people.ResidentPage
+	Cards     map[int64]Card
+	Figures   []CardFigure
+	Counter   *counterView
+}
+
+// counterView is a card's holder at the counter with their orders to hand over.
+type counterView struct {
+	Card   *Card
+	Orders []Redemption
+}
+
+func (h *Handlers) adminCards(w http.ResponseWriter, r *http.Request) {
+	h.renderAdminCards(w, r, nil, nil)
+}
+
+func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	vs, vid, err := h.village(r, form)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := cardsAdminView{Villages: vs, VillageID: vid, Q: r.URL.Query().Get("q"), Cards: map[int64]Card{}}
+	page := int(web.QueryInt(r, "page"))
+	if form != nil {
+		v.Q = form.Get("q")
+		page, _ = strconv.Atoi(form.Get("page"))
+	}
+	if vid != 0 {
+		if v.Residents, err = h.S.People.Search(ctx, a, people.Filter{VillageID: vid, Q: v.Q, Page: page}); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		if v.Cards, err = h.S.CardsOfVillage(ctx, a, vid); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	// Staff who may not read the ledger still keep the desk, without the figures.
+	if v.Figures, err = h.S.CardFigures(ctx, a, townOf(r)); err != nil && !errs.Is(err, errs.Forbidden) {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.render(w, r, "admin_cards.html", "bank.admin_cards.title", v, form, ferr)
+}
+
+// backToDesk is the card desk a form came from, with a flash.
+func backToDesk(f url.Values, flash string) string {
+	q := url.Values{}
+	for _, k := range []string{"village_id", "q", "page"} {
+		if v := f.Get(k); v != "" && v != "0" {
+			q.Set(k, v)
+		}
+	}
+	q.Set("flash", flash)
+	return "/admin/bank/cards?" + q.Encode()
+}
+
+func (h *Handlers) issueCard(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f := r.PostForm
+	if _, err := h.S.IssueCard(r.Context(), auth.From(r.Context()), parseID(f.Get("resident_id"))); err != nil {
+		h.renderAdminCards(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, backToDesk(f, "flash.card_issued"))
+}
+
+func (h *Handlers) adminCardLost(w http.ResponseWriter, r *http.Request) {
+	h.cardDesk(w, r, func(a *auth.Actor, id int64) error { _, err := h.S.ReportLost(r.Context(), a, id); return err }, "flash.card_lost")
+}
+
+func (h *Handlers) reissueCard(w http.ResponseWriter, r *http.Request) {
+	h.cardDesk(w, r, func(a *auth.Actor, id int64) error { _, err := h.S.Reissue(r.Context(), a, id); return err }, "flash.card_reissued")
+}
+
+// cardDesk runs one action on the card named in the path and goes back to the desk.
+func (h *Handlers) cardDesk(w http.ResponseWriter, r *http.Request, act func(*auth.Actor, int64) error, flash string) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	f := r.PostForm
+	if err := act(auth.From(r.Context()), id); err != nil {
+		h.renderAdminCards(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, backToDesk(f, flash))
+}
+
+// printVillage is the village a print sheet is for and its name.
+func (h *Handlers) printVillage(r *http.Request) (int64, string, error) {
+	vs, vid, err := h.village(r, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	for _, v := range vs {
+		if v.ID == vid {
+			return vid, v.Name, nil
+		}
+	}
+	return 0, "", errs.New(errs.NotFound, "error.not_found")
+}
+
+func (h *Handlers) printCards(w http.ResponseWriter, r *http.Request) {
+	vid, name, err := h.printVillage(r)
+	var cards []PrintCard
+	if err == nil {
+		cards, err = h.S.CardSheet(r.Context(), auth.From(r.Context()), vid)
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.render(w, r, "cards_print.html", "card.print_title", NewCardSheet(name, cards), nil, nil)
+}
+
+func (h *Handlers) printPlaques(w http.ResponseWriter, r *http.Request) {
+	vid, name, err := h.printVillage(r)
+	var plaques []PrintPlaque
+	if err == nil {
+		plaques, err = h.S.PlaqueSheet(r.Context(), auth.From(r.Context()), vid)
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.render(w, r, "cards_print.html", "card.plaque_title", NewPlaqueSheet(name, plaques), nil, nil)
+}
+
+// ---- the counter
+
+// onCardField puts a refusal of a card lookup on the form's card field.
+func onCardField(err error) error {
+	e, ok := errs.As(err)
+	if !ok || len(e.Fields) > 0 {
+		return err
+	}
+	return &errs.Error{Code: e.Code, Key: e.Key, Args: e.Args, Fields: []errs.FieldError{{Field: "card", Key: e.Key, Args: e.Args}}}
+}
+
+func (h *Handlers) counterPage(w http.ResponseWriter, r *http.Request) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	in := strings.TrimSpace(r.URL.Query().Get("card"))
+	v := cardsAdminView{Counter: &counterView{}}
+	var ferr error
+	if in != "" {
+		c, err := h.S.LookupCard(ctx, a, in)
+		if err != nil {
+			ferr = onCardField(err)
+		} else {
+			orders, err := h.S.Orders(ctx, a, c.ResidentID, 0)
+			if err != nil {
+				h.App.Error(w, r, err)
+				return
+			}
+			for _, o := range orders {
+				if o.Status == "reserved" {
+					v.Counter.Orders = append(v.Counter.Orders, o)
+				}
+			}
+			v.Counter.Card = &c
+		}
+	}
+	h.render(w, r, "admin_cards.html", "bank.counter.title", v, url.Values{"card": {in}}, ferr)
+}
+
+func (h *Handlers) apiLookupCard(w http.ResponseWriter, r *http.Request) {
+	c, err := h.S.LookupCard(r.Context(), auth.From(r.Context()), r.URL.Query().Get("card"))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, c)
+}

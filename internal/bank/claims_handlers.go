@@ -1,0 +1,516 @@
+package bank
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"siwei/internal/auth"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+	"siwei/internal/web"
+)
+
+// The claim pages and API: a resident claims points with photos (申报), the village's residents
+// read its notice board (公示栏) and object, staff review claims and decide objections.
+func (h *Handlers) registerClaims() {
+	a := h.App
+	a.Handle(web.Route{Method: "GET", Path: "/bank/claims", Access: web.LoggedIn, Summary: "my claims and their status"}, h.myClaims)
+	a.Handle(web.Route{Method: "GET", Path: "/bank/claims/new", Access: web.LoggedIn, Summary: "claim points form"}, h.claimForm)
+	a.Handle(web.Route{Method: "POST", Path: "/bank/claims", Access: web.LoggedIn, Summary: "claim points under a rule, with photos (multipart)"}, h.claim)
+	a.Handle(web.Route{Method: "GET", Path: "/bank/claims/{id}/photos/{n}", Access: web.LoggedIn, Summary: "a photo of a claim the caller may see"}, h.claimPhoto)
+	a.Handle(web.Route{Method: "POST", Path: "/bank/claims/{id}/objections", Access: web.LoggedIn, Summary: "object to a claim on my village's notice board"}, h.object)
+	a.Handle(web.Route{Method: "GET", Path: "/bank/notices", Access: web.LoggedIn, Summary: "my village's notice board"}, h.notices)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/claims", Access: web.Staff, Summary: "claims to review, by status and village, with their objections"}, h.adminClaims)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/claims/{id}/review", Access: web.Staff, Summary: "approve or reject a claim"}, h.review)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/objections/{id}", Access: web.Staff, Summary: "uphold or dismiss an objection"}, h.decideObjection)
+
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims", Access: web.LoggedIn,
+		Summary: "claim points under a rule as the caller, photos as base64 JPEG or PNG (body up to 22 MiB)", Request: ClaimInput{}, Response: Claim{}}, h.apiClaim)
+	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/claims", Access: web.LoggedIn,
+		Summary: "the caller's claims, newest first", Response: []Claim{}}, h.apiMyClaims)
+	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/notices", Access: web.LoggedIn,
+		Summary: "the notice board of the caller's village (staff: village_id)", Response: []Claim{}}, h.apiNotices)
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims/{id}/objections", Access: web.LoggedIn,
+		Summary: "object to a claim on the caller's village's notice board", Request: ObjectionInput{}, Response: Objection{}}, h.apiObject)
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims/{id}/review", Access: web.LoggedIn,
+		Summary: "approve or reject a pending claim (reviewers; answers 200)", Request: ClaimReview{}, Response: Claim{}}, h.apiReview)
+}
+
+// ClaimReview is a reviewer's decision on a pending claim; a rejection needs a reason.
+type ClaimReview struct {
+	Approve bool   `json:"approve"`
+	Reason  string `json:"reason"`
+}
+
+// ObjectionInput is a resident's objection (异议) to a claim on notice.
+type ObjectionInput struct {
+	Reason string `json:"reason"`
+}
+
+// ---- resident pages
+
+// claimFormView is the claim form with the rules in force for the resident's class.
+type claimFormView struct {
+	R         people.Resident
+	Class     people.MemberClass
+	Rules     []Rule
+	Today     string
+	MaxPhotos int
+}
+
+func (h *Handlers) claimForm(w http.ResponseWriter, r *http.Request) {
+	h.renderClaimForm(w, r, nil, nil)
+}
+
+func (h *Handlers) renderClaimForm(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	res, town, ok := h.me(w, r)
+	if !ok {
+		return
+	}
+	_, class, rules, err := h.rulesFor(r.Context(), auth.From(r.Context()), res.ID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	today := town.Today(h.S.Now()).Format("2006-01-02")
+	if form == nil {
+		form = url.Values{"happened_on": {today}}
+	}
+	p := h.App.NewPage(r, "bank.claim_new.title", claimFormView{R: res, Class: class, Rules: rules, Today: today, MaxPhotos: MaxPhotos})
+	p.Form = form
+	status := http.StatusOK
+	if ferr != nil {
+		if status, err = h.App.FormErrors(p, ferr); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		photoErrors(p)
+	}
+	h.App.Render(w, r, status, "claim_new.html", p)
+}
+
+var photoField = regexp.MustCompile(`^photos\[(\d+)\]$`)
+
+// photoErrors gathers the service's errors on photos[i] under the form's one photo field, each
+// naming the photo by its place among those sent.
+func photoErrors(p *web.Page) {
+	type photoErr struct {
+		n   int
+		msg string
+	}
+	var found []photoErr
+	for k, msg := range p.Errors {
+		if m := photoField.FindStringSubmatch(k); m != nil {
+			i, _ := strconv.Atoi(m[1])
+			found = append(found, photoErr{i + 1, msg})
+		}
+	}
+	slices.SortFunc(found, func(a, b photoErr) int { return a.n - b.n })
+	var msgs []string
+	if m := p.Errors["photos"]; m != "" {
+		msgs = append(msgs, m)
+	}
+	for _, e := range found {
+		msgs = append(msgs, p.T("bank.photo_n", e.n)+e.msg)
+	}
+	if len(msgs) > 0 {
+		p.Errors["photos"] = strings.Join(msgs, "；")
+	}
+}
+
+// maxClaimForm bounds a claim form: MaxPhotos photos at their limit and the text fields.
+const maxClaimForm = MaxPhotos*MaxPhotoBytes + 1<<20
+
+// maxClaimField bounds one text field of the claim form.
+const maxClaimField = 64 << 10
+
+func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) {
+	form, in, err := readClaimForm(w, r)
+	if err == nil {
+		_, err = h.S.Claim(r.Context(), auth.From(r.Context()), in)
+	}
+	if err != nil {
+		h.renderClaimForm(w, r, form, err)
+		return
+	}
+	web.Redirect(w, r, "/bank/claims?flash=flash.claimed")
+}
+
+// readClaimForm reads a claim form part by part, so that each photo is read once into memory and
+// no more than maxClaimForm is read in all. Empty file inputs are skipped; the service checks
+// how many photos there are and what they are.
+func readClaimForm(w http.ResponseWriter, r *http.Request) (url.Values, ClaimInput, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxClaimForm)
+	form := url.Values{}
+	var in ClaimInput
+	mr, err := r.MultipartReader()
+	if err != nil {
+		// Not multipart: a form without photos.
+		if err := r.ParseForm(); err != nil {
+			return form, in, claimBodyError(err)
+		}
+		form = r.PostForm
+	}
+	for mr != nil {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return form, in, claimBodyError(err)
+		}
+		name := part.FormName()
+		switch {
+		case name == "photos":
+			b, err := io.ReadAll(io.LimitReader(part, MaxPhotoBytes+1))
+			if err != nil {
+				return form, in, claimBodyError(err)
+			}
+			if len(b) > 0 {
+				in.Photos = append(in.Photos, b)
+			}
+		case part.FileName() == "" && name != "":
+			b, err := io.ReadAll(io.LimitReader(part, maxClaimField))
+			if err != nil {
+				return form, in, claimBodyError(err)
+			}
+			form.Add(name, string(b))
+		}
+	}
+	in.RuleCode, in.Description, in.HappenedOn = form.Get("rule_code"), form.Get("description"), form.Get("happened_on")
+	return form, in, nil
+}
+
+// claimBodyError is the refusal of a claim body that could not be read: too large, or broken.
+func claimBodyError(err error) error {
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &errs.Error{Code: errs.TooLarge, Key: "bank.photos_too_large", Fields: []errs.FieldError{{Field: "photos", Key: "bank.photos_too_large"}}}
+	}
+	return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "photos", Key: "bank.photo_invalid"}}}
+}
+
+func (h *Handlers) myClaims(w http.ResponseWriter, r *http.Request) {
+	res, _, ok := h.me(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.S.MyClaims(r.Context(), auth.From(r.Context()))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.render(w, r, "claims.html", "bank.claims.title", map[string]any{"R": res, "Claims": list}, nil, nil)
+}
+
+func (h *Handlers) claimPhoto(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil {
+		h.App.Error(w, r, errs.New(errs.NotFound, "error.not_found"))
+		return
+	}
+	mime, data, err := h.S.ClaimPhoto(r.Context(), auth.From(r.Context()), id, n)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", mime)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	// A photo never changes, but who may see it does: kept by the browser only.
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Write(data)
+}
+
+// noticeItem is a claim on the board with what the viewer may do about it.
+type noticeItem struct {
+	Claim
+	Own      bool // the viewer's own claim: no objection form
+	Objected bool // the viewer has objected already
+}
+
+// noticesView is a village's notice board as one of its residents sees it.
+type noticesView struct {
+	R     people.Resident
+	Items []noticeItem
+}
+
+func (h *Handlers) notices(w http.ResponseWriter, r *http.Request) {
+	h.renderNotices(w, r, nil, nil)
+}
+
+func (h *Handlers) renderNotices(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	res, _, ok := h.me(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.S.NoticeBoard(r.Context(), auth.From(r.Context()), res.VillageID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := noticesView{R: res}
+	for _, c := range list {
+		it := noticeItem{Claim: c, Own: c.ResidentID == res.ID}
+		it.Objected = slices.ContainsFunc(c.Objections, func(o Objection) bool { return o.ResidentID == res.ID })
+		v.Items = append(v.Items, it)
+	}
+	h.render(w, r, "notices.html", "bank.nav.notices", v, form, ferr)
+}
+
+func (h *Handlers) object(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	f := r.PostForm
+	if _, err := h.S.Object(r.Context(), auth.From(r.Context()), id, f.Get("reason")); err != nil {
+		f.Set("claim_id", strconv.FormatInt(id, 10))
+		h.renderNotices(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, "/bank/notices?flash=flash.objected")
+}
+
+// ---- the staff queue
+
+// claimStatusTabs are the queue's filters in the order staff work through them; "all" is no filter.
+var claimStatusTabs = []string{ClaimPending, ClaimNotice, ClaimPosted, ClaimRejected, ClaimWithdrawn, "all"}
+
+// claimsAdminView is the review queue: one status, one village or all the actor reviews.
+type claimsAdminView struct {
+	Villages  []people.Village
+	VillageID int64
+	Status    string
+	Tabs      []string
+	Page      int
+	More      bool
+	Claims    []Claim
+	Village   map[int64]string
+}
+
+func (h *Handlers) adminClaims(w http.ResponseWriter, r *http.Request) {
+	h.renderAdminClaims(w, r, nil, nil)
+}
+
+// renderAdminClaims shows the queue for ?status=&village_id=&page=, or for the same fields of a
+// refused form.
+func (h *Handlers) renderAdminClaims(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	get := func(k string) string {
+		if v := r.URL.Query().Get(k); v != "" || form == nil {
+			return v
+		}
+		return form.Get(k)
+	}
+	v := claimsAdminView{Status: get("status"), Tabs: claimStatusTabs, VillageID: parseID(get("village_id")), Village: map[int64]string{}}
+	v.Page, _ = strconv.Atoi(get("page"))
+	v.Page = max(v.Page, 1)
+	if v.Status == "" {
+		v.Status = ClaimPending
+	}
+	filter := v.Status
+	if filter == "all" {
+		filter = ""
+	}
+	var err error
+	if v.Villages, err = h.S.People.Villages(ctx, a, townOf(r)); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	for _, vl := range v.Villages {
+		v.Village[vl.ID] = vl.Name
+	}
+	if v.Claims, err = h.S.Claims(ctx, a, ClaimFilter{TownID: townOf(r), VillageID: v.VillageID, Status: filter, Page: v.Page}); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v.More = len(v.Claims) == ClaimPageSize
+	h.render(w, r, "admin_claims.html", "bank.admin_claims.title", v, form, ferr)
+}
+
+// backToQueue is the queue a form came from, with a flash.
+func backToQueue(f url.Values, flash string) string {
+	q := url.Values{}
+	for _, k := range []string{"status", "village_id", "page"} {
+		if v := f.Get(k); v != "" && v != "0" {
+			q.Set(k, v)
+		}
+	}
+	q.Set("flash", flash)
+	return "/admin/bank/claims?" + q.Encode()
+}
+
+func (h *Handlers) review(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	f := r.PostForm
+	c, err := h.S.Review(r.Context(), auth.From(r.Context()), id, f.Get("approve") == "1", f.Get("reason"))
+	if err != nil {
+		f.Set("claim_id", strconv.FormatInt(id, 10))
+		h.renderAdminClaims(w, r, f, err)
+		return
+	}
+	flash := "flash.claim_rejected"
+	switch c.Status {
+	case ClaimNotice:
+		flash = "flash.claim_on_notice"
+	case ClaimPosted:
+		flash = "flash.claim_posted"
+	}
+	web.Redirect(w, r, backToQueue(f, flash))
+}
+
+func (h *Handlers) decideObjection(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	f := r.PostForm
+	uphold := f.Get("uphold") == "1"
+	if err := h.S.DecideObjection(r.Context(), auth.From(r.Context()), id, uphold, f.Get("decision")); err != nil {
+		f.Set("objection_id", strconv.FormatInt(id, 10))
+		h.renderAdminClaims(w, r, f, err)
+		return
+	}
+	flash := "flash.objection_dismissed"
+	if uphold {
+		flash = "flash.objection_upheld"
+	}
+	web.Redirect(w, r, backToQueue(f, flash))
+}
+
+// ---- API
+
+// maxClaimJSON bounds a claim sent as JSON: the photos in base64 are a third larger than the form.
+const maxClaimJSON = 22 << 20
+
+// decodeClaim reads a claim's JSON body as web.Decode does, with room for its photos.
+func decodeClaim(w http.ResponseWriter, r *http.Request, v *ClaimInput) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxClaimJSON))
+	dec.DisallowUnknownFields()
+	bad := func(field, key string) error {
+		return &errs.Error{Code: errs.Invalid, Key: "error.bad_json", Fields: []errs.FieldError{{Field: field, Key: key}}}
+	}
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var mbe *http.MaxBytesError
+		var ce base64.CorruptInputError
+		switch {
+		case errors.As(err, &mbe):
+			return &errs.Error{Code: errs.TooLarge, Key: "bank.photos_too_large", Fields: []errs.FieldError{{Field: "photos", Key: "bank.photos_too_large"}}}
+		case errors.As(err, &ce):
+			return bad("photos", "bank.photo_invalid")
+		case errors.As(err, &te):
+			return bad(te.Field, "field.wrong_type")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return bad(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "field.unknown")
+		}
+		return errs.New(errs.Invalid, "error.bad_json")
+	}
+	if dec.More() {
+		return errs.New(errs.Invalid, "error.bad_json")
+	}
+	return nil
+}
+
+func (h *Handlers) apiClaim(w http.ResponseWriter, r *http.Request) {
+	var in ClaimInput
+	if err := decodeClaim(w, r, &in); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	c, err := h.S.Claim(r.Context(), auth.From(r.Context()), in)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusCreated, c)
+}
+
+func (h *Handlers) apiMyClaims(w http.ResponseWriter, r *http.Request) {
+	list, err := h.S.MyClaims(r.Context(), auth.From(r.Context()))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, nonNil(list))
+}
+
+func (h *Handlers) apiNotices(w http.ResponseWriter, r *http.Request) {
+	village, err := h.storeOf(r)
+	if err == nil && village == 0 {
+		err = &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "village_id", Key: "field.required"}}}
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	list, err := h.S.NoticeBoard(r.Context(), auth.From(r.Context()), village)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, nonNil(list))
+}
+
+func (h *Handlers) apiObject(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	var in ObjectionInput
+	if err := web.Decode(r, &in); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	o, err := h.S.Object(r.Context(), auth.From(r.Context()), id, in.Reason)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusCreated, o)
+}
+
+func (h *Handlers) apiReview(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	var in ClaimReview
+	if err := web.Decode(r, &in); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	c, err := h.S.Review(r.Context(), auth.From(r.Context()), id, in.Approve, in.Reason)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, c)
+}
