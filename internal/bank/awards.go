@@ -3,8 +3,10 @@ package bank
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -92,6 +94,20 @@ func (s *Service) rule(ctx context.Context, tg target, code string) (Rule, error
 // village's notice board instead, and the points follow when the notice ends without an upheld
 // objection. This is the entry point every pillar uses.
 func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (AwardResult, error) {
+	tg, rule, err := s.checkAward(ctx, a, &in)
+	if err != nil {
+		return AwardResult{}, err
+	}
+	if rule.NoticeRequired {
+		c, err := s.noticeAward(ctx, a, tg, rule, in)
+		return AwardResult{Pending: c}, err
+	}
+	p, err := s.postAward(ctx, a, tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
+	return AwardResult{Posted: p}, err
+}
+
+// checkAward validates an award and finds its resident and rule; it writes nothing.
+func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput) (target, Rule, error) {
 	in.RuleCode, in.Reason, in.IdempotencyKey = strings.TrimSpace(in.RuleCode), strings.TrimSpace(in.Reason), strings.TrimSpace(in.IdempotencyKey)
 	var f errs.Fields
 	if in.ResidentID <= 0 {
@@ -109,42 +125,37 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 		f.Add("idempotency_key", "bank.key_invalid")
 	}
 	if err := f.Err(); err != nil {
-		return AwardResult{}, err
+		return target{}, Rule{}, err
 	}
 	tg, err := s.target(ctx, in.ResidentID)
 	if err != nil {
-		return AwardResult{}, err
+		return tg, Rule{}, err
 	}
 	if err := auth.Can(a, auth.BankAward, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
-		return AwardResult{}, hide(err)
+		return tg, Rule{}, hide(err)
 	}
 	if a.ResidentID == tg.R.ID {
-		return AwardResult{}, errs.New(errs.Forbidden, "bank.self_approval")
+		return tg, Rule{}, errs.New(errs.Forbidden, "bank.self_approval")
 	}
 	if tg.R.Status != people.Active {
-		return AwardResult{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
+		return tg, Rule{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
 	}
 	rule, err := s.rule(ctx, tg, in.RuleCode)
-	if err != nil {
-		return AwardResult{}, err
-	}
-	if rule.NoticeRequired {
-		c, err := s.noticeAward(ctx, a, tg, rule, in)
-		return AwardResult{Pending: c}, err
-	}
-	if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
-		return AwardResult{}, err
-	}
-	p, err := s.postAward(ctx, a, tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
-	return AwardResult{Posted: p}, err
+	return tg, rule, err
 }
 
 // postAward posts an award under a rule with its cap checked under the resident's lock.
 func (s *Service) postAward(ctx context.Context, a *auth.Actor, tg target, rule Rule, kind, key, reason, approvedBy string) (Posted, error) {
+	t := s.awardTransfer(a, tg, rule, kind, key, reason, approvedBy)
+	return s.write(ctx, t, func(tx *sql.Tx) (Posted, error) { return s.post(ctx, tx, t) })
+}
+
+// awardTransfer is the transfer of an award under a rule, with the rule's cap as its guard.
+func (s *Service) awardTransfer(a *auth.Actor, tg target, rule Rule, kind, key, reason, approvedBy string) Transfer {
 	t := Transfer{TownID: tg.Town.ID, Kind: kind, Key: key, ResidentID: tg.R.ID, RuleID: rule.ID, RuleCode: rule.Code, Amount: rule.Points,
 		Reason: reason, Actor: a, ApprovedBy: approvedBy, Earned: rule.Points, Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error { return s.checkCap(ctx, tx, tg, rule) }
-	return s.write(ctx, t, func(tx *sql.Tx) (Posted, error) { return s.post(ctx, tx, t) })
+	return t
 }
 
 // checkCap refuses an award past the rule's cap in the current period; reversed awards don't count.
@@ -175,36 +186,122 @@ type BulkResult struct {
 }
 
 // BulkAward awards the same rule to many residents; each award stands on its own (one refused by
-// its cap does not stop the others) and is keyed `<key>:resident:<id>`.
+// its cap does not stop the others) and is keyed `<key>:resident:<id>`. The awards are checked
+// concurrently, then posted in chunks that share a transaction, each award in its own savepoint,
+// so a bulk award of a whole town costs a few hundred commits instead of one per resident.
 func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []int64, ruleCode, reason, key string) ([]BulkResult, error) {
 	if len(residentIDs) == 0 || len(residentIDs) > 50_000 {
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "resident_ids", Key: "bank.bulk_size"}}}
 	}
-	if !keyOK(key) {
+	if !keyOK(key) || reservedKey(key) {
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_invalid"}}}
 	}
 	out := make([]BulkResult, len(residentIDs))
-	sem := make(chan struct{}, 32)
-	done := make(chan struct{})
+	fail := func(i int, err error) {
+		if e, ok := errs.As(err); ok {
+			out[i].Error, out[i].ErrorArgs = e.Key, e.Args
+		} else {
+			out[i].Error = "error.internal"
+		}
+	}
+	transfers := make([]*Transfer, len(residentIDs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
 	for i, id := range residentIDs {
-		go func(i int, id int64) {
-			sem <- struct{}{}
-			defer func() { <-sem; done <- struct{}{} }()
-			r, err := s.Award(ctx, a, AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: fmt.Sprintf("%s:resident:%d", key, id)})
-			out[i].ResidentID = id
-			if err != nil {
-				if e, ok := errs.As(err); ok {
-					out[i].Error, out[i].ErrorArgs = e.Key, e.Args
+		out[i].ResidentID = id
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			in := AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: fmt.Sprintf("%s:resident:%d", key, id)}
+			tg, rule, err := s.checkAward(ctx, a, &in)
+			switch {
+			case err != nil:
+				fail(i, err)
+			case rule.NoticeRequired:
+				c, err := s.noticeAward(ctx, a, tg, rule, in)
+				if err != nil {
+					fail(i, err)
 					return
 				}
-				out[i].Error = "error.internal"
+				out[i].Result = &AwardResult{Pending: c}
+			default:
+				if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
+					fail(i, err)
+					return
+				}
+				t := s.awardTransfer(a, tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
+				transfers[i] = &t
+			}
+		}()
+	}
+	wg.Wait()
+	// Each chunk holds awards drawn on one issuing sub-account only, so chunks of different shards
+	// run in parallel without waiting for each other, and no two chunks can wait in a cycle.
+	byShard := make([][]int, IssuingShards)
+	for i, t := range transfers {
+		if t != nil {
+			sh := t.ResidentID % IssuingShards
+			byShard[sh] = append(byShard[sh], i)
+		}
+	}
+	// Chunks are taken from each shard in turn, so that those running at once draw on different
+	// sub-accounts.
+	var parts [][]int
+	const chunk = 250
+	for lo, more := 0, true; more; lo += chunk {
+		more = false
+		for _, idx := range byShard {
+			if lo < len(idx) {
+				parts = append(parts, idx[lo:min(lo+chunk, len(idx))])
+				more = more || lo+chunk < len(idx)
+			}
+		}
+	}
+	var batchErr error
+	var mu sync.Mutex
+	par := make(chan struct{}, 8)
+	for _, part := range parts {
+		wg.Add(1)
+		par <- struct{}{}
+		go func() {
+			defer func() { <-par; wg.Done() }()
+			posted := make([]Posted, len(part))
+			fns := make([]func(tx *sql.Tx) error, len(part))
+			for j, i := range part {
+				fns[j] = func(tx *sql.Tx) error {
+					var err error
+					posted[j], err = s.post(ctx, tx, *transfers[i])
+					return err
+				}
+			}
+			results, err := s.group.Batch(ctx, fns)
+			if err != nil {
+				mu.Lock()
+				batchErr = err
+				mu.Unlock()
 				return
 			}
-			out[i].Result = &r
-		}(i, id)
+			for j, i := range part {
+				err := results[j]
+				if errors.Is(err, errKeyRace) {
+					var found bool
+					posted[j], found, err = s.replay(ctx, s.DB.Read(), *transfers[i])
+					if err == nil && !found {
+						err = errKeyRace
+					}
+				}
+				if err != nil {
+					fail(i, err)
+					continue
+				}
+				out[i].Result = &AwardResult{Posted: posted[j]}
+			}
+		}()
 	}
-	for range residentIDs {
-		<-done
+	wg.Wait()
+	if batchErr != nil {
+		return nil, batchErr
 	}
 	return out, nil
 }

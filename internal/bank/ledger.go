@@ -144,7 +144,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	if t.Amount == 0 {
 		return Posted{}, errs.New(errs.Invalid, "bank.amount_zero")
 	}
-	resAcct, err := s.accountOf(ctx, t.TownID, t.ResidentID)
+	resAcct, err := s.accountOf(ctx, tx, t.ResidentID)
 	if errors.Is(err, errNoAccount) {
 		resAcct, err = s.openAccount(ctx, tx, t.TownID, t.ResidentID)
 	}
@@ -311,20 +311,22 @@ func (t txQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.q, args...)
 }
 
-// accountOf returns a resident's account id, opening the account on first use in its own small
-// transaction (accounts are never deleted, so ids are cached).
-func (s *Service) accountOf(ctx context.Context, townID, residentID int64) (int64, error) {
+// accountOf returns a resident's account id (cached: accounts are never deleted). Inside a posting
+// q must be the posting's transaction: taking a second connection from the pool while holding one
+// can exhaust the pool under load.
+func (s *Service) accountOf(ctx context.Context, q db.Querier, residentID int64) (int64, error) {
 	if id, ok := s.accounts.Load(residentID); ok {
 		return id.(int64), nil
 	}
 	var id int64
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&id)
+	err := q.QueryRowContext(ctx, `SELECT id FROM bank_accounts WHERE resident_id = $1`, residentID).Scan(&id)
 	if db.IsNoRows(err) {
 		return 0, errNoAccount
 	}
 	if err != nil {
 		return 0, err
 	}
+	// Found, not opened here (openAccount does not cache): the row was there before this posting.
 	s.accounts.Store(residentID, id)
 	return id, nil
 }

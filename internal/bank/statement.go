@@ -80,8 +80,7 @@ func (s *Service) Statement(ctx context.Context, a *auth.Actor, residentID int64
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	tg, _ := s.target(ctx, residentID)
-	acct, err := s.accountOf(ctx, tg.R.TownID, residentID)
+	acct, err := s.accountOf(ctx, s.DB.Read(), residentID)
 	if errors.Is(err, errNoAccount) {
 		return nil, nil
 	}

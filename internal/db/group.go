@@ -64,6 +64,54 @@ func (g *Group) doPostgres(ctx context.Context, fn func(tx *sql.Tx) error) error
 	return err
 }
 
+// Batch runs fns in shared transactions, each in its own savepoint, and returns each one's error:
+// a refusal rolls back only its own work. On SQLite the calls join the writer's batches; on
+// PostgreSQL they run in one transaction, retried whole on a deadlock or serialization failure.
+// The error return is for the transaction itself.
+func (g *Group) Batch(ctx context.Context, fns []func(tx *sql.Tx) error) ([]error, error) {
+	results := make([]error, len(fns))
+	if g.d.Engine == SQLite {
+		var wg sync.WaitGroup
+		for i, fn := range fns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = g.Do(ctx, fn)
+			}()
+		}
+		wg.Wait()
+		return results, nil
+	}
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = g.d.Tx(ctx, func(tx *sql.Tx) error {
+			for i, fn := range fns {
+				if _, err := tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+					return err
+				}
+				results[i] = fn(tx)
+				if results[i] != nil {
+					if retryable(results[i]) {
+						return results[i] // a deadlock aborts the whole transaction: run it again
+					}
+					if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if !retryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+	return results, err
+}
+
 // retryable reports whether a PostgreSQL error means "run the transaction again".
 func retryable(err error) bool {
 	var pg *pgconn.PgError
