@@ -224,10 +224,17 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 	}
 	if actingFor.Valid {
 		p := &Person{ID: actingFor.Int64}
-		if err := s.DB.Read().QueryRowContext(ctx, `SELECT name FROM residents WHERE id = $1`, p.ID).Scan(&p.Name); err != nil {
+		var sc Scope
+		var status string
+		if err := s.DB.Read().QueryRowContext(ctx, `SELECT name, town_id, village_id, status FROM residents WHERE id = $1`, p.ID).
+			Scan(&p.Name, &sc.TownID, &sc.VillageID, &status); err != nil {
 			return nil, fmt.Errorf("auth: authenticate: %w", err)
 		}
-		a.ActingFor = p
+		// Office mode holds only while the staff member may still act for that resident: a
+		// revoked grant or a resident moved away ends it at the next request.
+		if status == "active" && Can(a, OfficeAct, sc) == nil {
+			a.ActingFor = p
+		}
 	}
 	return a, nil
 }

@@ -98,7 +98,18 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 	if err != nil {
 		return AwardResult{}, err
 	}
-	if rule.NoticeRequired {
+	// A key names one event whichever way it went first: put on notice (a claim holds the key) or
+	// posted (a transaction holds it), even if the rule's notice flag has changed since.
+	var claimID int64
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM bank_claims WHERE idem_key = $1`, in.IdempotencyKey).Scan(&claimID); err == nil {
+		c, err := s.noticeAward(ctx, a, tg, rule, in)
+		return AwardResult{Pending: c}, err
+	}
+	var posted int
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM bank_transactions WHERE idem_key = $1`, in.IdempotencyKey).Scan(&posted); err != nil {
+		return AwardResult{}, err
+	}
+	if rule.NoticeRequired && posted == 0 {
 		c, err := s.noticeAward(ctx, a, tg, rule, in)
 		return AwardResult{Pending: c}, err
 	}
@@ -147,7 +158,7 @@ func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput)
 // postAward posts an award under a rule with its cap checked under the resident's lock.
 func (s *Service) postAward(ctx context.Context, a *auth.Actor, tg target, rule Rule, kind, key, reason, approvedBy string) (Posted, error) {
 	t := s.awardTransfer(a, tg, rule, kind, key, reason, approvedBy)
-	return s.write(ctx, t, func(tx *sql.Tx) (Posted, error) { return s.post(ctx, tx, t) })
+	return s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) { return s.post(ctx, tx, t) })
 }
 
 // awardTransfer is the transfer of an award under a rule, with the rule's cap as its guard.
@@ -230,6 +241,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 					fail(i, err)
 					return
 				}
+				s.accountOf(ctx, s.DB.Read(), id) // warm the cache from committed rows
 				t := s.awardTransfer(a, tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
 				transfers[i] = &t
 			}
@@ -268,10 +280,11 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 			defer func() { <-par; wg.Done() }()
 			posted := make([]Posted, len(part))
 			fns := make([]func(tx *sql.Tx) error, len(part))
+			detached := context.WithoutCancel(ctx)
 			for j, i := range part {
 				fns[j] = func(tx *sql.Tx) error {
 					var err error
-					posted[j], err = s.post(ctx, tx, *transfers[i])
+					posted[j], err = s.post(detached, tx, *transfers[i])
 					return err
 				}
 			}
@@ -350,7 +363,7 @@ func (s *Service) Reverse(ctx context.Context, a *auth.Actor, in ReverseInput) (
 	t := Transfer{TownID: orig.town, Kind: "reversal", Key: fmt.Sprintf("reverse:%d", in.TransactionID), ResidentID: orig.resident,
 		RuleID: orig.rule, RuleCode: orig.code, Amount: -orig.amount, Counter: counter, Reason: in.Reason, ReversesID: in.TransactionID,
 		Actor: a, ApprovedBy: a.Name, Earned: -orig.amount, Period: orig.period}
-	p, err := s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+	p, err := s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) {
 		p, err := s.post(ctx, tx, t)
 		if err != nil {
 			return p, err

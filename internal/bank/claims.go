@@ -353,7 +353,7 @@ func (s *Service) postClaim(ctx context.Context, c Claim, reviewer *auth.Actor, 
 		Amount: c.Points, Reason: c.Description, Actor: &auth.Actor{AccountID: c.recordedBy, Name: c.RecordedByName}, ApprovedBy: approvedBy,
 		Earned: c.Points, Period: Period(now, tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error { return s.checkCap(ctx, tx, tg, c.rule) }
-	return s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+	return s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) {
 		var status string
 		var until sql.NullTime
 		if err := tx.QueryRowContext(ctx, `SELECT status, notice_until FROM bank_claims WHERE id = $1`+s.DB.ForUpdate(), c.ID).Scan(&status, &until); err != nil {

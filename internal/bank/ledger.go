@@ -115,14 +115,19 @@ var errKeyRace = errors.New("bank: idempotency key taken concurrently")
 
 // write runs fn, which posts t, in a group transaction; a lost race on t's key is answered with
 // the winner's result.
-func (s *Service) write(ctx context.Context, t Transfer, fn func(tx *sql.Tx) (Posted, error)) (Posted, error) {
+//
+// fn gets a context that the caller's cancellation does not reach: once queued, a posting runs to
+// its end (an interrupted statement would roll back a whole SQLite batch, not just its savepoint).
+func (s *Service) write(ctx context.Context, t Transfer, fn func(ctx context.Context, tx *sql.Tx) (Posted, error)) (Posted, error) {
 	var p Posted
 	if err := s.ensureTown(ctx, t.TownID); err != nil {
 		return p, err
 	}
+	s.accountOf(ctx, s.DB.Read(), t.ResidentID) // warms the cache from committed rows only
+	detached := context.WithoutCancel(ctx)
 	err := s.group.Do(ctx, func(tx *sql.Tx) error {
 		var err error
-		p, err = fn(tx)
+		p, err = fn(detached, tx)
 		return err
 	})
 	if errors.Is(err, errKeyRace) {
@@ -158,8 +163,8 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 		}
 	}
 	type acct struct {
-		balance, seq int64
-		head         string
+		balance, seq, owner int64
+		head, kind          string
 	}
 	accts := map[int64]*acct{}
 	rows, err := s.stmt(ctx, tx, qLock+s.DB.ForUpdate()).QueryContext(ctx, resAcct, counter)
@@ -169,7 +174,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	for rows.Next() {
 		var id int64
 		a := &acct{}
-		if err := rows.Scan(&id, &a.balance, &a.seq, &a.head); err != nil {
+		if err := rows.Scan(&id, &a.balance, &a.seq, &a.head, &a.kind, &a.owner); err != nil {
 			rows.Close()
 			return Posted{}, err
 		}
@@ -227,8 +232,12 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	r.seq++
 	c.seq++
 	rPrev, cPrev := r.head, c.head
-	r.head = chainHash(rPrev, resAcct, r.seq, txID, t.Amount, r.balance, now)
-	c.head = chainHash(cPrev, counter, c.seq, txID, -t.Amount, c.balance, now)
+	if r.kind != "resident" || r.owner != t.ResidentID {
+		return Posted{}, fmt.Errorf("bank: post: account %d is not resident %d's", resAcct, t.ResidentID)
+	}
+	what := Content{Kind: t.Kind, ResidentID: t.ResidentID, RuleCode: t.RuleCode, Reason: t.Reason, ApprovedBy: t.ApprovedBy, ReversesID: t.ReversesID}
+	r.head = chainHash(rPrev, resAcct, r.seq, txID, t.Amount, r.balance, now, what.String(r.kind, r.owner))
+	c.head = chainHash(cPrev, counter, c.seq, txID, -t.Amount, c.balance, now, what.String(c.kind, c.owner))
 	if _, err := s.stmt(ctx, tx, qBalances).ExecContext(ctx, resAcct, r.balance, c.balance, r.seq, c.seq, r.head, c.head, t.Earned, counter); err != nil {
 		return Posted{}, fmt.Errorf("bank: balances: %w", err)
 	}
@@ -246,7 +255,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 
 // The statements of a posting.
 const (
-	qLock        = `SELECT id, balance, seq, head_hash FROM bank_accounts WHERE id IN ($1, $2) ORDER BY id`
+	qLock        = `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id IN ($1, $2) ORDER BY id`
 	qTransaction = `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount, reason,
 		reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`
@@ -275,9 +284,25 @@ func (s *Service) prepare() {
 	}
 }
 
+// Content is what a statement shows of a transaction; the chain hash covers it, so that editing a
+// reason, a rule or whose account an entry is on breaks the chain.
+type Content struct {
+	Kind       string
+	ResidentID int64
+	RuleCode   string
+	Reason     string
+	ApprovedBy string
+	ReversesID int64
+}
+
+// String renders the content with the account's kind and owner, as hashed.
+func (c Content) String(accountKind string, owner int64) string {
+	return fmt.Sprintf("%s|%d|%s|%q|%q|%d|%s|%d", c.Kind, c.ResidentID, c.RuleCode, c.Reason, c.ApprovedBy, c.ReversesID, accountKind, owner)
+}
+
 // chainHash links an entry to the one before it in its account.
-func chainHash(prev string, account, seq, txID, amount, balance int64, at time.Time) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d", prev, account, seq, txID, amount, balance, at.UTC().UnixMicro())))
+func chainHash(prev string, account, seq, txID, amount, balance int64, at time.Time, content string) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d|%s", prev, account, seq, txID, amount, balance, at.UTC().UnixMicro(), content)))
 	return hex.EncodeToString(h[:])
 }
 
@@ -326,8 +351,11 @@ func (s *Service) accountOf(ctx context.Context, q db.Querier, residentID int64)
 	if err != nil {
 		return 0, err
 	}
-	// Found, not opened here (openAccount does not cache): the row was there before this posting.
-	s.accounts.Store(residentID, id)
+	// Only ids read outside a posting are cached: inside one, the row may be from a batch that
+	// has not committed yet and may still roll back.
+	if _, inTx := q.(*sql.Tx); !inTx {
+		s.accounts.Store(residentID, id)
+	}
 	return id, nil
 }
 

@@ -307,6 +307,10 @@ func TestVerifyFindsEditsBehindTheBanksBack(t *testing.T) {
 				`UPDATE bank_entries SET amount = amount - 1 WHERE id = (SELECT MIN(id) FROM bank_entries)`, "sum"},
 			{"balance", `UPDATE bank_accounts SET balance = balance + 100 WHERE kind = 'resident'`,
 				`UPDATE bank_accounts SET balance = balance - 100 WHERE kind = 'resident'`, "balance"},
+			{"reason", `UPDATE bank_transactions SET reason = '改过的理由' WHERE id = (SELECT MIN(id) FROM bank_transactions)`,
+				`UPDATE bank_transactions SET reason = '测试' WHERE id = (SELECT MIN(id) FROM bank_transactions)`, "chain"},
+			{"owner", `UPDATE bank_accounts SET kind = 'shop', shard = 99 WHERE resident_id IS NOT NULL`,
+				`UPDATE bank_accounts SET kind = 'resident', shard = 0 WHERE resident_id IS NOT NULL`, "chain"},
 			{"hash", `UPDATE bank_entries SET hash = 'x' || hash WHERE id = (SELECT MAX(id) FROM bank_entries)`,
 				`UPDATE bank_entries SET hash = SUBSTR(hash, 2) WHERE id = (SELECT MAX(id) FROM bank_entries)`, "chain"},
 		} {

@@ -150,6 +150,7 @@ func (s *Service) AdoptVersion(ctx context.Context, a *auth.Actor, in VersionInp
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.rules.adopt", Entity: "rule_version", EntityID: versionID,
 			TownID: in.TownID, VillageID: in.VillageID, Summary: auth.Summarize(nil, in)})
 	})
+	s.forgetRules() // after the commit, so that no award caches the old rules again meanwhile
 	return versionID, err
 }
 
@@ -158,7 +159,6 @@ func (s *Service) InsertVersion(ctx context.Context, tx db.Querier, in VersionIn
 	if err := in.validate().Err(); err != nil {
 		return 0, err
 	}
-	defer s.forgetRules()
 	now := s.Now()
 	var village any
 	if in.VillageID != 0 {

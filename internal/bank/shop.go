@@ -290,7 +290,7 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 			it.ID, tg.R.VillageID, -in.Quantity, key, nullID(a.AccountID), s.Now())
 		return err
 	}
-	p, err := s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+	p, err := s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) {
 		p, err := s.post(ctx, tx, t)
 		if err != nil || p.Replayed {
 			return p, err
@@ -386,7 +386,7 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 		}
 		return s.AddStockMove(ctx, tx, r.ItemID, r.VillageID, r.Quantity, "cancel", t.Key, a.AccountID)
 	}
-	p, err := s.write(ctx, t, func(tx *sql.Tx) (Posted, error) {
+	p, err := s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) {
 		p, err := s.post(ctx, tx, t)
 		if err != nil || p.Replayed {
 			return p, err

@@ -195,15 +195,16 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	default:
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "by", Key: "bank.ranking_invalid"}}}
 	}
+	// The town first: holding the rows' connection while asking the pool for another can starve it.
+	t, err := s.town(ctx, townID)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.DB.Read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("bank: rankings: %w", err)
 	}
 	defer rows.Close()
-	t, err := s.People.Town(ctx, townID)
-	if err != nil {
-		return nil, err
-	}
 	today := t.Today(s.Now())
 	var out []Ranked
 	for rows.Next() {

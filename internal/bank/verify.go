@@ -85,8 +85,10 @@ func describe(check string, id, x, y int64) string {
 
 // verifyChains walks every account's entries in order, recomputing each hash from the one before.
 func (s *Service) verifyChains(ctx context.Context) (*Problem, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, account_id, seq, transaction_id, amount, balance_after, prev_hash, hash, created_at
-		FROM bank_entries ORDER BY account_id, seq`)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT e.id, e.account_id, e.seq, e.transaction_id, e.amount, e.balance_after, e.prev_hash, e.hash, e.created_at,
+		t.kind, COALESCE(t.resident_id, 0), t.rule_code, t.reason, t.approved_by, COALESCE(t.reverses_id, 0), a.kind, COALESCE(a.resident_id, 0)
+		FROM bank_entries e JOIN bank_transactions t ON t.id = e.transaction_id JOIN bank_accounts a ON a.id = e.account_id
+		ORDER BY e.account_id, e.seq`)
 	if err != nil {
 		return nil, fmt.Errorf("bank: verify chains: %w", err)
 	}
@@ -99,7 +101,11 @@ func (s *Service) verifyChains(ctx context.Context) (*Problem, error) {
 			prev, hash                            string
 		}
 		var at = s.Now()
-		if err := rows.Scan(&e.id, &e.account, &e.seq, &e.tx, &e.amount, &e.balance, &e.prev, &e.hash, &at); err != nil {
+		var c Content
+		var kind string
+		var owner int64
+		if err := rows.Scan(&e.id, &e.account, &e.seq, &e.tx, &e.amount, &e.balance, &e.prev, &e.hash, &at,
+			&c.Kind, &c.ResidentID, &c.RuleCode, &c.Reason, &c.ApprovedBy, &c.ReversesID, &kind, &owner); err != nil {
 			return nil, err
 		}
 		if e.account != account {
@@ -114,7 +120,7 @@ func (s *Service) verifyChains(ctx context.Context) (*Problem, error) {
 			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): does not link to the entry before it", e.id, e.account, e.seq)}, nil
 		case e.balance != balance:
 			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): running balance %d, want %d", e.id, e.account, e.seq, e.balance, balance)}, nil
-		case chainHash(e.prev, e.account, e.seq, e.tx, e.amount, e.balance, at) != e.hash:
+		case chainHash(e.prev, e.account, e.seq, e.tx, e.amount, e.balance, at, c.String(kind, owner)) != e.hash:
 			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): hash does not match its content", e.id, e.account, e.seq)}, nil
 		}
 		prev = e.hash

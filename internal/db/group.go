@@ -148,17 +148,21 @@ func (g *Group) run(batch []*groupCall) {
 	}
 	for i, c := range batch {
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
-			results[i] = err
-			continue
+			g.abort(tx, batch, fmt.Errorf("db: group savepoint: %w", err))
+			return
 		}
 		err := c.fn(tx)
 		if err != nil {
 			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
-				err = errors.Join(err, rerr)
+				// The transaction itself is gone (SQLite rolls back everything on some errors):
+				// nothing of this batch is stored, and every call must hear so.
+				g.abort(tx, batch, fmt.Errorf("db: group rollback: %w", errors.Join(err, rerr)))
+				return
 			}
 		}
-		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil && err == nil {
-			err = rerr
+		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil {
+			g.abort(tx, batch, fmt.Errorf("db: group release: %w", rerr))
+			return
 		}
 		results[i] = err
 	}
@@ -170,6 +174,14 @@ func (g *Group) run(batch []*groupCall) {
 	}
 	for i, c := range batch {
 		c.done <- results[i]
+	}
+}
+
+// abort rolls back a batch whose transaction failed and gives every call the error.
+func (g *Group) abort(tx *sql.Tx, batch []*groupCall, err error) {
+	tx.Rollback()
+	for _, c := range batch {
+		c.done <- err
 	}
 }
 
