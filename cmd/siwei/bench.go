@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +38,19 @@ func benchCmd(ctx context.Context, args []string) error {
 	seconds := fs.Float64("seconds", 5, "how long each run lasts")
 	clients := fs.String("clients", "1,4,16,64", "concurrent clients, comma-separated")
 	pg := fs.String("pg", env("SIWEI_BENCH_POSTGRES", ""), "PostgreSQL server URL (a database is created and dropped); empty: SQLite only")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	fs.Parse(args[1:])
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var ns []int
 	for _, s := range strings.Split(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

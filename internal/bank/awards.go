@@ -37,13 +37,21 @@ type target struct {
 	Town  people.Town
 	Class people.MemberClass
 	Today string
+	// keyClaims and keyPosted count the claims and transactions already holding the request's key.
+	keyClaims, keyPosted int
 }
 
 func (s *Service) target(ctx context.Context, residentID int64) (target, error) {
+	return s.targetKeyed(ctx, residentID, "")
+}
+
+// targetKeyed is target that also tells, in the same round trip, whether an idempotency key is
+// already held by a claim on notice or by a posted transaction.
+func (s *Service) targetKeyed(ctx context.Context, residentID int64, key string) (target, error) {
 	var tg target
 	var birth string
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status
-		FROM residents r WHERE r.id = $1`, residentID).Scan(&tg.R.ID, &tg.R.TownID, &tg.R.VillageID, &tg.R.HouseholdID, &tg.R.Name, &birth, &tg.R.PartyMember, &tg.R.Status)
+	err := s.readStmt(ctx, qTarget).QueryRowContext(ctx, residentID, key).Scan(&tg.R.ID, &tg.R.TownID, &tg.R.VillageID, &tg.R.HouseholdID, &tg.R.Name, &birth,
+		&tg.R.PartyMember, &tg.R.Status, &tg.keyClaims, &tg.keyPosted)
 	if db.IsNoRows(err) {
 		return tg, errs.New(errs.NotFound, "bank.resident_unknown")
 	}
@@ -100,15 +108,11 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 	}
 	// A key names one event whichever way it went first: put on notice (a claim holds the key) or
 	// posted (a transaction holds it), even if the rule's notice flag has changed since.
-	var claimID int64
-	if err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM bank_claims WHERE idem_key = $1`, in.IdempotencyKey).Scan(&claimID); err == nil {
+	if tg.keyClaims > 0 {
 		c, err := s.noticeAward(ctx, a, tg, rule, in)
 		return AwardResult{Pending: c}, err
 	}
-	var posted int
-	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM bank_transactions WHERE idem_key = $1`, in.IdempotencyKey).Scan(&posted); err != nil {
-		return AwardResult{}, err
-	}
+	posted := tg.keyPosted
 	if rule.NoticeRequired && posted == 0 {
 		c, err := s.noticeAward(ctx, a, tg, rule, in)
 		return AwardResult{Pending: c}, err
@@ -138,7 +142,7 @@ func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput)
 	if err := f.Err(); err != nil {
 		return target{}, Rule{}, err
 	}
-	tg, err := s.target(ctx, in.ResidentID)
+	tg, err := s.targetKeyed(ctx, in.ResidentID, in.IdempotencyKey)
 	if err != nil {
 		return tg, Rule{}, err
 	}
@@ -163,7 +167,8 @@ func (s *Service) postAward(ctx context.Context, a *auth.Actor, tg target, rule 
 
 // awardTransfer is the transfer of an award under a rule, with the rule's cap as its guard.
 func (s *Service) awardTransfer(a *auth.Actor, tg target, rule Rule, kind, key, reason, approvedBy string) Transfer {
-	t := Transfer{TownID: tg.Town.ID, Kind: kind, Key: key, ResidentID: tg.R.ID, RuleID: rule.ID, RuleCode: rule.Code, Amount: rule.Points,
+	t := Transfer{TownID: tg.Town.ID, Kind: kind, Key: key, ResidentID: tg.R.ID, VillageID: tg.R.VillageID, HouseholdID: tg.R.HouseholdID,
+		RuleID: rule.ID, RuleCode: rule.Code, Amount: rule.Points,
 		Reason: reason, Actor: a, ApprovedBy: approvedBy, Earned: rule.Points, Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error { return s.checkCap(ctx, tx, tg, rule) }
 	return t

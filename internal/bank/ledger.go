@@ -53,14 +53,17 @@ type Transfer struct {
 	Kind       string // award, claim, redeem, refund, reversal
 	Key        string // idempotency key naming the event
 	ResidentID int64
-	RuleID     int64
-	RuleCode   string
-	Amount     int64
-	Counter    int64 // the other account; 0 means the town's issuing account
-	Reason     string
-	ReversesID int64
-	Actor      *auth.Actor
-	ApprovedBy string
+	// VillageID and HouseholdID place the earning for rankings; zero means look them up.
+	VillageID   int64
+	HouseholdID int64
+	RuleID      int64
+	RuleCode    string
+	Amount      int64
+	Counter     int64 // the other account; 0 means the town's issuing account
+	Reason      string
+	ReversesID  int64
+	Actor       *auth.Actor
+	ApprovedBy  string
 	// Earned is what counts towards rankings in Period (awards: Amount; reversals of awards: −Amount).
 	Earned int64
 	Period string // the town-calendar month the earning counts in, YYYY-MM
@@ -246,7 +249,13 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 		return Posted{}, fmt.Errorf("bank: entries: %w", err)
 	}
 	if t.Earned != 0 {
-		if _, err := s.stmt(ctx, tx, qEarnings).ExecContext(ctx, t.Period, t.Earned, t.ResidentID); err != nil {
+		var err error
+		if t.VillageID != 0 && t.HouseholdID != 0 {
+			_, err = s.stmt(ctx, tx, qEarningsPlaced).ExecContext(ctx, t.ResidentID, t.Period, t.TownID, t.VillageID, t.HouseholdID, t.Earned)
+		} else {
+			_, err = s.stmt(ctx, tx, qEarnings).ExecContext(ctx, t.Period, t.Earned, t.ResidentID)
+		}
+		if err != nil {
 			return Posted{}, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}
@@ -270,6 +279,12 @@ const (
 	qEarnings = `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points)
 		SELECT r.id, $1, r.town_id, r.village_id, r.household_id, $2 FROM residents r WHERE r.id = $3
 		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`
+	// qTarget is read before every award (not inside a posting).
+	qTarget = `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status,
+		(SELECT COUNT(*) FROM bank_claims WHERE idem_key = $2), (SELECT COUNT(*) FROM bank_transactions WHERE idem_key = $2)
+		FROM residents r WHERE r.id = $1`
+	qEarningsPlaced = `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`
 )
 
 // prepare readies a posting's statements on the SQLite writer, before any transaction holds it.
@@ -277,7 +292,7 @@ func (s *Service) prepare() {
 	if s.DB.Engine != db.SQLite {
 		return
 	}
-	for _, q := range []string{qLock, qTransaction, qBalances, qEntries, qEarnings} {
+	for _, q := range []string{qLock, qTransaction, qBalances, qEntries, qEarnings, qEarningsPlaced} {
 		if st, err := s.DB.Write().Prepare(q); err == nil {
 			s.stmts.Store(q, st)
 		}
@@ -298,6 +313,34 @@ type Content struct {
 // String renders the content with the account's kind and owner, as hashed.
 func (c Content) String(accountKind string, owner int64) string {
 	return fmt.Sprintf("%s|%d|%s|%q|%q|%d|%s|%d", c.Kind, c.ResidentID, c.RuleCode, c.Reason, c.ApprovedBy, c.ReversesID, accountKind, owner)
+}
+
+// readStmt returns a read query prepared on the reader pool (database/sql prepares it once per
+// connection), or the plain query if it cannot be prepared.
+func (s *Service) readStmt(ctx context.Context, q string) interface {
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+} {
+	if st, ok := s.stmts.Load("read:" + q); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := s.DB.Read().PrepareContext(ctx, q)
+	if err != nil {
+		return readQuery{s.DB.Read(), q}
+	}
+	if prev, loaded := s.stmts.LoadOrStore("read:"+q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	return st
+}
+
+type readQuery struct {
+	db *sql.DB
+	q  string
+}
+
+func (r readQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return r.db.QueryRowContext(ctx, r.q, args...)
 }
 
 // chainHash links an entry to the one before it in its account.

@@ -146,21 +146,30 @@ func (g *Group) run(batch []*groupCall) {
 		}
 		return
 	}
+	// The three savepoint statements are parsed once a batch, not once a call.
+	var sp [3]*sql.Stmt
+	for i, q := range []string{"SAVEPOINT g", "ROLLBACK TO SAVEPOINT g", "RELEASE SAVEPOINT g"} {
+		if sp[i], err = tx.PrepareContext(ctx, q); err != nil {
+			g.abort(tx, batch, fmt.Errorf("db: group prepare: %w", err))
+			return
+		}
+		defer sp[i].Close()
+	}
 	for i, c := range batch {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+		if _, err := sp[0].ExecContext(ctx); err != nil {
 			g.abort(tx, batch, fmt.Errorf("db: group savepoint: %w", err))
 			return
 		}
 		err := c.fn(tx)
 		if err != nil {
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); rerr != nil {
+			if _, rerr := sp[1].ExecContext(ctx); rerr != nil {
 				// The transaction itself is gone (SQLite rolls back everything on some errors):
 				// nothing of this batch is stored, and every call must hear so.
 				g.abort(tx, batch, fmt.Errorf("db: group rollback: %w", errors.Join(err, rerr)))
 				return
 			}
 		}
-		if _, rerr := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); rerr != nil {
+		if _, rerr := sp[2].ExecContext(ctx); rerr != nil {
 			g.abort(tx, batch, fmt.Errorf("db: group release: %w", rerr))
 			return
 		}
