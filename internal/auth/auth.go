@@ -256,3 +256,12 @@ func From(ctx context.Context) *Actor {
 	a, _ := ctx.Value(ctxKey{}).(*Actor)
 	return a
 }
+
+// Hide turns a Forbidden into a NotFound, so that staff of one village cannot learn which records
+// exist in another.
+func Hide(err error) error {
+	if errs.Is(err, errs.Forbidden) {
+		return errs.New(errs.NotFound, "error.not_found")
+	}
+	return err
+}

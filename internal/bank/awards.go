@@ -147,7 +147,7 @@ func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput)
 		return tg, Rule{}, err
 	}
 	if err := auth.Can(a, auth.BankAward, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
-		return tg, Rule{}, hide(err)
+		return tg, Rule{}, auth.Hide(err)
 	}
 	if a.ResidentID == tg.R.ID {
 		return tg, Rule{}, errs.New(errs.Forbidden, "bank.self_approval")
@@ -347,7 +347,7 @@ func (s *Service) Reverse(ctx context.Context, a *auth.Actor, in ReverseInput) (
 		return Posted{}, errs.New(errs.NotFound, "error.not_found")
 	}
 	if err := auth.Can(a, auth.BankReverse, auth.Scope{TownID: orig.town}); err != nil {
-		return Posted{}, hide(err)
+		return Posted{}, auth.Hide(err)
 	}
 	var f errs.Fields
 	if in.Reason == "" {
@@ -393,12 +393,4 @@ func reservedKey(k string) bool {
 		}
 	}
 	return false
-}
-
-// hide turns a Forbidden into a NotFound for records of another village.
-func hide(err error) error {
-	if errs.Is(err, errs.Forbidden) {
-		return errs.New(errs.NotFound, "error.not_found")
-	}
-	return err
 }

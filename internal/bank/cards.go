@@ -206,7 +206,7 @@ func (s *Service) IssueCard(ctx context.Context, a *auth.Actor, residentID int64
 		return Card{}, err
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: h.townID, VillageID: h.villageID}); err != nil {
-		return Card{}, hide(err)
+		return Card{}, auth.Hide(err)
 	}
 	if h.status != people.Active {
 		return Card{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
@@ -281,7 +281,7 @@ func (s *Service) cardFor(ctx context.Context, a *auth.Actor, cardID int64, self
 		return c, nil
 	}
 	if err := auth.Can(a, auth.ResidentWrite, sc); err != nil {
-		return cardRow{}, hide(err)
+		return cardRow{}, auth.Hide(err)
 	}
 	return c, nil
 }
@@ -360,7 +360,7 @@ func (s *Service) CardOf(ctx context.Context, a *auth.Actor, residentID int64) (
 	sc := auth.Scope{TownID: h.townID, VillageID: h.villageID, ResidentID: residentID}
 	if auth.Can(a, auth.SelfRead, sc) != nil {
 		if err := auth.Can(a, auth.ResidentRead, sc); err != nil {
-			return Card{}, hide(err)
+			return Card{}, auth.Hide(err)
 		}
 	}
 	c, found, err := cardWhere(ctx, s.DB.Read(), "c.resident_id = $1", residentID)
@@ -438,7 +438,7 @@ func (s *Service) HouseholdCode(ctx context.Context, a *auth.Actor, householdID 
 		return "", fmt.Errorf("bank: household code: %w", err)
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: townID, VillageID: villageID}); err != nil {
-		return "", hide(err)
+		return "", auth.Hide(err)
 	}
 	if code.Valid {
 		return code.String, nil
@@ -545,7 +545,7 @@ func (s *Service) sheetVillage(ctx context.Context, a *auth.Actor, villageID int
 		return "", fmt.Errorf("bank: print sheet: %w", err)
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: townID, VillageID: villageID}); err != nil {
-		return "", hide(err)
+		return "", auth.Hide(err)
 	}
 	return townCode, nil
 }

@@ -21,7 +21,7 @@ func (s *Service) CardsOfVillage(ctx context.Context, a *auth.Actor, villageID i
 		return nil, fmt.Errorf("bank: cards of village: %w", err)
 	}
 	if err := auth.Can(a, auth.ResidentRead, auth.Scope{TownID: townID, VillageID: villageID}); err != nil {
-		return nil, hide(err)
+		return nil, auth.Hide(err)
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+cardCols+cardFrom+` WHERE r.village_id = $1`, villageID)
 	if err != nil {

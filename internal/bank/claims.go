@@ -131,7 +131,7 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 	}
 	if a.ActingFor != nil {
 		if err := auth.Can(a, auth.OfficeAct, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
-			return Claim{}, hide(err)
+			return Claim{}, auth.Hide(err)
 		}
 	}
 	if tg.R.Status != people.Active {
@@ -281,7 +281,7 @@ func (s *Service) Review(ctx context.Context, a *auth.Actor, claimID int64, appr
 		return Claim{}, err
 	}
 	if err := auth.Can(a, auth.BankReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
-		return Claim{}, hide(err)
+		return Claim{}, auth.Hide(err)
 	}
 	reason = strings.TrimSpace(reason)
 	var f errs.Fields
@@ -473,7 +473,7 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 		return err
 	}
 	if err := auth.Can(a, auth.BankReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
-		return hide(err)
+		return auth.Hide(err)
 	}
 	decision = strings.TrimSpace(decision)
 	var f errs.Fields

@@ -124,7 +124,7 @@ func (s *Service) StockIn(ctx context.Context, a *auth.Actor, in StockInput) err
 		return err
 	}
 	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-		return hide(err)
+		return auth.Hide(err)
 	}
 	in.Note = strings.TrimSpace(in.Note)
 	var f errs.Fields
@@ -366,7 +366,7 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 	}
 	if auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: r.ResidentID}) != nil {
 		if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: tg.Town.ID, VillageID: r.VillageID}); err != nil {
-			return Redemption{}, hide(err)
+			return Redemption{}, auth.Hide(err)
 		}
 	}
 	shop, err := s.shopAccount(ctx, s.DB.Read(), r.VillageID)
@@ -422,7 +422,7 @@ func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redempti
 		return r, err
 	}
 	if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: town, VillageID: r.VillageID}); err != nil {
-		return Redemption{}, hide(err)
+		return Redemption{}, auth.Hide(err)
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'fulfilled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
@@ -454,7 +454,7 @@ func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, village
 				return nil, err
 			}
 			if err := auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.Town.ID, VillageID: tg.R.VillageID}); err != nil {
-				return nil, hide(err)
+				return nil, auth.Hide(err)
 			}
 		}
 		where, arg = "r.resident_id = $1", residentID
@@ -464,7 +464,7 @@ func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, village
 			return nil, err
 		}
 		if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-			return nil, hide(err)
+			return nil, auth.Hide(err)
 		}
 		where, arg = "r.village_id = $1 AND r.status = 'reserved'", villageID
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ func (s *Service) canSee(ctx context.Context, a *auth.Actor, residentID int64) (
 	if auth.Can(a, auth.SelfRead, auth.Scope{ResidentID: residentID}) == nil {
 		return tg, nil
 	}
-	return tg, hide(auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}))
+	return tg, auth.Hide(auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}))
 }
 
 // Account returns a resident's balance and lifetime earnings (zero before the first posting).
@@ -307,18 +308,9 @@ func (s *Service) TownFigures(ctx context.Context, a *auth.Actor, townID int64) 
 		if err := rows.Scan(&f.VillageID, &f.Village, &f.Issued, &f.Redeemed, &f.Refunded, &f.Outstanding, &f.Accounts); err != nil {
 			return nil, err
 		}
-		if all || containsID(ids, f.VillageID) {
+		if all || slices.Contains(ids, f.VillageID) {
 			out = append(out, f)
 		}
 	}
 	return out, rows.Err()
-}
-
-func containsID(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

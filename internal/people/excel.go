@@ -839,7 +839,7 @@ func (s *Service) ExportResidents(ctx context.Context, a *auth.Actor, villageID 
 	}
 	sc := auth.Scope{TownID: v.TownID, VillageID: v.ID}
 	if err := auth.Can(a, auth.ResidentExport, sc); err != nil {
-		return hide(err)
+		return auth.Hide(err)
 	}
 	return s.exportResidents(ctx, a, v, auth.Can(a, auth.ResidentViewID, sc) == nil, w)
 }

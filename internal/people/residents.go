@@ -61,7 +61,7 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 			return ResidentPage{}, err
 		}
 		if err := auth.Can(a, auth.ResidentRead, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-			return ResidentPage{}, hide(err)
+			return ResidentPage{}, auth.Hide(err)
 		}
 		where = append(where, "r.village_id = "+arg(v.ID))
 	} else {
@@ -174,7 +174,7 @@ func (s *Service) Resident(ctx context.Context, a *auth.Actor, id int64) (Reside
 	sc := auth.Scope{TownID: r.TownID, VillageID: r.VillageID, ResidentID: r.ID}
 	if auth.Can(a, auth.SelfRead, sc) != nil {
 		if err := auth.Can(a, auth.ResidentRead, sc); err != nil {
-			return Resident{}, hide(err)
+			return Resident{}, auth.Hide(err)
 		}
 	}
 	if auth.Can(a, auth.ResidentViewID, sc) == nil {
@@ -207,7 +207,7 @@ func (s *Service) CreateResident(ctx context.Context, a *auth.Actor, in Resident
 	switch {
 	case err == nil:
 		if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-			return Resident{}, hide(err)
+			return Resident{}, auth.Hide(err)
 		}
 	case errs.Is(err, errs.NotFound) && a.IsStaff():
 		// reported below as a field error, with the others
@@ -305,7 +305,7 @@ func (s *Service) UpdateResident(ctx context.Context, a *auth.Actor, id int64, i
 		return before, err
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: before.TownID, VillageID: before.VillageID}); err != nil {
-		return Resident{}, hide(err)
+		return Resident{}, auth.Hide(err)
 	}
 	town, err := s.Town(ctx, before.TownID)
 	if err != nil {
@@ -347,7 +347,7 @@ func (s *Service) Move(ctx context.Context, a *auth.Actor, id int64, in MoveInpu
 		return r, err
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: r.TownID, VillageID: r.VillageID}); err != nil {
-		return Resident{}, hide(err)
+		return Resident{}, auth.Hide(err)
 	}
 	in.HouseholdNumber, in.Reason = strings.TrimSpace(in.HouseholdNumber), strings.TrimSpace(in.Reason)
 	var f errs.Fields
@@ -408,7 +408,7 @@ func (s *Service) SetStatus(ctx context.Context, a *auth.Actor, id int64, st Sta
 		return r, err
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: r.TownID, VillageID: r.VillageID}); err != nil {
-		return Resident{}, hide(err)
+		return Resident{}, auth.Hide(err)
 	}
 	town, err := s.Town(ctx, r.TownID)
 	if err != nil {
@@ -479,7 +479,7 @@ func (s *Service) Households(ctx context.Context, a *auth.Actor, villageID int64
 		return nil, 0, err
 	}
 	if err := auth.Can(a, auth.ResidentRead, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-		return nil, 0, hide(err)
+		return nil, 0, auth.Hide(err)
 	}
 	args := []any{v.ID}
 	cond := "h.village_id = $1"
@@ -528,7 +528,7 @@ func (s *Service) Household(ctx context.Context, a *auth.Actor, id int64) (House
 		return h, nil, err
 	}
 	if err := auth.Can(a, auth.ResidentRead, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-		return h, nil, hide(err)
+		return h, nil, auth.Hide(err)
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+residentCols+residentFrom+` WHERE r.household_id = $1 ORDER BY r.id`, id)
 	if err != nil {
@@ -564,7 +564,7 @@ func (s *Service) UpdateHousehold(ctx context.Context, a *auth.Actor, id int64, 
 		return h, err
 	}
 	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-		return h, hide(err)
+		return h, auth.Hide(err)
 	}
 	in.Address = strings.TrimSpace(in.Address)
 	var f errs.Fields

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func (s *Service) Towns(ctx context.Context, a *auth.Actor) ([]Town, error) {
 		if err := rows.Scan(&t.ID, &t.Code, &t.Name, &t.TimeZone, &t.CreatedAt); err != nil {
 			return nil, err
 		}
-		if all || containsID(ids, t.ID) {
+		if all || slices.Contains(ids, t.ID) {
 			out = append(out, t)
 		}
 	}
@@ -187,7 +188,7 @@ func (s *Service) Villages(ctx context.Context, a *auth.Actor, townID int64) ([]
 		if err := rows.Scan(&v.ID, &v.TownID, &v.Code, &v.Name, &v.Active, &v.CreatedAt, &v.Residents); err != nil {
 			return nil, err
 		}
-		if all || containsID(ids, v.ID) {
+		if all || slices.Contains(ids, v.ID) {
 			out = append(out, v)
 		}
 	}
@@ -201,7 +202,7 @@ func (s *Service) Village(ctx context.Context, a *auth.Actor, id int64) (Village
 		return v, err
 	}
 	if err := auth.Can(a, auth.VillageRead, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
-		return Village{}, hide(err)
+		return Village{}, auth.Hide(err)
 	}
 	return v, nil
 }
@@ -229,15 +230,6 @@ func (s *Service) VillageByName(ctx context.Context, townID int64, name string) 
 	return s.village(ctx, s.DB.Read(), id)
 }
 
-// hide turns a Forbidden into a NotFound, so that staff of one village cannot learn which ids
-// exist in another.
-func hide(err error) error {
-	if errs.Is(err, errs.Forbidden) {
-		return notFound
-	}
-	return err
-}
-
 func digits(s string, minLen, maxLen int) bool {
 	if len(s) < minLen || len(s) > maxLen {
 		return false
@@ -248,15 +240,6 @@ func digits(s string, minLen, maxLen int) bool {
 		}
 	}
 	return true
-}
-
-func containsID(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // ResidentPatch changes some fields of a resident; absent fields keep their value.
