@@ -36,6 +36,7 @@ const usage = `siwei — 四微一行 基层治理平台
 
 usage:
   siwei serve   [--addr A] [--data DIR] [--db URL] [--init-admin PHONE --town NAME --town-code CODE]
+                [--notice-period 72h] [--scheduler-every 1m]
   siwei demo    [--addr A] [--data DIR] [--db URL] [--residents N] [--seed S]
   siwei migrate [--data DIR] [--db URL]
   siwei import residents [--town NAME] FILE.xlsx
@@ -118,6 +119,14 @@ func env(k, def string) string {
 	return def
 }
 
+// envDuration reads a duration such as 72h from the environment; unset or unreadable gives def.
+func envDuration(k string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(k)); err == nil && d > 0 {
+		return d
+	}
+	return def
+}
+
 func open(ctx context.Context, c *config) (*server.System, error) {
 	return server.Open(ctx, c.db, c.data)
 }
@@ -135,7 +144,10 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	townName := fs.String("town", env("SIWEI_TOWN", ""), "with --init-admin: the admin's town (created if new)")
 	townCode := fs.String("town-code", env("SIWEI_TOWN_CODE", ""), "with --init-admin: code of a new town (6–12 digits)")
 	debugLog := fs.Bool("debug", os.Getenv("SIWEI_DEBUG") != "", "log every request")
+	notice := fs.Duration("notice-period", envDuration("SIWEI_NOTICE_PERIOD", bank.NoticePeriod), "how long an approved claim stays on public notice (公示)")
+	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted")
 	fs.Parse(args)
+	bank.NoticePeriod = *notice
 	web.TrustProxy = os.Getenv("SIWEI_TRUST_PROXY") != ""
 
 	level := slog.LevelInfo
@@ -180,7 +192,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go housekeeping(ctx, sys, log)
-	go sys.Bank.RunScheduler(ctx, time.Minute, log)
+	go sys.Bank.RunScheduler(ctx, *every, log)
 
 	url := "http://" + ln.Addr().String()
 	log.Info("siwei listening", "url", url, "db", string(sys.DB.Engine), "startup", time.Since(start).Round(time.Millisecond))
