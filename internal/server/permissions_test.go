@@ -1,0 +1,597 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/db/dbtest"
+	"siwei/internal/demo"
+	"siwei/internal/people"
+	"siwei/internal/server/servertest"
+)
+
+// The permission matrix: every registered route, called by five people, against objects of
+// 前疃村 that belong to someone else than the caller. Each row's want holds one letter per caller,
+// in the order of matrixCallers:
+//
+//	A allowed: the request got past every permission check (2xx, a redirect that is not to the
+//	  login page, or 400/409/422 because the test's body is not acceptable for other reasons)
+//	L log in first: 401 from the API, a redirect to /login from a page
+//	F forbidden: 403
+//	N hidden: 404, the object is outside the caller's scope and not admitted to exist
+//	R sent to the console: the bank's resident pages redirect staff without a resident record to
+//	  /admin/bank (what they asked for is not done)
+//	U refused inside a 2xx answer (a bulk award lists a refusal per resident)
+//
+// Every refused write (any letter but A) is checked to have left the database as it was.
+//
+// path and body may name fixture values in braces: {village} 前疃村, {otherVillage} 东堡村,
+// {neighbour} a 前疃村 party member (not the resident caller), {household} their household,
+// {account} their login, {grant} a fresh grant of theirs, {claim} their claim awaiting review,
+// {notice} their claim on the notice board, {objection} the resident's objection to it, {item}
+// a shop item, {order} their pending order, {txn} an award to them, {card} and {cardno} their
+// card, {today}, and for every call a fresh {key} and {idnum} (a valid, unused 身份证号). An API
+// route's body is JSON; a page's is a form.
+type perm struct {
+	route string // "METHOD /pattern" exactly as registered
+	path  string // the path to call; empty: the pattern itself
+	body  string
+	want  string
+}
+
+// matrixCallers are the callers, in the order of a row's letters.
+var matrixCallers = []string{"anonymous", "resident 13900000011", "东堡村 admin", "前疃村 admin", "town admin"}
+
+// matrix declares what each caller gets. Every registered route must have a row: a new route
+// fails TestPermissionMatrix until it is declared here.
+var matrix = []perm{
+	// web: assets, operations, session
+	{"GET /static/", "/static/app.css", "", "AAAAA"},
+	{"GET /manifest.webmanifest", "", "", "AAAAA"},
+	{"GET /icons/{size}", "/icons/192.png", "", "AAAAA"},
+	{"GET /healthz", "", "", "AAAAA"},
+	{"GET /metrics", "", "", "AAAAA"},
+	{"GET /api/v1/openapi.json", "", "", "AAAAA"},
+	{"POST /lang", "", "lang=en", "AAAAA"},
+	{"GET /login", "", "", "AAAAA"},
+	{"POST /login", "", "phone=13900000099&password=", "AAAAA"},
+	{"POST /logout", "", "", "LAAAA"},
+	{"GET /password", "", "", "LAAAA"},
+	{"POST /password", "", "old_password=wrong&new_password=short", "LAAAA"},
+	{"POST /api/v1/auth/login", "", `{"phone":"13900000099","password":""}`, "AAAAA"},
+	{"POST /api/v1/auth/logout", "", "", "LAAAA"},
+
+	// people: pages
+	{"GET /{$}", "/", "", "LAAAA"},
+	{"GET /admin", "", "", "LFAAA"},
+	{"GET /admin/villages", "", "", "LFAAA"},
+	{"POST /admin/villages", "", "name=矩阵新村", "LFFFA"},
+	{"GET /admin/villages/{id}", "/admin/villages/{village}", "", "LFNAA"},
+	{"GET /admin/households/{id}", "/admin/households/{household}", "", "LFNAA"},
+	{"POST /admin/households/{id}", "/admin/households/{household}", "address=矩阵路1号", "LFNAA"},
+	{"GET /admin/residents", "/admin/residents?village_id={village}", "", "LFNAA"},
+	{"GET /admin/residents/new", "", "", "LFAAA"},
+	{"POST /admin/residents", "", "village_id={village}&household_number=JZ-1&name=矩阵&gender=M&birth_date={birth}&id_number={idnum}&relation=户主", "LFNAA"},
+	{"GET /admin/residents/{id}", "/admin/residents/{neighbour}", "", "LFNAA"},
+	{"POST /admin/residents/{id}", "/admin/residents/{neighbour}", "name=矩阵改名", "LFNAA"},
+	{"POST /admin/residents/{id}/move", "/admin/residents/{neighbour}/move", "to_village_id={otherVillage}&to_household_number=JZ-2&reason=", "LFNAA"},
+	{"POST /admin/residents/{id}/status", "/admin/residents/{neighbour}/status", "status=&status_date={today}", "LFNAA"},
+	{"GET /admin/import", "", "", "LFAAA"},
+	{"POST /admin/import", "", "", "LFAAA"},
+	{"GET /admin/import/template.xlsx", "", "", "LFAAA"},
+	{"GET /admin/export", "/admin/export?village_id={village}", "", "LFNAA"},
+	{"GET /admin/accounts", "", "", "LFAAA"},
+	{"POST /admin/accounts", "", "phone={phone}&name=矩阵&role=village_admin&village_id={village}", "LFFFA"},
+	{"POST /admin/accounts/{id}/grants", "/admin/accounts/{account}/grants", "role=reviewer&village_id={village}", "LFFFA"},
+	{"POST /admin/grants/{id}/delete", "/admin/grants/{grant}/delete", "", "LFFFA"},
+	{"POST /admin/accounts/{id}/reset", "/admin/accounts/{account}/reset", "", "LFFAA"},
+	{"POST /admin/residents/{id}/account", "/admin/residents/{neighbour}/account", "", "LFNAA"},
+	{"POST /admin/office/{id}", "/admin/office/{neighbour}", "", "LFFAA"},
+	{"POST /admin/office/end", "", "", "LFAAA"},
+	{"GET /admin/audit", "", "", "LFFFA"},
+
+	// people: API
+	{"GET /api/v1/villages", "", "", "LFAAA"},
+	{"POST /api/v1/villages", "", `{"name":"矩阵API村"}`, "LFFFA"},
+	{"GET /api/v1/residents", "/api/v1/residents?village_id={village}", "", "LNNAA"},
+	{"POST /api/v1/residents", "", `{"village_id":{village},"household_number":"JZ-3","name":"矩阵","gender":"F","birth_date":"{birth}","id_number":"{idnum}","relation":"户主"}`, "LNNAA"},
+	{"GET /api/v1/residents/{id}", "/api/v1/residents/{neighbour}", "", "LNNAA"},
+	{"PATCH /api/v1/residents/{id}", "/api/v1/residents/{neighbour}", `{"relation":"其他"}`, "LNNAA"},
+	{"GET /api/v1/me", "", "", "LANNN"},
+
+	// bank: resident pages
+	{"GET /bank", "", "", "LARRR"},
+	{"GET /bank/statement", "", "", "LARRR"},
+	{"GET /bank/statement.xlsx", "", "", "LARRR"},
+	{"GET /bank/rules", "", "", "LARRR"},
+	{"GET /bank/shop", "", "", "LARRR"},
+	{"POST /bank/shop", "", "item_id={item}&quantity=1&idempotency_key={key}", "LARRR"},
+	{"GET /bank/orders", "", "", "LARRR"},
+	{"POST /bank/orders/{id}/cancel", "/bank/orders/{order}/cancel", "", "LNRAA"},
+	{"GET /bank/rankings", "", "", "LAAAA"},
+	{"GET /bank/claims", "", "", "LARRR"},
+	{"GET /bank/claims/new", "", "", "LARRR"},
+	{"POST /bank/claims", "", "rule_code=help&description=矩阵&happened_on={today}", "LARRR"},
+	{"GET /bank/claims/{id}/photos/{n}", "/bank/claims/{claim}/photos/1", "", "LNNAA"},
+	{"POST /bank/claims/{id}/objections", "/bank/claims/{notice}/objections", "reason=矩阵异议", "LARRR"},
+	{"GET /bank/notices", "", "", "LARRR"},
+	{"GET /bank/card", "", "", "LARRR"},
+	{"GET /bank/card.png", "", "", "LANNN"},
+	{"POST /bank/card/lost", "", "", "LARRR"},
+
+	// bank: staff pages
+	{"GET /admin/bank", "", "", "LFAAA"},
+	{"GET /admin/bank/rules", "", "", "LFAAA"},
+	{"POST /admin/bank/rules", "", "class=villager&adopted_by=&adopted_on=&effective_from=", "LFFFA"},
+	{"GET /admin/bank/award", "/admin/bank/award?resident_id={neighbour}", "", "LFNAA"},
+	{"POST /admin/bank/award", "", "resident_id={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}", "LFNAA"},
+	{"POST /admin/bank/award/bulk", "", "resident_ids={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}", "LFUAA"},
+	{"GET /admin/bank/shop", "/admin/bank/shop?village_id={village}", "", "LFNAA"},
+	{"POST /admin/bank/items", "", "kind=goods&name=矩阵商品&price=10", "LFFFA"},
+	{"POST /admin/bank/stock", "", "item_id={item}&village_id={village}&quantity=1&source=purchase", "LFNAA"},
+	{"GET /admin/bank/orders", "/admin/bank/orders?village_id={village}", "", "LFNAA"},
+	{"POST /admin/bank/orders/{id}/fulfil", "/admin/bank/orders/{order}/fulfil", "", "LFNAA"},
+	{"POST /admin/bank/orders/{id}/cancel", "/admin/bank/orders/{order}/cancel", "", "LFNAA"},
+	{"GET /admin/bank/ledger", "/admin/bank/ledger?resident_id={neighbour}", "", "LFNAA"},
+	{"POST /admin/bank/ledger/reverse", "", "transaction_id={txn}&resident_id={neighbour}&reason=矩阵冲正", "LFNNA"},
+	{"GET /admin/bank/claims", "/admin/bank/claims?village_id={village}", "", "LFNAA"},
+	{"POST /admin/bank/claims/{id}/review", "/admin/bank/claims/{claim}/review", "approve=1", "LFNAA"},
+	{"POST /admin/bank/objections/{id}", "/admin/bank/objections/{objection}", "uphold=0&decision=矩阵驳回", "LFNAA"},
+	{"GET /admin/bank/cards", "/admin/bank/cards?village_id={village}", "", "LFNAA"},
+	{"POST /admin/bank/cards", "", "resident_id={neighbour}", "LFNAA"},
+	{"POST /admin/bank/cards/{id}/lost", "/admin/bank/cards/{card}/lost", "", "LFNAA"},
+	{"POST /admin/bank/cards/{id}/reissue", "/admin/bank/cards/{card}/reissue", "", "LFNAA"},
+	{"GET /admin/bank/cards/print", "/admin/bank/cards/print?village_id={village}", "", "LFNAA"},
+	{"GET /admin/bank/plaques/print", "/admin/bank/plaques/print?village_id={village}", "", "LFNAA"},
+	{"GET /admin/bank/counter", "/admin/bank/counter?card={cardno}", "", "LFNAA"},
+
+	// bank: API
+	{"GET /api/v1/bank/rules", "/api/v1/bank/rules?resident_id={neighbour}", "", "LNNAA"},
+	{"GET /api/v1/bank/items", "/api/v1/bank/items?village_id={village}", "", "LNNAA"},
+	{"GET /api/v1/bank/accounts/{resident_id}", "/api/v1/bank/accounts/{neighbour}", "", "LNNAA"},
+	{"GET /api/v1/bank/accounts/{resident_id}/entries", "/api/v1/bank/accounts/{neighbour}/entries", "", "LNNAA"},
+	{"POST /api/v1/bank/awards", "", `{"resident_id":{neighbour},"rule_code":"volunteer","reason":"矩阵","idempotency_key":"{key}"}`, "LNNAA"},
+	{"POST /api/v1/bank/redemptions", "", `{"item_id":{item},"quantity":1,"idempotency_key":"{key}"}`, "LAFFF"},
+	{"POST /api/v1/bank/redemptions/{id}/cancel", "/api/v1/bank/redemptions/{order}/cancel", "", "LNNAA"},
+	{"POST /api/v1/bank/redemptions/{id}/fulfil", "/api/v1/bank/redemptions/{order}/fulfil", "", "LNNAA"},
+	{"POST /api/v1/bank/reversals", "", `{"transaction_id":{txn},"reason":"矩阵冲正"}`, "LNNNA"},
+	{"GET /api/v1/bank/rankings", "/api/v1/bank/rankings?by=household", "", "LAAAA"},
+	{"GET /api/v1/bank/figures", "", "", "LFAAA"},
+	{"GET /api/v1/bank/cards/lookup", "/api/v1/bank/cards/lookup?card={cardno}", "", "LFNAA"},
+	{"POST /api/v1/bank/claims", "", `{"rule_code":"help","description":"矩阵","happened_on":"{today}"}`, "LAFFF"},
+	{"GET /api/v1/bank/claims", "", "", "LAFFF"},
+	{"GET /api/v1/bank/notices", "/api/v1/bank/notices?village_id={village}", "", "LNNAA"},
+	{"POST /api/v1/bank/claims/{id}/objections", "/api/v1/bank/claims/{notice}/objections", `{"reason":"矩阵异议"}`, "LAFFF"},
+	{"POST /api/v1/bank/claims/{id}/review", "/api/v1/bank/claims/{claim}/review", `{"approve":true}`, "LNNAA"},
+}
+
+// freshSession marks routes that change the caller's own session (ending it, or starting office
+// mode): they are called with a session opened for the one call.
+var freshSession = map[string]bool{"POST /logout": true, "POST /api/v1/auth/logout": true, "POST /admin/office/{id}": true}
+
+// matrixFixture holds the 前疃村 objects the rows name.
+type matrixFixture struct {
+	env    *servertest.Env
+	values map[string]string
+	seq    int
+}
+
+func TestPermissionMatrix(t *testing.T) {
+	declared := map[string]perm{}
+	for _, p := range matrix {
+		if _, dup := declared[p.route]; dup {
+			t.Fatalf("%s is declared twice in the permission matrix", p.route)
+		}
+		if len(p.want) != len(matrixCallers) || strings.Trim(p.want, "ALFNRU") != "" {
+			t.Fatalf("%s: want %q must be %d letters of A, L, F, N, R, U", p.route, p.want, len(matrixCallers))
+		}
+		declared[p.route] = p
+	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		app, err := env.Sys.App(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		registered := map[string]bool{}
+		var missing []string
+		for _, rt := range app.Routes() {
+			key := rt.Method + " " + rt.Path
+			registered[key] = true
+			if _, ok := declared[key]; !ok {
+				missing = append(missing, key)
+			}
+		}
+		for _, k := range missing {
+			t.Errorf("route %s is not in the permission matrix: declare what each caller gets in internal/server/permissions_test.go", k)
+		}
+		for _, p := range matrix {
+			if !registered[p.route] {
+				t.Errorf("the permission matrix declares %s, which is no longer registered: remove its row", p.route)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+		f := newMatrixFixture(t, env)
+		phones := []string{"", demo.PhoneResident, demo.PhoneVillageAdmin2, demo.PhoneVillageAdmin, demo.PhoneTownAdmin}
+		browsers, apis := make([]*caller, len(phones)), make([]*caller, len(phones))
+		for i, ph := range phones {
+			browsers[i], apis[i] = login(t, env, ph, false), login(t, env, ph, true)
+		}
+		print := os.Getenv("SIWEI_MATRIX_PRINT") != ""
+		for _, rt := range app.Routes() {
+			p := declared[rt.Method+" "+rt.Path]
+			got := make([]byte, len(matrixCallers))
+			var statuses []string
+			for i := range matrixCallers {
+				c := browsers[i]
+				if rt.API {
+					c = apis[i]
+				}
+				if freshSession[p.route] {
+					c = login(t, env, phones[i], rt.API)
+				}
+				want := p.want[i]
+				path, body := f.fill(t, p.path, rt.Path), f.fill(t, p.body, "")
+				var before string
+				if want != 'A' && rt.Method != "GET" {
+					before = fingerprint(t, d)
+				}
+				req, _ := http.NewRequest(rt.Method, env.URL+path, strings.NewReader(body))
+				if body != "" && rt.API {
+					req.Header.Set("Content-Type", "application/json")
+				} else if body != "" {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				status, loc, text := c.do(t, req)
+				got[i] = classify(status, loc)
+				statuses = append(statuses, fmt.Sprint(status, loc))
+				if got[i] != want && !(want == 'U' && got[i] == 'A') && !print {
+					t.Errorf("%s as %s: %s, want %s (%d %s %.200s)", p.route, matrixCallers[i], describe(got[i]), describe(want), status, loc, text)
+				}
+				if before != "" && fingerprint(t, d) != before {
+					t.Errorf("%s as %s: refused with %d, but the database changed", p.route, matrixCallers[i], status)
+				}
+			}
+			if print {
+				fmt.Printf("%-50s %s (declared %s) %v\n", p.route, got, p.want, statuses)
+			}
+		}
+	})
+}
+
+// caller is one of the matrix's people: a browser with its session cookie, or an API client with
+// a bearer token; anonymous when phone is empty. Redirects are not followed.
+type caller struct {
+	http  *http.Client
+	token string
+}
+
+// login opens a session for phone through the login form or the API login.
+func login(t *testing.T, env *servertest.Env, phone string, api bool) *caller {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &caller{http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if phone == "" {
+		return c
+	}
+	var req *http.Request
+	if api {
+		req, _ = http.NewRequest("POST", env.URL+"/api/v1/auth/login", strings.NewReader(fmt.Sprintf(`{"phone":%q,"password":%q}`, phone, demo.DemoPassword)))
+		req.Header.Set("Content-Type", "application/json")
+	} else {
+		req, _ = http.NewRequest("POST", env.URL+"/login", strings.NewReader(url.Values{"phone": {phone}, "password": {demo.DemoPassword}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	st, _, body := c.do(t, req)
+	if api {
+		var out struct{ Token string }
+		json.Unmarshal([]byte(body), &out)
+		c.token = out.Token
+	}
+	if (api && (st != 200 || c.token == "")) || (!api && st != http.StatusSeeOther) {
+		t.Fatalf("login %s: %d %.200s", phone, st, body)
+	}
+	return c
+}
+
+// do sends a request and returns the status, the redirect target and the body.
+func (c *caller) do(t *testing.T, req *http.Request) (int, string, string) {
+	t.Helper()
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// classify reads a response as one of the matrix's letters, or X for anything else (a 500, a 405).
+func classify(status int, location string) byte {
+	switch {
+	case status == http.StatusUnauthorized:
+		return 'L'
+	case status >= 300 && status < 400 && strings.HasPrefix(location, "/login?next="):
+		return 'L'
+	case status == http.StatusSeeOther && location == "/admin/bank":
+		return 'R'
+	case status == http.StatusForbidden:
+		return 'F'
+	case status == http.StatusNotFound:
+		return 'N'
+	case status >= 200 && status < 400, status == http.StatusBadRequest, status == http.StatusConflict, status == http.StatusUnprocessableEntity:
+		return 'A'
+	}
+	return 'X'
+}
+
+func describe(c byte) string {
+	switch c {
+	case 'A':
+		return "allowed"
+	case 'L':
+		return "sent to log in"
+	case 'F':
+		return "forbidden (403)"
+	case 'N':
+		return "hidden (404)"
+	case 'R':
+		return "sent to the staff console"
+	case 'U':
+		return "refused inside the answer"
+	}
+	return "an unexpected status"
+}
+
+// fingerprint hashes every row of every table except the ones a refused request may write to
+// (sessions, login attempts, the audit log), to prove that a refusal stored nothing.
+func fingerprint(t *testing.T, d *db.DB) string {
+	t.Helper()
+	ctx := context.Background()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if d.Engine == db.Postgres {
+		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`
+	}
+	rows, err := d.Read().QueryContext(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		if n != "sessions" && n != "login_attempts" && n != "audit_log" {
+			tables = append(tables, n)
+		}
+	}
+	rows.Close()
+	h := sha256.New()
+	for _, tb := range tables {
+		rows, err := d.Read().QueryContext(ctx, `SELECT * FROM `+tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		var lines []string
+		for rows.Next() {
+			vals := make([]sql.RawBytes, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, v := range vals {
+				b.WriteString(hex.EncodeToString(v))
+				b.WriteByte('|')
+			}
+			lines = append(lines, b.String())
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		slices.Sort(lines)
+		fmt.Fprintf(h, "%s:%d\n%s\n", tb, len(lines), strings.Join(lines, "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// newMatrixFixture finds and makes the objects of 前疃村 that the matrix acts on, through the
+// API as the people concerned would.
+func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
+	t.Helper()
+	f := &matrixFixture{env: env, values: map[string]string{}}
+	// The bank's demo data: rule sets, a shop in every village, cards and some history.
+	if err := demo.Bank(context.Background(), env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
+		t.Fatal(err)
+	}
+	set := func(k string, v any) { f.values[k] = fmt.Sprint(v) }
+	town, village := env.API(demo.PhoneTownAdmin), env.API(demo.PhoneVillageAdmin)
+	resident, party := env.API(demo.PhoneResident), env.API(demo.PhonePartyMember)
+	must := func(st int, body string) {
+		t.Helper()
+		if st < 200 || st > 299 {
+			t.Fatalf("fixture: status %d: %s", st, body)
+		}
+	}
+	var vs []people.VillageJSON
+	must(town.JSON("GET", "/api/v1/villages", nil, &vs))
+	for _, v := range vs {
+		switch v.Name {
+		case "前疃村":
+			set("village", v.ID)
+		case "东堡村":
+			set("otherVillage", v.ID)
+		}
+	}
+	var me people.ResidentJSON
+	must(party.JSON("GET", "/api/v1/me", nil, &me))
+	if f.values["village"] != fmt.Sprint(me.VillageID) || f.values["otherVillage"] == "" {
+		t.Fatalf("fixture: the party member lives in village %d, not 前疃村 %s", me.VillageID, f.values["village"])
+	}
+	set("neighbour", me.ID)
+	set("household", me.HouseholdID)
+	today := time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
+	set("today", today)
+	set("birth", "1980-01-01")
+
+	// Points for an order, and one award to reverse.
+	var award struct {
+		TransactionID int64 `json:"transaction_id"`
+	}
+	for i := range 8 {
+		must(town.JSON("POST", "/api/v1/bank/awards", map[string]any{"resident_id": me.ID, "rule_code": "volunteer", "reason": "矩阵准备",
+			"idempotency_key": fmt.Sprintf("matrix:fixture:%d", i)}, &award))
+	}
+	set("txn", award.TransactionID)
+	var items []struct {
+		ID    int64  `json:"id"`
+		Name  string `json:"name"`
+		Price int64  `json:"price"`
+	}
+	must(party.JSON("GET", "/api/v1/bank/items", nil, &items))
+	for _, it := range items {
+		if it.Name == "毛巾" {
+			set("item", it.ID)
+		}
+	}
+	var order struct {
+		ID int64 `json:"id"`
+	}
+	must(party.JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": atoi(f.values["item"]), "quantity": 1, "idempotency_key": "matrix:order"}, &order))
+	set("order", order.ID)
+
+	// A claim with a photo awaiting review, and one on the notice board with an objection.
+	var claim struct {
+		ID int64 `json:"id"`
+	}
+	photo := base64.StdEncoding.EncodeToString(pngBytes(t))
+	must(party.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "help", "description": "帮邻居收玉米", "happened_on": today,
+		"photos": []string{photo}}, &claim))
+	set("claim", claim.ID)
+	must(party.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "help", "description": "帮五保户修屋顶", "happened_on": today}, &claim))
+	set("notice", claim.ID)
+	must(village.JSON("POST", fmt.Sprintf("/api/v1/bank/claims/%d/review", claim.ID), map[string]any{"approve": true}, nil))
+	var objection struct {
+		ID int64 `json:"id"`
+	}
+	must(resident.JSON("POST", fmt.Sprintf("/api/v1/bank/claims/%d/objections", claim.ID), map[string]any{"reason": "那天他在城里"}, &objection))
+	set("objection", objection.ID)
+
+	// The party member's card and login.
+	ctx, q := context.Background(), env.Sys.DB.Read()
+	var card int64
+	var number string
+	err := q.QueryRowContext(ctx, `SELECT id, number FROM bank_cards WHERE resident_id = $1`, me.ID).Scan(&card, &number)
+	if db.IsNoRows(err) {
+		c, ierr := env.Sys.Bank.IssueCard(ctx, auth.System("matrix"), me.ID)
+		card, number, err = c.ID, c.Number, ierr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	set("card", card)
+	set("cardno", number)
+	var account int64
+	if err := q.QueryRowContext(ctx, `SELECT id FROM accounts WHERE phone = $1`, demo.PhonePartyMember).Scan(&account); err != nil {
+		t.Fatal(err)
+	}
+	set("account", account)
+	return f
+}
+
+// fill replaces the placeholders of s (or of pattern when s is empty) with fixture values, making
+// the per-call ones afresh.
+func (f *matrixFixture) fill(t *testing.T, s, pattern string) string {
+	t.Helper()
+	if s == "" {
+		s = pattern
+	}
+	f.seq++
+	if strings.Contains(s, "{key}") {
+		s = strings.ReplaceAll(s, "{key}", fmt.Sprintf("matrix:%d", f.seq))
+	}
+	if strings.Contains(s, "{phone}") {
+		s = strings.ReplaceAll(s, "{phone}", fmt.Sprintf("1371234%04d", f.seq%10000))
+	}
+	if strings.Contains(s, "{idnum}") {
+		s = strings.ReplaceAll(s, "{idnum}", idNumber("19800101", fmt.Sprintf("%03d", f.seq%1000)))
+	}
+	if strings.Contains(s, "{grant}") {
+		s = strings.ReplaceAll(s, "{grant}", fmt.Sprint(f.newGrant(t)))
+	}
+	for k, v := range f.values {
+		s = strings.ReplaceAll(s, "{"+k+"}", v)
+	}
+	return s
+}
+
+// newGrant gives the party member a reviewer grant in 前疃村 to be revoked by one call.
+func (f *matrixFixture) newGrant(t *testing.T) int64 {
+	t.Helper()
+	ctx, d := context.Background(), f.env.Sys.DB
+	var id int64
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM account_roles WHERE account_id = $1 AND role = $2`, atoi(f.values["account"]), string(auth.Reviewer)); err != nil {
+			return err
+		}
+		if err := f.env.Sys.Auth.InsertGrant(ctx, tx, atoi(f.values["account"]), auth.Grant{Role: auth.Reviewer, TownID: f.env.Info.TownID, VillageID: atoi(f.values["village"])}); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT id FROM account_roles WHERE account_id = $1 AND role = $2`, atoi(f.values["account"]), string(auth.Reviewer)).Scan(&id)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func atoi(s string) int64 {
+	var n int64
+	fmt.Sscan(s, &n)
+	return n
+}
+
+// pngBytes is a small photo for a claim.
+func pngBytes(t *testing.T) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for x := range 64 {
+		for y := range 48 {
+			img.Set(x, y, color.RGBA{uint8(x * 4), uint8(y * 5), 90, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
