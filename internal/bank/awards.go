@@ -170,7 +170,9 @@ func (s *Service) awardTransfer(a *auth.Actor, tg target, rule Rule, kind, key, 
 	t := Transfer{TownID: tg.Town.ID, Kind: kind, Key: key, ResidentID: tg.R.ID, VillageID: tg.R.VillageID, HouseholdID: tg.R.HouseholdID,
 		RuleID: rule.ID, RuleCode: rule.Code, Amount: rule.Points,
 		Reason: reason, Actor: a, ApprovedBy: approvedBy, Earned: rule.Points, Period: Period(s.Now(), tg.Town.Location())}
-	t.Guard = func(ctx context.Context, tx *sql.Tx) error { return s.checkCap(ctx, tx, tg, rule) }
+	if rule.CapPeriod != "" {
+		t.Guard = func(ctx context.Context, tx *sql.Tx) error { return s.checkCap(ctx, tx, tg, rule) }
+	}
 	return t
 }
 

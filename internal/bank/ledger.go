@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -165,6 +166,9 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 			return Posted{}, err
 		}
 	}
+	if s.DB.Engine == db.Postgres && t.Guard == nil {
+		return s.postStatement(ctx, tx, t, resAcct, counter)
+	}
 	type acct struct {
 		balance, seq, owner int64
 		head, kind          string
@@ -262,6 +266,100 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	return Posted{TransactionID: txID, Balance: r.balance}, nil
 }
 
+// postStatement is post on PostgreSQL for a transfer without a Guard: the whole posting is one
+// statement, so one round trip. It locks both accounts (in id order) and, when both are the
+// accounts post expects, inserts the transaction (a key already used fails here, as in post);
+// then, only if the resident's balance stays at or above zero, it moves both balances, appends
+// both entries with their chain hashes (computed by PostgreSQL's sha256 over the text chainHash
+// hashes) and keeps the earnings row. A refusal returns an error, so the caller rolls the
+// transaction row back. The values come from the locked rows, which READ COMMITTED gives in their
+// latest committed version.
+func (s *Service) postStatement(ctx context.Context, tx *sql.Tx, t Transfer, resAcct, counter int64) (Posted, error) {
+	now := s.Now()
+	var actorID any
+	actorName, forID := "", any(nil)
+	if t.Actor != nil {
+		actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
+		if t.Actor.ActingFor != nil {
+			forID = t.Actor.ActingFor.ID
+		}
+	}
+	what := Content{Kind: t.Kind, ResidentID: t.ResidentID, RuleCode: t.RuleCode, Reason: t.Reason, ApprovedBy: t.ApprovedBy, ReversesID: t.ReversesID}
+	rows, err := tx.QueryContext(ctx, qPostPG, resAcct, counter, t.ResidentID, t.Amount, t.TownID, t.Kind, t.Key, t.digest(),
+		nullID(t.RuleID), t.RuleCode, t.Reason, nullID(t.ReversesID), actorID, actorName, forID, t.ApprovedBy, t.Period, now,
+		now.UTC().UnixMicro(), what.common(), t.Earned, t.VillageID, t.HouseholdID)
+	if db.IsUnique(err) {
+		return Posted{}, errKeyRace // the transaction is aborted: write() answers from outside
+	}
+	if err != nil {
+		return Posted{}, fmt.Errorf("bank: post: %w", err)
+	}
+	type acct struct {
+		balance, owner, inserted, txID, after int64
+		kind                                  string
+	}
+	accts := map[int64]acct{}
+	for rows.Next() {
+		var id int64
+		var a acct
+		if err := rows.Scan(&id, &a.balance, &a.kind, &a.owner, &a.inserted, &a.txID, &a.after); err != nil {
+			rows.Close()
+			return Posted{}, err
+		}
+		accts[id] = a
+	}
+	rows.Close()
+	if err := rows.Err(); db.IsUnique(err) {
+		return Posted{}, errKeyRace
+	} else if err != nil {
+		return Posted{}, fmt.Errorf("bank: post: %w", err)
+	}
+	r, rok := accts[resAcct]
+	c, cok := accts[counter]
+	switch {
+	case !rok || !cok || resAcct == counter:
+		return Posted{}, fmt.Errorf("bank: post: accounts %d and %d not found", resAcct, counter)
+	case r.kind != "resident" || r.owner != t.ResidentID:
+		return Posted{}, fmt.Errorf("bank: post: account %d is not resident %d's", resAcct, t.ResidentID)
+	case r.inserted != 0 && r.txID == 0 && r.balance+t.Amount < 0:
+		// The transaction row is written but nothing else: the caller's rollback removes it.
+		return Posted{}, errs.New(errs.Conflict, "bank.insufficient")
+	case r.txID == 0 || c.txID != r.txID:
+		return Posted{}, fmt.Errorf("bank: post: transaction %q not written", t.Key)
+	}
+	return Posted{TransactionID: r.txID, Balance: r.after}, nil
+}
+
+// qPostPG is a whole posting in one PostgreSQL statement (postStatement). The hash text is
+// chainHash's: prev|account|seq|transaction|amount|balance|microseconds|content.
+const qPostPG = `WITH l AS (
+		SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) AS owner FROM bank_accounts
+		WHERE id IN (CAST($1 AS BIGINT), CAST($2 AS BIGINT)) ORDER BY id FOR UPDATE),
+	d (id, amt, earned) AS (VALUES (CAST($1 AS BIGINT), CAST($4 AS BIGINT), CAST($21 AS BIGINT)),
+		(CAST($2 AS BIGINT), -CAST($4 AS BIGINT), CAST(0 AS BIGINT))),
+	ok AS (SELECT COUNT(*) = 2 AS ok FROM l
+		WHERE CAST($1 AS BIGINT) <> CAST($2 AS BIGINT) AND (l.id <> CAST($1 AS BIGINT) OR (l.kind = 'resident' AND l.owner = CAST($3 AS BIGINT)))),
+	t AS (INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount, reason,
+			reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at)
+		SELECT CAST($5 AS BIGINT), CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($3 AS BIGINT), CAST($9 AS BIGINT), CAST($10 AS TEXT),
+			CAST($4 AS BIGINT), CAST($11 AS TEXT), CAST($12 AS BIGINT), CAST($13 AS BIGINT), CAST($14 AS TEXT), CAST($15 AS BIGINT), CAST($16 AS TEXT),
+			CAST($17 AS TEXT), CAST($18 AS TIMESTAMPTZ)
+		FROM ok WHERE ok.ok RETURNING id),
+	n AS (SELECT l.id, t.id AS tx, d.amt, d.earned, l.seq + 1 AS seq, l.balance + d.amt AS bal, l.head_hash AS prev,
+			encode(sha256(convert_to(l.head_hash || '|' || l.id || '|' || (l.seq + 1) || '|' || t.id || '|' || d.amt || '|' || (l.balance + d.amt)
+				|| '|' || CAST($19 AS BIGINT) || '|' || CAST($20 AS TEXT) || '|' || l.kind || '|' || l.owner, 'UTF8')), 'hex') AS hash
+		FROM l JOIN d USING (id) CROSS JOIN t
+		WHERE NOT EXISTS (SELECT 1 FROM l JOIN d USING (id) WHERE l.id = CAST($1 AS BIGINT) AND l.balance + d.amt < 0)),
+	u AS (UPDATE bank_accounts a SET balance = n.bal, seq = n.seq, head_hash = n.hash, earned = a.earned + n.earned FROM n WHERE a.id = n.id),
+	e AS (INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
+		SELECT tx, id, seq, amt, bal, prev, hash, CAST($18 AS TIMESTAMPTZ) FROM n),
+	g AS (INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points)
+		SELECT r.id, CAST($17 AS TEXT), r.town_id, COALESCE(NULLIF(CAST($22 AS BIGINT), 0), r.village_id),
+			COALESCE(NULLIF(CAST($23 AS BIGINT), 0), r.household_id), CAST($21 AS BIGINT)
+		FROM n JOIN residents r ON r.id = CAST($3 AS BIGINT) WHERE n.id = CAST($1 AS BIGINT) AND CAST($21 AS BIGINT) <> 0
+		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points)
+	SELECT l.id, l.balance, l.kind, l.owner, COALESCE((SELECT id FROM t), 0), COALESCE(n.tx, 0), COALESCE(n.bal, 0) FROM l LEFT JOIN n USING (id)`
+
 // The statements of a posting.
 const (
 	qLock        = `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id IN ($1, $2) ORDER BY id`
@@ -312,7 +410,12 @@ type Content struct {
 
 // String renders the content with the account's kind and owner, as hashed.
 func (c Content) String(accountKind string, owner int64) string {
-	return fmt.Sprintf("%s|%d|%s|%q|%q|%d|%s|%d", c.Kind, c.ResidentID, c.RuleCode, c.Reason, c.ApprovedBy, c.ReversesID, accountKind, owner)
+	return c.common() + "|" + accountKind + "|" + strconv.FormatInt(owner, 10)
+}
+
+// common is the part of the hashed content that both entries of a transaction share.
+func (c Content) common() string {
+	return fmt.Sprintf("%s|%d|%s|%q|%q|%d", c.Kind, c.ResidentID, c.RuleCode, c.Reason, c.ApprovedBy, c.ReversesID)
 }
 
 // readStmt returns a read query prepared on the reader pool (database/sql prepares it once per

@@ -82,8 +82,10 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// busy_timeout first so that the other pragmas wait instead of failing on a locked file.
 	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
-	// The writer is durable (synchronous=FULL): a posting acknowledged is a posting kept.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_txlock=immediate")
+	// The writer is durable (synchronous=FULL): a posting acknowledged is a posting kept. Its
+	// statement journal (the savepoint per posting of a group commit) stays in memory
+	// (temp_store=MEMORY) instead of spilling to a temporary file with a write per page.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}

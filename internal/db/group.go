@@ -67,6 +67,8 @@ func (g *Group) doPostgres(ctx context.Context, fn func(tx *sql.Tx) error) error
 // Batch runs fns in shared transactions, each in its own savepoint, and returns each one's error:
 // a refusal rolls back only its own work. On SQLite the calls join the writer's batches; on
 // PostgreSQL they run in one transaction, retried whole on a deadlock or serialization failure.
+// On PostgreSQL the fns may run more than once: they must keep their results only in what they
+// return and in tx.
 // The error return is for the transaction itself.
 func (g *Group) Batch(ctx context.Context, fns []func(tx *sql.Tx) error) ([]error, error) {
 	results := make([]error, len(fns))
@@ -82,28 +84,43 @@ func (g *Group) Batch(ctx context.Context, fns []func(tx *sql.Tx) error) ([]erro
 		wg.Wait()
 		return results, nil
 	}
+	// The first run is optimistic: no savepoints, which would cost two round trips a call. If a
+	// call fails, that run is rolled back whole and the batch runs again with a savepoint per call,
+	// so a refusal still undoes only its own work.
+	savepoints := false
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		err = g.d.Tx(ctx, func(tx *sql.Tx) error {
 			for i, fn := range fns {
-				if _, err := tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
-					return err
+				if savepoints {
+					if _, err := tx.ExecContext(ctx, "SAVEPOINT g"); err != nil {
+						return err
+					}
 				}
 				results[i] = fn(tx)
 				if results[i] != nil {
 					if retryable(results[i]) {
 						return results[i] // a deadlock aborts the whole transaction: run it again
 					}
+					if !savepoints {
+						return errRefused
+					}
 					if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT g"); err != nil {
 						return err
 					}
 				}
-				if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); err != nil {
-					return err
+				if savepoints {
+					if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT g"); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
 		})
+		if errors.Is(err, errRefused) {
+			savepoints = true
+			continue
+		}
 		if !retryable(err) {
 			break
 		}
@@ -111,6 +128,10 @@ func (g *Group) Batch(ctx context.Context, fns []func(tx *sql.Tx) error) ([]erro
 	}
 	return results, err
 }
+
+// errRefused ends an optimistic batch run in which a call failed: the batch runs again with
+// savepoints.
+var errRefused = errors.New("db: a call of the batch failed: run again with savepoints")
 
 // retryable reports whether a PostgreSQL error means "run the transaction again".
 func retryable(err error) bool {
