@@ -307,7 +307,8 @@ func Decode(r *http.Request, v any) error {
 		}
 		return errs.New(errs.Invalid, "error.bad_json")
 	}
-	if dec.More() {
+	// Nothing but space may follow the value: More would let a stray "]" or "}" through.
+	if _, err := dec.Token(); err != io.EOF {
 		return errs.New(errs.Invalid, "error.bad_json")
 	}
 	return nil
