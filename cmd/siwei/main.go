@@ -43,6 +43,7 @@ usage:
   siwei export residents --village NAME [--town NAME] FILE.xlsx
   siwei verify  [--data DIR] [--db URL]
   siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…]
+  siwei bench http   [--url U | --pg postgres://…] [--clients 16] [--seconds 10]
   siwei version
 
 Every flag has a SIWEI_* environment equivalent (SIWEI_ADDR, SIWEI_DATA, SIWEI_DB, …).
