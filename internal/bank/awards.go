@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,12 +60,85 @@ func (s *Service) targetKeyed(ctx context.Context, residentID int64, key string)
 		return tg, fmt.Errorf("bank: resident: %w", err)
 	}
 	tg.R.BirthDate, _ = time.Parse("2006-01-02", birth)
+	return tg, s.placeTarget(ctx, &tg)
+}
+
+// placeTarget completes a target read from the database: its town, class and the town's today.
+func (s *Service) placeTarget(ctx context.Context, tg *target) error {
+	var err error
 	if tg.Town, err = s.town(ctx, tg.R.TownID); err != nil {
-		return tg, err
+		return err
 	}
 	today := tg.Town.Today(s.Now())
 	tg.Class, tg.Today = tg.R.Class(today), today.Format("2006-01-02")
-	return tg, nil
+	return nil
+}
+
+// targetsKeyed is targetKeyed for many residents, a chunk of them per query: residents missing
+// from the map do not exist.
+func (s *Service) targetsKeyed(ctx context.Context, ids []int64, keyOf func(id int64) string) (map[int64]*target, error) {
+	out := make(map[int64]*target, len(ids))
+	const chunk = 500
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		var args []any
+		rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status
+			FROM residents r WHERE r.id IN (`+placeholders(&args, part)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("bank: residents: %w", err)
+		}
+		for rows.Next() {
+			tg := &target{}
+			var birth string
+			if err := rows.Scan(&tg.R.ID, &tg.R.TownID, &tg.R.VillageID, &tg.R.HouseholdID, &tg.R.Name, &birth, &tg.R.PartyMember, &tg.R.Status); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			tg.R.BirthDate, _ = time.Parse("2006-01-02", birth)
+			out[tg.R.ID] = tg
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		// Which of the chunk's keys a claim or a transaction already holds.
+		keys := make([]any, len(part))
+		ph := make([]string, len(part))
+		owner := make(map[string]int64, len(part))
+		for i, id := range part {
+			keys[i], ph[i], owner[keyOf(id)] = keyOf(id), "$"+strconv.Itoa(i+1), id
+		}
+		for _, table := range []string{"bank_claims", "bank_transactions"} {
+			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+strings.Join(ph, ", ")+`)`, keys...)
+			if err != nil {
+				return nil, fmt.Errorf("bank: keys: %w", err)
+			}
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if tg := out[owner[k]]; tg != nil {
+					if table == "bank_claims" {
+						tg.keyClaims++
+					} else {
+						tg.keyPosted++
+					}
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, tg := range out {
+		if err := s.placeTarget(ctx, tg); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // town returns a town, cached: towns change (name, time zone) far less often than once a minute.
@@ -123,6 +197,19 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 
 // checkAward validates an award and finds its resident and rule; it writes nothing.
 func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput) (target, Rule, error) {
+	if err := validateAward(in); err != nil {
+		return target{}, Rule{}, err
+	}
+	tg, err := s.targetKeyed(ctx, in.ResidentID, in.IdempotencyKey)
+	if err != nil {
+		return tg, Rule{}, err
+	}
+	rule, err := s.admitAward(ctx, a, tg, in.RuleCode)
+	return tg, rule, err
+}
+
+// validateAward checks an award's fields, trimmed.
+func validateAward(in *AwardInput) error {
 	in.RuleCode, in.Reason, in.IdempotencyKey = strings.TrimSpace(in.RuleCode), strings.TrimSpace(in.Reason), strings.TrimSpace(in.IdempotencyKey)
 	var f errs.Fields
 	if in.ResidentID <= 0 {
@@ -139,24 +226,22 @@ func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput)
 	if !keyOK(in.IdempotencyKey) || reservedKey(in.IdempotencyKey) {
 		f.Add("idempotency_key", "bank.key_invalid")
 	}
-	if err := f.Err(); err != nil {
-		return target{}, Rule{}, err
-	}
-	tg, err := s.targetKeyed(ctx, in.ResidentID, in.IdempotencyKey)
-	if err != nil {
-		return tg, Rule{}, err
-	}
+	return f.Err()
+}
+
+// admitAward decides whether the actor may award the resident under the rule with this code, and
+// finds the rule.
+func (s *Service) admitAward(ctx context.Context, a *auth.Actor, tg target, ruleCode string) (Rule, error) {
 	if err := auth.Can(a, auth.BankAward, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
-		return tg, Rule{}, auth.Hide(err)
+		return Rule{}, auth.Hide(err)
 	}
 	if a.ResidentID == tg.R.ID {
-		return tg, Rule{}, errs.New(errs.Forbidden, "bank.self_approval")
+		return Rule{}, errs.New(errs.Forbidden, "bank.self_approval")
 	}
 	if tg.R.Status != people.Active {
-		return tg, Rule{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
+		return Rule{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
 	}
-	rule, err := s.rule(ctx, tg, in.RuleCode)
-	return tg, rule, err
+	return s.rule(ctx, tg, ruleCode)
 }
 
 // postAward posts an award under a rule with its cap checked under the resident's lock.
@@ -222,46 +307,76 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 			out[i].Error = "error.internal"
 		}
 	}
+	keyOf := func(id int64) string { return fmt.Sprintf("%s:resident:%d", key, id) }
+	// The residents and whether their keys are held, a chunk per query; then each award is
+	// checked as Award checks it.
+	tgs, err := s.targetsKeyed(ctx, residentIDs, keyOf)
+	if err != nil {
+		return nil, err
+	}
 	transfers := make([]*Transfer, len(residentIDs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
+	var notices []int
+	inputs := make([]AwardInput, len(residentIDs))
+	targets := make([]*target, len(residentIDs))
+	rules := make([]Rule, len(residentIDs))
 	for i, id := range residentIDs {
 		out[i].ResidentID = id
+		in := AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: keyOf(id)}
+		if err := validateAward(&in); err != nil {
+			fail(i, err)
+			continue
+		}
+		tg := tgs[id]
+		if tg == nil {
+			fail(i, errs.New(errs.NotFound, "bank.resident_unknown"))
+			continue
+		}
+		rule, err := s.admitAward(ctx, a, *tg, in.RuleCode)
+		if err != nil {
+			fail(i, err)
+			continue
+		}
+		inputs[i], targets[i], rules[i] = in, tg, rule
+		// As in Award: a key names one event whichever way it went first.
+		if tg.keyClaims > 0 || (rule.NoticeRequired && tg.keyPosted == 0) {
+			notices = append(notices, i)
+			continue
+		}
+		if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
+			fail(i, err)
+			continue
+		}
+		t := s.awardTransfer(a, *tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
+		transfers[i] = &t
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, i := range notices {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			in := AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: fmt.Sprintf("%s:resident:%d", key, id)}
-			tg, rule, err := s.checkAward(ctx, a, &in)
-			switch {
-			case err != nil:
+			c, err := s.noticeAward(ctx, a, *targets[i], rules[i], inputs[i])
+			if err != nil {
 				fail(i, err)
-			case rule.NoticeRequired:
-				c, err := s.noticeAward(ctx, a, tg, rule, in)
-				if err != nil {
-					fail(i, err)
-					return
-				}
-				out[i].Result = &AwardResult{Pending: c}
-			default:
-				if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
-					fail(i, err)
-					return
-				}
-				s.accountOf(ctx, s.DB.Read(), id) // warm the cache from committed rows
-				t := s.awardTransfer(a, tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
-				transfers[i] = &t
+				return
 			}
+			out[i].Result = &AwardResult{Pending: c}
 		}()
 	}
 	wg.Wait()
 	// Each chunk holds awards drawn on one issuing sub-account only, so chunks of different shards
 	// run in parallel without waiting for each other, and no two chunks can wait in a cycle.
-	byShard := make([][]int, IssuingShards)
+	type shardKey struct{ town, shard int64 }
+	byShard := map[shardKey][]int{}
+	var order []shardKey
 	for i, t := range transfers {
 		if t != nil {
-			sh := t.ResidentID % IssuingShards
-			byShard[sh] = append(byShard[sh], i)
+			k := shardKey{t.TownID, t.ResidentID % IssuingShards}
+			if byShard[k] == nil {
+				order = append(order, k)
+			}
+			byShard[k] = append(byShard[k], i)
 		}
 	}
 	// Chunks are taken from each shard in turn, so that those running at once draw on different
@@ -270,8 +385,8 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 	const chunk = 250
 	for lo, more := 0, true; more; lo += chunk {
 		more = false
-		for _, idx := range byShard {
-			if lo < len(idx) {
+		for _, k := range order {
+			if idx := byShard[k]; lo < len(idx) {
 				parts = append(parts, idx[lo:min(lo+chunk, len(idx))])
 				more = more || lo+chunk < len(idx)
 			}
@@ -279,23 +394,13 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 	}
 	var batchErr error
 	var mu sync.Mutex
-	par := make(chan struct{}, 8)
+	par := make(chan struct{}, 4)
 	for _, part := range parts {
 		wg.Add(1)
 		par <- struct{}{}
 		go func() {
 			defer func() { <-par; wg.Done() }()
-			posted := make([]Posted, len(part))
-			fns := make([]func(tx *sql.Tx) error, len(part))
-			detached := context.WithoutCancel(ctx)
-			for j, i := range part {
-				fns[j] = func(tx *sql.Tx) error {
-					var err error
-					posted[j], err = s.post(detached, tx, *transfers[i])
-					return err
-				}
-			}
-			results, err := s.group.Batch(ctx, fns)
+			posted, results, err := s.postChunk(ctx, transfers, part)
 			if err != nil {
 				mu.Lock()
 				batchErr = err
@@ -324,6 +429,44 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 		return nil, batchErr
 	}
 	return out, nil
+}
+
+// postChunk posts the transfers of one chunk of a bulk award (indexes part of transfers, all drawn
+// on one issuing sub-account): uncapped awards all at once with postMany, in one transaction that
+// shares the group commit on SQLite; capped ones each with post and its Guard, a savepoint each.
+func (s *Service) postChunk(ctx context.Context, transfers []*Transfer, part []int) ([]Posted, []error, error) {
+	detached := context.WithoutCancel(ctx)
+	ts := make([]*Transfer, len(part))
+	guarded := false
+	for j, i := range part {
+		ts[j] = transfers[i]
+		guarded = guarded || ts[j].Guard != nil
+	}
+	if !guarded {
+		counter, err := s.issuingAccount(ctx, ts[0].TownID, ts[0].ResidentID)
+		if err != nil {
+			return nil, nil, err
+		}
+		var posted []Posted
+		var results []error
+		err = s.group.Do(ctx, func(tx *sql.Tx) error {
+			var err error
+			posted, results, err = s.postMany(detached, tx, ts[0].TownID, counter, ts)
+			return err
+		})
+		return posted, results, err
+	}
+	posted := make([]Posted, len(part))
+	fns := make([]func(tx *sql.Tx) error, len(part))
+	for j := range ts {
+		fns[j] = func(tx *sql.Tx) error {
+			var err error
+			posted[j], err = s.post(detached, tx, *ts[j])
+			return err
+		}
+	}
+	results, err := s.group.Batch(ctx, fns)
+	return posted, results, err
 }
 
 // ReverseInput undoes a transaction with a reason.

@@ -604,3 +604,226 @@ func keyOK(k string) bool {
 	}
 	return strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0
 }
+
+// postMany posts many awards at once, each with its own key, all drawn on one issuing
+// sub-account: the bulk award's path. It keeps post's invariants with a few statements for the
+// whole chunk instead of a few per award: it opens the accounts that are missing, locks the
+// chunk's accounts in id order, inserts the transactions (a key already used is skipped, and its
+// result is errKeyRace: the caller answers it as a replay once the chunk has committed), then moves
+// the balances, appends the entries with their chains in order and keeps the earnings rows. The
+// transfers must carry no Guard, draw points (Amount > 0) and name their village and household;
+// none of them can be refused inside, so the chunk needs no savepoint per award: an error fails
+// the chunk whole.
+func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int64, ts []*Transfer) ([]Posted, []error, error) {
+	posted, results := make([]Posted, len(ts)), make([]error, len(ts))
+	if len(ts) == 0 {
+		return posted, results, nil
+	}
+	for _, t := range ts {
+		if t.Guard != nil || t.Amount <= 0 || t.TownID != townID || t.Counter != 0 || t.VillageID == 0 || t.HouseholdID == 0 {
+			return nil, nil, fmt.Errorf("bank: post many: transfer %q cannot be posted in a chunk", t.Key)
+		}
+	}
+	type acct struct {
+		id, balance, seq, owner int64
+		earned                  int64 // what the chunk adds to the account's lifetime earnings
+		head, kind              string
+	}
+	byResident := map[int64]*acct{}
+	var shard *acct
+	lock := func(residents []int64) error {
+		args := []any{counter}
+		q := `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id = $1 OR resident_id IN (` +
+			placeholders(&args, residents) + `) ORDER BY id` + s.DB.ForUpdate()
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("bank: lock: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a := &acct{}
+			if err := rows.Scan(&a.id, &a.balance, &a.seq, &a.head, &a.kind, &a.owner); err != nil {
+				return err
+			}
+			switch {
+			case a.id == counter:
+				shard = a
+			case a.kind == "resident":
+				byResident[a.owner] = a
+			}
+		}
+		return rows.Err()
+	}
+	residents := make([]int64, 0, len(ts))
+	seen := map[int64]bool{}
+	for _, t := range ts {
+		if !seen[t.ResidentID] {
+			seen[t.ResidentID] = true
+			residents = append(residents, t.ResidentID)
+		}
+	}
+	if err := lock(residents); err != nil {
+		return nil, nil, err
+	}
+	var missing []int64
+	for _, id := range residents {
+		if byResident[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		args := []any{s.Now(), townID}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
+			SELECT 'resident', town_id, village_id, id, $1 FROM residents WHERE town_id = $2 AND id IN (`+placeholders(&args, missing)+`)
+			ON CONFLICT (resident_id) DO NOTHING`, args...); err != nil {
+			return nil, nil, fmt.Errorf("bank: open accounts: %w", err)
+		}
+		if err := lock(missing); err != nil {
+			return nil, nil, err
+		}
+	}
+	if shard == nil || shard.kind != "issuing" {
+		return nil, nil, fmt.Errorf("bank: post many: account %d is not an issuing account", counter)
+	}
+	for _, id := range residents {
+		if byResident[id] == nil {
+			return nil, nil, errs.New(errs.NotFound, "bank.resident_unknown")
+		}
+	}
+
+	// The transactions; a key taken before (or twice in the chunk) inserts nothing.
+	now := s.Now()
+	args := make([]any, 0, 16*len(ts))
+	var b strings.Builder
+	for i, t := range ts {
+		var actorID any
+		actorName, forID := "", any(nil)
+		if t.Actor != nil {
+			actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
+			if t.Actor.ActingFor != nil {
+				forID = t.Actor.ActingFor.ID
+			}
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row(&args, t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason, nil,
+			actorID, actorName, forID, t.ApprovedBy, t.Period, now))
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount,
+		reason, reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at) VALUES `+b.String()+`
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key`, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bank: post many: %w", err)
+	}
+	ids := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		ids[key] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("bank: post many: %w", err)
+	}
+
+	// Balances and chains, in the chunk's order; then one statement each for the accounts, the
+	// entries and the earnings.
+	var entries, earnings strings.Builder
+	entryArgs := make([]any, 0, 16*len(ts))
+	var earnArgs []any
+	touched := []*acct{shard}
+	for i, t := range ts {
+		txID, ok := ids[t.Key]
+		if !ok {
+			results[i] = errKeyRace
+			continue
+		}
+		delete(ids, t.Key) // a second transfer with the same key is a replay of the first
+		r := byResident[t.ResidentID]
+		what := Content{Kind: t.Kind, ResidentID: t.ResidentID, RuleCode: t.RuleCode, Reason: t.Reason, ApprovedBy: t.ApprovedBy, ReversesID: t.ReversesID}
+		for _, leg := range []struct {
+			a      *acct
+			amount int64
+		}{{r, t.Amount}, {shard, -t.Amount}} {
+			a := leg.a
+			prev := a.head
+			a.balance += leg.amount
+			a.seq++
+			a.head = chainHash(prev, a.id, a.seq, txID, leg.amount, a.balance, now, what.String(a.kind, a.owner))
+			if entries.Len() > 0 {
+				entries.WriteString(", ")
+			}
+			entries.WriteString(row(&entryArgs, txID, a.id, a.seq, leg.amount, a.balance, prev, a.head, now))
+		}
+		touched = append(touched, r)
+		r.earned += t.Earned
+		if t.Earned != 0 {
+			if earnings.Len() > 0 {
+				earnings.WriteString(", ")
+			}
+			earnings.WriteString(row(&earnArgs, t.ResidentID, t.Period, t.TownID, t.VillageID, t.HouseholdID, t.Earned))
+		}
+		posted[i] = Posted{TransactionID: txID, Balance: r.balance}
+	}
+	if len(touched) == 1 {
+		return posted, results, nil // every key was taken: nothing to move
+	}
+	var acctArgs []any
+	var vals strings.Builder
+	for i, a := range touched {
+		if i > 0 {
+			vals.WriteString(", ")
+		}
+		n := len(acctArgs)
+		acctArgs = append(acctArgs, a.id, a.balance, a.seq, a.head, a.earned)
+		fmt.Fprintf(&vals, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT))", n+1, n+2, n+3, n+4, n+5)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET balance = v.column2, seq = v.column3, head_hash = v.column4,
+		earned = bank_accounts.earned + v.column5 FROM (VALUES `+vals.String()+`) AS v WHERE bank_accounts.id = v.column1`, acctArgs...); err != nil {
+		return nil, nil, fmt.Errorf("bank: balances: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
+		VALUES `+entries.String(), entryArgs...); err != nil {
+		return nil, nil, fmt.Errorf("bank: entries: %w", err)
+	}
+	if len(earnArgs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points) VALUES `+earnings.String()+`
+			ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`, earnArgs...); err != nil {
+			return nil, nil, fmt.Errorf("bank: earnings: %w", err)
+		}
+	}
+	return posted, results, nil
+}
+
+// placeholders appends ids to args and returns their placeholders, comma-separated.
+func placeholders(args *[]any, ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		*args = append(*args, id)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(len(*args)))
+	}
+	return b.String()
+}
+
+// row appends vs to args and returns a VALUES row of their placeholders.
+func row(args *[]any, vs ...any) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vs {
+		*args = append(*args, v)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(len(*args)))
+	}
+	b.WriteByte(')')
+	return b.String()
+}

@@ -1,0 +1,188 @@
+package bank_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"siwei/internal/bank"
+	"siwei/internal/db"
+	"siwei/internal/db/dbtest"
+)
+
+// TestBulkAward posts one rule to every resident of the town at once: the uncapped rule goes
+// through the chunked path, the capped one through a posting each; replays, duplicates, unknown
+// and inactive residents each stand on their own, and verify passes afterwards.
+func TestBulkAward(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newLedgerEnv(t, d)
+		ctx := context.Background()
+		var ids []int64
+		active := map[int64]bool{}
+		rows, err := d.Read().Query(`SELECT id, status FROM residents WHERE town_id = $1 ORDER BY id`, e.town)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id int64
+			var status string
+			if err := rows.Scan(&id, &status); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+			active[id] = status == "active"
+		}
+		rows.Close()
+		if len(ids) < 100 {
+			t.Fatalf("%d residents", len(ids))
+		}
+		// One resident has the bulk's key for them already: the bulk answers it as a replay.
+		first := e.villagers[0]
+		pre, err := e.bs.Award(ctx, e.townAdmin, bank.AwardInput{ResidentID: first, RuleCode: "clean", Reason: "秋收", IdempotencyKey: fmt.Sprintf("bulk-a:resident:%d", first)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := append(append([]int64{}, ids...), ids[3], 99_999_999)
+		out, err := e.bs.BulkAward(ctx, e.townAdmin, list, "clean", "秋收", "bulk-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != len(list) {
+			t.Fatalf("%d results for %d residents", len(out), len(list))
+		}
+		posted, txOf := 0, map[int64]int64{}
+		for i, r := range out {
+			id := list[i]
+			switch {
+			case r.ResidentID != id:
+				t.Fatalf("result %d is for resident %d, want %d", i, r.ResidentID, id)
+			case id == 99_999_999:
+				if r.Error != "bank.resident_unknown" {
+					t.Errorf("unknown resident: %+v", r)
+				}
+			case !active[id]:
+				if r.Error != "people.not_active" {
+					t.Errorf("inactive resident %d: %+v", id, r)
+				}
+			case r.Error != "" || r.Result == nil || r.Result.Pending != nil:
+				t.Fatalf("resident %d: %+v", id, r)
+			case id == first:
+				if !r.Result.Replayed || r.Result.TransactionID != pre.TransactionID || r.Result.Balance != 5 {
+					t.Errorf("pre-awarded resident: %+v, first %+v", r.Result, pre)
+				}
+			case i == len(ids):
+				if !r.Result.Replayed || r.Result.TransactionID != txOf[id] {
+					t.Errorf("duplicate of resident %d: %+v, first transaction %d", id, r.Result, txOf[id])
+				}
+			default:
+				if r.Result.Replayed || r.Result.Balance != 5 || r.Result.TransactionID == 0 {
+					t.Errorf("resident %d: %+v", id, r.Result)
+				}
+				posted++
+				txOf[id] = r.Result.TransactionID
+			}
+		}
+		var nActive int
+		for _, ok := range active {
+			if ok {
+				nActive++
+			}
+		}
+		if posted != nActive-1 {
+			t.Errorf("posted %d, want %d", posted, nActive-1)
+		}
+		var n, sum, earned int64
+		if err := d.Read().QueryRow(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM bank_transactions WHERE idem_key LIKE 'bulk-a:%'`).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Read().QueryRow(`SELECT COALESCE(SUM(points), 0) FROM bank_earnings WHERE town_id = $1`, e.town).Scan(&earned); err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(nActive) || sum != 5*int64(nActive) || earned != sum {
+			t.Errorf("transactions %d (want %d), points %d, earnings %d", n, nActive, sum, earned)
+		}
+		mustVerify(t, e.bs)
+
+		// The whole bulk again answers every award with its first result.
+		again, err := e.bs.BulkAward(ctx, e.townAdmin, list, "clean", "秋收", "bulk-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range again {
+			if out[i].Result == nil {
+				continue
+			}
+			if r.Result == nil || !r.Result.Replayed || r.Result.TransactionID != out[i].Result.TransactionID {
+				t.Errorf("replayed bulk, resident %d: %+v, first %+v", r.ResidentID, r, out[i].Result)
+			}
+		}
+
+		// A capped rule (once a day): the second bulk of the day is refused award by award.
+		for _, key := range []string{"bulk-b", "bulk-c"} {
+			res, err := e.bs.BulkAward(ctx, e.townAdmin, e.villagers, "daily", "每日一善", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res {
+				if !active[r.ResidentID] {
+					if r.Error != "people.not_active" {
+						t.Errorf("%s, inactive resident %d: %+v", key, r.ResidentID, r)
+					}
+					continue
+				}
+				if key == "bulk-b" && (r.Error != "" || r.Result == nil || r.Result.Balance != 5+2) {
+					t.Errorf("%s, resident %d: %+v %+v", key, r.ResidentID, r, r.Result)
+				}
+				if key == "bulk-c" && r.Error != "bank.cap_reached" {
+					t.Errorf("%s, resident %d: %+v", key, r.ResidentID, r)
+				}
+			}
+		}
+		mustVerify(t, e.bs)
+
+		// A bulk award racing single awards to the same residents.
+		var wg sync.WaitGroup
+		singles := make([]int64, 4)
+		for c := range singles {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := 0; k < 30; k++ {
+					id := e.villagers[rand.IntN(len(e.villagers))]
+					if _, err := e.bs.Award(ctx, e.townAdmin, bank.AwardInput{ResidentID: id, RuleCode: "clean", Reason: "竞速", IdempotencyKey: fmt.Sprintf("race:%d:%d", c, k)}); err != nil {
+						t.Error(err)
+						return
+					}
+					singles[c] += 5
+				}
+			}()
+		}
+		res, err := e.bs.BulkAward(ctx, e.townAdmin, ids, "clean", "竞速", "bulk-d")
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res {
+			if active[r.ResidentID] && (r.Error != "" || r.Result == nil || r.Result.Replayed) {
+				t.Errorf("racing bulk, resident %d: %+v", r.ResidentID, r)
+			}
+		}
+		mustVerify(t, e.bs)
+		var balances int64
+		if err := d.Read().QueryRow(`SELECT COALESCE(SUM(balance), 0) FROM bank_accounts WHERE kind = 'resident'`).Scan(&balances); err != nil {
+			t.Fatal(err)
+		}
+		activeVillagers := 0
+		for _, id := range e.villagers {
+			if active[id] {
+				activeVillagers++
+			}
+		}
+		want := 5*int64(nActive) + 2*int64(activeVillagers) + 5*int64(nActive) + singles[0] + singles[1] + singles[2] + singles[3]
+		if balances != want {
+			t.Errorf("resident balances %d, want %d", balances, want)
+		}
+	})
+}
