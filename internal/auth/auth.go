@@ -79,6 +79,8 @@ const (
 	BankFulfil  Action = "bank.fulfil"  // fulfil and cancel orders at the counter
 	BankReverse Action = "bank.reverse" // reverse a transaction
 	BankLedger  Action = "bank.ledger"  // read accounts, statements, figures
+
+	VolunteerLead Action = "volunteer.lead" // 微志愿: posts, shifts, attendance, completion, needs, figures
 )
 
 // allowed is the permission table: which roles may take an action within their scope. A district
@@ -104,6 +106,7 @@ var allowed = map[Action][]Role{
 	BankFulfil:      {TownAdmin, VillageAdmin, Shopkeeper},
 	BankReverse:     {TownAdmin},
 	BankLedger:      {TownAdmin, VillageAdmin, Reviewer, Shopkeeper},
+	VolunteerLead:   {TownAdmin, VillageAdmin, TeamLeader},
 }
 
 // selfActions are allowed to a resident on their own record, and to staff acting for them.

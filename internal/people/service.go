@@ -19,6 +19,15 @@ type Service struct {
 	DB     *db.DB
 	Cipher *Cipher
 	Now    func() time.Time
+	// villageHooks run inside the transaction that creates a village, for pillars that give every
+	// village something of its own (微志愿's six teams).
+	villageHooks []func(ctx context.Context, tx db.Querier, v Village) error
+}
+
+// OnVillageCreated registers fn to run inside the transaction of every village created from now
+// on; an error from fn refuses the village. Register before serving.
+func (s *Service) OnVillageCreated(fn func(ctx context.Context, tx db.Querier, v Village) error) {
+	s.villageHooks = append(s.villageHooks, fn)
 }
 
 // NewService returns a registry service.
@@ -166,7 +175,15 @@ func (s *Service) InsertVillage(ctx context.Context, tx db.Querier, townID int64
 	if db.IsUnique(err) {
 		return Village{}, &errs.Error{Code: errs.Conflict, Key: "people.village_exists", Fields: []errs.FieldError{{Field: "name", Key: "people.village_exists"}}}
 	}
-	return v, err
+	if err != nil {
+		return Village{}, err
+	}
+	for _, fn := range s.villageHooks {
+		if err := fn(ctx, tx, v); err != nil {
+			return Village{}, err
+		}
+	}
+	return v, nil
 }
 
 // Villages lists the villages of a town the actor may see, with resident counts.

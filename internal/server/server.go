@@ -10,16 +10,20 @@ import (
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/db"
+	"siwei/internal/notify"
 	"siwei/internal/people"
+	"siwei/internal/volunteer"
 	"siwei/internal/web"
 )
 
 // System is an opened database with its services.
 type System struct {
-	DB     *db.DB
-	People *people.Service
-	Auth   *auth.Service
-	Bank   *bank.Service
+	DB        *db.DB
+	People    *people.Service
+	Auth      *auth.Service
+	Bank      *bank.Service
+	Notify    *notify.Service
+	Volunteer *volunteer.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -52,7 +56,9 @@ func New(d *db.DB, secret []byte) (*System, error) {
 		return nil, err
 	}
 	ps := people.NewService(d, cipher)
-	return &System{DB: d, People: ps, Auth: auth.NewService(d), Bank: bank.NewService(d, ps)}, nil
+	bs := bank.NewService(d, ps)
+	ns := notify.NewService(d)
+	return &System{DB: d, People: ps, Auth: auth.NewService(d), Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns)}, nil
 }
 
 // Close closes the database.
@@ -69,6 +75,8 @@ func (s *System) App(log *slog.Logger) (*web.App, error) {
 	app.RegisterSession()
 	(&people.Handlers{S: s.People, Auth: s.Auth, App: app}).Register()
 	(&bank.Handlers{S: s.Bank, App: app}).Register()
+	(&notify.Handlers{S: s.Notify, App: app}).Register()
+	(&volunteer.Handlers{S: s.Volunteer, App: app}).Register()
 	return app, nil
 }
 

@@ -1,0 +1,118 @@
+// Package notify holds in-app notifications (站内消息): short messages to residents from staff or
+// from a pillar (a team leader to everyone on a shift, a place freed on a waiting list). Every
+// pillar sends through Send, inside its own transaction, so a refused operation notifies nobody.
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+)
+
+// Message is a notification as its recipient sees it.
+type Message struct {
+	ID         int64     `json:"id"`
+	Title      string    `json:"title"`
+	Body       string    `json:"body"`
+	Link       string    `json:"link"`
+	SenderName string    `json:"sender_name"`
+	CreatedAt  time.Time `json:"created_at"`
+	Read       bool      `json:"read"`
+}
+
+// Service sends and lists notifications.
+type Service struct {
+	DB  *db.DB
+	Now func() time.Time
+}
+
+// NewService returns the notification service on d.
+func NewService(d *db.DB) *Service { return &Service{DB: d, Now: db.Now} }
+
+// Check validates a message's title and body, naming the fields.
+func Check(title, body string) error {
+	var f errs.Fields
+	if strings.TrimSpace(title) == "" {
+		f.Add("title", "field.required")
+	} else if utf8.RuneCountInString(title) > 60 {
+		f.Add("title", "field.too_long")
+	}
+	if utf8.RuneCountInString(body) > 1000 {
+		f.Add("body", "field.too_long")
+	}
+	return f.Err()
+}
+
+// Send writes one message to each resident inside tx. Links must be local paths.
+func (s *Service) Send(ctx context.Context, tx db.Querier, residentIDs []int64, m Message) error {
+	if err := Check(m.Title, m.Body); err != nil {
+		return err
+	}
+	if m.Link != "" && (!strings.HasPrefix(m.Link, "/") || strings.HasPrefix(m.Link, "//")) {
+		return fmt.Errorf("notify: link %q is not a local path", m.Link)
+	}
+	now := s.Now()
+	for _, id := range residentIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO notifications (resident_id, title, body, link, sender_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, strings.TrimSpace(m.Title), strings.TrimSpace(m.Body), m.Link, m.SenderName, now); err != nil {
+			return fmt.Errorf("notify: send: %w", err)
+		}
+	}
+	return nil
+}
+
+// Inbox lists the newest messages of the resident the actor acts as, and how many are unread.
+func (s *Service) Inbox(ctx context.Context, a *auth.Actor, limit int) ([]Message, int, error) {
+	self := a.Self()
+	if err := auth.Can(a, auth.SelfRead, auth.Scope{ResidentID: self}); err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 50
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, title, body, link, sender_name, created_at, read_at IS NOT NULL
+		FROM notifications WHERE resident_id = $1 ORDER BY id DESC LIMIT $2`, self, limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("notify: inbox: %w", err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		var m Message
+		if err := rows.Scan(&m.ID, &m.Title, &m.Body, &m.Link, &m.SenderName, &m.CreatedAt, &m.Read); err != nil {
+			return nil, 0, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	n, err := s.Unread(ctx, self)
+	return out, n, err
+}
+
+// Unread counts a resident's unread messages.
+func (s *Service) Unread(ctx context.Context, residentID int64) (int, error) {
+	var n int
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM notifications WHERE resident_id = $1 AND read_at IS NULL`, residentID).Scan(&n)
+	return n, err
+}
+
+// MarkRead marks every message of the actor's resident as read.
+func (s *Service) MarkRead(ctx context.Context, a *auth.Actor) error {
+	self := a.Self()
+	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: self}); err != nil {
+		return err
+	}
+	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE notifications SET read_at = $1 WHERE resident_id = $2 AND read_at IS NULL`, s.Now(), self)
+		return err
+	})
+}

@@ -1,0 +1,522 @@
+package volunteer
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+	"siwei/internal/people"
+)
+
+// The statuses of a need: 点单 open, 派单 assigned to a team, 接单 taken by a volunteer, done,
+// 评单 rated by the person served; refused ends it with a reason.
+const (
+	NeedOpen     = "open"
+	NeedAssigned = "assigned"
+	NeedTaken    = "taken"
+	NeedDone     = "done"
+	NeedRated    = "rated"
+	NeedRefused  = "refused"
+)
+
+// Need is a 群众需求: what someone in a village needs, found at the door (敲门问需) or filed by
+// the resident, and how far it has got.
+type Need struct {
+	ID              int64       `json:"id"`
+	TownID          int64       `json:"town_id"`
+	VillageID       int64       `json:"village_id"`
+	VillageName     string      `json:"village_name"`
+	Category        string      `json:"category"`
+	Description     string      `json:"description"`
+	ForResidentID   int64       `json:"for_resident_id,omitzero"`
+	ForName         string      `json:"for_name"`
+	Urgency         string      `json:"urgency"`
+	Status          string      `json:"status"`
+	TeamID          int64       `json:"team_id,omitzero"`
+	TeamKind        TeamKind    `json:"team_kind,omitempty"`
+	VolunteerID     int64       `json:"volunteer_id,omitzero"`
+	VolunteerName   string      `json:"volunteer_name,omitempty"`
+	Rating          int         `json:"rating,omitzero"`
+	RatingComment   string      `json:"rating_comment,omitempty"`
+	Source          string      `json:"source"`
+	RecordedByName  string      `json:"recorded_by_name"`
+	CreatedAt       time.Time   `json:"created_at"`
+	ClosedAt        time.Time   `json:"closed_at,omitzero"`
+	WaitingHours    int         `json:"waiting_hours"`
+	Events          []NeedEvent `json:"events,omitempty"`
+	recordedBy      int64
+	forResidentTown int64
+}
+
+// Waited is how long an open need has waited, as days and hours.
+func (n Need) Waited() (days, hours int) { return n.WaitingHours / 24, n.WaitingHours % 24 }
+
+// Closed reports whether the need has ended.
+func (n Need) Closed() bool {
+	return n.Status == NeedDone || n.Status == NeedRated || n.Status == NeedRefused
+}
+
+// NeedEvent is a step of a need: the status it moved to, why, and who moved it.
+type NeedEvent struct {
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason"`
+	ActorName string    `json:"actor_name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NeedInput records a need. Staff name the village and whom it is for (a resident, or a name);
+// a resident files their own, for themself.
+type NeedInput struct {
+	VillageID     int64  `json:"village_id"`
+	Category      string `json:"category"`
+	Description   string `json:"description"`
+	ForResidentID int64  `json:"for_resident_id"`
+	ForName       string `json:"for_name"`
+	Urgency       string `json:"urgency"`
+}
+
+// NeedAction moves a need on: assign (team_id), take (a volunteer takes it; leaders may name
+// volunteer_id), send_back (reason), refuse (reason), done, rate (rating 1–5, comment).
+type NeedAction struct {
+	Action      string `json:"action"`
+	TeamID      int64  `json:"team_id"`
+	VolunteerID int64  `json:"volunteer_id"`
+	Reason      string `json:"reason"`
+	Rating      int    `json:"rating"`
+	Comment     string `json:"comment"`
+}
+
+// CreateNeed records a need.
+func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (Need, error) {
+	in.Category, in.Description, in.ForName, in.Urgency = strings.TrimSpace(in.Category), strings.TrimSpace(in.Description), strings.TrimSpace(in.ForName), strings.TrimSpace(in.Urgency)
+	staff := a.IsStaff() && a.ActingFor == nil
+	source := "visit"
+	var v people.Village
+	if staff {
+		if in.VillageID <= 0 {
+			return Need{}, invalid("village_id", "field.required")
+		}
+		var err error
+		if v, err = s.People.Village(ctx, auth.System("volunteer"), in.VillageID); err != nil {
+			return Need{}, invalid("village_id", "volunteer.village_unknown")
+		}
+		if err := lead(a, v.TownID, v.ID); err != nil {
+			return Need{}, auth.Hide(err)
+		}
+		if in.ForResidentID > 0 {
+			r, err := s.People.Resident(ctx, auth.System("volunteer"), in.ForResidentID)
+			if err != nil || r.VillageID != v.ID {
+				return Need{}, invalid("for_resident_id", "volunteer.resident_not_in_village")
+			}
+			in.ForName = r.Name
+		}
+	} else {
+		if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: a.Self()}); err != nil {
+			return Need{}, err
+		}
+		r, err := s.selfResident(ctx, a)
+		if err != nil {
+			return Need{}, err
+		}
+		if v, err = s.People.Village(ctx, auth.System("volunteer"), r.VillageID); err != nil {
+			return Need{}, err
+		}
+		in.ForResidentID, in.ForName, source = r.ID, r.Name, "self"
+		if a.ActingFor != nil {
+			source = "visit"
+		}
+	}
+	var f errs.Fields
+	if _, ok := Categories[in.Category]; !ok {
+		f.Add("category", "volunteer.category_invalid")
+	}
+	if in.Description == "" {
+		f.Add("description", "field.required")
+	} else if utf8.RuneCountInString(in.Description) > 1000 {
+		f.Add("description", "field.too_long")
+	}
+	if in.ForName == "" {
+		f.Add("for_name", "field.required")
+	} else if utf8.RuneCountInString(in.ForName) > 40 {
+		f.Add("for_name", "field.too_long")
+	}
+	if in.Urgency == "" {
+		in.Urgency = "normal"
+	}
+	if !slices.Contains(Urgencies, in.Urgency) {
+		f.Add("urgency", "volunteer.urgency_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Need{}, err
+	}
+	var id int64
+	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var forID any
+		if in.ForResidentID > 0 {
+			forID = in.ForResidentID
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO volunteer_needs (town_id, village_id, category, description, for_resident_id, for_name, urgency, status, source, recorded_by, recorded_by_name, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11) RETURNING id`,
+			v.TownID, v.ID, in.Category, in.Description, forID, in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now()).Scan(&id); err != nil {
+			return fmt.Errorf("volunteer: need: %w", err)
+		}
+		if err := s.needEvent(ctx, tx, a, id, NeedOpen, ""); err != nil {
+			return err
+		}
+		if source == "visit" {
+			return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.need.create", Entity: "volunteer_need", EntityID: id, TownID: v.TownID, VillageID: v.ID, Summary: in.Category + " " + in.ForName})
+		}
+		return nil
+	})
+	if err != nil {
+		return Need{}, err
+	}
+	return s.Need(ctx, a, id)
+}
+
+func (s *Service) needEvent(ctx context.Context, tx *sql.Tx, a *auth.Actor, id int64, status, reason string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO volunteer_need_events (need_id, status, reason, actor_id, actor_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, status, reason, a.AccountID, a.Name, s.Now())
+	return err
+}
+
+const needCols = `n.id, n.town_id, n.village_id, vi.name, n.category, n.description, COALESCE(n.for_resident_id, 0), n.for_name, n.urgency, n.status,
+	COALESCE(n.team_id, 0), COALESCE(t.kind, ''), COALESCE(n.volunteer_id, 0), COALESCE(r.name, ''), COALESCE(n.rating, 0), n.rating_comment, n.source,
+	COALESCE(n.recorded_by, 0), n.recorded_by_name, n.created_at, n.closed_at`
+
+const needFrom = ` FROM volunteer_needs n JOIN villages vi ON vi.id = n.village_id LEFT JOIN volunteer_teams t ON t.id = n.team_id
+	LEFT JOIN volunteers vo ON vo.id = n.volunteer_id LEFT JOIN residents r ON r.id = vo.resident_id `
+
+func (s *Service) scanNeed(sc interface{ Scan(...any) error }) (Need, error) {
+	var n Need
+	var kind string
+	var closed sql.Null[time.Time]
+	err := sc.Scan(&n.ID, &n.TownID, &n.VillageID, &n.VillageName, &n.Category, &n.Description, &n.ForResidentID, &n.ForName, &n.Urgency, &n.Status,
+		&n.TeamID, &kind, &n.VolunteerID, &n.VolunteerName, &n.Rating, &n.RatingComment, &n.Source, &n.recordedBy, &n.RecordedByName, &n.CreatedAt, &closed)
+	n.TeamKind, n.ClosedAt = TeamKind(kind), closed.V
+	end := s.Now()
+	if n.Closed() {
+		end = n.ClosedAt
+	}
+	n.WaitingHours = int(end.Sub(n.CreatedAt) / time.Hour)
+	return n, err
+}
+
+func (s *Service) need(ctx context.Context, q db.Querier, id int64) (Need, error) {
+	n, err := s.scanNeed(q.QueryRowContext(ctx, `SELECT `+needCols+needFrom+`WHERE n.id = $1`, id))
+	if db.IsNoRows(err) {
+		return n, notFound
+	}
+	return n, err
+}
+
+// mayLead reports whether the actor leads the need's village.
+func mayLead(a *auth.Actor, n Need) bool { return lead(a, n.TownID, n.VillageID) == nil }
+
+// Need returns a need with its steps to its village's staff, the person it is for, whoever recorded
+// it, and the volunteer who took it.
+func (s *Service) Need(ctx context.Context, a *auth.Actor, id int64) (Need, error) {
+	n, err := s.need(ctx, s.DB.Read(), id)
+	if err != nil {
+		return n, err
+	}
+	if !mayLead(a, n) && !s.involved(ctx, a, n) {
+		return Need{}, notFound
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT status, reason, actor_name, created_at FROM volunteer_need_events WHERE need_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return n, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e NeedEvent
+		if err := rows.Scan(&e.Status, &e.Reason, &e.ActorName, &e.CreatedAt); err != nil {
+			return n, err
+		}
+		n.Events = append(n.Events, e)
+	}
+	return n, rows.Err()
+}
+
+// involved reports whether the actor is the person served, who recorded the need, or its volunteer.
+func (s *Service) involved(ctx context.Context, a *auth.Actor, n Need) bool {
+	if a == nil || a.AccountID == 0 {
+		return false
+	}
+	if (n.ForResidentID != 0 && n.ForResidentID == a.Self()) || (n.recordedBy == a.AccountID && a.ActingFor == nil) {
+		return true
+	}
+	if n.VolunteerID != 0 {
+		if v, err := s.Me(ctx, a); err == nil && v.ID == n.VolunteerID {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedFilter selects needs: staff see their villages' (VillageID narrows, Status filters, Mine
+// only those the caller can take as a volunteer); residents see their own.
+type NeedFilter struct {
+	VillageID int64  `json:"village_id"`
+	Status    string `json:"status"`
+}
+
+// Needs lists needs, the open and most urgent first, then the longest waiting.
+func (s *Service) Needs(ctx context.Context, a *auth.Actor, f NeedFilter) ([]Need, error) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	q := `SELECT ` + needCols + needFrom + `WHERE `
+	if a.IsStaff() && a.ActingFor == nil {
+		all, ids := auth.Visible(a, auth.VolunteerLead, a.TownID)
+		switch {
+		case f.VillageID != 0:
+			v, err := s.People.Village(ctx, auth.System("volunteer"), f.VillageID)
+			if err != nil {
+				return nil, err
+			}
+			if err := lead(a, v.TownID, v.ID); err != nil {
+				return nil, auth.Hide(err)
+			}
+			q += `n.village_id = ` + arg(v.ID)
+		case all:
+			q += `n.town_id = ` + arg(a.TownID)
+		case len(ids) > 0:
+			var ps []string
+			for _, id := range ids {
+				ps = append(ps, arg(id))
+			}
+			q += `n.village_id IN (` + strings.Join(ps, ", ") + `)`
+		default:
+			return []Need{}, nil
+		}
+	} else {
+		self := a.Self()
+		if self == 0 {
+			return nil, notFound
+		}
+		q += `(n.for_resident_id = ` + arg(self) + ` OR n.volunteer_id = (SELECT id FROM volunteers WHERE resident_id = ` + arg(self) + `)
+			OR (n.status = 'assigned' AND n.team_id IN (SELECT m.team_id FROM volunteer_members m JOIN volunteers vv ON vv.id = m.volunteer_id WHERE vv.resident_id = ` + arg(self) + `)))`
+	}
+	if f.Status != "" {
+		if f.Status == "active" {
+			q += ` AND n.status IN ('open', 'assigned', 'taken')`
+		} else {
+			q += ` AND n.status = ` + arg(f.Status)
+		}
+	}
+	q += ` ORDER BY n.id DESC LIMIT 500`
+	rows, err := s.DB.Read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("volunteer: needs: %w", err)
+	}
+	defer rows.Close()
+	out := []Need{}
+	for rows.Next() {
+		n, err := s.scanNeed(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(x, y Need) int {
+		if x.Closed() != y.Closed() {
+			return boolInt(x.Closed()) - boolInt(y.Closed())
+		}
+		if ux, uy := slices.Index(Urgencies, x.Urgency), slices.Index(Urgencies, y.Urgency); ux != uy && !x.Closed() {
+			return uy - ux
+		}
+		return x.CreatedAt.Compare(y.CreatedAt)
+	})
+	return out, nil
+}
+
+// needSkill is the skill a category of need usually wants, for suggesting teams.
+var needSkill = map[string]string{"daily_care": "care", "health": "medical", "repair": "repair", "haircut": "haircut", "legal": "legal", "dispute": "legal", "culture": "arts", "education": "tutoring"}
+
+// Suggestion is a team that could answer a need: its kind fits the category, or members have the
+// skill the need wants.
+type Suggestion struct {
+	Team    Team `json:"team"`
+	KindFit bool `json:"kind_fit"`
+	Skilled int  `json:"skilled"` // members with the skill the category wants
+}
+
+// Suggest ranks the teams of a need's village: kind fit first, then members with the skill.
+func (s *Service) Suggest(ctx context.Context, a *auth.Actor, needID int64) ([]Suggestion, error) {
+	n, err := s.need(ctx, s.DB.Read(), needID)
+	if err != nil {
+		return nil, err
+	}
+	if !mayLead(a, n) {
+		return nil, notFound
+	}
+	teams, err := s.Teams(ctx, a, n.VillageID)
+	if err != nil {
+		return nil, err
+	}
+	skill := needSkill[n.Category]
+	out := make([]Suggestion, 0, len(teams))
+	for _, t := range teams {
+		sg := Suggestion{Team: t, KindFit: Categories[n.Category] == t.Kind}
+		if skill != "" {
+			if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members m JOIN volunteers v ON v.id = m.volunteer_id
+				WHERE m.team_id = $1 AND (',' || v.skills || ',') LIKE $2`, t.ID, "%,"+skill+",%").Scan(&sg.Skilled); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, sg)
+	}
+	slices.SortStableFunc(out, func(x, y Suggestion) int {
+		if x.KindFit != y.KindFit {
+			return boolInt(y.KindFit) - boolInt(x.KindFit)
+		}
+		return y.Skilled - x.Skilled
+	})
+	return out, nil
+}
+
+// Act moves a need on; see NeedAction. Every step is kept with who took it and why.
+func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedAction) (Need, error) {
+	in.Action, in.Reason, in.Comment = strings.TrimSpace(in.Action), strings.TrimSpace(in.Reason), strings.TrimSpace(in.Comment)
+	n, err := s.need(ctx, s.DB.Read(), needID)
+	if err != nil {
+		return n, err
+	}
+	leads := mayLead(a, n)
+	if !leads && !s.involved(ctx, a, n) && !(in.Action == "take" && s.inTeam(ctx, a, n.TeamID)) {
+		return Need{}, notFound
+	}
+	if utf8.RuneCountInString(in.Reason) > 200 {
+		return Need{}, invalid("reason", "field.too_long")
+	}
+	wrongState := errs.New(errs.Conflict, "volunteer.need_wrong_state")
+	var set string
+	var args []any
+	next := ""
+	switch in.Action {
+	case "assign":
+		if !leads {
+			return Need{}, errs.New(errs.Forbidden, "error.forbidden")
+		}
+		if n.Status != NeedOpen && n.Status != NeedAssigned {
+			return Need{}, wrongState
+		}
+		t, err := s.team(ctx, s.DB.Read(), in.TeamID)
+		if err != nil || t.VillageID != n.VillageID {
+			return Need{}, invalid("team_id", "volunteer.team_unknown")
+		}
+		next, set, args = NeedAssigned, `team_id = $1, volunteer_id = NULL`, []any{t.ID}
+	case "take":
+		if n.Status != NeedAssigned {
+			return Need{}, wrongState
+		}
+		vid := in.VolunteerID
+		if vid == 0 || !leads {
+			v, err := s.Me(ctx, a)
+			if err != nil || !s.inTeam(ctx, a, n.TeamID) {
+				return Need{}, errs.New(errs.Forbidden, "volunteer.not_in_team")
+			}
+			vid = v.ID
+		} else {
+			var n2 int
+			if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members WHERE team_id = $1 AND volunteer_id = $2`, n.TeamID, vid).Scan(&n2); err != nil || n2 == 0 {
+				return Need{}, invalid("volunteer_id", "volunteer.not_in_team")
+			}
+		}
+		next, set, args = NeedTaken, `volunteer_id = $1`, []any{vid}
+	case "send_back":
+		if in.Reason == "" {
+			return Need{}, invalid("reason", "volunteer.reason_required")
+		}
+		switch {
+		case n.Status == NeedTaken && (leads || s.involved(ctx, a, n)):
+			next, set = NeedAssigned, `volunteer_id = NULL`
+		case n.Status == NeedAssigned && leads:
+			next, set = NeedOpen, `team_id = NULL`
+		default:
+			return Need{}, wrongState
+		}
+	case "refuse":
+		if !leads {
+			return Need{}, errs.New(errs.Forbidden, "error.forbidden")
+		}
+		if in.Reason == "" {
+			return Need{}, invalid("reason", "volunteer.reason_required")
+		}
+		if n.Closed() {
+			return Need{}, wrongState
+		}
+		next, set, args = NeedRefused, `closed_at = $1`, []any{s.Now()}
+	case "done":
+		if n.Status != NeedTaken || !(leads || (n.VolunteerID != 0 && s.involved(ctx, a, n) && n.ForResidentID != a.Self())) {
+			return Need{}, wrongState
+		}
+		next, set, args = NeedDone, `closed_at = $1`, []any{s.Now()}
+	case "rate":
+		if in.Rating < 1 || in.Rating > 5 {
+			return Need{}, invalid("rating", "volunteer.rating_invalid")
+		}
+		if utf8.RuneCountInString(in.Comment) > 200 {
+			return Need{}, invalid("comment", "field.too_long")
+		}
+		if n.Status != NeedDone {
+			return Need{}, wrongState
+		}
+		served := n.ForResidentID != 0 && n.ForResidentID == a.Self()
+		if !served && !leads {
+			return Need{}, errs.New(errs.Forbidden, "volunteer.rate_not_served")
+		}
+		if v, err := s.Me(ctx, a); err == nil && v.ID == n.VolunteerID {
+			return Need{}, errs.New(errs.Forbidden, "volunteer.own_hours")
+		}
+		next, set, args = NeedRated, `rating = $1, rating_comment = $2`, []any{in.Rating, in.Comment}
+		in.Reason = fmt.Sprintf("%d★ %s", in.Rating, in.Comment)
+	default:
+		return Need{}, invalid("action", "volunteer.action_invalid")
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		q := `UPDATE volunteer_needs SET status = $` + fmt.Sprint(len(args)+1)
+		if set != "" {
+			q = `UPDATE volunteer_needs SET ` + set + `, status = $` + fmt.Sprint(len(args)+1)
+		}
+		args = append(args, next, n.ID, n.Status)
+		res, err := tx.ExecContext(ctx, q+fmt.Sprintf(` WHERE id = $%d AND status = $%d`, len(args)-1, len(args)), args...)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return wrongState
+		}
+		if err := s.needEvent(ctx, tx, a, n.ID, next, in.Reason); err != nil {
+			return err
+		}
+		if leads {
+			return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.need." + in.Action, Entity: "volunteer_need", EntityID: n.ID, TownID: n.TownID, VillageID: n.VillageID, Summary: in.Reason})
+		}
+		return nil
+	})
+	if err != nil {
+		return Need{}, err
+	}
+	return s.Need(ctx, a, n.ID)
+}
+
+// inTeam reports whether the actor's resident is a member of a team.
+func (s *Service) inTeam(ctx context.Context, a *auth.Actor, teamID int64) bool {
+	if teamID == 0 || a == nil || a.Self() == 0 {
+		return false
+	}
+	var n int
+	s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.team_id = $1 AND v.resident_id = $2`, teamID, a.Self()).Scan(&n)
+	return n > 0
+}
