@@ -11,9 +11,9 @@ import (
 )
 
 // TestCrashSafety kills the server with SIGKILL at a random moment under write load (awards,
-// awards put on notice, redemptions from concurrent clients), restarts it on the same database,
-// and checks that the ledger verifies and that every write answered with a 2xx is there: sent
-// again with its idempotency key, each answers with its first result.
+// awards put on notice, redemptions and volunteer sign-ups from concurrent clients), restarts it
+// on the same database, and checks that the ledger verifies and that every write answered with a
+// 2xx is there: sent again with its idempotency key, each answers with its first result.
 func TestCrashSafety(t *testing.T) {
 	needE2E(t)
 	t.Run("SQLite", func(t *testing.T) { crash(t, "") })
@@ -40,11 +40,15 @@ func crash(t *testing.T, dbURL string) {
 		t.Fatalf("demo village: residents %+v", rs)
 	}
 
+	post, shifts := volunteerShifts(t, staff, m1.VillageID, 400, r1, r2)
+
 	l := newLoad()
 	staffs := []*client{staff}
 	workers := []worker{
 		l.redeemer([]*client{r1}, 0, m1.ID, towel.ID),
 		l.redeemer([]*client{r2}, 1, m2.ID, towel.ID),
+		l.signer([]*client{r1}, 0, m1.ID, shifts),
+		l.signer([]*client{r2}, 1, m2.ID, shifts),
 		l.awarder(staffs, 0, "help", helpers),
 	}
 	for w := range 6 {
@@ -59,9 +63,9 @@ func crash(t *testing.T, dbURL string) {
 		s.kill()
 	}()
 	l.drive(ctx, t, workers...)
-	t.Logf("SIGKILL after %v: %d awards, %d on notice, %d redemptions acknowledged; %d refused (409), %d unanswered",
-		killAt.Round(time.Millisecond), l.count("award"), l.count("claim"), l.count("redeem"), l.refused.Load(), l.lost.Load())
-	if l.count("award") < 10 || l.count("claim") < 1 {
+	t.Logf("SIGKILL after %v: %d awards, %d on notice, %d redemptions, %d sign-ups acknowledged; %d refused (409), %d unanswered",
+		killAt.Round(time.Millisecond), l.count("award"), l.count("claim"), l.count("redeem"), l.count("signup"), l.refused.Load(), l.lost.Load())
+	if l.count("award") < 10 || l.count("claim") < 1 || l.count("signup") < 2 {
 		t.Fatalf("too little load before the kill to prove anything")
 	}
 
@@ -71,11 +75,12 @@ func crash(t *testing.T, dbURL string) {
 	// Sessions live in the database: the old tokens work on the new process.
 	staff2, residents := staff.on(s2), map[int64]*client{m1.ID: r1.on(s2), m2.ID: r2.on(s2)}
 	l.replay(t, func(a ack) *client {
-		if a.Kind == "redeem" {
+		if a.Kind == "redeem" || a.Kind == "signup" {
 			return residents[a.Resident]
 		}
 		return staff2
 	})
+	l.checkShifts(t, staff2, post, false)
 	s2.stop()
 	verify(t, s.opts.Data, dbURL)
 }

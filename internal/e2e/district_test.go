@@ -24,7 +24,7 @@ import (
 
 // TestDistrict runs a district the way the README describes it: two app servers on one
 // PostgreSQL database with one SIWEI_SECRET. A login made on one works on the other; concurrent
-// awards, awards on public notice and redemptions go through both at once; both schedulers post
+// awards, awards on public notice, redemptions and volunteer sign-ups go through both at once; both schedulers post
 // claims whose notice ended, and each claim is posted exactly once; the balances move by exactly
 // what was acknowledged; and the ledger verifies.
 func TestDistrict(t *testing.T) {
@@ -82,11 +82,14 @@ func TestDistrict(t *testing.T) {
 		}
 	}
 	volunteers, helpers := append(under(rs, "volunteer"), feed...), under(rs, "help")
+	post, shifts := volunteerShifts(t, staffA, m1.VillageID, 400, r1, r2)
 
 	l := newLoad()
 	workers := []worker{
 		l.redeemer([]*client{r1, r1.on(b)}, 0, m1.ID, towel.ID),
 		l.redeemer([]*client{r2.on(a), r2}, 1, m2.ID, towel.ID),
+		l.signer([]*client{r1, r1.on(b)}, 0, m1.ID, shifts),
+		l.signer([]*client{r2.on(a), r2}, 1, m2.ID, shifts),
 		l.awarder(staffs, 0, "help", helpers),
 		l.awarder(staffs, 1, "help", helpers),
 	}
@@ -96,14 +99,17 @@ func TestDistrict(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	l.drive(ctx, t, workers...)
-	t.Logf("through two servers in 3s: %d awards, %d on notice, %d redemptions; %d refused (409)",
-		l.count("award"), l.count("claim"), l.count("redeem"), l.refused.Load())
-	if l.count("award") < 10 || l.count("claim") < 2 || l.count("redeem") < 1 {
+	t.Logf("through two servers in 3s: %d awards, %d on notice, %d redemptions, %d sign-ups; %d refused (409)",
+		l.count("award"), l.count("claim"), l.count("redeem"), l.count("signup"), l.refused.Load())
+	if l.count("award") < 10 || l.count("claim") < 2 || l.count("redeem") < 1 || l.count("signup") < 2 {
 		t.Fatal("too little load to prove anything")
 	}
 	if t.Failed() {
 		return
 	}
+
+	// Each shift has one place: whichever server took a sign-up, one got it and the other waits.
+	l.checkShifts(t, staffs[1], post, true)
 
 	// Every claim put on notice is posted once its notice ends, by one server or the other.
 	var claims []string

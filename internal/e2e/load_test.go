@@ -96,7 +96,8 @@ type ack struct {
 	Resident int64
 	Points   int64 // signed change of the resident's balance once posted
 	TxID     int64 // transaction of a posted award or a redemption
-	ID       int64 // claim or redemption id
+	ID       int64 // claim, redemption or sign-up id
+	Shift    int64 // a sign-up's shift
 }
 
 // load drives concurrent writes and keeps what was acknowledged. After stop, transport errors
@@ -231,6 +232,114 @@ func (l *load) redeemer(cs []*client, w int, residentID, itemID int64) worker {
 	}
 }
 
+// signupReply is the answer to POST /api/v1/volunteer/shifts/{id}/signups.
+type signupReply struct {
+	ID         int64  `json:"id"`
+	ShiftID    int64  `json:"shift_id"`
+	ResidentID int64  `json:"resident_id"`
+	Status     string `json:"status"`
+	Replayed   bool   `json:"replayed"`
+}
+
+// volunteerShifts has village staff publish a post of n one-hour shifts with one place each, from
+// tomorrow on, and registers the residents as volunteers; it returns the post's and the shifts' ids.
+func volunteerShifts(t testing.TB, staff *client, villageID int64, n int, residents ...*client) (int64, []int64) {
+	t.Helper()
+	var teams []struct {
+		ID int64 `json:"id"`
+	}
+	staff.must(t, http.StatusOK, "GET", fmt.Sprintf("/api/v1/volunteer/teams?village_id=%d", villageID), nil, &teams)
+	if len(teams) == 0 {
+		t.Fatalf("village %d has no volunteer teams", villageID)
+	}
+	day, err := time.Parse("2006-01-02", today())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shifts []map[string]any
+	for i := range n {
+		h := 7 + i%12
+		shifts = append(shifts, map[string]any{"date": day.AddDate(0, 0, 1+i/12).Format("2006-01-02"),
+			"start": fmt.Sprintf("%02d:00", h), "end": fmt.Sprintf("%02d:00", h+1), "capacity": 1})
+	}
+	var post struct {
+		ID int64 `json:"id"`
+	}
+	staff.must(t, http.StatusCreated, "POST", "/api/v1/volunteer/posts", map[string]any{"team_id": teams[0].ID, "title": "压力测试岗",
+		"place": "村委会", "rule_code": "volunteer", "shifts": shifts}, &post)
+	var detail struct {
+		Shifts []struct {
+			ID int64 `json:"id"`
+		} `json:"shifts"`
+	}
+	staff.must(t, http.StatusOK, "GET", fmt.Sprintf("/api/v1/volunteer/posts/%d", post.ID), nil, &detail)
+	if len(detail.Shifts) != n {
+		t.Fatalf("post %d has %d shifts, want %d", post.ID, len(detail.Shifts), n)
+	}
+	ids := make([]int64, n)
+	for i, sh := range detail.Shifts {
+		ids[i] = sh.ID
+	}
+	for _, r := range residents {
+		r.must(t, http.StatusOK, "POST", "/api/v1/volunteer/me", map[string]any{"consent": true}, nil)
+	}
+	return post.ID, ids
+}
+
+// checkShifts compares a post's shifts with the acknowledged sign-ups: no shift has more people
+// than places, and each holds every sign-up acknowledged for it, in a place or in line. With
+// exact, it holds no others either (after a crash, an unanswered sign-up may have landed).
+func (l *load) checkShifts(t testing.TB, staff *client, postID int64, exact bool) {
+	t.Helper()
+	var detail struct {
+		Shifts []struct {
+			ID       int64 `json:"id"`
+			Capacity int   `json:"capacity"`
+			Taken    int   `json:"taken"`
+			Waiting  int   `json:"waiting"`
+		} `json:"shifts"`
+	}
+	staff.must(t, http.StatusOK, "GET", fmt.Sprintf("/api/v1/volunteer/posts/%d", postID), nil, &detail)
+	acked := map[int64]int{}
+	for _, a := range l.acks {
+		if a.Kind == "signup" {
+			acked[a.Shift]++
+		}
+	}
+	for _, sh := range detail.Shifts {
+		n := sh.Taken + sh.Waiting
+		if sh.Taken > sh.Capacity || n < acked[sh.ID] || (exact && n != acked[sh.ID]) || (acked[sh.ID] > 0 && sh.Taken != sh.Capacity) {
+			t.Errorf("shift %d: %d of %d places taken, %d waiting; %d sign-ups acknowledged", sh.ID, sh.Taken, sh.Capacity, sh.Waiting, acked[sh.ID])
+		}
+	}
+}
+
+// signer signs the logged-in resident up for the shifts in turn, through the clients in turn.
+// Residents who sign up for the same shifts race for its one place; the other waits in line.
+func (l *load) signer(cs []*client, w int, residentID int64, shifts []int64) worker {
+	return func(n int) error {
+		if n >= len(shifts) {
+			return errStop
+		}
+		by := (n + w) % len(cs)
+		path := fmt.Sprintf("/api/v1/volunteer/shifts/%d/signups", shifts[n])
+		var out signupReply
+		st, b, err := cs[by].call("POST", path, nil, &out)
+		if err != nil {
+			return err
+		}
+		if st == http.StatusCreated && out.ID > 0 && out.ShiftID == shifts[n] && out.ResidentID == residentID && !out.Replayed &&
+			(out.Status == "confirmed" || out.Status == "waiting") {
+			l.ack(ack{Kind: "signup", By: by, Path: path, Resident: residentID, ID: out.ID, Shift: shifts[n]})
+			return nil
+		}
+		if !l.stopped.Load() {
+			l.fail("sign up for shift %d: status %d: %.300s", shifts[n], st, b)
+		}
+		return errStop
+	}
+}
+
 // replay sends every acknowledged write again, with the same key, and checks that the server
 // answers with the first result and posts nothing: proof that each is in the database.
 func (l *load) replay(t testing.TB, clientFor func(ack) *client) {
@@ -249,6 +358,12 @@ func (l *load) replay(t testing.TB, clientFor func(ack) *client) {
 			c.must(t, http.StatusAccepted, "POST", a.Path, a.Body, &out)
 			if out.Pending == nil || out.Pending.ID != a.ID {
 				t.Errorf("award on notice %v acknowledged as claim %d; replayed: %+v", a.Body, a.ID, out)
+			}
+		case "signup":
+			var out signupReply
+			c.must(t, http.StatusOK, "POST", a.Path, nil, &out)
+			if out.ID != a.ID || !out.Replayed {
+				t.Errorf("sign-up for shift %d acknowledged as %d; again: %+v", a.Shift, a.ID, out)
 			}
 		case "redeem":
 			var out redemptionReply
