@@ -5,6 +5,7 @@ package people
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -25,12 +26,20 @@ type Town struct {
 
 // Location is the town's time zone, Asia/Shanghai when unset or unknown.
 func (t Town) Location() *time.Location {
-	if loc, err := time.LoadLocation(t.TimeZone); err == nil && t.TimeZone != "" {
-		return loc
+	if l, ok := zones.Load(t.TimeZone); ok {
+		return l.(*time.Location)
 	}
-	loc, _ := time.LoadLocation("Asia/Shanghai")
+	loc, err := time.LoadLocation(t.TimeZone)
+	if err != nil || t.TimeZone == "" {
+		loc, _ = time.LoadLocation("Asia/Shanghai")
+	}
+	zones.Store(t.TimeZone, loc)
 	return loc
 }
+
+// zones caches loaded time zones by name: loading one reads and parses its zoneinfo, which every
+// award, cap and ranking asks for.
+var zones sync.Map
 
 // Today is the town's calendar day at now, as a UTC midnight date.
 func (t Town) Today(now time.Time) time.Time { return dateOnly(now.In(t.Location())) }
