@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,9 +24,14 @@ const (
 )
 
 // chromium finds the browser: SIWEI_CHROMIUM, else chromium or google-chrome on the PATH. A
-// machine without one fails the test: CI installs it, and only SIWEI_E2E=off skips.
+// machine without one, or without a font for Chinese, fails the test: CI installs both, and only
+// SIWEI_E2E=off skips.
 func chromium(t testing.TB) string {
 	t.Helper()
+	// Without a CJK font the pages would pass on their text and show boxes to a person.
+	if out, err := exec.Command("fc-list", ":lang=zh", "family").Output(); err == nil && len(bytes.TrimSpace(out)) == 0 {
+		t.Fatal("no font for Chinese: install one (Debian: apt-get install -y fonts-noto-cjk), or skip these tests with SIWEI_E2E=off")
+	}
 	if p := os.Getenv("SIWEI_CHROMIUM"); p != "" {
 		return p
 	}
