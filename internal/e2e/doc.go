@@ -2,14 +2,16 @@
 // resident's phone meet it: TestMain builds ./cmd/siwei once, and each test runs it as a child
 // process on a free loopback port with a fresh data folder or PostgreSQL database.
 //
-//   - browser_test.go: a resident's and a staff member's journeys in headless Chromium (chromedp),
-//     with screenshots; Chromium must be installed (Debian: apt-get install chromium
-//     fonts-noto-cjk) or the tests fail.
-//   - crash_test.go: SIGKILL under write load, restart, `siwei verify`, and every 2xx in the ledger.
+//   - journeys_test.go: a resident's journey on a phone and a staff member's at a desktop, in
+//     headless Chromium driven by chromedp (browser_test.go), with screenshots. Chromium and a
+//     font for Chinese must be installed (Debian: apt-get install chromium fonts-noto-cjk), or the
+//     tests fail.
+//   - crash_test.go: SIGKILL under write load, restart, `siwei verify`, and every 2xx still there.
 //   - district_test.go: two app servers on one PostgreSQL database.
+//   - harness_test.go and load_test.go: the child processes, the API client and the load.
 //
 // SIWEI_E2E=off skips the package (for a machine without Chromium); SIWEI_E2E_BINARY=PATH tests that
 // binary instead of building one; SIWEI_E2E_SHOTS=DIR keeps the screenshots there instead of in the
-// test's temporary folder. The PostgreSQL tests run when
-// SIWEI_TEST_POSTGRES names a server, as everywhere else.
+// test's artifact folder (go test -artifacts). The PostgreSQL tests run when SIWEI_TEST_POSTGRES
+// names a server, as everywhere else.
 package e2e
