@@ -431,7 +431,8 @@ func decodeClaim(w http.ResponseWriter, r *http.Request, v *ClaimInput) error {
 		}
 		return errs.New(errs.Invalid, "error.bad_json")
 	}
-	if dec.More() {
+	// Nothing but space may follow the value: More would let a stray "]" or "}" through.
+	if _, err := dec.Token(); err != io.EOF {
 		return errs.New(errs.Invalid, "error.bad_json")
 	}
 	return nil

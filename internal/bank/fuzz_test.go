@@ -2,6 +2,9 @@ package bank
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -54,5 +57,50 @@ func FuzzCardToken(f *testing.F) {
 		}
 		refused("cut token", tok[:i], fuzzTokenKey)
 		refused("extended token", tok+string(b), fuzzTokenKey)
+	})
+}
+
+// FuzzDecodeClaim: the claim API's own decoder (web.Decode with room for photos) refuses a body
+// with an Invalid *errs.Error whose fields name what failed, or accepts exactly one JSON value,
+// whose claim encodes to JSON that decodes to the same claim.
+func FuzzDecodeClaim(f *testing.F) {
+	for _, s := range []string{
+		`{"rule_code":"snow","description":"扫雪","happened_on":"2026-05-20","photos":["iVBORw0KGgo="]}`,
+		`{"photos":["not base64!"]}`, `{"photos":[null,""]}`, `{"photos":"x"}`, `{"rule":"x"}`,
+		`null`, `{}]`, `{} {}`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	decode := func(body []byte) (ClaimInput, error) {
+		var in ClaimInput
+		r := httptest.NewRequest("POST", "/api/v1/bank/claims", bytes.NewReader(body))
+		return in, decodeClaim(httptest.NewRecorder(), r, &in)
+	}
+	fieldKeys := map[string]bool{"field.wrong_type": true, "field.unknown": true, "bank.photo_invalid": true}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, err := decode(body)
+		if err != nil {
+			e, ok := errs.As(err)
+			if !ok || e.Code != errs.Invalid || e.Key != "error.bad_json" {
+				t.Fatalf("%q refused with %#v", body, err)
+			}
+			for _, fe := range e.Fields {
+				if !fieldKeys[fe.Key] || (fe.Key == "bank.photo_invalid" && fe.Field != "photos") {
+					t.Fatalf("%q refused with field %+v", body, fe)
+				}
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted %q, which is not one JSON value", body)
+		}
+		enc, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := decode(enc)
+		if err != nil || !reflect.DeepEqual(again, in) {
+			t.Fatalf("%q decoded to %+v, through %s to %+v (%v)", body, in, enc, again, err)
+		}
 	})
 }
