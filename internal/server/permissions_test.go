@@ -51,8 +51,10 @@ import (
 // {account} their login, {grant} a fresh grant of theirs, {claim} their claim awaiting review,
 // {notice} their claim on the notice board, {objection} the resident's objection to it, {item}
 // a shop item, {order} their pending order, {txn} an award to them, {card} and {cardno} their
-// card, {today}, and for every call a fresh {key} and {idnum} (a valid, unused 身份证号). An API
-// route's body is JSON; a page's is a form.
+// card; 微志愿's {team} of 前疃村, its {post} and {closing} posts, the post's {shift} tomorrow
+// (both residents signed up), the party member's {volunteer} record and number {volno}, {need}
+// and {certificate}; {today}, {tomorrow}, and for every call a fresh {key}, {phone} and {idnum}
+// (a valid, unused 身份证号). An API route's body is JSON; a page's is a form.
 type perm struct {
 	route string // "METHOD /pattern" exactly as registered
 	path  string // the path to call; empty: the pattern itself
@@ -184,6 +186,72 @@ var matrix = []perm{
 	{"GET /api/v1/bank/notices", "/api/v1/bank/notices?village_id={village}", "", "LNNAA"},
 	{"POST /api/v1/bank/claims/{id}/objections", "/api/v1/bank/claims/{notice}/objections", `{"reason":"矩阵异议"}`, "LAFFF"},
 	{"POST /api/v1/bank/claims/{id}/review", "/api/v1/bank/claims/{claim}/review", `{"approve":true}`, "LNNAA"},
+
+	// notify
+	{"GET /notifications", "", "", "LAFFF"},
+	{"POST /notifications/read", "", "", "LAFFF"},
+	{"GET /api/v1/notifications", "", "", "LAFFF"},
+
+	// 微志愿: resident pages
+	{"GET /volunteer", "", "", "LAAAA"},
+	{"GET /volunteer/register", "", "", "LANNN"},
+	{"POST /volunteer/register", "", "consent=1&skills=haircut", "LANNN"},
+	{"GET /volunteer/posts/{id}", "/volunteer/posts/{post}", "", "LANNN"},
+	{"POST /volunteer/shifts/{id}/signup", "/volunteer/shifts/{shift}/signup", "", "LANNN"},
+	{"POST /volunteer/shifts/{id}/cancel", "/volunteer/shifts/{shift}/cancel", "", "LANNN"},
+	{"GET /volunteer/shifts", "", "", "LANNN"},
+	{"GET /volunteer/scan", "/volunteer/scan?t=x", "", "LAAAA"},
+	{"POST /volunteer/scan", "", "t=x", "LAFFF"},
+	{"GET /volunteer/record", "", "", "LAAAA"},
+	{"POST /volunteer/certificates", "", "", "LANNN"},
+	{"GET /volunteer/certificates/{id}", "/volunteer/certificates/{certificate}", "", "LNNAA"},
+	{"GET /volunteer/needs", "", "", "LANNN"},
+	{"POST /volunteer/needs", "", "category=repair&description=矩阵需求&urgency=normal", "LANNN"},
+	{"GET /volunteer/needs/{id}", "/volunteer/needs/{need}", "", "LNNAA"},
+	{"POST /volunteer/needs/{id}", "/volunteer/needs/{need}", "action=rate&rating=5", "LNNAA"},
+
+	// 微志愿: staff pages
+	{"GET /admin/volunteer", "/admin/volunteer?village_id={village}", "", "LFNAA"},
+	{"POST /admin/volunteer/teams/{id}/leaders", "/admin/volunteer/teams/{team}/leaders", "account_id={account}&village_id={village}", "LFNAA"},
+	{"GET /admin/volunteer/posts", "/admin/volunteer/posts?village_id={village}", "", "LFNAA"},
+	{"POST /admin/volunteer/posts", "", "team_id={team}&title=矩阵岗位&place=村委会&open_to=village&rule_code=volunteer&date={tomorrow}&start=14:00&end=16:00&capacity=3", "LFNAA"},
+	{"GET /admin/volunteer/posts/{id}", "/admin/volunteer/posts/{post}", "", "LFNAA"},
+	{"POST /admin/volunteer/posts/{id}/shifts", "/admin/volunteer/posts/{post}/shifts", "date={tomorrow}&start=16:00&end=17:00&capacity=3", "LFNAA"},
+	{"POST /admin/volunteer/posts/{id}/close", "/admin/volunteer/posts/{closing}/close", "", "LFNAA"},
+	{"GET /admin/volunteer/shifts/{id}", "/admin/volunteer/shifts/{shift}", "", "LFNAA"},
+	{"GET /admin/volunteer/shifts/{id}/qr.png", "/admin/volunteer/shifts/{shift}/qr.png", "", "LFNAA"},
+	{"POST /admin/volunteer/shifts/{id}/checkin", "/admin/volunteer/shifts/{shift}/checkin", "volunteer_number={volno}&action=in&at=09:00", "LFNAA"},
+	{"POST /admin/volunteer/shifts/{id}/complete", "/admin/volunteer/shifts/{shift}/complete", "", "LFNAA"},
+	{"POST /admin/volunteer/shifts/{id}/message", "/admin/volunteer/shifts/{shift}/message", "title=矩阵通知&body=明天见", "LFNAA"},
+	{"GET /admin/volunteer/needs", "/admin/volunteer/needs?village_id={village}", "", "LFNAA"},
+	{"POST /admin/volunteer/needs", "", "village_id={village}&category=repair&description=矩阵上门&for_name=王大爷&urgency=normal", "LFNAA"},
+	{"GET /admin/volunteer/needs/{id}", "/admin/volunteer/needs/{need}", "", "LFNAA"},
+	{"POST /admin/volunteer/needs/{id}", "/admin/volunteer/needs/{need}", "action=assign&team_id={team}", "LFNAA"},
+	{"GET /admin/volunteer/volunteers", "/admin/volunteer/volunteers?village_id={village}", "", "LFNAA"},
+	{"GET /admin/volunteer/volunteers/{id}", "/admin/volunteer/volunteers/{volunteer}", "", "LFNAA"},
+	{"GET /admin/volunteer/figures", "", "", "LFNNA"},
+
+	// 微志愿: API
+	{"GET /api/v1/volunteer/posts", "/api/v1/volunteer/posts?village_id={village}", "", "LANAA"},
+	{"POST /api/v1/volunteer/posts", "", `{"team_id":{team},"title":"矩阵API岗位","place":"村委会","rule_code":"volunteer","shifts":[{"date":"{tomorrow}","start":"14:00","end":"16:00","capacity":3}]}`, "LNNAA"},
+	{"GET /api/v1/volunteer/posts/{id}", "/api/v1/volunteer/posts/{post}", "", "LANAA"},
+	{"POST /api/v1/volunteer/posts/{id}/shifts", "/api/v1/volunteer/posts/{post}/shifts", `{"shifts":[{"date":"{tomorrow}","start":"17:00","end":"18:00","capacity":3}]}`, "LNNAA"},
+	{"POST /api/v1/volunteer/posts/{id}/close", "/api/v1/volunteer/posts/{closing}/close", "", "LNNAA"},
+	{"GET /api/v1/volunteer/shifts/{id}", "/api/v1/volunteer/shifts/{shift}", "", "LANAA"},
+	{"POST /api/v1/volunteer/shifts/{id}/signups", "/api/v1/volunteer/shifts/{shift}/signups", "", "LAFFF"},
+	{"DELETE /api/v1/volunteer/shifts/{id}/signups/me", "/api/v1/volunteer/shifts/{shift}/signups/me", "", "LAFFF"},
+	{"POST /api/v1/volunteer/shifts/{id}/checkins", "/api/v1/volunteer/shifts/{shift}/checkins", `{"volunteer_number":"{volno}","action":"in","at":"09:00"}`, "LNNAA"},
+	{"POST /api/v1/volunteer/shifts/{id}/complete", "/api/v1/volunteer/shifts/{shift}/complete", "", "LNNAA"},
+	{"POST /api/v1/volunteer/shifts/{id}/messages", "/api/v1/volunteer/shifts/{shift}/messages", `{"title":"矩阵通知","body":"明天见"}`, "LNNAA"},
+	{"GET /api/v1/volunteer/me", "", "", "LANNN"},
+	{"POST /api/v1/volunteer/me", "", `{"consent":true,"skills":["haircut"]}`, "LAFFF"},
+	{"GET /api/v1/volunteer/me/record", "", "", "LANNN"},
+	{"GET /api/v1/volunteer/teams", "/api/v1/volunteer/teams?village_id={village}", "", "LANAA"},
+	{"GET /api/v1/volunteer/needs", "/api/v1/volunteer/needs?village_id={village}", "", "LANAA"},
+	{"POST /api/v1/volunteer/needs", "", `{"village_id":{village},"category":"repair","description":"矩阵上门","for_name":"王大爷","urgency":"normal"}`, "LANAA"},
+	{"GET /api/v1/volunteer/needs/{id}", "/api/v1/volunteer/needs/{need}", "", "LNNAA"},
+	{"POST /api/v1/volunteer/needs/{id}/actions", "/api/v1/volunteer/needs/{need}/actions", `{"action":"assign","team_id":{team}}`, "LNNAA"},
+	{"GET /api/v1/volunteer/figures", "", "", "LFNNA"},
 }
 
 // freshSession marks routes that change the caller's own session (ending it, or starting office
@@ -506,6 +574,57 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 	}
 	must(resident.JSON("POST", fmt.Sprintf("/api/v1/bank/claims/%d/objections", claim.ID), map[string]any{"reason": "那天他在城里"}, &objection))
 	set("objection", objection.ID)
+
+	// 微志愿: two posts of a 前疃村 team with a shift tomorrow (one of them to be closed), both
+	// residents registered and signed up, a need of the party member's and a certificate.
+	tomorrow := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, 1).Format("2006-01-02")
+	set("tomorrow", tomorrow)
+	var teams []struct {
+		ID int64 `json:"id"`
+	}
+	must(village.JSON("GET", "/api/v1/volunteer/teams?village_id="+f.values["village"], nil, &teams))
+	if len(teams) == 0 {
+		t.Fatal("fixture: 前疃村 has no volunteer teams")
+	}
+	set("team", teams[0].ID)
+	for _, k := range []string{"post", "closing"} {
+		var post struct {
+			ID int64 `json:"id"`
+		}
+		must(village.JSON("POST", "/api/v1/volunteer/posts", map[string]any{"team_id": teams[0].ID, "title": "矩阵岗位 " + k, "place": "村委会", "rule_code": "volunteer",
+			"shifts": []map[string]any{{"date": tomorrow, "start": "09:00", "end": "11:00", "capacity": 5}}}, &post))
+		set(k, post.ID)
+	}
+	var detail struct {
+		Shifts []struct {
+			ID int64 `json:"id"`
+		} `json:"shifts"`
+	}
+	must(village.JSON("GET", "/api/v1/volunteer/posts/"+f.values["post"], nil, &detail))
+	if len(detail.Shifts) != 1 {
+		t.Fatalf("fixture: post has %d shifts", len(detail.Shifts))
+	}
+	set("shift", detail.Shifts[0].ID)
+	var vol struct {
+		ID     int64  `json:"id"`
+		Number string `json:"number"`
+	}
+	must(resident.JSON("POST", "/api/v1/volunteer/me", map[string]any{"consent": true, "teams": []int64{teams[0].ID}}, nil))
+	must(party.JSON("POST", "/api/v1/volunteer/me", map[string]any{"consent": true, "teams": []int64{teams[0].ID}}, &vol))
+	set("volunteer", vol.ID)
+	set("volno", vol.Number)
+	must(party.JSON("POST", "/api/v1/volunteer/shifts/"+f.values["shift"]+"/signups", nil, nil))
+	var need struct {
+		ID int64 `json:"id"`
+	}
+	must(party.JSON("POST", "/api/v1/volunteer/needs", map[string]any{"category": "repair", "description": "院门坏了", "urgency": "normal"}, &need))
+	set("need", need.ID)
+	var cert int64
+	if err := env.Sys.DB.Write().QueryRowContext(context.Background(), `INSERT INTO volunteer_certificates (volunteer_id, number, minutes, shifts, issued_by, created_at)
+		VALUES ($1, $2, 120, 1, '矩阵', $3) RETURNING id`, vol.ID, "ZYZM-MATRIX-1", db.Now()).Scan(&cert); err != nil {
+		t.Fatal(err)
+	}
+	set("certificate", cert)
 
 	// The party member's card and login.
 	ctx, q := context.Background(), env.Sys.DB.Read()
