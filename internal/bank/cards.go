@@ -220,9 +220,12 @@ func (s *Service) IssueCard(ctx context.Context, a *auth.Actor, residentID int64
 			return cardTaken(old.Status)
 		}
 		now := s.Now()
-		// Serials are per town: the highest in use plus one. On PostgreSQL a concurrent issuer may
-		// take the same number first; ON CONFLICT waits for it to commit, then we read the highest
-		// again and take the next, inside the same transaction.
+		// Serials are per town: the highest in use plus one, taken one issuer at a time per town
+		// (on PostgreSQL; SQLite has one writer). Should a number still be taken, ON CONFLICT waits
+		// for its issuer to commit, then we read the highest again and take the next.
+		if err := s.DB.Serialize(ctx, tx, "bank.card.serial:"+h.townCode); err != nil {
+			return fmt.Errorf("bank: issue card: %w", err)
+		}
 		var id int64
 		for attempt := 0; id == 0; attempt++ {
 			if attempt == 50 {

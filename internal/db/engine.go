@@ -169,3 +169,14 @@ func LikePrefix(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 	return r.Replace(s) + "%"
 }
+
+// Serialize makes transactions that name the same key run one after another from here until they
+// end: a transaction-scoped advisory lock on PostgreSQL; on SQLite the one writer already does.
+// For rare writes that pick "the next number" (card serials), never for the ledger's hot path.
+func (d *DB) Serialize(ctx context.Context, tx *sql.Tx, key string) error {
+	if d.Engine != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, key)
+	return err
+}

@@ -32,8 +32,10 @@ func (f Figure) Hours() string { return fmt.Sprintf("%.1f", float64(f.Minutes)/6
 // Figures are the pillar's figures for a town by village and team kind, with the town's total
 // last. A need counts under its team's kind, or the kind its category usually goes to.
 func (s *Service) Figures(ctx context.Context, a *auth.Actor, townID int64) ([]Figure, error) {
-	if err := lead(a, townID, 0); err != nil {
-		return nil, auth.Hide(err)
+	// Village staff see their villages' rows, and a total over those.
+	all, ids := auth.Visible(a, auth.VolunteerLead, townID)
+	if !all && len(ids) == 0 {
+		return nil, auth.Hide(lead(a, townID, 0))
 	}
 	rows := map[[2]any]*Figure{}
 	names := map[int64]string{}
@@ -122,6 +124,9 @@ func (s *Service) Figures(ctx context.Context, a *auth.Actor, townID int64) ([]F
 	out := make([]Figure, 0, len(rows)+1)
 	total := Figure{VillageName: "", Kind: ""}
 	for _, f := range rows {
+		if !all && !slices.Contains(ids, f.VillageID) {
+			continue
+		}
 		total.Volunteers += f.Volunteers
 		total.Minutes += f.Minutes
 		total.Shifts += f.Shifts

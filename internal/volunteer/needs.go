@@ -29,30 +29,29 @@ const (
 // Need is a 群众需求: what someone in a village needs, found at the door (敲门问需) or filed by
 // the resident, and how far it has got.
 type Need struct {
-	ID              int64       `json:"id"`
-	TownID          int64       `json:"town_id"`
-	VillageID       int64       `json:"village_id"`
-	VillageName     string      `json:"village_name"`
-	Category        string      `json:"category"`
-	Description     string      `json:"description"`
-	ForResidentID   int64       `json:"for_resident_id,omitzero"`
-	ForName         string      `json:"for_name"`
-	Urgency         string      `json:"urgency"`
-	Status          string      `json:"status"`
-	TeamID          int64       `json:"team_id,omitzero"`
-	TeamKind        TeamKind    `json:"team_kind,omitempty"`
-	VolunteerID     int64       `json:"volunteer_id,omitzero"`
-	VolunteerName   string      `json:"volunteer_name,omitempty"`
-	Rating          int         `json:"rating,omitzero"`
-	RatingComment   string      `json:"rating_comment,omitempty"`
-	Source          string      `json:"source"`
-	RecordedByName  string      `json:"recorded_by_name"`
-	CreatedAt       time.Time   `json:"created_at"`
-	ClosedAt        time.Time   `json:"closed_at,omitzero"`
-	WaitingHours    int         `json:"waiting_hours"`
-	Events          []NeedEvent `json:"events,omitempty"`
-	recordedBy      int64
-	forResidentTown int64
+	ID             int64       `json:"id"`
+	TownID         int64       `json:"town_id"`
+	VillageID      int64       `json:"village_id"`
+	VillageName    string      `json:"village_name"`
+	Category       string      `json:"category"`
+	Description    string      `json:"description"`
+	ForResidentID  int64       `json:"for_resident_id,omitzero"`
+	ForName        string      `json:"for_name"`
+	Urgency        string      `json:"urgency"`
+	Status         string      `json:"status"`
+	TeamID         int64       `json:"team_id,omitzero"`
+	TeamKind       TeamKind    `json:"team_kind,omitempty"`
+	VolunteerID    int64       `json:"volunteer_id,omitzero"`
+	VolunteerName  string      `json:"volunteer_name,omitempty"`
+	Rating         int         `json:"rating,omitzero"`
+	RatingComment  string      `json:"rating_comment,omitempty"`
+	Source         string      `json:"source"`
+	RecordedByName string      `json:"recorded_by_name"`
+	CreatedAt      time.Time   `json:"created_at"`
+	ClosedAt       time.Time   `json:"closed_at,omitzero"`
+	WaitingHours   int         `json:"waiting_hours"`
+	Events         []NeedEvent `json:"events,omitempty"`
+	recordedBy     int64
 }
 
 // Waited is how long an open need has waited, as days and hours.
@@ -519,4 +518,22 @@ func (s *Service) inTeam(ctx context.Context, a *auth.Actor, teamID int64) bool 
 	var n int
 	s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.team_id = $1 AND v.resident_id = $2`, teamID, a.Self()).Scan(&n)
 	return n > 0
+}
+
+// NeedStatusAfter is the status a need action moves a need to ("" for an unknown action; a
+// send_back's depends on where the need was).
+func NeedStatusAfter(action string) string {
+	switch action {
+	case "assign":
+		return NeedAssigned
+	case "take":
+		return NeedTaken
+	case "done":
+		return NeedDone
+	case "rate":
+		return NeedRated
+	case "refuse":
+		return NeedRefused
+	}
+	return ""
 }

@@ -100,10 +100,11 @@ func span(f *errs.Fields, prefix string, day time.Time, start, end string, capac
 	if !ok2 {
 		f.Add(prefix+"end", "volunteer.time_invalid")
 	}
-	if capacity <= 0 || capacity > 1000 {
+	badCap := capacity <= 0 || capacity > 1000
+	if badCap {
 		f.Add(prefix+"capacity", "volunteer.capacity_invalid")
 	}
-	if !ok1 || !ok2 || capacity <= 0 || capacity > 1000 {
+	if !ok1 || !ok2 {
 		return shiftSpan{}, false
 	}
 	st := time.Date(day.Year(), day.Month(), day.Day(), sh, sm, 0, 0, loc)
@@ -114,6 +115,9 @@ func span(f *errs.Fields, prefix string, day time.Time, start, end string, capac
 	}
 	if !st.After(now) {
 		f.Add(prefix+"date", "volunteer.shift_in_past")
+		return shiftSpan{}, false
+	}
+	if badCap {
 		return shiftSpan{}, false
 	}
 	return shiftSpan{day: day.Format("2006-01-02"), start: st.UTC(), end: en.UTC(), capacity: capacity}, true

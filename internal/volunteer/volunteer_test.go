@@ -56,10 +56,23 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	e.town, _ = sys.People.Town(ctx, info.TownID)
 	e.qt, _ = sys.People.VillageByName(ctx, info.TownID, "前疃村")
 	e.dp, _ = sys.People.VillageByName(ctx, info.TownID, "东堡村")
-	since := e.town.Today(time.Now()).AddDate(0, -1, 0).Format("2006-01-02")
-	err = d.Tx(ctx, func(tx *sql.Tx) error {
+	adoptRules(t, sys, e.town)
+	e.resident, e.townAdmin = e.login(demo.PhoneResident), e.login(demo.PhoneTownAdmin)
+	e.qtAdmin, e.dpAdmin = e.login(demo.PhoneVillageAdmin), e.login(demo.PhoneVillageAdmin2)
+	if e.qtTeams, err = e.vs.Teams(ctx, e.qtAdmin, e.qt.ID); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// adoptRules gives every class of the town a rule paid at once and one put on public notice.
+func adoptRules(t testing.TB, sys *server.System, town people.Town) {
+	t.Helper()
+	ctx := context.Background()
+	since := town.Today(time.Now()).AddDate(0, -1, 0).Format("2006-01-02")
+	err := sys.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for _, class := range []people.MemberClass{people.Villager, people.PartyMember, people.Minor} {
-			if _, err := sys.Bank.InsertVersion(ctx, tx, bank.VersionInput{TownID: info.TownID, Class: class, AdoptedBy: "村民代表大会", AdoptedOn: since,
+			if _, err := sys.Bank.InsertVersion(ctx, tx, bank.VersionInput{TownID: town.ID, Class: class, AdoptedBy: "村民代表大会", AdoptedOn: since,
 				Resolution: "潞决〔2026〕9号", EffectiveFrom: since, Rules: []bank.RuleInput{
 					{Code: "serve", Name: "志愿服务（每次）", Points: 3},
 					{Code: "serve_notice", Name: "志愿服务（公示）", Points: 5, NoticeRequired: true},
@@ -72,12 +85,6 @@ func newEnv(t *testing.T, d *db.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.resident, e.townAdmin = e.login(demo.PhoneResident), e.login(demo.PhoneTownAdmin)
-	e.qtAdmin, e.dpAdmin = e.login(demo.PhoneVillageAdmin), e.login(demo.PhoneVillageAdmin2)
-	if e.qtTeams, err = e.vs.Teams(ctx, e.qtAdmin, e.qt.ID); err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
 
 func (e *env) login(phone string) *auth.Actor {
