@@ -57,12 +57,15 @@ func crash(t *testing.T, dbURL string) {
 	killAt := 500*time.Millisecond + rand.N(2500*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), killAt+30*time.Second)
 	defer cancel()
+	killed := make(chan struct{})
 	go func() {
+		defer close(killed)
 		time.Sleep(killAt)
 		l.stopped.Store(true)
 		s.kill()
 	}()
 	l.drive(ctx, t, workers...)
+	<-killed
 	t.Logf("SIGKILL after %v: %d awards, %d on notice, %d redemptions, %d sign-ups acknowledged; %d refused (409), %d unanswered",
 		killAt.Round(time.Millisecond), l.count("award"), l.count("claim"), l.count("redeem"), l.count("signup"), l.refused.Load(), l.lost.Load())
 	if l.count("award") < 10 || l.count("claim") < 1 || l.count("signup") < 2 {

@@ -24,9 +24,9 @@ import (
 
 // TestDistrict runs a district the way the README describes it: two app servers on one
 // PostgreSQL database with one SIWEI_SECRET. A login made on one works on the other; concurrent
-// awards, awards on public notice, redemptions and volunteer sign-ups go through both at once; both schedulers post
-// claims whose notice ended, and each claim is posted exactly once; the balances move by exactly
-// what was acknowledged; and the ledger verifies.
+// awards, awards on public notice, redemptions and volunteer sign-ups go through both at once;
+// both schedulers post claims whose notice ended, and each claim is posted exactly once; the
+// balances move by exactly what was acknowledged; and the ledger verifies.
 func TestDistrict(t *testing.T) {
 	needE2E(t)
 	dbURL := dbtest.PostgresURL(t)
