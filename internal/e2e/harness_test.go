@@ -115,10 +115,10 @@ func startServer(t testing.TB, o serverOpts) *server {
 	if o.Name == "" {
 		o.Name = "siwei"
 	}
-	var last error
-	for range 3 { // a free port may be taken between our probe and the child's listen
+	for try := 1; ; try++ {
 		s := &server{t: t, opts: o, log: &logBuffer{}, done: make(chan struct{})}
-		if last = s.start(); last == nil {
+		err := s.start()
+		if err == nil {
 			t.Cleanup(func() {
 				s.kill()
 				if t.Failed() {
@@ -127,9 +127,11 @@ func startServer(t testing.TB, o serverOpts) *server {
 			})
 			return s
 		}
+		// The free port we found may have been taken before the child listened on it.
+		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatalf("start %s: %v", o.Name, err)
+		}
 	}
-	t.Fatalf("start %s: %v", o.Name, last)
-	return nil
 }
 
 func (s *server) start() error {
@@ -155,6 +157,7 @@ func (s *server) start() error {
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	s.URL = "http://" + addr
+	health := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -162,7 +165,7 @@ func (s *server) start() error {
 			return fmt.Errorf("exited (%v) before answering:\n%s", s.err, tail(s.log.String(), 2000))
 		default:
 		}
-		resp, err := http.Get(s.URL + "/healthz")
+		resp, err := health.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -175,7 +178,7 @@ func (s *server) start() error {
 	return fmt.Errorf("no answer on %s within 90s:\n%s", s.URL, tail(s.log.String(), 2000))
 }
 
-// kill ends the process at once with SIGKILL, as a power cut would, and waits for it.
+// kill ends the process at once with SIGKILL, as a crash would, and waits for it.
 func (s *server) kill() {
 	if s.cmd.Process != nil {
 		s.cmd.Process.Kill()
