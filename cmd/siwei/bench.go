@@ -43,17 +43,6 @@ func benchCmd(ctx context.Context, args []string) error {
 	pg := fs.String("pg", env("SIWEI_BENCH_POSTGRES", ""), "PostgreSQL server URL (a database is created and dropped); empty: SQLite only")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the runs to this file")
 	fs.Parse(args[1:])
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	var ns []int
 	for _, s := range strings.Split(*clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -72,8 +61,6 @@ func benchCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("awards/s through bank.Award, %s a run, a 2,000-resident town\n\n", dur)
-	fmt.Printf("%-8s %12s %12s %12s %12s\n", "clients", "sqlite", "postgres", "pgbench", "pg/pgbench")
 	lite, err := benchSystem(ctx, filepath.Join(dir, "bench.db"), dir)
 	if err != nil {
 		return err
@@ -91,6 +78,23 @@ func benchCmd(ctx context.Context, args []string) error {
 		}
 		defer pgb.sys.Close()
 	}
+	// The profile covers the runs, not the building of the towns.
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average before the runs: %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
+	fmt.Printf("awards/s through bank.Award, %s a run, a 2,000-resident town\n\n", dur)
+	fmt.Printf("%-8s %12s %12s %12s %12s\n", "clients", "sqlite", "postgres", "pgbench", "pg/pgbench")
 	for _, n := range ns {
 		l, err := lite.run(ctx, n, dur)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,9 +80,9 @@ func (s *Service) targetsKeyed(ctx context.Context, ids []int64, keyOf func(id i
 	const chunk = 500
 	for lo := 0; lo < len(ids); lo += chunk {
 		part := ids[lo:min(lo+chunk, len(ids))]
-		var args []any
+		p := s.params()
 		rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status
-			FROM residents r WHERE r.id IN (`+placeholders(&args, part)+`)`, args...)
+			FROM residents r WHERE r.id IN (`+p.list(part)+`)`, p.args...)
 		if err != nil {
 			return nil, fmt.Errorf("bank: residents: %w", err)
 		}
@@ -102,14 +101,18 @@ func (s *Service) targetsKeyed(ctx context.Context, ids []int64, keyOf func(id i
 			return nil, err
 		}
 		// Which of the chunk's keys a claim or a transaction already holds.
-		keys := make([]any, len(part))
-		ph := make([]string, len(part))
+		keys := s.params()
+		var ph strings.Builder
 		owner := make(map[string]int64, len(part))
 		for i, id := range part {
-			keys[i], ph[i], owner[keyOf(id)] = keyOf(id), "$"+strconv.Itoa(i+1), id
+			if i > 0 {
+				ph.WriteString(", ")
+			}
+			ph.WriteString(keys.add(keyOf(id)))
+			owner[keyOf(id)] = id
 		}
 		for _, table := range []string{"bank_claims", "bank_transactions"} {
-			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+strings.Join(ph, ", ")+`)`, keys...)
+			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+ph.String()+`)`, keys.args...)
 			if err != nil {
 				return nil, fmt.Errorf("bank: keys: %w", err)
 			}

@@ -632,10 +632,10 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 	byResident := map[int64]*acct{}
 	var shard *acct
 	lock := func(residents []int64) error {
-		args := []any{counter}
-		q := `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id = $1 OR resident_id IN (` +
-			placeholders(&args, residents) + `) ORDER BY id` + s.DB.ForUpdate()
-		rows, err := tx.QueryContext(ctx, q, args...)
+		p := s.params()
+		q := `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id = ` + p.add(counter) +
+			` OR resident_id IN (` + p.list(residents) + `) ORDER BY id` + s.DB.ForUpdate()
+		rows, err := tx.QueryContext(ctx, q, p.args...)
 		if err != nil {
 			return fmt.Errorf("bank: lock: %w", err)
 		}
@@ -672,10 +672,10 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 		}
 	}
 	if len(missing) > 0 {
-		args := []any{s.Now(), townID}
+		p := s.params()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
-			SELECT 'resident', town_id, village_id, id, $1 FROM residents WHERE town_id = $2 AND id IN (`+placeholders(&args, missing)+`)
-			ON CONFLICT (resident_id) DO NOTHING`, args...); err != nil {
+			SELECT 'resident', town_id, village_id, id, `+p.add(s.Now())+` FROM residents WHERE town_id = `+p.add(townID)+` AND id IN (`+p.list(missing)+`)
+			ON CONFLICT (resident_id) DO NOTHING`, p.args...); err != nil {
 			return nil, nil, fmt.Errorf("bank: open accounts: %w", err)
 		}
 		if err := lock(missing); err != nil {
@@ -693,7 +693,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 
 	// The transactions; a key taken before (or twice in the chunk) inserts nothing.
 	now := s.Now()
-	args := make([]any, 0, 16*len(ts))
+	p := s.params()
 	var b strings.Builder
 	for i, t := range ts {
 		var actorID any
@@ -707,12 +707,12 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(row(&args, t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason, nil,
+		b.WriteString(p.row(t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason, nil,
 			actorID, actorName, forID, t.ApprovedBy, t.Period, now))
 	}
 	rows, err := tx.QueryContext(ctx, `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount,
 		reason, reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at) VALUES `+b.String()+`
-		ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key`, args...)
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key`, p.args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bank: post many: %w", err)
 	}
@@ -734,8 +734,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 	// Balances and chains, in the chunk's order; then one statement each for the accounts, the
 	// entries and the earnings.
 	var entries, earnings strings.Builder
-	entryArgs := make([]any, 0, 16*len(ts))
-	var earnArgs []any
+	entryArgs, earnArgs := s.params(), s.params()
 	touched := []*acct{shard}
 	for i, t := range ts {
 		txID, ok := ids[t.Key]
@@ -758,7 +757,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 			if entries.Len() > 0 {
 				entries.WriteString(", ")
 			}
-			entries.WriteString(row(&entryArgs, txID, a.id, a.seq, leg.amount, a.balance, prev, a.head, now))
+			entries.WriteString(entryArgs.row(txID, a.id, a.seq, leg.amount, a.balance, prev, a.head, now))
 		}
 		touched = append(touched, r)
 		r.earned += t.Earned
@@ -766,63 +765,80 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 			if earnings.Len() > 0 {
 				earnings.WriteString(", ")
 			}
-			earnings.WriteString(row(&earnArgs, t.ResidentID, t.Period, t.TownID, t.VillageID, t.HouseholdID, t.Earned))
+			earnings.WriteString(earnArgs.row(t.ResidentID, t.Period, t.TownID, t.VillageID, t.HouseholdID, t.Earned))
 		}
 		posted[i] = Posted{TransactionID: txID, Balance: r.balance}
 	}
 	if len(touched) == 1 {
 		return posted, results, nil // every key was taken: nothing to move
 	}
-	var acctArgs []any
+	acctArgs := s.params()
 	var vals strings.Builder
 	for i, a := range touched {
 		if i > 0 {
 			vals.WriteString(", ")
 		}
-		n := len(acctArgs)
-		acctArgs = append(acctArgs, a.id, a.balance, a.seq, a.head, a.earned)
-		fmt.Fprintf(&vals, "(CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS BIGINT))", n+1, n+2, n+3, n+4, n+5)
+		fmt.Fprintf(&vals, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT))",
+			acctArgs.add(a.id), acctArgs.add(a.balance), acctArgs.add(a.seq), acctArgs.add(a.head), acctArgs.add(a.earned))
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET balance = v.column2, seq = v.column3, head_hash = v.column4,
-		earned = bank_accounts.earned + v.column5 FROM (VALUES `+vals.String()+`) AS v WHERE bank_accounts.id = v.column1`, acctArgs...); err != nil {
+		earned = bank_accounts.earned + v.column5 FROM (VALUES `+vals.String()+`) AS v WHERE bank_accounts.id = v.column1`, acctArgs.args...); err != nil {
 		return nil, nil, fmt.Errorf("bank: balances: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
-		VALUES `+entries.String(), entryArgs...); err != nil {
+		VALUES `+entries.String(), entryArgs.args...); err != nil {
 		return nil, nil, fmt.Errorf("bank: entries: %w", err)
 	}
-	if len(earnArgs) > 0 {
+	if len(earnArgs.args) > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points) VALUES `+earnings.String()+`
-			ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`, earnArgs...); err != nil {
+			ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`, earnArgs.args...); err != nil {
 			return nil, nil, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}
 	return posted, results, nil
 }
 
-// placeholders appends ids to args and returns their placeholders, comma-separated.
-func placeholders(args *[]any, ids []int64) string {
+// params collects a generated statement's arguments and writes their placeholders: $N on
+// PostgreSQL; ? on SQLite, where $N is a named parameter that SQLite looks up in a list, once when
+// parsing and once when binding, which costs time quadratic in the thousands of parameters of a
+// multi-row statement. The placeholders must be written in the order of the arguments.
+type params struct {
+	args []any
+	anon bool
+}
+
+func (s *Service) params() *params { return &params{anon: s.DB.Engine == db.SQLite} }
+
+// add appends one argument and returns its placeholder.
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	if p.anon {
+		return "?"
+	}
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// list appends ids and returns their placeholders, comma-separated.
+func (p *params) list(ids []int64) string {
 	var b strings.Builder
 	for i, id := range ids {
-		*args = append(*args, id)
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("$" + strconv.Itoa(len(*args)))
+		b.WriteString(p.add(id))
 	}
 	return b.String()
 }
 
-// row appends vs to args and returns a VALUES row of their placeholders.
-func row(args *[]any, vs ...any) string {
+// row appends vs and returns a VALUES row of their placeholders.
+func (p *params) row(vs ...any) string {
 	var b strings.Builder
 	b.WriteByte('(')
 	for i, v := range vs {
-		*args = append(*args, v)
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("$" + strconv.Itoa(len(*args)))
+		b.WriteString(p.add(v))
 	}
 	b.WriteByte(')')
 	return b.String()
