@@ -214,8 +214,19 @@ func openWorkbook(b []byte) (*excelize.File, error) {
 	return f, nil
 }
 
+// notWorkbookOnPanic turns a panic inside excelize into import.not_xlsx. The bytes are the
+// uploader's, and excelize panics on some malformed parts (a styles part it cannot read made
+// NewStyle dereference nil): such a file is not a workbook we can read or annotate, and saying so
+// beats a 500 on the page and a crash of the command line.
+func notWorkbookOnPanic(err *error) {
+	if recover() != nil {
+		*err = errNotXLSX()
+	}
+}
+
 // readSheet streams the first worksheet: row 1 is the header, blank rows are skipped.
-func readSheet(b []byte) (*sheet, error) {
+func readSheet(b []byte) (_ *sheet, err error) {
+	defer notWorkbookOnPanic(&err)
 	f, err := openWorkbook(b)
 	if err != nil {
 		return nil, err
@@ -721,8 +732,10 @@ func ImportTemplate() ([]byte, error) {
 // ErrorWorkbook returns the imported workbook with a column 错误 on its first sheet that says, on
 // each bad row, what is wrong, as "column：message" joined by "；". translate turns a message key
 // into the reader's language (the web layer passes its catalog); nil leaves keys as they are. A
-// 错误 column left from an earlier attempt is reused and cleared first.
-func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) string) ([]byte, error) {
+// 错误 column left from an earlier attempt is reused and cleared first. A file that excelize cannot
+// edit is refused as import.not_xlsx, even when its rows could be read.
+func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) string) (_ []byte, err error) {
+	defer notWorkbookOnPanic(&err)
 	if translate == nil {
 		translate = func(k string) string { return k }
 	}

@@ -212,7 +212,7 @@ func checkSheet(t *testing.T, sh *sheet) ([]importRow, []RowError) {
 		if badRows[r.num] || !nums[r.num] {
 			t.Fatalf("row %d both accepted and refused", r.num)
 		}
-		cells := sheetRow{num: r.num, cells: sh.rows[slices.IndexFunc(sh.rows, func(x sheetRow) bool { return x.num == r.num })].cells}
+		cells := sh.rows[slices.IndexFunc(sh.rows, func(x sheetRow) bool { return x.num == r.num })]
 		if v, ok := fuzzVillages[sh.cell(cells, colVillage)]; !ok || v != r.village || !v.Active ||
 			auth.Can(fuzzImporter, auth.ResidentImport, auth.Scope{TownID: v.TownID, VillageID: v.ID}) != nil {
 			t.Fatalf("row %d accepted into village %+v", r.num, r.village)
@@ -380,7 +380,7 @@ func FuzzImportRow(f *testing.F) {
 
 // FuzzReadSheet: any bytes are either refused whole with one of the importer's keys, or read as a
 // sheet whose rows check with errors naming their row and column; the error workbook made from
-// those errors reads back to the same rows and the same outcome.
+// those errors is refused as import.not_xlsx or reads back to the same rows and the same outcome.
 func FuzzReadSheet(f *testing.F) {
 	tmpl, err := ImportTemplate()
 	if err != nil {
@@ -406,8 +406,11 @@ func FuzzReadSheet(f *testing.F) {
 		}
 		rows, bad := checkSheet(t, sh)
 		out, err := ErrorWorkbook(b, bad, nil)
-		if err != nil {
+		if e, ok := errs.As(err); err != nil && (!ok || e.Key != "import.not_xlsx") {
 			t.Fatalf("error workbook of a sheet that reads: %v", err)
+		}
+		if err != nil {
+			return // a file excelize reads but cannot edit (testdata: styles_unreadable_newstyle_panic)
 		}
 		sh2, err := readSheet(out)
 		if err != nil {
