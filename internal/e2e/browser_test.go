@@ -173,14 +173,6 @@ func (b *browser) see(texts ...string) {
 	}
 }
 
-// dontSee fails if the page shows a text.
-func (b *browser) dontSee(text string) {
-	b.t.Helper()
-	if strings.Contains(b.text(), text) {
-		b.fail("the page shows %q", text)
-	}
-}
-
 // fill types into an input.
 func (b *browser) fill(sel, value string) {
 	b.t.Helper()
