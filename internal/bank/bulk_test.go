@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/db/dbtest"
+	"siwei/internal/people"
 )
 
 // TestBulkAward posts one rule to every resident of the town at once: the uncapped rule goes
@@ -105,6 +107,45 @@ func TestBulkAward(t *testing.T) {
 		}
 		mustVerify(t, e.bs)
 
+		// Households and villages rank by the sums of their members' earnings, which must match
+		// the ledger's own transactions.
+		want := map[string]map[int64]int64{"household": {}, "village": {}}
+		rows, err = d.Read().Query(`SELECT r.household_id, r.village_id, t.amount FROM bank_transactions t JOIN residents r ON r.id = t.resident_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var h, v, amount int64
+			if err := rows.Scan(&h, &v, &amount); err != nil {
+				t.Fatal(err)
+			}
+			want["household"][h] += amount
+			want["village"][v] += amount
+		}
+		rows.Close()
+		period := bank.Period(time.Now(), people.Town{}.Location())
+		for by, sums := range want {
+			board, err := e.bs.Rankings(ctx, e.town, by, period, 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for i, r := range board {
+				if r.Points != sums[r.ID] {
+					t.Errorf("%s %d ranks with %d points, its members earned %d", by, r.ID, r.Points, sums[r.ID])
+				}
+				if by == "household" && i > 0 && (board[i-1].Points < r.Points || board[i-1].Points == r.Points && board[i-1].ID > r.ID) {
+					t.Errorf("households out of order at %d: %+v after %+v", i, r, board[i-1])
+				}
+				if r.Points > 0 {
+					got++
+				}
+			}
+			if got != len(sums) {
+				t.Errorf("%s board has %d with points, want %d", by, got, len(sums))
+			}
+		}
+
 		// The whole bulk again answers every award with its first result.
 		again, err := e.bs.BulkAward(ctx, e.townAdmin, list, "clean", "秋收", "bulk-a")
 		if err != nil {
@@ -180,9 +221,9 @@ func TestBulkAward(t *testing.T) {
 				activeVillagers++
 			}
 		}
-		want := 5*int64(nActive) + 2*int64(activeVillagers) + 5*int64(nActive) + singles[0] + singles[1] + singles[2] + singles[3]
-		if balances != want {
-			t.Errorf("resident balances %d, want %d", balances, want)
+		wantBalances := 5*int64(nActive) + 2*int64(activeVillagers) + 5*int64(nActive) + singles[0] + singles[1] + singles[2] + singles[3]
+		if balances != wantBalances {
+			t.Errorf("resident balances %d, want %d", balances, wantBalances)
 		}
 	})
 }
