@@ -116,6 +116,9 @@ func FuzzResidentInput(f *testing.F) {
 		if want := in.Phone != "" && !phoneRef(in.Phone); fields.Has("phone") != want {
 			t.Fatalf("phone %q: refused %v, want %v", in.Phone, fields.Has("phone"), want)
 		}
+		if p := in.Phone; p != "" && !fields.Has("phone") && MaskPhone(p) != p[:3]+"****"+p[7:] {
+			t.Fatalf("MaskPhone(%q) = %q", p, MaskPhone(p))
+		}
 		if !fields.Has("id_number") {
 			n := got.Number
 			if n != in.IDNumber || len(n) != 18 || IDCheckChar(n[:17]) != n[17] {
