@@ -54,7 +54,7 @@ func crash(t *testing.T, dbURL string) {
 	for w := range 6 {
 		workers = append(workers, l.awarder(staffs, w+1, "volunteer", volunteers))
 	}
-	killAt := 500*time.Millisecond + rand.N(2500*time.Millisecond)
+	killAt := time.Second + rand.N(2*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), killAt+30*time.Second)
 	defer cancel()
 	killed := make(chan struct{})
