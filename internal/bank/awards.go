@@ -250,6 +250,9 @@ func (s *Service) admitAward(ctx context.Context, a *auth.Actor, tg target, rule
 // postAward posts an award under a rule with its cap checked under the resident's lock.
 func (s *Service) postAward(ctx context.Context, a *auth.Actor, tg target, rule Rule, kind, key, reason, approvedBy string) (Posted, error) {
 	t := s.awardTransfer(a, tg, rule, kind, key, reason, approvedBy)
+	if p, ok, err := s.postAlone(ctx, t); ok {
+		return p, err
+	}
 	return s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) { return s.post(ctx, tx, t) })
 }
 

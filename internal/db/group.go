@@ -52,6 +52,23 @@ func (g *Group) Do(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return <-c.done
 }
 
+// Alone runs fn outside any transaction on PostgreSQL, where one statement is a transaction of
+// its own and needs no BEGIN and COMMIT round trips. fn must run exactly one statement, which
+// must write all or nothing; it is retried on serialization failures and deadlocks, as Do is.
+func (g *Group) Alone(ctx context.Context, fn func(q Querier) error) error {
+	if g.d.Engine != Postgres {
+		return errors.New("db: Alone is for PostgreSQL; use Do")
+	}
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if err = fn(g.d.w); !retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+	return err
+}
+
 func (g *Group) doPostgres(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
