@@ -339,7 +339,7 @@ func (h *Handlers) shop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	res, _, ok := h.me(w, r)
+	res, town, ok := h.me(w, r)
 	if !ok {
 		return
 	}
@@ -354,7 +354,11 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	v := shopView{R: res, Balance: b}
+	class := string(res.Class(town.Today(h.S.Now())))
 	for _, it := range items {
+		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) {
+			continue // another class's item: Redeem would refuse it, so it is not offered
+		}
 		v.Items = append(v.Items, shopItem{Item: it, Key: newKey()})
 	}
 	h.render(w, r, "bank_shop.html", "bank.shop.title", v, form, ferr)

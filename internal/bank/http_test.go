@@ -296,12 +296,13 @@ func TestResidentPages(t *testing.T) {
 			t.Errorf("refused order: %d", st)
 		}
 
-		// The statement: oldest first, each line with its rule, reason, approver and running balance.
+		// The statement: oldest first, each line with its amount and running balance first (what a
+		// phone shows without scrolling), then its rule, reason and approver.
 		st, body = browser.Get("/bank/statement")
 		if st != 200 {
 			t.Fatalf("statement: %d", st)
 		}
-		order := []string{"门前三包", "打扫村道", `<td class="num">5</td>`, "邻里互助", "帮邻居收玉米", `<td class="num">8</td>`, "洗衣液", `<td class="num">5</td>`}
+		order := []string{`<td class="num">5</td>`, "门前三包", "打扫村道", `<td class="num">8</td>`, "邻里互助", "帮邻居收玉米", `<td class="num">5</td>`, "洗衣液"}
 		at := 0
 		for _, s := range order {
 			i := strings.Index(body[at:], s)
