@@ -214,19 +214,20 @@ func openWorkbook(b []byte) (*excelize.File, error) {
 	return f, nil
 }
 
-// notWorkbookOnPanic turns a panic inside excelize into import.not_xlsx. The bytes are the
-// uploader's, and excelize panics on some malformed parts (a styles part it cannot read made
-// NewStyle dereference nil): such a file is not a workbook we can read or annotate, and saying so
-// beats a 500 on the page and a crash of the command line.
-func notWorkbookOnPanic(err *error) {
-	if recover() != nil {
+// notWorkbook, deferred, turns what excelize says about an uploaded file, an error or a panic,
+// into import.not_xlsx. It panics on some malformed parts (a styles part it cannot read made
+// NewStyle dereference nil) and fails on others only when asked to edit them (a worksheet whose
+// root element is misspelt streams fine): either way the file is not a workbook we can read or
+// annotate, and saying so beats a 500 on the page and a crash of the command line.
+func notWorkbook(err *error) {
+	if _, ok := errs.As(*err); recover() != nil || (*err != nil && !ok) {
 		*err = errNotXLSX()
 	}
 }
 
 // readSheet streams the first worksheet: row 1 is the header, blank rows are skipped.
 func readSheet(b []byte) (_ *sheet, err error) {
-	defer notWorkbookOnPanic(&err)
+	defer notWorkbook(&err)
 	f, err := openWorkbook(b)
 	if err != nil {
 		return nil, err
@@ -735,7 +736,7 @@ func ImportTemplate() ([]byte, error) {
 // 错误 column left from an earlier attempt is reused and cleared first. A file that excelize cannot
 // edit is refused as import.not_xlsx, even when its rows could be read.
 func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) string) (_ []byte, err error) {
-	defer notWorkbookOnPanic(&err)
+	defer notWorkbook(&err)
 	if translate == nil {
 		translate = func(k string) string { return k }
 	}

@@ -413,7 +413,7 @@ func FuzzReadSheet(f *testing.F) {
 			t.Fatalf("error workbook of a sheet that reads: %v", err)
 		}
 		if err != nil {
-			return // a file excelize reads but cannot edit (testdata: styles_unreadable_newstyle_panic)
+			return // a file excelize reads but cannot edit (testdata: styles_unreadable_newstyle_panic, worksheet_root_misspelt_edit_error)
 		}
 		sh2, err := readSheet(out)
 		if err != nil {
