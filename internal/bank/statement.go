@@ -2,7 +2,6 @@ package bank
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"regexp"
@@ -186,8 +185,16 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY resident_id HAVING SUM(points) > 0 ORDER BY pts DESC, resident_id LIMIT ` + lim + `) e
 			JOIN residents r ON r.id = e.id JOIN villages v ON v.id = r.village_id ORDER BY e.pts DESC, e.id`
 	case "household":
-		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), e.pts FROM (SELECT household_id AS id, SUM(points) AS pts FROM bank_earnings
-			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY household_id HAVING SUM(points) > 0 ORDER BY pts DESC, household_id LIMIT ` + lim + `) e
+		sums := `SELECT household_id AS id, SUM(points) AS pts FROM bank_earnings WHERE town_id = $1 AND period IN (` + in + `) GROUP BY household_id`
+		if s.DB.Engine == db.Postgres {
+			// PostgreSQL would hash the sums over a scan of the table; asked for the rows in
+			// household order, it walks the covering index (town, period, household, …) and sums
+			// each household as it passes, in a fraction of the time. (SQLite walks the index
+			// either way, and would sort again if asked.)
+			sums = `SELECT id, SUM(points) AS pts FROM (SELECT household_id AS id, points FROM bank_earnings
+				WHERE town_id = $1 AND period IN (` + in + `) ORDER BY household_id) s GROUP BY id`
+		}
+		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), e.pts FROM (` + sums + ` HAVING SUM(points) > 0 ORDER BY pts DESC, id LIMIT ` + lim + `) e
 			JOIN households h ON h.id = e.id JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
 			ORDER BY e.pts DESC, e.id`
 	case "village":
@@ -202,25 +209,8 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	if err != nil {
 		return nil, err
 	}
-	var rows *sql.Rows
-	if by == "household" && s.DB.Engine == db.Postgres {
-		// PostgreSQL plans the households' sums as a hash over a scan of the table; walking the
-		// covering index (town, period, household, …) and summing each household as it passes
-		// reads the same rows in a fraction of the time, but the planner does not choose it on
-		// its own. So the hash aggregate is turned off for this one read-only transaction.
-		tx, err := s.DB.Read().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-		if err != nil {
-			return nil, fmt.Errorf("bank: rankings: %w", err)
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_hashagg = off`); err != nil {
-			return nil, fmt.Errorf("bank: rankings: %w", err)
-		}
-		rows, err = tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("bank: rankings: %w", err)
-		}
-	} else if rows, err = s.DB.Read().QueryContext(ctx, q, args...); err != nil {
+	rows, err := s.DB.Read().QueryContext(ctx, q, args...)
+	if err != nil {
 		return nil, fmt.Errorf("bank: rankings: %w", err)
 	}
 	defer rows.Close()
