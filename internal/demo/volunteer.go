@@ -47,7 +47,8 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 	bs := bank.NewService(d, ps)
 	bs.Now = at
 	// A service of its own on the demo's clock; the server's registers the village hook.
-	vs := &volunteer.Service{DB: d, People: ps, Bank: bs, Notify: &notify.Service{DB: d, Now: at}, Now: at}
+	vs := volunteer.New(d, ps, bs, &notify.Service{DB: d, Now: at})
+	vs.Now = at
 	town, err := ps.Town(ctx, info.TownID)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package volunteer
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -67,13 +66,12 @@ type Signup struct {
 	Replayed        bool      `json:"replayed,omitempty"`
 }
 
-const shiftCols = `sh.id, sh.post_id, p.title, p.place, sh.town_id, sh.village_id, sh.day, sh.starts_at, sh.ends_at, sh.capacity, sh.taken, sh.completed_at, sh.completed_by_name,
-	(SELECT COUNT(*) FROM volunteer_signups w WHERE w.shift_id = sh.id AND w.status = 'waiting')`
+const shiftCols = `sh.id, sh.post_id, p.title, p.place, sh.town_id, sh.village_id, sh.day, sh.starts_at, sh.ends_at, sh.capacity, sh.taken, sh.waiting, sh.completed_at, sh.completed_by_name`
 
 func scanShift(sc interface{ Scan(...any) error }) (Shift, error) {
 	var sh Shift
 	var done sql.Null[time.Time]
-	err := sc.Scan(&sh.ID, &sh.PostID, &sh.PostTitle, &sh.Place, &sh.TownID, &sh.VillageID, &sh.Day, &sh.StartsAt, &sh.EndsAt, &sh.Capacity, &sh.Taken, &done, &sh.CompletedBy, &sh.Waiting)
+	err := sc.Scan(&sh.ID, &sh.PostID, &sh.PostTitle, &sh.Place, &sh.TownID, &sh.VillageID, &sh.Day, &sh.StartsAt, &sh.EndsAt, &sh.Capacity, &sh.Taken, &sh.Waiting, &done, &sh.CompletedBy)
 	sh.CompletedAt = done.V
 	return sh, err
 }
@@ -143,17 +141,29 @@ func (s *Service) signups(ctx context.Context, q db.Querier, where string, args 
 	return out, rows.Err()
 }
 
+// signupOf is a resident's sign-up on a shift (not a cancelled one), with their place in the
+// waiting line counted from the queue's index rather than by reading the line.
 func (s *Service) signupOf(ctx context.Context, q db.Querier, shiftID, residentID int64) (Signup, error) {
-	list, err := s.signups(ctx, q, `su.shift_id = $1 AND su.status <> 'cancelled'`, shiftID)
-	if err != nil {
-		return Signup{}, err
+	su, err := s.signupRow(ctx, q, shiftID, residentID)
+	if err != nil || su.Status != Waiting {
+		return su, err
 	}
-	for _, su := range list {
-		if su.ResidentID == residentID {
-			return su, nil
-		}
+	var queued time.Time
+	if err := q.QueryRowContext(ctx, `SELECT queued_at FROM volunteer_signups WHERE id = $1`, su.ID).Scan(&queued); err != nil {
+		return su, err
 	}
-	return Signup{}, notFound
+	err = q.QueryRowContext(ctx, `SELECT COUNT(*) + 1 FROM volunteer_signups WHERE shift_id = $1 AND status = 'waiting' AND (queued_at < $2 OR (queued_at = $2 AND id < $3))`,
+		shiftID, queued, su.ID).Scan(&su.Position)
+	return su, err
+}
+
+// signupRow is a resident's sign-up on a shift (not a cancelled one) without its place in line.
+func (s *Service) signupRow(ctx context.Context, q db.Querier, shiftID, residentID int64) (Signup, error) {
+	su, err := scanSignup(q.QueryRowContext(ctx, `SELECT `+signupCols+signupFrom+`WHERE su.shift_id = $1 AND su.resident_id = $2 AND su.status <> 'cancelled'`, shiftID, residentID))
+	if db.IsNoRows(err) {
+		return su, notFound
+	}
+	return su, err
 }
 
 // Roster is a post's shifts, oldest first, each with its sign-ups: for leaders.
@@ -278,53 +288,69 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: self}); err != nil {
 		return Signup{}, err
 	}
-	sh, p, err := s.shift(ctx, s.DB.Read(), shiftID)
-	if err != nil {
-		return Signup{}, err
+	// One read for the shift and its post, one for the resident, one for the volunteer: a popular
+	// shift takes hundreds of sign-ups a second.
+	var townID, villageID int64
+	var starts time.Time
+	var postStatus, openTo string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT sh.town_id, sh.village_id, sh.starts_at, p.status, p.open_to FROM volunteer_shifts sh
+		JOIN volunteer_posts p ON p.id = sh.post_id WHERE sh.id = $1`, shiftID).Scan(&townID, &villageID, &starts, &postStatus, &openTo)
+	if db.IsNoRows(err) {
+		return Signup{}, notFound
+	} else if err != nil {
+		return Signup{}, fmt.Errorf("volunteer: sign up: %w", err)
 	}
-	r, err := s.selfResident(ctx, a)
-	if err != nil || !openTo(p, r) {
+	var rTown, rVillage int64
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1 AND status = 'active'`, self).Scan(&rTown, &rVillage)
+	if err != nil || rTown != townID || (openTo != "town" && rVillage != villageID) {
 		return Signup{}, notFound
 	}
-	vol, err := s.volunteer(ctx, s.DB.Read(), `v.resident_id = $1`, self)
-	if errors.Is(err, notFound) {
+	var vol int64
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM volunteers WHERE resident_id = $1`, self).Scan(&vol)
+	if db.IsNoRows(err) {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.not_registered")
 	} else if err != nil {
 		return Signup{}, err
 	}
-	if p.Status != "open" {
+	if postStatus != "open" {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.post_closed")
 	}
-	if !sh.StartsAt.After(s.Now()) {
+	if !starts.After(s.Now()) {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.shift_started")
 	}
-	if su, err := s.signupOf(ctx, s.DB.Read(), shiftID, self); err == nil {
+	if _, err := s.signupRow(ctx, s.DB.Read(), shiftID, self); err == nil {
+		su, err := s.signupOf(ctx, s.DB.Read(), shiftID, self)
 		su.Replayed = true
-		return su, nil
+		return su, err
 	}
-	var id int64
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	position := 0
+	err = s.group.Do(ctx, func(tx *sql.Tx) error {
 		// One guarded update takes a place: it holds the shift's row until commit, so racing
-		// sign-ups queue here and capacity is never exceeded.
-		res, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET taken = taken + 1 WHERE id = $1 AND taken < capacity
-			AND NOT EXISTS (SELECT 1 FROM volunteer_signups w WHERE w.shift_id = $1 AND w.status = 'waiting')`, shiftID)
+		// sign-ups queue here and capacity is never exceeded; nobody passes those already waiting.
+		res, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET taken = taken + 1 WHERE id = $1 AND taken < capacity AND waiting = 0`, shiftID)
 		if err != nil {
 			return err
 		}
 		status := Waiting
 		if n, _ := res.RowsAffected(); n == 1 {
 			status = Confirmed
-		} else if _, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET taken = taken WHERE id = $1`, shiftID); err != nil {
-			return err // the waiting line is ordered under the same row lock
+		} else if err := tx.QueryRowContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting + 1 WHERE id = $1 RETURNING waiting`, shiftID).Scan(&position); err != nil {
+			return err // the end of the line, under the same row lock
 		}
 		now := s.Now()
+		var id int64
 		err = tx.QueryRowContext(ctx, `SELECT id FROM volunteer_signups WHERE shift_id = $1 AND resident_id = $2`, shiftID, self).Scan(&id)
 		switch {
 		case db.IsNoRows(err):
-			err = tx.QueryRowContext(ctx, `INSERT INTO volunteer_signups (shift_id, volunteer_id, resident_id, status, queued_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id`,
-				shiftID, vol.ID, self, status, now).Scan(&id)
+			_, err = tx.ExecContext(ctx, `INSERT INTO volunteer_signups (shift_id, volunteer_id, resident_id, status, queued_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)`,
+				shiftID, vol, self, status, now)
 		case err == nil:
-			_, err = tx.ExecContext(ctx, `UPDATE volunteer_signups SET status = $1, queued_at = $2, updated_at = $2 WHERE id = $3 AND status = 'cancelled'`, status, now, id)
+			var res sql.Result
+			if res, err = tx.ExecContext(ctx, `UPDATE volunteer_signups SET status = $1, queued_at = $2, updated_at = $2 WHERE id = $3 AND status = 'cancelled'`, status, now, id); err == nil {
+				if n, _ := res.RowsAffected(); n != 1 {
+					err = errs.New(errs.Conflict, "volunteer.signup_raced")
+				}
+			}
 		}
 		if db.IsUnique(err) {
 			return errs.New(errs.Conflict, "volunteer.signup_raced")
@@ -332,6 +358,7 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 		return err
 	})
 	if errs.Is(err, errs.Conflict) {
+		// The same resident signed up from two places at once: the other request won.
 		if su, err := s.signupOf(ctx, s.DB.Read(), shiftID, self); err == nil {
 			su.Replayed = true
 			return su, nil
@@ -340,7 +367,9 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 	if err != nil {
 		return Signup{}, fmt.Errorf("volunteer: sign up: %w", err)
 	}
-	return s.signupOf(ctx, s.DB.Read(), shiftID, self)
+	su, err := s.signupRow(ctx, s.DB.Read(), shiftID, self)
+	su.Position = position
+	return su, err
 }
 
 // Cancel withdraws the caller's sign-up until CancelCutoff before the shift; a place it frees goes
@@ -364,7 +393,7 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, shiftID int64) erro
 	if su.Status == Confirmed && s.Now().After(sh.StartsAt.Add(-CancelCutoff)) {
 		return errs.New(errs.Conflict, "volunteer.cancel_too_late", int(CancelCutoff.Hours()))
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return s.group.Do(ctx, func(tx *sql.Tx) error {
 		// Lock the shift first, as a sign-up does, then change the line under that lock.
 		if _, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET taken = taken WHERE id = $1`, shiftID); err != nil {
 			return err
@@ -377,7 +406,8 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, shiftID int64) erro
 			return errs.New(errs.Conflict, "volunteer.signup_closed")
 		}
 		if su.Status != Confirmed {
-			return nil
+			_, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting - 1 WHERE id = $1`, shiftID)
+			return err
 		}
 		return s.promote(ctx, tx, sh, p, 1)
 	})
@@ -400,6 +430,9 @@ func (s *Service) promote(ctx context.Context, tx *sql.Tx, sh Shift, p Post, fre
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE volunteer_signups SET status = 'confirmed', updated_at = $1 WHERE id = $2`, s.Now(), id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting - 1 WHERE id = $1`, sh.ID); err != nil {
 			return err
 		}
 		if err := s.Notify.Send(ctx, tx, []int64{resident}, notify.Message{Title: "候补成功：" + trunc(p.Title, 40),

@@ -279,6 +279,16 @@ func TestTenSignupsRaceForTheLastPlace(t *testing.T) {
 		if won < 0 {
 			t.Fatal("nobody got the last place")
 		}
+		// Each waiting racer was told a different place in line, 1 to 9.
+		told := map[int]bool{}
+		for i, r := range results {
+			if r.Status == volunteer.Waiting {
+				if r.Position < 1 || r.Position > 9 || told[r.Position] {
+					t.Errorf("racer %d was told place %d", i, r.Position)
+				}
+				told[r.Position] = true
+			}
+		}
 		got, _, err := e.vs.Shift(e.ctx, e.qtAdmin, sh.ID)
 		if err != nil {
 			t.Fatal(err)

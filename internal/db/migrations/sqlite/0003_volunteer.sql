@@ -73,7 +73,8 @@ CREATE TABLE volunteer_posts (
 CREATE INDEX volunteer_posts_town ON volunteer_posts (town_id, status, id);
 
 -- A shift (班次): taken counts confirmed places, so that a sign-up takes a place with one guarded
--- update and capacity holds however sign-ups race.
+-- update and capacity holds however sign-ups race; waiting counts the line, kept under the same row
+-- lock, so that joining it needs no count of those ahead.
 CREATE TABLE volunteer_shifts (
     id           INTEGER PRIMARY KEY,
     post_id      INTEGER NOT NULL REFERENCES volunteer_posts(id),
@@ -84,6 +85,7 @@ CREATE TABLE volunteer_shifts (
     ends_at      TIMESTAMP NOT NULL,
     capacity     INTEGER NOT NULL CHECK (capacity > 0),
     taken        INTEGER NOT NULL DEFAULT 0 CHECK (taken >= 0 AND taken <= capacity),
+    waiting      INTEGER NOT NULL DEFAULT 0 CHECK (waiting >= 0),
     completed_at TIMESTAMP,
     completed_by_name TEXT NOT NULL DEFAULT '',
     created_at   TIMESTAMP NOT NULL,
