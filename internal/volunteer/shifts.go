@@ -288,29 +288,28 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: self}); err != nil {
 		return Signup{}, err
 	}
-	// One read for the shift and its post, one for the resident, one for the volunteer: a popular
-	// shift takes hundreds of sign-ups a second.
-	var townID, villageID int64
+	// One read for the shift, its post, the resident, their volunteer record and any sign-up they
+	// hold: a popular shift takes hundreds of sign-ups a second.
+	var townID, villageID, rTown, rVillage int64
+	var vol, held sql.NullInt64
 	var starts time.Time
-	var postStatus, openTo string
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT sh.town_id, sh.village_id, sh.starts_at, p.status, p.open_to FROM volunteer_shifts sh
-		JOIN volunteer_posts p ON p.id = sh.post_id WHERE sh.id = $1`, shiftID).Scan(&townID, &villageID, &starts, &postStatus, &openTo)
+	var postStatus, openTo, number, name string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT sh.town_id, sh.village_id, sh.starts_at, p.status, p.open_to, r.town_id, r.village_id, r.name, v.id, COALESCE(v.number, ''), su.id
+		FROM volunteer_shifts sh JOIN volunteer_posts p ON p.id = sh.post_id
+		JOIN residents r ON r.id = $2 AND r.status = 'active'
+		LEFT JOIN volunteers v ON v.resident_id = r.id
+		LEFT JOIN volunteer_signups su ON su.shift_id = sh.id AND su.resident_id = r.id AND su.status <> 'cancelled'
+		WHERE sh.id = $1`, shiftID, self).Scan(&townID, &villageID, &starts, &postStatus, &openTo, &rTown, &rVillage, &name, &vol, &number, &held)
 	if db.IsNoRows(err) {
 		return Signup{}, notFound
 	} else if err != nil {
 		return Signup{}, fmt.Errorf("volunteer: sign up: %w", err)
 	}
-	var rTown, rVillage int64
-	err = s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1 AND status = 'active'`, self).Scan(&rTown, &rVillage)
-	if err != nil || rTown != townID || (openTo != "town" && rVillage != villageID) {
+	if rTown != townID || (openTo != "town" && rVillage != villageID) {
 		return Signup{}, notFound
 	}
-	var vol int64
-	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM volunteers WHERE resident_id = $1`, self).Scan(&vol)
-	if db.IsNoRows(err) {
+	if !vol.Valid {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.not_registered")
-	} else if err != nil {
-		return Signup{}, err
 	}
 	if postStatus != "open" {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.post_closed")
@@ -318,12 +317,12 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 	if !starts.After(s.Now()) {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.shift_started")
 	}
-	if _, err := s.signupRow(ctx, s.DB.Read(), shiftID, self); err == nil {
+	if held.Valid {
 		su, err := s.signupOf(ctx, s.DB.Read(), shiftID, self)
 		su.Replayed = true
 		return su, err
 	}
-	position := 0
+	su := Signup{ShiftID: shiftID, VolunteerID: vol.Int64, VolunteerNumber: number, ResidentID: self, Name: name}
 	err = s.group.Do(ctx, func(tx *sql.Tx) error {
 		// One guarded update takes a place: it holds the shift's row until commit, so racing
 		// sign-ups queue here and capacity is never exceeded; nobody passes those already waiting.
@@ -334,19 +333,21 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 		status := Waiting
 		if n, _ := res.RowsAffected(); n == 1 {
 			status = Confirmed
-		} else if err := tx.QueryRowContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting + 1 WHERE id = $1 RETURNING waiting`, shiftID).Scan(&position); err != nil {
+		} else if err := tx.QueryRowContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting + 1 WHERE id = $1 RETURNING waiting`, shiftID).Scan(&su.Position); err != nil {
 			return err // the end of the line, under the same row lock
 		}
+		su.Status = status
 		now := s.Now()
 		var id int64
 		err = tx.QueryRowContext(ctx, `SELECT id FROM volunteer_signups WHERE shift_id = $1 AND resident_id = $2`, shiftID, self).Scan(&id)
 		switch {
 		case db.IsNoRows(err):
-			_, err = tx.ExecContext(ctx, `INSERT INTO volunteer_signups (shift_id, volunteer_id, resident_id, status, queued_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5)`,
-				shiftID, vol, self, status, now)
+			err = tx.QueryRowContext(ctx, `INSERT INTO volunteer_signups (shift_id, volunteer_id, resident_id, status, queued_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5, $5) RETURNING id`,
+				shiftID, vol.Int64, self, status, now).Scan(&su.ID)
 		case err == nil:
+			su.ID = id
 			var res sql.Result
-			if res, err = tx.ExecContext(ctx, `UPDATE volunteer_signups SET status = $1, queued_at = $2, updated_at = $2 WHERE id = $3 AND status = 'cancelled'`, status, now, id); err == nil {
+			if res, err = tx.ExecContext(ctx, `UPDATE volunteer_signups SET status = $1, queued_at = $2, updated_at = $2, checked_in_at = NULL, checked_out_at = NULL, scanned_in_at = NULL, scanned_out_at = NULL WHERE id = $3 AND status = 'cancelled'`, status, now, id); err == nil {
 				if n, _ := res.RowsAffected(); n != 1 {
 					err = errs.New(errs.Conflict, "volunteer.signup_raced")
 				}
@@ -367,9 +368,7 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 	if err != nil {
 		return Signup{}, fmt.Errorf("volunteer: sign up: %w", err)
 	}
-	su, err := s.signupRow(ctx, s.DB.Read(), shiftID, self)
-	su.Position = position
-	return su, err
+	return su, nil
 }
 
 // Cancel withdraws the caller's sign-up until CancelCutoff before the shift; a place it frees goes
