@@ -779,14 +779,19 @@ func fileError(code errs.Code, key string, args ...any) error {
 
 // bulkIDs reads the residents of a bulk award, once each: the ids typed into the box, and the
 // 居民编号 column of an uploaded workbook.
-func bulkIDs(r *http.Request) ([]int64, error) {
+func bulkIDs(r *http.Request) (ids []int64, err error) {
+	// excelize panics on some malformed workbooks; an upload is refused, never a 500.
+	defer func() {
+		if p := recover(); p != nil {
+			ids, err = nil, fileError(errs.Invalid, "import.not_xlsx")
+		}
+	}()
 	var mbe *http.MaxBytesError
 	if err := r.ParseMultipartForm(8 << 20); errors.As(err, &mbe) {
 		return nil, fileError(errs.TooLarge, "import.too_large")
 	} else if err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return nil, fileError(errs.Invalid, "import.no_file")
 	}
-	var ids []int64
 	seen := map[int64]bool{}
 	add := func(id int64) {
 		if !seen[id] {
