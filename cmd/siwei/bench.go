@@ -99,11 +99,7 @@ func benchCmd(ctx context.Context, args []string) error {
 		}
 		row := fmt.Sprintf("%-8d %12.0f", n, l)
 		if pgb != nil {
-			p, err := pgb.run(ctx, n, dur)
-			if err != nil {
-				return err
-			}
-			tps, err := pgbench(ctx, pgURL, n, dur)
+			p, tps, err := pgPair(ctx, pgb, pgURL, n, dur)
 			if err != nil {
 				row += fmt.Sprintf(" %12.0f %12s", p, "n/a: "+err.Error())
 			} else {
@@ -215,17 +211,47 @@ func (f *benchFixture) run(ctx context.Context, n int, dur time.Duration) (float
 	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
 }
 
-var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
-
-// pgbench runs PostgreSQL's own tpcb-like benchmark on the same server with n clients.
-func pgbench(ctx context.Context, dbURL string, n int, dur time.Duration) (float64, error) {
+// pgPair measures the bank on PostgreSQL and pgbench's tpcb-like run in turns, two slices of half
+// the time each, so that a change in the machine's load during the runs (it is shared) weighs on
+// both figures alike. It returns awards/s and pgbench's tps; err is pgbench's failure, if any, and
+// a failure of the bank's run ends the command.
+func pgPair(ctx context.Context, f *benchFixture, dbURL string, n int, dur time.Duration) (awards, tps float64, err error) {
+	secs := max(1, int(dur.Seconds()/2))
+	slice := time.Duration(secs) * time.Second
 	if _, err := exec.LookPath("pgbench"); err != nil {
-		return 0, errors.New("pgbench not installed")
+		a, rerr := f.run(ctx, n, dur)
+		if rerr != nil {
+			return 0, 0, rerr
+		}
+		return a, 0, errors.New("pgbench not installed")
 	}
 	if out, err := exec.CommandContext(ctx, "pgbench", "-i", "-q", "-s", "1", dbURL).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("pgbench -i: %v: %s", err, out)
+		a, rerr := f.run(ctx, n, dur)
+		if rerr != nil {
+			return 0, 0, rerr
+		}
+		return a, 0, fmt.Errorf("pgbench -i: %v: %s", err, out)
 	}
-	secs := max(1, int(dur.Seconds()))
+	var sumA, sumT float64
+	for round := 0; round < 2; round++ {
+		a, rerr := f.run(ctx, n, slice)
+		if rerr != nil {
+			return 0, 0, rerr
+		}
+		t, perr := pgbench(ctx, dbURL, n, secs)
+		if perr != nil {
+			err = perr
+		}
+		sumA, sumT = sumA+a, sumT+t
+	}
+	return sumA / 2, sumT / 2, err
+}
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+)`)
+
+// pgbench runs PostgreSQL's own tpcb-like benchmark (initialised by pgPair) on the same server
+// with n clients for secs seconds.
+func pgbench(ctx context.Context, dbURL string, n, secs int) (float64, error) {
 	out, err := exec.CommandContext(ctx, "pgbench", "-c", strconv.Itoa(n), "-j", strconv.Itoa(min(n, 8)), "-T", strconv.Itoa(secs), "-b", "tpcb-like", dbURL).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %v: %s", err, out)
