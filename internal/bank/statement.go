@@ -186,15 +186,19 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 			JOIN residents r ON r.id = e.id JOIN villages v ON v.id = r.village_id ORDER BY e.pts DESC, e.id`
 	case "household":
 		sums := `SELECT household_id AS id, SUM(points) AS pts FROM bank_earnings WHERE town_id = $1 AND period IN (` + in + `) GROUP BY household_id`
+		having := `SUM(points) > 0`
 		if s.DB.Engine == db.Postgres {
 			// PostgreSQL would hash the sums over a scan of the table; asked for the rows in
 			// household order, it walks the covering index (town, period, household, …) and sums
 			// each household as it passes, in a fraction of the time. (SQLite walks the index
-			// either way, and would sort again if asked.)
-			sums = `SELECT id, SUM(points) AS pts FROM (SELECT household_id AS id, points FROM bank_earnings
+			// either way, and would sort again if asked.) The sum is taken in double precision,
+			// exact for integers below 2^53, instead of SUM(BIGINT)'s numeric, which costs more
+			// than the scan itself.
+			sums = `SELECT id, CAST(SUM(CAST(points AS DOUBLE PRECISION)) AS BIGINT) AS pts FROM (SELECT household_id AS id, points FROM bank_earnings
 				WHERE town_id = $1 AND period IN (` + in + `) ORDER BY household_id) s GROUP BY id`
+			having = `SUM(CAST(points AS DOUBLE PRECISION)) > 0`
 		}
-		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), e.pts FROM (` + sums + ` HAVING SUM(points) > 0 ORDER BY pts DESC, id LIMIT ` + lim + `) e
+		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), e.pts FROM (` + sums + ` HAVING ` + having + ` ORDER BY pts DESC, id LIMIT ` + lim + `) e
 			JOIN households h ON h.id = e.id JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
 			ORDER BY e.pts DESC, e.id`
 	case "village":
