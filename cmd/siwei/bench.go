@@ -31,8 +31,11 @@ import (
 // point from 1, 4, 16 and 64 concurrent clients on a fresh SQLite file (durable) and, when a
 // PostgreSQL server is given, on a fresh PostgreSQL database next to pgbench's tpcb-like run.
 func benchCmd(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "http" {
+		return benchHTTPCmd(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ledger" {
-		return errors.New("usage: siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…/postgres]")
+		return errors.New("usage: siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…/postgres]\n       siwei bench http [--url U | --pg postgres://…/postgres] [--clients 16] [--seconds 10] [--phases award,statement,ranking,page,mixed]")
 	}
 	fs := flag.NewFlagSet("bench ledger", flag.ExitOnError)
 	seconds := fs.Float64("seconds", 5, "how long each run lasts")
