@@ -228,6 +228,10 @@ func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, form url
 
 func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
 	h.withID(w, r, func(id int64) {
+		if err := r.ParseForm(); err != nil {
+			h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+			return
+		}
 		in := postForm(r.PostForm)
 		if _, err := h.S.AddShifts(r.Context(), auth.From(r.Context()), id, in.Shifts, in.Repeat); err != nil {
 			h.renderRoster(w, r, r.PostForm, formErr(err))

@@ -191,5 +191,16 @@ func TestVolunteeringOverHTTP(t *testing.T) {
 		if posts != 1 {
 			t.Errorf("%d posts after a refused form, want 1", posts)
 		}
+		// Shifts added through the roster's form: a weekly pattern of Mondays and Wednesdays.
+		add := url.Values{"date": {tomorrow}, "start": {"14:00"}, "end": {"16:00"}, "capacity": {"2"}, "weekdays": {"1", "3"},
+			"until": {town.Today(now()).AddDate(0, 0, 14).Format("2006-01-02")}}
+		if st, body := s.PostForm(fmt.Sprintf("/admin/volunteer/posts/%d/shifts", p.ID), add); st != http.StatusSeeOther {
+			t.Errorf("add shifts: %d %.300s", st, body)
+		}
+		var shifts int
+		d.Read().QueryRow(`SELECT COUNT(*) FROM volunteer_shifts WHERE post_id = $1 AND day <> $2`, p.ID, tomorrow).Scan(&shifts)
+		if shifts < 3 || shifts > 5 {
+			t.Errorf("%d shifts from two weeks of Mondays and Wednesdays", shifts)
+		}
 	})
 }
