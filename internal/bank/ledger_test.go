@@ -444,6 +444,18 @@ func TestLedgerUnderRandomConcurrentLoad(t *testing.T) {
 		if residents != issued-redeemed+refunded {
 			t.Fatalf("resident balances %d ≠ issued %d − redeemed %d + refunded %d", residents, issued, redeemed, refunded)
 		}
+		// The town's figures, read from accounts and orders, agree with the ledger's own sums.
+		figs, err := e.bs.TownFigures(ctx, e.townAdmin, e.town)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f bank.Figures
+		for _, v := range figs {
+			f.Issued, f.Redeemed, f.Refunded, f.Outstanding = f.Issued+v.Issued, f.Redeemed+v.Redeemed, f.Refunded+v.Refunded, f.Outstanding+v.Outstanding
+		}
+		if f.Issued != issued || f.Redeemed != redeemed || f.Refunded != refunded || f.Outstanding != residents {
+			t.Fatalf("figures %+v, ledger issued %d redeemed %d refunded %d outstanding %d", f, issued, redeemed, refunded, residents)
+		}
 		var neg int
 		d.Read().QueryRow(`SELECT COUNT(*) FROM bank_stock WHERE quantity < 0`).Scan(&neg)
 		if neg != 0 {
