@@ -56,6 +56,8 @@ type Claim struct {
 	CreatedAt      time.Time   `json:"created_at"`
 	Photos         int         `json:"photos"`
 	Objections     []Objection `json:"objections"`
+	// Replayed is set on a claim answered again for a resent idempotency key.
+	Replayed bool `json:"replayed,omitempty"`
 
 	townID     int64
 	recordedBy int64
@@ -86,6 +88,14 @@ type ClaimInput struct {
 	Description string   `json:"description"`
 	HappenedOn  string   `json:"happened_on"`
 	Photos      [][]byte `json:"photos"`
+	// IdempotencyKey, when given, makes a resent claim (a double tap, a retry) return the first.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// selfClaimKey is where a resident's own claim key is kept: in the resident's namespace, so that
+// it can never name another resident's claim or an award's notice.
+func selfClaimKey(residentID int64, key string) string {
+	return fmt.Sprintf("self:%d:%s", residentID, key)
 }
 
 // ClaimFilter selects claims for the staff queue; zero fields are "any" (TownID: the actor's).
@@ -138,6 +148,20 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 		return Claim{}, errs.New(errs.Invalid, "people.not_active")
 	}
 	in.RuleCode, in.Description, in.HappenedOn = strings.TrimSpace(in.RuleCode), strings.TrimSpace(in.Description), strings.TrimSpace(in.HappenedOn)
+	var key any // NULL when the caller sent none
+	if k := strings.TrimSpace(in.IdempotencyKey); k != "" {
+		if !keyOK(k) || len(k) > 80 {
+			return Claim{}, &errs.Error{Code: errs.Invalid, Key: "bank.key_invalid", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_invalid"}}}
+		}
+		key = selfClaimKey(tg.R.ID, k)
+		if c, ok, err := s.claimWithKey(ctx, key.(string)); err != nil || ok {
+			if err == nil && (c.RuleCode != in.RuleCode || c.Description != in.Description || c.HappenedOn != in.HappenedOn) {
+				return Claim{}, &errs.Error{Code: errs.Conflict, Key: "bank.key_reused", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_reused"}}}
+			}
+			c.Replayed = true
+			return c, err
+		}
+	}
 	var f errs.Fields
 	var rule Rule
 	if in.RuleCode == "" {
@@ -191,8 +215,11 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO bank_claims (town_id, village_id, resident_id, rule_id, rule_code, points, description, happened_on,
-			status, recorded_by, recorded_name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11) RETURNING id`,
-			tg.R.TownID, tg.R.VillageID, tg.R.ID, rule.ID, rule.Code, rule.Points, in.Description, in.HappenedOn, nullID(a.AccountID), a.Name, now).Scan(&id)
+			status, recorded_by, recorded_name, created_at, idem_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12) RETURNING id`,
+			tg.R.TownID, tg.R.VillageID, tg.R.ID, rule.ID, rule.Code, rule.Points, in.Description, in.HappenedOn, nullID(a.AccountID), a.Name, now, key).Scan(&id)
+		if db.IsUnique(err) && key != nil {
+			return errClaimRaced
+		}
 		if err != nil {
 			return fmt.Errorf("bank: claim: %w", err)
 		}
@@ -212,7 +239,29 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 		c, err = s.claimByID(ctx, tx, id)
 		return err
 	})
+	if errors.Is(err, errClaimRaced) {
+		// The same claim sent twice at once: the other request stored it; answer with it.
+		c, _, err = s.claimWithKey(ctx, key.(string))
+		c.Replayed = true
+	}
 	return c, err
+}
+
+// errClaimRaced is a claim whose key another request stored first.
+var errClaimRaced = errors.New("bank: claim key raced")
+
+// claimWithKey is the claim stored under a resident's own key, if any.
+func (s *Service) claimWithKey(ctx context.Context, key string) (Claim, bool, error) {
+	var id int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id FROM bank_claims WHERE idem_key = $1`, key).Scan(&id)
+	if db.IsNoRows(err) {
+		return Claim{}, false, nil
+	}
+	if err != nil {
+		return Claim{}, false, fmt.Errorf("bank: claim: %w", err)
+	}
+	c, err := s.claimByID(ctx, s.DB.Read(), id)
+	return c, err == nil, err
 }
 
 // noticeAward is Award under a rule that needs a public notice: the award becomes a claim that

@@ -33,7 +33,7 @@ func (h *Handlers) registerClaims() {
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/objections/{id}", Access: web.Staff, Summary: "uphold or dismiss an objection"}, h.decideObjection)
 
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims", Access: web.LoggedIn,
-		Summary: "claim points under a rule as the caller, photos as base64 JPEG or PNG (body up to 22 MiB)", Request: ClaimInput{}, Response: Claim{}}, h.apiClaim)
+		Summary: "claim points under a rule as the caller, photos as base64 JPEG or PNG (body up to 22 MiB); 201, or 200 with the first claim for a resent idempotency_key", Request: ClaimInput{}, Response: Claim{}}, h.apiClaim)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/claims", Access: web.LoggedIn,
 		Summary: "the caller's claims, newest first", Response: []Claim{}}, h.apiMyClaims)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/notices", Access: web.LoggedIn,
@@ -83,6 +83,9 @@ func (h *Handlers) renderClaimForm(w http.ResponseWriter, r *http.Request, form 
 	today := town.Today(h.S.Now()).Format("2006-01-02")
 	if form == nil {
 		form = url.Values{"happened_on": {today}}
+	}
+	if form.Get("idempotency_key") == "" {
+		form.Set("idempotency_key", newKey())
 	}
 	p := h.App.NewPage(r, "bank.claim_new.title", claimFormView{R: res, Class: class, Rules: rules, Today: today, MaxPhotos: MaxPhotos})
 	p.Form = form
@@ -185,7 +188,7 @@ func readClaimForm(w http.ResponseWriter, r *http.Request) (url.Values, ClaimInp
 			form.Add(name, string(b))
 		}
 	}
-	in.RuleCode, in.Description, in.HappenedOn = form.Get("rule_code"), form.Get("description"), form.Get("happened_on")
+	in.RuleCode, in.Description, in.HappenedOn, in.IdempotencyKey = form.Get("rule_code"), form.Get("description"), form.Get("happened_on"), form.Get("idempotency_key")
 	return form, in, nil
 }
 
@@ -449,7 +452,11 @@ func (h *Handlers) apiClaim(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusCreated, c)
+	status := http.StatusCreated
+	if c.Replayed {
+		status = http.StatusOK
+	}
+	web.JSON(w, status, c)
 }
 
 func (h *Handlers) apiMyClaims(w http.ResponseWriter, r *http.Request) {

@@ -140,9 +140,15 @@ func TestClaimReviewAndObjectionThroughThePages(t *testing.T) {
 			t.Fatalf("a refused claim stored %d claims", n)
 		}
 
-		// A real photo: the claim waits for review.
-		if st, body := postClaim(t, f.env, res, fields, upload{"scene.png", smallPNG(t)}); st != http.StatusSeeOther {
-			t.Fatalf("claim: %d %.500s", st, body)
+		// A real photo: the claim waits for review. The form's key makes a double submit one claim.
+		fields["idempotency_key"] = "web-form-1"
+		for range 2 {
+			if st, body := postClaim(t, f.env, res, fields, upload{"scene.png", smallPNG(t)}); st != http.StatusSeeOther {
+				t.Fatalf("claim: %d %.500s", st, body)
+			}
+		}
+		if n := f.count(t, "bank_claims"); n != 1 {
+			t.Fatalf("a double submit stored %d claims", n)
 		}
 		var id int64
 		var status string
@@ -281,8 +287,19 @@ func TestClaimsThroughTheAPI(t *testing.T) {
 		}
 
 		var c bank.Claim
+		claim["idempotency_key"] = "phone-tap-1"
 		if st, raw := res.JSON("POST", "/api/v1/bank/claims", claim, &c); st != 201 || c.Status != bank.ClaimPending || c.Photos != 1 || c.RuleName != "见义勇为" {
 			t.Fatalf("claim: %d %s", st, raw)
+		}
+		// Sent again (a double tap, a retry): the first claim, not a second one.
+		var again bank.Claim
+		if st, raw := res.JSON("POST", "/api/v1/bank/claims", claim, &again); st != 200 || again.ID != c.ID || !again.Replayed {
+			t.Fatalf("resent claim: %d %s", st, raw)
+		}
+		// The same key for another claim is refused.
+		other := map[string]any{"rule_code": "brave", "description": "另一件事", "happened_on": yesterday(), "photos": []string{pic}, "idempotency_key": "phone-tap-1"}
+		if st, raw := res.JSON("POST", "/api/v1/bank/claims", other, nil); st != 409 || !strings.Contains(raw, "idempotency_key") {
+			t.Errorf("a key reused for another claim: %d %s", st, raw)
 		}
 		var mine []bank.Claim
 		if st, raw := res.JSON("GET", "/api/v1/bank/claims", nil, &mine); st != 200 || len(mine) != 1 || mine[0].ID != c.ID {
