@@ -62,7 +62,7 @@ func (h *Handlers) renderCard(w http.ResponseWriter, r *http.Request, ferr error
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "card.html", "bank.nav.card", v, nil, ferr)
+	h.App.RenderForm(w, r, "card.html", "bank.nav.card", v, nil, ferr)
 }
 
 func (h *Handlers) cardPNG(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +155,7 @@ func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "admin_cards.html", "bank.admin_cards.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_cards.html", "bank.admin_cards.title", v, form, ferr)
 }
 
 // backToDesk is the card desk a form came from, with a flash.
@@ -228,7 +228,7 @@ func (h *Handlers) printCards(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "cards_print.html", "card.print_title", NewCardSheet(name, cards), nil, nil)
+	h.App.RenderForm(w, r, "cards_print.html", "card.print_title", NewCardSheet(name, cards), nil, nil)
 }
 
 func (h *Handlers) printPlaques(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +241,7 @@ func (h *Handlers) printPlaques(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "cards_print.html", "card.plaque_title", NewPlaqueSheet(name, plaques), nil, nil)
+	h.App.RenderForm(w, r, "cards_print.html", "card.plaque_title", NewPlaqueSheet(name, plaques), nil, nil)
 }
 
 // ---- the counter
@@ -278,7 +278,7 @@ func (h *Handlers) counterPage(w http.ResponseWriter, r *http.Request) {
 			v.Counter.Card = &c
 		}
 	}
-	h.render(w, r, "admin_cards.html", "bank.counter.title", v, url.Values{"card": {in}}, ferr)
+	h.App.RenderForm(w, r, "admin_cards.html", "bank.counter.title", v, url.Values{"card": {in}}, ferr)
 }
 
 func (h *Handlers) apiLookupCard(w http.ResponseWriter, r *http.Request) {

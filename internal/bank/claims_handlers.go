@@ -214,7 +214,7 @@ func (h *Handlers) myClaims(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "claims.html", "bank.claims.title", map[string]any{"R": res, "Claims": list}, nil, nil)
+	h.App.RenderForm(w, r, "claims.html", "bank.claims.title", map[string]any{"R": res, "Claims": list}, nil, nil)
 }
 
 func (h *Handlers) claimPhoto(w http.ResponseWriter, r *http.Request) {
@@ -273,7 +273,7 @@ func (h *Handlers) renderNotices(w http.ResponseWriter, r *http.Request, form ur
 		it.Objected = slices.ContainsFunc(c.Objections, func(o Objection) bool { return o.ResidentID == res.ID })
 		v.Items = append(v.Items, it)
 	}
-	h.render(w, r, "notices.html", "bank.nav.notices", v, form, ferr)
+	h.App.RenderForm(w, r, "notices.html", "bank.nav.notices", v, form, ferr)
 }
 
 func (h *Handlers) object(w http.ResponseWriter, r *http.Request) {
@@ -346,7 +346,7 @@ func (h *Handlers) renderAdminClaims(w http.ResponseWriter, r *http.Request, for
 		return
 	}
 	v.More = len(v.Claims) == ClaimPageSize
-	h.render(w, r, "admin_claims.html", "bank.admin_claims.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_claims.html", "bank.admin_claims.title", v, form, ferr)
 }
 
 // backToQueue is the queue a form came from, with a flash.

@@ -83,21 +83,6 @@ func (h *Handlers) me(w http.ResponseWriter, r *http.Request) (people.Resident, 
 	return res, h.town(r.Context(), res.TownID), true
 }
 
-// render shows a page, with a refused form's field errors and values when ferr is set.
-func (h *Handlers) render(w http.ResponseWriter, r *http.Request, name, title string, data any, form url.Values, ferr error) {
-	p := h.App.NewPage(r, title, data)
-	p.Form = form
-	status := http.StatusOK
-	if ferr != nil {
-		var err error
-		if status, err = h.App.FormErrors(p, ferr); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-	}
-	h.App.Render(w, r, status, name, p)
-}
-
 // hubLink is an entry of the bank's hub.
 type hubLink struct{ Path, Key string }
 
@@ -128,7 +113,7 @@ func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
 			v.More = append(v.More, l)
 		}
 	}
-	h.render(w, r, "bank.html", "bank.title", v, nil, nil)
+	h.App.RenderForm(w, r, "bank.html", "bank.title", v, nil, nil)
 }
 
 // statementView is a page of the 善行簿, oldest line first, like a passbook.
@@ -189,7 +174,7 @@ func (h *Handlers) statement(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Reverse(lines)
 	v.Lines = lines
-	h.render(w, r, "bank_statement.html", "bank.statement.title", v, nil, nil)
+	h.App.RenderForm(w, r, "bank_statement.html", "bank.statement.title", v, nil, nil)
 }
 
 // maxExportLines bounds one statement download.
@@ -318,7 +303,7 @@ func (h *Handlers) rules(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "bank_rules.html", "bank.rules.title", rulesView{R: res, Class: class, Rules: rules}, nil, nil)
+	h.App.RenderForm(w, r, "bank_rules.html", "bank.rules.title", rulesView{R: res, Class: class, Rules: rules}, nil, nil)
 }
 
 // shopItem is an item with its own order form's idempotency key.
@@ -361,7 +346,7 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 		}
 		v.Items = append(v.Items, shopItem{Item: it, Key: newKey()})
 	}
-	h.render(w, r, "bank_shop.html", "bank.shop.title", v, form, ferr)
+	h.App.RenderForm(w, r, "bank_shop.html", "bank.shop.title", v, form, ferr)
 }
 
 func (h *Handlers) redeem(w http.ResponseWriter, r *http.Request) {
@@ -389,7 +374,7 @@ func (h *Handlers) renderOrders(w http.ResponseWriter, r *http.Request, ferr err
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "bank_orders.html", "bank.orders.title", map[string]any{"R": res, "Orders": list}, nil, ferr)
+	h.App.RenderForm(w, r, "bank_orders.html", "bank.orders.title", map[string]any{"R": res, "Orders": list}, nil, ferr)
 }
 
 func (h *Handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
@@ -440,7 +425,7 @@ func (h *Handlers) rankings(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "bank_rankings.html", "bank.rankings.title", v, nil, nil)
+	h.App.RenderForm(w, r, "bank_rankings.html", "bank.rankings.title", v, nil, nil)
 }
 
 // The admin console's bank pages: figures, rules, awards, the shop, the counter and the ledger.
@@ -495,7 +480,7 @@ func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "admin_bank.html", "bank.admin.title", v, nil, nil)
+	h.App.RenderForm(w, r, "admin_bank.html", "bank.admin.title", v, nil, nil)
 }
 
 // rulesAdminView is the rule sets page with the adopt form.
@@ -737,7 +722,7 @@ func (h *Handlers) renderAward(w http.ResponseWriter, r *http.Request, form url.
 	}
 	town := h.town(ctx, townOf(r))
 	v.TownRules, _ = h.S.RulesInForce(ctx, town.ID, 0, people.Villager, town.Today(h.S.Now()).Format("2006-01-02"))
-	h.render(w, r, "admin_award.html", "bank.award.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_award.html", "bank.award.title", v, form, ferr)
 }
 
 func (h *Handlers) award(w http.ResponseWriter, r *http.Request) {
@@ -891,7 +876,7 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 			v.Low++
 		}
 	}
-	h.render(w, r, "admin_shop.html", "bank.admin_shop.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_shop.html", "bank.admin_shop.title", v, form, ferr)
 }
 
 func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
@@ -934,7 +919,7 @@ func (h *Handlers) renderAdminOrders(w http.ResponseWriter, r *http.Request, for
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "admin_orders.html", "bank.admin_orders.title", map[string]any{"Villages": vs, "VillageID": vid, "Orders": list}, form, ferr)
+	h.App.RenderForm(w, r, "admin_orders.html", "bank.admin_orders.title", map[string]any{"Villages": vs, "VillageID": vid, "Orders": list}, form, ferr)
 }
 
 func (h *Handlers) fulfilOrder(w http.ResponseWriter, r *http.Request) {
@@ -1013,7 +998,7 @@ func (h *Handlers) renderLedger(w http.ResponseWriter, r *http.Request, rid int6
 		}
 		v.CanReverse = auth.Can(a, auth.BankReverse, auth.Scope{TownID: res.TownID}) == nil
 	}
-	h.render(w, r, "admin_ledger.html", "bank.ledger.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_ledger.html", "bank.ledger.title", v, form, ferr)
 }
 
 func (h *Handlers) reverse(w http.ResponseWriter, r *http.Request) {

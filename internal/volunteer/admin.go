@@ -90,7 +90,7 @@ func (h *Handlers) renderTeams(w http.ResponseWriter, r *http.Request, ferr erro
 			return
 		}
 	}
-	h.render(w, r, "admin_volunteer.html", "volunteer.admin.title", v, r.PostForm, ferr)
+	h.App.RenderForm(w, r, "admin_volunteer.html", "volunteer.admin.title", v, r.PostForm, ferr)
 }
 
 func (h *Handlers) setLeader(w http.ResponseWriter, r *http.Request) {
@@ -139,7 +139,7 @@ func (h *Handlers) renderPosts(w http.ResponseWriter, r *http.Request, form url.
 	if form == nil {
 		form = url.Values{"open_to": {"village"}, "capacity": {"5"}, "rule_code": {"volunteer"}}
 	}
-	h.render(w, r, "admin_volunteer_posts.html", "volunteer.admin_posts.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_volunteer_posts.html", "volunteer.admin_posts.title", v, form, ferr)
 }
 
 // postForm reads the publish form: one shift, or a weekly pattern when weekdays are ticked.
@@ -222,7 +222,7 @@ func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, form url
 		if form == nil {
 			form = url.Values{"capacity": {"5"}}
 		}
-		h.render(w, r, "admin_volunteer_post.html", "volunteer.roster.title", v, form, ferr)
+		h.App.RenderForm(w, r, "admin_volunteer_post.html", "volunteer.roster.title", v, form, ferr)
 	})
 }
 
@@ -275,7 +275,7 @@ func (h *Handlers) renderShift(w http.ResponseWriter, r *http.Request, form url.
 			h.App.Error(w, r, err)
 			return
 		}
-		h.render(w, r, "admin_volunteer_shift.html", "volunteer.shift.title", shiftView{Shift: sh, Post: p, ScanURL: "/volunteer/scan?t=" + h.S.ShiftToken(id), Result: res}, form, ferr)
+		h.App.RenderForm(w, r, "admin_volunteer_shift.html", "volunteer.shift.title", shiftView{Shift: sh, Post: p, ScanURL: "/volunteer/scan?t=" + h.S.ShiftToken(id), Result: res}, form, ferr)
 	})
 }
 
@@ -358,7 +358,7 @@ func (h *Handlers) renderAdminNeeds(w http.ResponseWriter, r *http.Request, form
 	if form == nil {
 		form = url.Values{"urgency": {"normal"}}
 	}
-	h.render(w, r, "admin_volunteer_needs.html", "volunteer.admin_needs.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_volunteer_needs.html", "volunteer.admin_needs.title", v, form, ferr)
 }
 
 func (h *Handlers) recordNeed(w http.ResponseWriter, r *http.Request) {
@@ -394,7 +394,7 @@ func (h *Handlers) adminVolunteers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.render(w, r, "admin_volunteer_volunteers.html", "volunteer.volunteers.title", v, nil, nil)
+	h.App.RenderForm(w, r, "admin_volunteer_volunteers.html", "volunteer.volunteers.title", v, nil, nil)
 }
 
 func (h *Handlers) adminRecord(w http.ResponseWriter, r *http.Request) {
@@ -404,7 +404,7 @@ func (h *Handlers) adminRecord(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, err)
 			return
 		}
-		h.render(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
+		h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
 	})
 }
 
@@ -415,5 +415,5 @@ func (h *Handlers) adminFigures(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "admin_volunteer_figures.html", "volunteer.figures.title", fs, nil, nil)
+	h.App.RenderForm(w, r, "admin_volunteer_figures.html", "volunteer.figures.title", fs, nil, nil)
 }

@@ -51,21 +51,6 @@ func (h *Handlers) Register() {
 	h.registerAPI()
 }
 
-// render shows a page, with a refused form's field errors and values when ferr is set.
-func (h *Handlers) render(w http.ResponseWriter, r *http.Request, name, title string, data any, form url.Values, ferr error) {
-	p := h.App.NewPage(r, title, data)
-	p.Form = form
-	status := http.StatusOK
-	if ferr != nil {
-		var err error
-		if status, err = h.App.FormErrors(p, ferr); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-	}
-	h.App.Render(w, r, status, name, p)
-}
-
 func parseID(s string) int64 {
 	n, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	return n
@@ -109,7 +94,7 @@ func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "volunteer.html", "volunteer.title", v, nil, nil)
+	h.App.RenderForm(w, r, "volunteer.html", "volunteer.title", v, nil, nil)
 }
 
 // registerView is the registration form with the village's teams.
@@ -143,7 +128,7 @@ func (h *Handlers) registerForm(w http.ResponseWriter, r *http.Request, form url
 	}
 	t, _ := h.S.People.Town(r.Context(), res.TownID)
 	v.Child = age(res.BirthDate, t.Today(h.S.Now())) < 14
-	h.render(w, r, "volunteer_register.html", "volunteer.register.title", v, form, ferr)
+	h.App.RenderForm(w, r, "volunteer_register.html", "volunteer.register.title", v, form, ferr)
 }
 
 func (h *Handlers) registerPage(w http.ResponseWriter, r *http.Request) {
@@ -195,7 +180,7 @@ func (h *Handlers) renderPost(w http.ResponseWriter, r *http.Request, ferr error
 		return
 	}
 	_, merr := h.S.Me(r.Context(), a)
-	h.render(w, r, "volunteer_post.html", "volunteer.post.title", postView{Post: p, Shifts: shifts, Registered: merr == nil}, nil, ferr)
+	h.App.RenderForm(w, r, "volunteer_post.html", "volunteer.post.title", postView{Post: p, Shifts: shifts, Registered: merr == nil}, nil, ferr)
 }
 
 // shiftPost finds the post of a shift for redirects.
@@ -246,7 +231,7 @@ func (h *Handlers) myShifts(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "volunteer_shifts.html", "volunteer.shifts.title", shifts, nil, nil)
+	h.App.RenderForm(w, r, "volunteer_shifts.html", "volunteer.shifts.title", shifts, nil, nil)
 }
 
 // scanView is the page a volunteer reaches from the QR at the site.
@@ -260,7 +245,7 @@ func (h *Handlers) scanPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("t")
 	id, err := h.S.ParseShiftToken(tok)
 	if err != nil {
-		h.render(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{}, nil, err)
+		h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{}, nil, err)
 		return
 	}
 	sh, _, err := h.S.Shift(r.Context(), auth.From(r.Context()), id)
@@ -268,7 +253,7 @@ func (h *Handlers) scanPage(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{Token: tok, Shift: sh}, nil, nil)
+	h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{Token: tok, Shift: sh}, nil, nil)
 }
 
 func (h *Handlers) scan(w http.ResponseWriter, r *http.Request) {
@@ -279,7 +264,7 @@ func (h *Handlers) scan(w http.ResponseWriter, r *http.Request) {
 		v.Done = &su
 		v.Shift, _, _ = h.S.Shift(r.Context(), auth.From(r.Context()), su.ShiftID)
 	}
-	h.render(w, r, "volunteer_scan.html", "volunteer.scan.title", v, nil, err)
+	h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", v, nil, err)
 }
 
 func (h *Handlers) recordPage(w http.ResponseWriter, r *http.Request) {
@@ -292,7 +277,7 @@ func (h *Handlers) recordPage(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
+	h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
 }
 
 func (h *Handlers) issue(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +288,7 @@ func (h *Handlers) issue(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, rerr)
 			return
 		}
-		h.render(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, err)
+		h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, err)
 		return
 	}
 	web.Redirect(w, r, fmt.Sprintf("/volunteer/certificates/%d", c.ID))
@@ -316,7 +301,7 @@ func (h *Handlers) certificate(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, err)
 			return
 		}
-		h.render(w, r, "volunteer_certificate.html", "volunteer.certificate.title", c, nil, nil)
+		h.App.RenderForm(w, r, "volunteer_certificate.html", "volunteer.certificate.title", c, nil, nil)
 	})
 }
 
@@ -340,7 +325,7 @@ func (h *Handlers) renderMyNeeds(w http.ResponseWriter, r *http.Request, form ur
 		h.App.Error(w, r, err)
 		return
 	}
-	h.render(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Needs: ns, Categories: CategoryList, Urgencies: Urgencies}, form, ferr)
+	h.App.RenderForm(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Needs: ns, Categories: CategoryList, Urgencies: Urgencies}, form, ferr)
 }
 
 func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
@@ -400,7 +385,7 @@ func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, form url.V
 				}
 			}
 		}
-		h.render(w, r, "volunteer_need.html", "volunteer.need.title", v, form, ferr)
+		h.App.RenderForm(w, r, "volunteer_need.html", "volunteer.need.title", v, form, ferr)
 	})
 }
 

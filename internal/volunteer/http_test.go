@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,6 +141,20 @@ func TestVolunteeringOverHTTP(t *testing.T) {
 		}
 		if st, _ := other.JSON("GET", fmt.Sprintf("/api/v1/volunteer/needs/%d", n.ID), nil, nil); st != 404 {
 			t.Errorf("another village's admin reads the need: %d", st)
+		}
+		// Listing by another village is hidden; their own lists show none of 前疃村's.
+		for _, list := range []string{"posts", "needs"} {
+			if st, _ := other.JSON("GET", fmt.Sprintf("/api/v1/volunteer/%s?village_id=%d", list, qt.ID), nil, nil); st != 404 {
+				t.Errorf("another village's admin lists 前疃村's %s: %d", list, st)
+			}
+			var own []struct {
+				VillageID int64 `json:"village_id"`
+			}
+			if st, _ := other.JSON("GET", "/api/v1/volunteer/"+list, nil, &own); st != 200 || slices.ContainsFunc(own, func(x struct {
+				VillageID int64 `json:"village_id"`
+			}) bool { return x.VillageID == qt.ID }) {
+				t.Errorf("another village's admin's own %s: %d %+v", list, st, own)
+			}
 		}
 		var figs []volunteer.Figure
 		if st, _ := env.API(demo.PhoneTownAdmin).JSON("GET", "/api/v1/volunteer/figures", nil, &figs); st != 200 || figs[len(figs)-1].Minutes != 10 {

@@ -273,28 +273,11 @@ func (s *Service) Needs(ctx context.Context, a *auth.Actor, f NeedFilter) ([]Nee
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	q := `SELECT ` + needCols + needFrom + `WHERE `
 	if a.IsStaff() && a.ActingFor == nil {
-		all, ids := auth.Visible(a, auth.VolunteerLead, a.TownID)
-		switch {
-		case f.VillageID != 0:
-			v, err := s.People.Village(ctx, auth.System("volunteer"), f.VillageID)
-			if err != nil {
-				return nil, err
-			}
-			if err := lead(a, v.TownID, v.ID); err != nil {
-				return nil, auth.Hide(err)
-			}
-			q += `n.village_id = ` + arg(v.ID)
-		case all:
-			q += `n.town_id = ` + arg(a.TownID)
-		case len(ids) > 0:
-			var ps []string
-			for _, id := range ids {
-				ps = append(ps, arg(id))
-			}
-			q += `n.village_id IN (` + strings.Join(ps, ", ") + `)`
-		default:
-			return []Need{}, nil
+		scope, ok, err := s.staffScope(ctx, a, f.VillageID, "n", arg)
+		if err != nil || !ok {
+			return []Need{}, err
 		}
+		q += scope
 	} else {
 		self := a.Self()
 		if self == 0 {

@@ -426,28 +426,11 @@ func (s *Service) Posts(ctx context.Context, a *auth.Actor, f PostFilter) ([]Pos
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	var own int64
 	if a.IsStaff() && a.ActingFor == nil {
-		all, ids := auth.Visible(a, auth.VolunteerLead, a.TownID)
-		switch {
-		case f.VillageID != 0:
-			v, err := s.People.Village(ctx, auth.System("volunteer"), f.VillageID)
-			if err != nil {
-				return nil, err
-			}
-			if err := lead(a, v.TownID, v.ID); err != nil {
-				return nil, auth.Hide(err)
-			}
-			q += `p.village_id = ` + arg(f.VillageID)
-		case all:
-			q += `p.town_id = ` + arg(a.TownID)
-		case len(ids) > 0:
-			var ps []string
-			for _, id := range ids {
-				ps = append(ps, arg(id))
-			}
-			q += `p.village_id IN (` + strings.Join(ps, ", ") + `)`
-		default:
-			return []Post{}, nil
+		scope, ok, err := s.staffScope(ctx, a, f.VillageID, "p", arg)
+		if err != nil || !ok {
+			return []Post{}, err
 		}
+		q += scope
 		if f.Status == "open" || f.Status == "closed" {
 			q += ` AND p.status = ` + arg(f.Status)
 		}
@@ -534,4 +517,31 @@ func (s *Service) ruleCodes(r *http.Request, villageID int64) []string {
 		}
 	}
 	return codes
+}
+
+// staffScope is the condition on a table (by its alias) selecting what staff lead: the village
+// asked for (checked), the whole town, or their own villages; ok is false when they lead none.
+func (s *Service) staffScope(ctx context.Context, a *auth.Actor, villageID int64, alias string, arg func(any) string) (cond string, ok bool, err error) {
+	if villageID != 0 {
+		v, err := s.People.Village(ctx, auth.System("volunteer"), villageID)
+		if err != nil {
+			return "", false, err
+		}
+		if err := lead(a, v.TownID, v.ID); err != nil {
+			return "", false, auth.Hide(err)
+		}
+		return alias + `.village_id = ` + arg(v.ID), true, nil
+	}
+	all, ids := auth.Visible(a, auth.VolunteerLead, a.TownID)
+	switch {
+	case all:
+		return alias + `.town_id = ` + arg(a.TownID), true, nil
+	case len(ids) > 0:
+		ps := make([]string, len(ids))
+		for i, id := range ids {
+			ps[i] = arg(id)
+		}
+		return alias + `.village_id IN (` + strings.Join(ps, ", ") + `)`, true, nil
+	}
+	return "", false, nil
 }

@@ -197,6 +197,22 @@ func (a *App) Render(w http.ResponseWriter, r *http.Request, status int, name st
 	buf.WriteTo(w)
 }
 
+// RenderForm shows a page, with a refused form's field errors and submitted values when ferr
+// is a refusal, answered with the refusal's status; any other error is answered by Error.
+func (a *App) RenderForm(w http.ResponseWriter, r *http.Request, name, titleKey string, data any, form url.Values, ferr error) {
+	p := a.NewPage(r, titleKey, data)
+	p.Form = form
+	status := http.StatusOK
+	if ferr != nil {
+		var err error
+		if status, err = a.FormErrors(p, ferr); err != nil {
+			a.Error(w, r, err)
+			return
+		}
+	}
+	a.Render(w, r, status, name, p)
+}
+
 // FormErrors fills a page's field errors from a refusal and returns the status to answer with;
 // errors that are not refusals are returned for the caller to pass to Error.
 func (a *App) FormErrors(p *Page, err error) (int, error) {
