@@ -152,7 +152,9 @@ func TestVolunteeringOverHTTP(t *testing.T) {
 			}
 			if st, _ := other.JSON("GET", "/api/v1/volunteer/"+list, nil, &own); st != 200 || slices.ContainsFunc(own, func(x struct {
 				VillageID int64 `json:"village_id"`
-			}) bool { return x.VillageID == qt.ID }) {
+			}) bool {
+				return x.VillageID == qt.ID
+			}) {
 				t.Errorf("another village's admin's own %s: %d %+v", list, st, own)
 			}
 		}
