@@ -25,9 +25,10 @@ type AwardResponse struct {
 // RankingsResponse is a ranking board: by resident, household or village, for a period written as
 // 2026-11, 2026-Q4 or 2026.
 type RankingsResponse struct {
-	By     string   `json:"by"`
-	Period string   `json:"period"`
-	Items  []Ranked `json:"items"`
+	By     string    `json:"by"`
+	Period string    `json:"period"`
+	AsOf   time.Time `json:"as_of"` // when the sums were read (at most BoardFreshness ago)
+	Items  []Ranked  `json:"items"`
 }
 
 func (h *Handlers) registerAPI() {
@@ -291,12 +292,12 @@ func (h *Handlers) apiRankings(w http.ResponseWriter, r *http.Request) {
 	if period == "" {
 		period = Period(h.S.Now(), h.town(r.Context(), a.TownID).Location())
 	}
-	items, err := h.S.Rankings(r.Context(), a.TownID, by, period, int(web.QueryInt(r, "limit")))
+	items, asOf, err := h.S.Board(r.Context(), a.TownID, by, period, int(web.QueryInt(r, "limit")))
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusOK, RankingsResponse{By: by, Period: period, Items: nonNil(items)})
+	web.JSON(w, http.StatusOK, RankingsResponse{By: by, Period: period, AsOf: asOf, Items: nonNil(items)})
 }
 
 func (h *Handlers) apiFigures(w http.ResponseWriter, r *http.Request) {

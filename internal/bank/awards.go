@@ -442,6 +442,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 // shares the group commit on SQLite; capped ones each with post and its Guard, a savepoint each.
 func (s *Service) postChunk(ctx context.Context, transfers []*Transfer, part []int) ([]Posted, []error, error) {
 	detached := context.WithoutCancel(ctx)
+	defer s.earned(transfers[part[0]].TownID)
 	ts := make([]*Transfer, len(part))
 	guarded := false
 	for j, i := range part {

@@ -394,6 +394,7 @@ func (h *Handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
 type rankingsView struct {
 	By, Range, Period string
 	Items             []Ranked
+	AsOf              time.Time // when the board's sums were read
 }
 
 // rangePeriod is the period of the town's today that a range names: this month, quarter or year.
@@ -421,7 +422,7 @@ func (h *Handlers) rankings(w http.ResponseWriter, r *http.Request) {
 		v.Period = rangePeriod(v.Range, h.town(r.Context(), a.TownID).Today(h.S.Now()))
 	}
 	var err error
-	if v.Items, err = h.S.Rankings(r.Context(), a.TownID, v.By, v.Period, 50); err != nil {
+	if v.Items, v.AsOf, err = h.S.Board(r.Context(), a.TownID, v.By, v.Period, 50); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
@@ -473,8 +474,8 @@ func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 		v.Total.Accounts += f.Accounts
 	}
 	v.Period = Period(h.S.Now(), v.Town.Location())
-	if v.Residents, err = h.S.Rankings(ctx, townOf(r), "resident", v.Period, 10); err == nil {
-		v.Villages, err = h.S.Rankings(ctx, townOf(r), "village", v.Period, 100)
+	if v.Residents, _, err = h.S.Board(ctx, townOf(r), "resident", v.Period, 10); err == nil {
+		v.Villages, _, err = h.S.Board(ctx, townOf(r), "village", v.Period, 100)
 	}
 	if err != nil {
 		h.App.Error(w, r, err)

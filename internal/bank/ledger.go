@@ -37,6 +37,7 @@ type Service struct {
 	accounts sync.Map // resident id → account id
 	stmts    sync.Map // query → *sql.Stmt on the SQLite writer
 	cache    sync.Map // small read caches: towns, rules in force
+	boards   boards   // ranking boards lately computed
 }
 
 // NewService returns the bank on d.
@@ -134,6 +135,9 @@ func (s *Service) write(ctx context.Context, t Transfer, fn func(ctx context.Con
 		p, err = fn(detached, tx)
 		return err
 	})
+	if t.Earned != 0 {
+		s.earned(t.TownID)
+	}
 	if errors.Is(err, errKeyRace) {
 		var found bool
 		if p, found, err = s.replay(ctx, s.DB.Read(), t); err == nil && !found {
@@ -362,6 +366,9 @@ func (s *Service) postAlone(ctx context.Context, t Transfer) (p Posted, ok bool,
 		p, err = s.postStatement(detached, q, t, resAcct, counter)
 		return err
 	})
+	if t.Earned != 0 {
+		s.earned(t.TownID)
+	}
 	if errors.Is(err, errKeyRace) {
 		var found bool
 		if p, found, err = s.replay(ctx, s.DB.Read(), t); err == nil && !found {

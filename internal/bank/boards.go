@@ -1,0 +1,97 @@
+package bank
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// BoardFreshness is how long a ranking board (排行榜) computed by one reader is shown to the next:
+// a public board that a village opens at once is summed once, not once a visitor. Postings made
+// through this server clear its boards at once, so on one PC the board is always current; a
+// posting made through another app server of a district shows within this time.
+const BoardFreshness = 5 * time.Second
+
+// maxBoards bounds the boards kept: the period is the caller's choice, so the keys are not.
+const maxBoards = 4096
+
+type boardKey struct {
+	town   int64
+	by     string
+	period string
+	limit  int
+}
+
+type board struct {
+	items []Ranked
+	asOf  time.Time // when the sums were read
+	gen   uint64    // the town's earnings generation they were read at
+}
+
+// boards are the ranking boards computed lately, per town, way, period and length.
+type boards struct {
+	mu     sync.Mutex
+	m      map[boardKey]board
+	gens   sync.Map // town id → *atomic.Uint64, moved on by every posting that earns
+	flight singleflight.Group
+}
+
+func (b *boards) gen(town int64) *atomic.Uint64 {
+	if g, ok := b.gens.Load(town); ok {
+		return g.(*atomic.Uint64)
+	}
+	g, _ := b.gens.LoadOrStore(town, new(atomic.Uint64))
+	return g.(*atomic.Uint64)
+}
+
+// earned clears a town's boards: its earnings have changed. Called once the posting has
+// committed, so that a board read after it includes it.
+func (s *Service) earned(town int64) { s.boards.gen(town).Add(1) }
+
+// Board is Rankings as the pages and the API show it: a board computed less than BoardFreshness
+// ago, with no posting through this server since, is served again, and readers asking for the
+// same board at the same moment share one computation. asOf is when its sums were read. The
+// items are shared: callers must not change them.
+func (s *Service) Board(ctx context.Context, townID int64, by, period string, limit int) (items []Ranked, asOf time.Time, err error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	if by == "" {
+		by = "resident"
+	}
+	k := boardKey{town: townID, by: by, period: period, limit: limit}
+	g := s.boards.gen(townID)
+	now := s.Now()
+	s.boards.mu.Lock()
+	b, ok := s.boards.m[k]
+	s.boards.mu.Unlock()
+	if ok && b.gen == g.Load() && now.Sub(b.asOf) < BoardFreshness {
+		return b.items, b.asOf, nil
+	}
+	v, err, _ := s.boards.flight.Do(fmt.Sprintf("%d|%s|%s|%d", townID, by, period, limit), func() (any, error) {
+		// The generation and the time are taken before the sums are read: a posting that commits
+		// while they are read moves the generation on, and the next reader computes again.
+		b := board{gen: g.Load(), asOf: s.Now()}
+		var err error
+		// The computation is shared, so one caller's cancellation must not fail the others.
+		if b.items, err = s.Rankings(context.WithoutCancel(ctx), townID, by, period, limit); err != nil {
+			return nil, err
+		}
+		s.boards.mu.Lock()
+		if s.boards.m == nil || len(s.boards.m) >= maxBoards {
+			s.boards.m = map[boardKey]board{}
+		}
+		s.boards.m[k] = b
+		s.boards.mu.Unlock()
+		return b, nil
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	b = v.(board)
+	return b.items, b.asOf, nil
+}
