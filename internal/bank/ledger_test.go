@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -313,8 +314,13 @@ func TestVerifyFindsEditsBehindTheBanksBack(t *testing.T) {
 				`UPDATE bank_accounts SET kind = 'resident', shard = 0 WHERE resident_id IS NOT NULL`, "chain"},
 			{"hash", `UPDATE bank_entries SET hash = 'x' || hash WHERE id = (SELECT MAX(id) FROM bank_entries)`,
 				`UPDATE bank_entries SET hash = SUBSTR(hash, 2) WHERE id = (SELECT MAX(id) FROM bank_entries)`, "chain"},
+			{"orphan", `UPDATE bank_entries SET account_id = account_id + 1000000 WHERE id = (SELECT MAX(id) FROM bank_entries)`,
+				`UPDATE bank_entries SET account_id = account_id - 1000000 WHERE id = (SELECT MAX(id) FROM bank_entries)`, "orphan"},
 		} {
 			if _, err := d.Write().Exec(c.edit); err != nil {
+				if c.name == "orphan" && d.Engine == db.SQLite && strings.Contains(err.Error(), "FOREIGN KEY") {
+					continue // SQLite keeps the foreign key, and refuses the edit itself
+				}
 				t.Fatal(err)
 			}
 			rep, err := e.bs.Verify(context.Background())

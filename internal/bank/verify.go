@@ -50,6 +50,11 @@ func (s *Service) Verify(ctx context.Context) (VerifyReport, error) {
 		{"balance", `SELECT a.id, a.balance, COALESCE((SELECT SUM(e.amount) FROM bank_entries e WHERE e.account_id = a.id), 0) FROM bank_accounts a
 			WHERE a.balance <> COALESCE((SELECT SUM(e.amount) FROM bank_entries e WHERE e.account_id = a.id), 0) ORDER BY a.id LIMIT 1`},
 		{"negative", `SELECT id, balance, 0 FROM bank_accounts WHERE kind = 'resident' AND balance < 0 ORDER BY id LIMIT 1`},
+		// On PostgreSQL no foreign key keeps an entry's transaction and account (the posting
+		// statement does): an entry without either is found here.
+		{"orphan", `SELECT e.id, e.transaction_id, e.account_id FROM bank_entries e
+			WHERE NOT EXISTS (SELECT 1 FROM bank_transactions t WHERE t.id = e.transaction_id)
+			OR NOT EXISTS (SELECT 1 FROM bank_accounts a WHERE a.id = e.account_id) ORDER BY e.id LIMIT 1`},
 		{"amount", `SELECT t.id, t.amount, e.amount FROM bank_transactions t JOIN bank_entries e ON e.transaction_id = t.id
 			JOIN bank_accounts a ON a.id = e.account_id AND a.kind = 'resident' WHERE e.amount <> t.amount ORDER BY t.id LIMIT 1`},
 	}
@@ -78,6 +83,8 @@ func describe(check string, id, x, y int64) string {
 		return fmt.Sprintf("account %d: balance %d but its entries sum to %d", id, x, y)
 	case "negative":
 		return fmt.Sprintf("account %d: balance %d below zero", id, x)
+	case "orphan":
+		return fmt.Sprintf("entry %d: transaction %d or account %d does not exist", id, x, y)
 	default:
 		return fmt.Sprintf("transaction %d: amount %d but the resident's entry is %d", id, x, y)
 	}
