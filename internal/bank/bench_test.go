@@ -24,7 +24,7 @@ import (
 //	SIWEI_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres go test ./internal/bank -run '^$' -bench Bank -benchtime 1x
 //
 // With SIWEI_BENCH_SCALE=1 the town is loaded first with the article's figures (≈150,000 postings
-// to 18,754 residents) and the reads are measured again on top of it.
+// to 18,754 residents) and the bulk award and the reads are measured again on top of it.
 func BenchmarkBank(b *testing.B) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		b.Run(engine, func(b *testing.B) {
@@ -43,6 +43,7 @@ func BenchmarkBank(b *testing.B) {
 			if os.Getenv("SIWEI_BENCH_SCALE") != "" {
 				f.loadArticleScale(b)
 				vacuum(b, d)
+				b.Run("ScaleBulkAward20000", f.benchBulk)
 				b.Run("ScaleStatement10000", f.benchStatement)
 				b.Run("ScaleHouseholds", f.benchHouseholds)
 			}
