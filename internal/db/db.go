@@ -43,6 +43,10 @@ type DB struct {
 	URL string
 	w   *sql.DB
 	r   *sql.DB
+	// ck is SQLite's checkpointer (see checkpoints); stop ends it.
+	ck   *sql.DB
+	stop chan struct{}
+	done chan struct{}
 }
 
 // Open opens the database named by url: "postgres://…" or "postgresql://…" selects PostgreSQL;
@@ -85,7 +89,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// The writer is durable (synchronous=FULL): a posting acknowledged is a posting kept. Its
 	// statement journal (the savepoint per posting of a group commit) stays in memory
 	// (temp_store=MEMORY) instead of spilling to a temporary file with a write per page.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_txlock=immediate")
+	// Its automatic checkpoint is only a backstop (64 MiB of log): checkpoints runs them from a
+	// connection of its own.
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
@@ -105,11 +111,50 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &DB{Engine: SQLite, URL: path, w: w, r: r}, nil
+	ck, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	d := &DB{Engine: SQLite, URL: path, w: w, r: r, ck: ck, stop: make(chan struct{}), done: make(chan struct{})}
+	go d.checkpoints(checkpointEvery)
+	return d, nil
+}
+
+// checkpointEvery is how often the checkpointer looks at SQLite's log.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpoints copies SQLite's write-ahead log into the database file from its own connection, in
+// the background. SQLite would otherwise do it inside the commit that takes the log past its
+// threshold, with a write and an fsync of the database file, and every posting queued behind
+// that commit would wait for them. A passive checkpoint never blocks the writer or the readers;
+// what it cannot copy yet (a reader still needs it) is copied on a later turn.
+func (d *DB) checkpoints(every time.Duration) {
+	defer close(d.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			// A failure (the file is busy, the disk is full) is left to the next turn, and to
+			// the writer's own automatic checkpoint behind it.
+			d.ck.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	if d.stop != nil {
+		close(d.stop)
+		<-d.done
+		d.ck.Close()
+	}
 	err := d.w.Close()
 	if d.r != d.w {
 		err = errors.Join(err, d.r.Close())

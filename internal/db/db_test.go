@@ -3,8 +3,12 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"siwei/internal/db"
 	"siwei/internal/db/dbtest"
@@ -76,4 +80,39 @@ func TestPlaceholdersAndUnique(t *testing.T) {
 			t.Fatalf("got %q %v", name, at)
 		}
 	})
+}
+
+// The write-ahead log reaches the database file without a checkpoint by the writer: the writer's
+// own threshold is far above what these writes leave in the log, and no connection is closed.
+func TestCheckpointsRunInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ck.db")
+	d, err := db.Open(ctx, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Write().ExecContext(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	row := strings.Repeat("积", 400) // 1,200 bytes
+	for i := 0; i < 1000; i++ {
+		if _, err := d.Write().ExecContext(ctx, `INSERT INTO t (v) VALUES ($1)`, row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); size() < before+1_000_000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes (was %d) after 1.2 MB of writes: the log was not checkpointed", size(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
