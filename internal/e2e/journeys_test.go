@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // the town's today, on machines without a zoneinfo database
@@ -94,6 +95,13 @@ func TestResidentJourney(t *testing.T) {
 	b.shot("resident-statement")
 	b.visit("/bank", b.T("bank.balance"))
 	b.exactly(".balance", fmt.Sprint(start+filial-towel.Price))
+
+	// The month's board counts what was earned, with when its sums were read; the household
+	// board names the resident's village.
+	asOf := strings.TrimSpace(strings.Split(b.T("bank.rankings_as_of", "|"), "|")[0])
+	b.visit("/bank/rankings", b.T("bank.rankings.title"), b.T("bank.by.household"), m.Name, asOf)
+	b.visit("/bank/rankings?by=household&range=month", b.T("bank.rankings.title"), m.Village, asOf)
+	b.shot("resident-rankings")
 }
 
 // TestStaffJourney is village staff at a desktop: log in, import residents from .xlsx, approve
