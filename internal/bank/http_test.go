@@ -321,7 +321,7 @@ func TestResidentPages(t *testing.T) {
 			t.Errorf("bad month: %d", st)
 		}
 		for path, want := range map[string]string{"/bank": `<div class="balance">5</div>`, "/bank/rules": "门前三包", "/bank/orders": "洗衣液",
-			"/bank/rankings?by=household&range=year": "<table>"} {
+			"/bank/rankings?by=household&range=year": `<table class="board">`} {
 			if st, body := browser.Get(path); st != 200 || !strings.Contains(body, want) {
 				t.Errorf("%s: %d, want %q", path, st, want)
 			}
