@@ -16,8 +16,9 @@ import (
 // posting made through another app server of a district shows within this time.
 const BoardFreshness = 5 * time.Second
 
-// maxBoards bounds the boards kept: the period is the caller's choice, so the keys are not.
-const maxBoards = 4096
+// maxBoards bounds the boards kept (at most 500 lines each): the period and the length are the
+// caller's choice, so the keys are not. Boards older than BoardFreshness are dropped first.
+const maxBoards = 1024
 
 type boardKey struct {
 	town   int64
@@ -82,6 +83,13 @@ func (s *Service) Board(ctx context.Context, townID int64, by, period string, li
 			return nil, err
 		}
 		s.boards.mu.Lock()
+		if len(s.boards.m) >= maxBoards {
+			for k, old := range s.boards.m {
+				if b.asOf.Sub(old.asOf) >= BoardFreshness {
+					delete(s.boards.m, k)
+				}
+			}
+		}
 		if s.boards.m == nil || len(s.boards.m) >= maxBoards {
 			s.boards.m = map[boardKey]board{}
 		}
