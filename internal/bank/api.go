@@ -238,9 +238,12 @@ func (h *Handlers) apiRedeem(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	// A replayed key answers the first order; Redemption does not say it was a replay, so both
-	// answer 201.
-	web.JSON(w, http.StatusCreated, red)
+	// A replayed key answers the first order, with 200.
+	status := http.StatusCreated
+	if red.Replayed {
+		status = http.StatusOK
+	}
+	web.JSON(w, status, red)
 }
 
 func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request) {

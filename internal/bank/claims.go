@@ -156,7 +156,7 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 		key = selfClaimKey(tg.R.ID, k)
 		if c, ok, err := s.claimWithKey(ctx, key.(string)); err != nil || ok {
 			if err == nil && (c.RuleCode != in.RuleCode || c.Description != in.Description || c.HappenedOn != in.HappenedOn) {
-				return Claim{}, &errs.Error{Code: errs.Conflict, Key: "bank.key_reused", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_reused"}}}
+				return Claim{}, errKeyReused()
 			}
 			c.Replayed = true
 			return c, err
@@ -316,7 +316,7 @@ func (s *Service) claimByKey(ctx context.Context, key string, tg target, rule Ru
 		return nil, true, err
 	}
 	if c.ResidentID != tg.R.ID || c.RuleCode != rule.Code {
-		return nil, true, &errs.Error{Code: errs.Conflict, Key: "bank.key_reused", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_reused"}}}
+		return nil, true, errKeyReused()
 	}
 	return &c, true, nil
 }

@@ -230,8 +230,12 @@ func TestRedeemAndCancelThroughTheAPI(t *testing.T) {
 		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", order, &red); st != 201 || red.Balance != 2 || red.Status != "reserved" || red.Points != 3 {
 			t.Fatalf("redeem: %d %s", st, raw)
 		}
-		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", order, &again); st != 201 || again.ID != red.ID {
+		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", order, &again); st != 200 || again.ID != red.ID || !again.Replayed || again.Balance != 2 {
 			t.Fatalf("replayed redeem: %d %s", st, raw)
+		}
+		// The same key for another quantity is refused, and orders nothing.
+		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": f.item, "quantity": 2, "idempotency_key": "http:redeem:1"}, nil); st != 409 || !strings.Contains(raw, "idempotency_key") {
+			t.Fatalf("key reused for another quantity: %d %s", st, raw)
 		}
 		var items []bank.Item
 		if st, raw := res.JSON("GET", "/api/v1/bank/items", nil, &items); st != 200 || len(items) != 1 || items[0].Stock != 9 {

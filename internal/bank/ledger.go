@@ -103,7 +103,7 @@ func (s *Service) replay(ctx context.Context, q db.Querier, t Transfer) (Posted,
 		return p, false, fmt.Errorf("bank: replay: %w", err)
 	}
 	if hash != t.digest() {
-		return p, true, &errs.Error{Code: errs.Conflict, Key: "bank.key_reused", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_reused"}}}
+		return p, true, errKeyReused()
 	}
 	err = q.QueryRowContext(ctx, `SELECT e.balance_after FROM bank_entries e JOIN bank_accounts a ON a.id = e.account_id
 		WHERE e.transaction_id = $1 AND a.kind = 'resident'`, p.TransactionID).Scan(&p.Balance)
@@ -112,6 +112,11 @@ func (s *Service) replay(ctx context.Context, q db.Querier, t Transfer) (Posted,
 	}
 	p.Replayed = true
 	return p, true, nil
+}
+
+// errKeyReused refuses an idempotency key already used for other content.
+func errKeyReused() error {
+	return &errs.Error{Code: errs.Conflict, Key: "bank.key_reused", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_reused"}}}
 }
 
 // errKeyRace is a concurrent posting with the same key winning the insert (PostgreSQL): the

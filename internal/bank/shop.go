@@ -207,6 +207,8 @@ type Redemption struct {
 	TransactionID int64     `json:"transaction_id"`
 	Balance       int64     `json:"balance"`
 	CreatedAt     time.Time `json:"created_at"`
+	// Replayed marks the first order answered again for a replayed idempotency key.
+	Replayed bool `json:"replayed"`
 }
 
 // RedeemInput orders an item; the key makes a retried order safe.
@@ -236,7 +238,7 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 	}
 	key := fmt.Sprintf("redeem:r%d:%s", self, in.IdempotencyKey)
 	if r, err := s.redemptionByKey(ctx, s.DB.Read(), key); err == nil {
-		return r, nil
+		return replayedOrder(r, in)
 	}
 	tg, err := s.target(ctx, self)
 	if err != nil {
@@ -304,9 +306,23 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 		return Redemption{}, err
 	}
 	if p.Replayed {
-		return s.redemptionByKey(ctx, s.DB.Read(), key)
+		r, err := s.redemptionByKey(ctx, s.DB.Read(), key)
+		if err != nil {
+			return r, err
+		}
+		return replayedOrder(r, in)
 	}
 	r.TransactionID, r.Balance = p.TransactionID, p.Balance
+	return r, nil
+}
+
+// replayedOrder answers a replayed order key with the first order, if it was for the same item
+// and quantity; the key of one order cannot place another.
+func replayedOrder(r Redemption, in RedeemInput) (Redemption, error) {
+	if r.ItemID != in.ItemID || r.Quantity != in.Quantity {
+		return Redemption{}, errKeyReused()
+	}
+	r.Replayed = true
 	return r, nil
 }
 
