@@ -41,15 +41,15 @@ func (h *Handlers) registerAPI() {
 		Summary: "a resident's balance and lifetime earnings", Response: Balance{}}, h.apiAccount)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/accounts/{resident_id}/entries", Access: web.LoggedIn,
 		Summary: "a resident's statement, newest first (before, from, to as YYYY-MM-DD in the town's zone, limit)", Response: []Line{}}, h.apiEntries)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/awards", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/awards", Statuses: []int{http.StatusCreated, http.StatusAccepted, http.StatusOK}, Access: web.LoggedIn,
 		Summary: "award points under a rule: 201 posted, 202 put on public notice, 200 a replayed key", Request: AwardInput{}, Response: AwardResponse{}}, h.apiAward)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/redemptions", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/redemptions", Statuses: []int{http.StatusCreated, http.StatusOK}, Access: web.LoggedIn,
 		Summary: "redeem points for a shop item (the caller's own points)", Request: RedeemInput{}, Response: Redemption{}}, h.apiRedeem)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/redemptions/{id}/cancel", Access: web.LoggedIn,
 		Summary: "cancel an order not yet handed over and refund its points (answers 200)", Response: Redemption{}}, h.apiCancel)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/redemptions/{id}/fulfil", Access: web.LoggedIn,
 		Summary: "hand over an order at the counter (shop staff; answers 200)", Response: Redemption{}}, h.apiFulfil)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/reversals", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/reversals", Statuses: []int{http.StatusCreated, http.StatusOK}, Access: web.LoggedIn,
 		Summary: "reverse a transaction with a reason (201; 200 when replayed)", Request: ReverseInput{}, Response: Posted{}}, h.apiReverse)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/rankings", Access: web.LoggedIn,
 		Summary: "rankings of the caller's town (by=resident|household|village, period=2026-11|2026-Q4|2026)", Response: RankingsResponse{}}, h.apiRankings)

@@ -32,13 +32,13 @@ func (h *Handlers) registerClaims() {
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/claims/{id}/review", Access: web.Staff, Summary: "approve or reject a claim"}, h.review)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/objections/{id}", Access: web.Staff, Summary: "uphold or dismiss an objection"}, h.decideObjection)
 
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims", Statuses: []int{http.StatusCreated, http.StatusOK}, Access: web.LoggedIn,
 		Summary: "claim points under a rule as the caller, photos as base64 JPEG or PNG (body up to 22 MiB); 201, or 200 with the first claim for a resent idempotency_key", Request: ClaimInput{}, Response: Claim{}}, h.apiClaim)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/claims", Access: web.LoggedIn,
 		Summary: "the caller's claims, newest first", Response: []Claim{}}, h.apiMyClaims)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/notices", Access: web.LoggedIn,
 		Summary: "the notice board of the caller's village (staff: village_id)", Response: []Claim{}}, h.apiNotices)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims/{id}/objections", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims/{id}/objections", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn,
 		Summary: "object to a claim on the caller's village's notice board", Request: ObjectionInput{}, Response: Objection{}}, h.apiObject)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/claims/{id}/review", Access: web.LoggedIn,
 		Summary: "approve or reject a pending claim (reviewers; answers 200)", Request: ClaimReview{}, Response: Claim{}}, h.apiReview)

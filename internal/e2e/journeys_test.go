@@ -317,8 +317,8 @@ func hasClaimOnNotice(t testing.TB, c *client) bool {
 func orderStatus(t testing.TB, c *client, body map[string]any, id int64) string {
 	t.Helper()
 	var out redemptionReply
-	c.must(t, http.StatusCreated, "POST", "/api/v1/bank/redemptions", body, &out)
-	if out.ID != id {
+	c.must(t, http.StatusOK, "POST", "/api/v1/bank/redemptions", body, &out)
+	if out.ID != id || !out.Replayed {
 		t.Fatalf("order replay: %+v, want order %d", out, id)
 	}
 	return out.Status

@@ -84,6 +84,7 @@ type redemptionReply struct {
 	Points        int64  `json:"points"`
 	Status        string `json:"status"`
 	TransactionID int64  `json:"transaction_id"`
+	Replayed      bool   `json:"replayed"`
 }
 
 // ack is a write that a server acknowledged with a 2xx: what was sent, by whom, and what the
@@ -367,8 +368,8 @@ func (l *load) replay(t testing.TB, clientFor func(ack) *client) {
 			}
 		case "redeem":
 			var out redemptionReply
-			c.must(t, http.StatusCreated, "POST", a.Path, a.Body, &out)
-			if out.ID != a.ID || out.TransactionID != a.TxID {
+			c.must(t, http.StatusOK, "POST", a.Path, a.Body, &out)
+			if out.ID != a.ID || out.TransactionID != a.TxID || !out.Replayed {
 				t.Errorf("order %v acknowledged as %d (transaction %d); replayed: %+v", a.Body, a.ID, a.TxID, out)
 			}
 		}

@@ -82,11 +82,11 @@ func (h *Handlers) registerAPI() {
 	a := h.App
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/villages", Access: web.LoggedIn, Summary: "villages of a town (town_id, default the caller's)",
 		Response: []VillageJSON{}}, h.apiVillages)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/villages", Access: web.LoggedIn, Summary: "create a village",
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/villages", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn, Summary: "create a village",
 		Request: VillageCreate{}, Response: VillageJSON{}}, h.apiCreateVillage)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/residents", Access: web.LoggedIn, Summary: "search residents (village_id, q, page, status)",
 		Response: ResidentList{}}, h.apiResidents)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/residents", Access: web.LoggedIn, Summary: "register a resident",
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/residents", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn, Summary: "register a resident",
 		Request: ResidentInput{}, Response: ResidentJSON{}}, h.apiCreateResident)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/residents/{id}", Access: web.LoggedIn, Summary: "one resident",
 		Response: ResidentJSON{}}, h.apiResident)

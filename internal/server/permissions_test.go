@@ -349,6 +349,10 @@ func TestPermissionMatrix(t *testing.T) {
 				}
 				status, loc, text := c.do(t, req)
 				got[i] = classify(status, loc)
+				// An API answer on success is one the route documents (its OpenAPI responses).
+				if rt.API && status >= 200 && status < 300 && !rt.OK(status) {
+					t.Errorf("%s as %s: answered %d, which the route's Statuses do not document", p.route, matrixCallers[i], status)
+				}
 				statuses = append(statuses, fmt.Sprint(status, loc))
 				if got[i] != want && !(want == 'U' && got[i] == 'A') && !print {
 					t.Errorf("%s as %s: %s, want %s (%d %s %.200s)", p.route, matrixCallers[i], describe(got[i]), describe(want), status, loc, text)

@@ -41,25 +41,25 @@ func (h *Handlers) registerAPI() {
 	a := h.App
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/posts", Access: web.LoggedIn,
 		Summary: "posts: for residents the open posts open to them; for staff their villages' (village_id, status, kind)", Response: []Post{}}, h.apiPosts)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/posts", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/posts", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn,
 		Summary: "publish a post with shifts or a weekly pattern (team leaders, village and town staff; 201)", Request: PostInput{}, Response: Post{}}, h.apiCreatePost)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/posts/{id}", Access: web.LoggedIn,
 		Summary: "a post with its roster (leaders) or its shifts to come (residents)", Response: PostDetail{}}, h.apiPost)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/posts/{id}/shifts", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/posts/{id}/shifts", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn,
 		Summary: "add shifts to an open post (201)", Request: ShiftsInput{}, Response: Created{}}, h.apiAddShifts)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/posts/{id}/close", Access: web.LoggedIn,
 		Summary: "close a post to sign-ups (200)", Response: Post{}}, h.apiClosePost)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/shifts/{id}", Access: web.LoggedIn,
 		Summary: "a shift: with its sign-ups for leaders, with the caller's own for residents", Response: Shift{}}, h.apiShift)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/shifts/{id}/signups", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/shifts/{id}/signups", Statuses: []int{http.StatusCreated, http.StatusOK}, Access: web.LoggedIn,
 		Summary: "sign up for a shift: a place (confirmed) or the waiting line (waiting); 201, or 200 when already signed up", Response: Signup{}}, h.apiSignUp)
-	a.Handle(web.Route{Method: "DELETE", Path: "/api/v1/volunteer/shifts/{id}/signups/me", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "DELETE", Path: "/api/v1/volunteer/shifts/{id}/signups/me", Statuses: []int{http.StatusNoContent}, Access: web.LoggedIn,
 		Summary: "cancel my sign-up before the cut-off; the first waiting takes the place (204)"}, h.apiCancel)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/shifts/{id}/checkins", Access: web.LoggedIn,
 		Summary: "leader: check a volunteer in or out, or confirm their scans; volunteer: scan the shift's QR (token) (200)", Request: CheckinInput{}, Response: Signup{}}, h.apiCheckin)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/shifts/{id}/complete", Access: web.LoggedIn,
 		Summary: "confirm a shift complete: hours recorded, each volunteer paid once through the bank (200)", Response: CompleteResult{}}, h.apiComplete)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/shifts/{id}/messages", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/shifts/{id}/messages", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn,
 		Summary: "send an in-app message to everyone on a shift (201)", Request: MessageInput{}, Response: Sent{}}, h.apiMessage)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/me", Access: web.LoggedIn,
 		Summary: "my volunteer registration", Response: Volunteer{}}, h.apiMe)
@@ -71,7 +71,7 @@ func (h *Handlers) registerAPI() {
 		Summary: "the six teams of a village (village_id; residents: their own)", Response: []Team{}}, h.apiTeams)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/needs", Access: web.LoggedIn,
 		Summary: "needs: staff their villages' (village_id, status); residents their own and those their teams can take", Response: []Need{}}, h.apiNeeds)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/needs", Access: web.LoggedIn,
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/needs", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn,
 		Summary: "record a need (staff at the door: village_id, for_resident_id or for_name; residents: their own) (201)", Request: NeedInput{}, Response: Need{}}, h.apiCreateNeed)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/needs/{id}", Access: web.LoggedIn,
 		Summary: "a need with its steps", Response: Need{}}, h.apiNeed)

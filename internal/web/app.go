@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +44,19 @@ type Route struct {
 	// Request and Response are example values whose types describe the JSON bodies.
 	Request  any
 	Response any
+	// Statuses are an API route's answers on success, the usual one first: 201 Created, 202
+	// Accepted (put on public notice), 204 No Content; 200 alongside 201 is a replayed
+	// idempotency key answered with the first result. None means 200 alone.
+	Statuses []int
 	handler  http.Handler
+}
+
+// OK reports whether status is one of the route's answers on success.
+func (rt Route) OK(status int) bool {
+	if len(rt.Statuses) == 0 {
+		return status == http.StatusOK
+	}
+	return slices.Contains(rt.Statuses, status)
 }
 
 // App is the web application: the mux, the templates, the catalog and the session loader.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,18 +31,26 @@ func (a *App) OpenAPI() map[string]any {
 		if rt.Request != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": Schema(reflect.TypeOf(rt.Request), schemas)}}}
 		}
-		ok := map[string]any{"description": "OK"}
-		if rt.Response != nil {
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": Schema(reflect.TypeOf(rt.Response), schemas)}}
+		responses := map[string]any{"default": problem}
+		statuses := rt.Statuses
+		if len(statuses) == 0 {
+			statuses = []int{http.StatusOK}
 		}
-		status := "200"
-		if rt.Method == http.MethodPost {
-			status = "201"
+		for _, st := range statuses {
+			desc := http.StatusText(st)
+			switch {
+			case st == http.StatusOK && slices.Contains(statuses, http.StatusCreated):
+				desc = "the first answer again, for a replayed idempotency key"
+			case st == http.StatusAccepted:
+				desc = "accepted: on the public notice board until its period ends"
+			}
+			ok := map[string]any{"description": desc}
+			if rt.Response != nil && st != http.StatusNoContent {
+				ok["content"] = map[string]any{"application/json": map[string]any{"schema": Schema(reflect.TypeOf(rt.Response), schemas)}}
+			}
+			responses[strconv.Itoa(st)] = ok
 		}
-		if rt.Path == "/api/v1/auth/login" {
-			status = "200"
-		}
-		op["responses"] = map[string]any{status: ok, "default": problem}
+		op["responses"] = responses
 		if rt.Access != Public {
 			op["security"] = []any{map[string]any{"bearer": []any{}}}
 		}

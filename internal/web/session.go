@@ -31,7 +31,7 @@ func (a *App) RegisterSession() {
 	a.Handle(Route{Method: "POST", Path: "/password", Access: LoggedIn, Summary: "change password"}, a.passwordPost)
 	a.Handle(Route{Method: "POST", Path: "/api/v1/auth/login", Access: Public, Summary: "log in and get a bearer token",
 		Request: LoginRequest{}, Response: LoginResponse{}}, a.apiLogin)
-	a.Handle(Route{Method: "POST", Path: "/api/v1/auth/logout", Access: LoggedIn, Summary: "end this token's session"}, func(w http.ResponseWriter, r *http.Request) {
+	a.Handle(Route{Method: "POST", Path: "/api/v1/auth/logout", Statuses: []int{http.StatusNoContent}, Access: LoggedIn, Summary: "end this token's session"}, func(w http.ResponseWriter, r *http.Request) {
 		if err := a.Auth.Logout(r.Context(), auth.From(r.Context())); err != nil {
 			a.Error(w, r, err)
 			return
