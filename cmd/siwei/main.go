@@ -47,12 +47,22 @@ usage:
   siwei version
 
 Every flag has a SIWEI_* environment equivalent (SIWEI_ADDR, SIWEI_DATA, SIWEI_DB, …).
+Go's GOGC (300 unless set) and GOMEMLIMIT tune the memory kept between garbage collections.
 `
+
+// gcPercent is the collector's GOGC unless the environment sets one. The server's live heap is a
+// few tens of MiB, so letting it grow to four times that before a collection costs little memory
+// and a tenth of the CPU an award over HTTP took at Go's default of 100 (bench http, 16 clients:
+// 2,680 → 3,020 awards/s on SQLite, three alternating runs each).
+const gcPercent = 300
 
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
