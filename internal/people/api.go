@@ -1,6 +1,7 @@
 package people
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -13,6 +14,9 @@ type Handlers struct {
 	S    *Service
 	Auth *auth.Service
 	App  *web.App
+	// Unread counts a resident's unread in-app messages (站内消息) for the home page; nil shows
+	// none.
+	Unread func(ctx context.Context, residentID int64) (int, error)
 }
 
 // VillageJSON is a village in the API.

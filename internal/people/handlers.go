@@ -48,6 +48,7 @@ type residentView struct {
 	Can     map[string]bool
 	Options formOptions
 	Account *auth.Account
+	Unread  int // unread in-app messages, on the resident's home page
 }
 
 // formOptions fill the selects of resident forms.
@@ -80,7 +81,14 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	}
 	town, _ := h.S.Town(r.Context(), res.TownID)
 	today := town.Today(h.S.Now())
-	p := h.App.NewPage(r, "home.title", residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town})
+	v := residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town}
+	if h.Unread != nil {
+		if v.Unread, err = h.Unread(r.Context(), res.ID); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	p := h.App.NewPage(r, "home.title", v)
 	h.App.Render(w, r, http.StatusOK, "home.html", p)
 }
 

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
+	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/server/servertest"
 	"siwei/internal/web"
@@ -261,4 +263,39 @@ func badCheck(id string) string {
 		return id[:17] + "1"
 	}
 	return id[:17] + "0"
+}
+
+// A resident's home page shows how many in-app messages wait unread, and stops once they are read.
+func TestHomeShowsUnreadMessages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		var me people.ResidentJSON
+		if st, body := env.API(demo.PhoneResident).JSON("GET", "/api/v1/me", nil, &me); st != 200 {
+			t.Fatalf("me: %d %s", st, body)
+		}
+		browser := env.Browser(demo.PhoneResident)
+		badge := `<span class="badge"`
+		if st, body := browser.Get("/"); st != 200 || strings.Contains(body, badge) {
+			t.Fatalf("home before any message: %d, badge shown: %v", st, strings.Contains(body, badge))
+		}
+		for i := range 2 {
+			m := notify.Message{Title: fmt.Sprintf("班次变动 %d", i), Body: "您已从候补转为正式", Link: "/volunteer/mine", SenderName: "前疃村"}
+			if err := env.Sys.Notify.Send(context.Background(), d.Write(), []int64{me.ID}, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st, body := browser.Get("/"); st != 200 || !strings.Contains(body, badge) || !strings.Contains(body, ">2</span>") || !strings.Contains(body, "2 条未读") {
+			t.Fatalf("home with two unread messages: %d\n%s", st, body)
+		}
+		// Another resident sees none of them.
+		if st, body := env.Browser(demo.PhonePartyMember).Get("/"); st != 200 || strings.Contains(body, badge) {
+			t.Errorf("another resident's home shows the badge: %d", st)
+		}
+		if st, body := browser.PostForm("/notifications/read", url.Values{}); st >= 400 {
+			t.Fatalf("mark read: %d %s", st, body)
+		}
+		if st, body := browser.Get("/"); st != 200 || strings.Contains(body, badge) {
+			t.Errorf("home after reading: %d, badge shown: %v", st, strings.Contains(body, badge))
+		}
+	})
 }

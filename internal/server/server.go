@@ -73,7 +73,7 @@ func (s *System) App(log *slog.Logger) (*web.App, error) {
 	app := web.New(cat, s.Auth, log)
 	app.SetOps(web.Ops{Ping: func(ctx context.Context) error { return s.DB.Read().PingContext(ctx) }, DBStats: s.DB.Stats})
 	app.RegisterSession()
-	(&people.Handlers{S: s.People, Auth: s.Auth, App: app}).Register()
+	(&people.Handlers{S: s.People, Auth: s.Auth, App: app, Unread: s.Notify.Unread}).Register()
 	(&bank.Handlers{S: s.Bank, App: app}).Register()
 	(&notify.Handlers{S: s.Notify, App: app}).Register()
 	(&volunteer.Handlers{S: s.Volunteer, App: app}).Register()
