@@ -73,10 +73,13 @@ func (s *Service) Board(ctx context.Context, townID int64, by, period string, li
 	if ok && b.gen == g.Load() && now.Sub(b.asOf) < BoardFreshness {
 		return b.items, b.asOf, nil
 	}
-	v, err, _ := s.boards.flight.Do(fmt.Sprintf("%d|%s|%s|%d", townID, by, period, limit), func() (any, error) {
+	// Readers share a computation only within one generation: a reader who comes after a posting
+	// does not take a board whose sums were read before it.
+	gen := g.Load()
+	v, err, _ := s.boards.flight.Do(fmt.Sprintf("%d|%s|%s|%d|%d", townID, by, period, limit, gen), func() (any, error) {
 		// The generation and the time are taken before the sums are read: a posting that commits
 		// while they are read moves the generation on, and the next reader computes again.
-		b := board{gen: g.Load(), asOf: s.Now()}
+		b := board{gen: gen, asOf: s.Now()}
 		var err error
 		// The computation is shared, so one caller's cancellation must not fail the others.
 		if b.items, err = s.Rankings(context.WithoutCancel(ctx), townID, by, period, limit); err != nil {
