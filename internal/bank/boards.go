@@ -49,6 +49,24 @@ func (b *boards) gen(town int64) *atomic.Uint64 {
 	return g.(*atomic.Uint64)
 }
 
+// keep stores a board; when maxBoards are kept, those older than BoardFreshness go first, and if
+// that frees nothing, all of them.
+func (b *boards) keep(k boardKey, nb board) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.m) >= maxBoards {
+		for old, ob := range b.m {
+			if nb.asOf.Sub(ob.asOf) >= BoardFreshness {
+				delete(b.m, old)
+			}
+		}
+	}
+	if b.m == nil || len(b.m) >= maxBoards {
+		b.m = map[boardKey]board{}
+	}
+	b.m[k] = nb
+}
+
 // earned clears a town's boards: its earnings have changed. Called once the posting has
 // committed, so that a board read after it includes it.
 func (s *Service) earned(town int64) { s.boards.gen(town).Add(1) }
@@ -85,19 +103,7 @@ func (s *Service) Board(ctx context.Context, townID int64, by, period string, li
 		if b.items, err = s.Rankings(context.WithoutCancel(ctx), townID, by, period, limit); err != nil {
 			return nil, err
 		}
-		s.boards.mu.Lock()
-		if len(s.boards.m) >= maxBoards {
-			for k, old := range s.boards.m {
-				if b.asOf.Sub(old.asOf) >= BoardFreshness {
-					delete(s.boards.m, k)
-				}
-			}
-		}
-		if s.boards.m == nil || len(s.boards.m) >= maxBoards {
-			s.boards.m = map[boardKey]board{}
-		}
-		s.boards.m[k] = b
-		s.boards.mu.Unlock()
+		s.boards.keep(k, b)
 		return b, nil
 	})
 	if err != nil {

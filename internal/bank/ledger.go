@@ -140,6 +140,12 @@ func (s *Service) write(ctx context.Context, t Transfer, fn func(ctx context.Con
 		p, err = fn(detached, tx)
 		return err
 	})
+	return s.settle(ctx, t, p, err)
+}
+
+// settle finishes a posting once its transaction has ended: the town's ranking boards are
+// cleared if it earned, and a lost race on its key is answered with the winner's result.
+func (s *Service) settle(ctx context.Context, t Transfer, p Posted, err error) (Posted, error) {
 	if t.Earned != 0 {
 		s.earned(t.TownID)
 	}
@@ -371,15 +377,7 @@ func (s *Service) postAlone(ctx context.Context, t Transfer) (p Posted, ok bool,
 		p, err = s.postStatement(detached, q, t, resAcct, counter)
 		return err
 	})
-	if t.Earned != 0 {
-		s.earned(t.TownID)
-	}
-	if errors.Is(err, errKeyRace) {
-		var found bool
-		if p, found, err = s.replay(ctx, s.DB.Read(), t); err == nil && !found {
-			err = errKeyRace
-		}
-	}
+	p, err = s.settle(ctx, t, p, err)
 	return p, true, err
 }
 
