@@ -26,29 +26,21 @@ import (
 // With SIWEI_BENCH_SCALE=1 the town is loaded first with the article's figures (≈150,000 postings
 // to 18,754 residents) and the bulk award and the reads are measured again on top of it.
 func BenchmarkBank(b *testing.B) {
-	for _, engine := range []string{"sqlite", "postgres"} {
-		b.Run(engine, func(b *testing.B) {
-			var d *db.DB
-			if engine == "sqlite" {
-				d = dbtest.SQLite(b)
-			} else {
-				d = dbtest.Postgres(b)
-			}
-			f := newBenchTown(b, d, 20_000)
-			b.Run("BulkAward20000", f.benchBulk)
-			f.load10000(b)
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
+		f := newBenchTown(b, d, 20_000)
+		b.Run("BulkAward20000", f.benchBulk)
+		f.load10000(b)
+		vacuum(b, d)
+		b.Run("Statement10000", f.benchStatement)
+		b.Run("Households20000", f.benchHouseholds)
+		if os.Getenv("SIWEI_BENCH_SCALE") != "" {
+			f.loadArticleScale(b)
 			vacuum(b, d)
-			b.Run("Statement10000", f.benchStatement)
-			b.Run("Households20000", f.benchHouseholds)
-			if os.Getenv("SIWEI_BENCH_SCALE") != "" {
-				f.loadArticleScale(b)
-				vacuum(b, d)
-				b.Run("ScaleBulkAward20000", f.benchBulk)
-				b.Run("ScaleStatement10000", f.benchStatement)
-				b.Run("ScaleHouseholds", f.benchHouseholds)
-			}
-		})
-	}
+			b.Run("ScaleBulkAward20000", f.benchBulk)
+			b.Run("ScaleStatement10000", f.benchStatement)
+			b.Run("ScaleHouseholds", f.benchHouseholds)
+		}
+	})
 }
 
 type benchTown struct {

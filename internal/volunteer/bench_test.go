@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,21 +30,7 @@ func BenchmarkSignups(b *testing.B) { eachEngine(b, (*benchTown).benchSignups) }
 func BenchmarkRoster(b *testing.B) { eachEngine(b, (*benchTown).benchRoster) }
 
 func eachEngine(b *testing.B, fn func(*benchTown, *testing.B)) {
-	engines := []string{"sqlite"}
-	if os.Getenv("SIWEI_TEST_POSTGRES") != "" {
-		engines = append(engines, "postgres")
-	}
-	for _, engine := range engines {
-		b.Run(engine, func(b *testing.B) {
-			var d *db.DB
-			if engine == "sqlite" {
-				d = dbtest.SQLite(b)
-			} else {
-				d = dbtest.Postgres(b)
-			}
-			fn(newBenchTown(b, d), b)
-		})
-	}
+	dbtest.EachB(b, func(b *testing.B, d *db.DB) { fn(newBenchTown(b, d), b) })
 }
 
 type benchTown struct {

@@ -25,6 +25,14 @@ func Each(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// EachB is Each for benchmarks: the sub-benchmarks "sqlite" and "postgres", each on a fresh,
+// migrated database (PostgreSQL's skipped when SIWEI_TEST_POSTGRES is not set).
+func EachB(b *testing.B, fn func(b *testing.B, d *db.DB)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { fn(b, SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, Postgres(b)) })
+}
+
 // SQLite opens a fresh, migrated SQLite database in the test's temporary folder.
 func SQLite(t testing.TB) *db.DB {
 	t.Helper()
