@@ -885,7 +885,8 @@ func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	num := func(k string) int { n, _ := strconv.Atoi(f.Get(k)); return n }
 	in := ItemInput{Kind: f.Get("kind"), Name: f.Get("name"), Description: f.Get("description"), Price: int64(num("price")),
-		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], LowStock: num("low_stock")}
+		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], LowStock: num("low_stock"),
+		Capacity: num("capacity"), CapacityPeriod: f.Get("capacity_period")}
 	if _, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), in); err != nil {
 		h.renderAdminShop(w, r, f, err)
 		return

@@ -81,7 +81,7 @@ func newLedgerEnv(t testing.TB, d *db.DB) *ledgerEnv {
 		items := []bank.ItemInput{
 			{Kind: "goods", Name: "洗衣液", Price: 3},
 			{Kind: "goods", Name: "电饭煲", Price: 5},
-			{Kind: "service", Name: "理发", Price: 1, LimitCount: 1, LimitPeriod: "day"},
+			{Kind: "service", Name: "理发", Price: 1, LimitCount: 1, LimitPeriod: "day", Capacity: 100000, CapacityPeriod: "day"},
 		}
 		ids := []*int64{&e.item, &e.scarce, &e.single}
 		qty := []int{100000, 1, 100000}
@@ -91,6 +91,9 @@ func newLedgerEnv(t testing.TB, d *db.DB) *ledgerEnv {
 				return err
 			}
 			*ids[i] = it.ID
+			if in.Kind == "service" {
+				continue // its places come with it
+			}
 			if err := e.bs.AddStock(ctx, tx, bank.StockInput{ItemID: it.ID, VillageID: qt.ID, Quantity: qty[i], Source: "purchase"}, 0); err != nil {
 				return err
 			}

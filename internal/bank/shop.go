@@ -16,7 +16,8 @@ import (
 )
 
 // Item is something in the 积分超市: goods with stock per village store, or a service (定制回馈服务,
-// such as a haircut) whose stock is the places on offer.
+// such as a haircut) with a number of places per period in each village, which come back by
+// themselves when the next period begins.
 type Item struct {
 	ID          int64    `json:"id"`
 	TownID      int64    `json:"town_id"`
@@ -28,8 +29,11 @@ type Item struct {
 	LimitPeriod string   `json:"limit_period"`
 	Classes     []string `json:"classes"`
 	LowStock    int      `json:"low_stock"`
-	Active      bool     `json:"active"`
-	Stock       int      `json:"stock"` // in the village store asked about
+	// Capacity is a service's places per CapacityPeriod in each village (0 and "" for goods).
+	Capacity       int    `json:"capacity"`
+	CapacityPeriod string `json:"capacity_period"`
+	Active         bool   `json:"active"`
+	Stock          int    `json:"stock"` // in the village store asked about; a service's places left this period
 }
 
 // ItemInput creates or edits an item.
@@ -42,7 +46,13 @@ type ItemInput struct {
 	LimitPeriod string   `json:"limit_period"`
 	Classes     []string `json:"classes"`
 	LowStock    int      `json:"low_stock"`
+	// Capacity and CapacityPeriod are required for a service, and empty for goods.
+	Capacity       int    `json:"capacity"`
+	CapacityPeriod string `json:"capacity_period"`
 }
+
+// MaxPlaces bounds a service's places per period in one village.
+const MaxPlaces = 100_000
 
 func (in *ItemInput) validate() errs.Fields {
 	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
@@ -73,6 +83,12 @@ func (in *ItemInput) validate() errs.Fields {
 	if in.LowStock < 0 {
 		f.Add("low_stock", "bank.quantity_invalid")
 	}
+	switch {
+	case in.Kind == "service" && (in.Capacity <= 0 || in.Capacity > MaxPlaces || in.CapacityPeriod == "" || !validPeriod(in.CapacityPeriod)):
+		f.Add("capacity", "bank.capacity_invalid")
+	case in.Kind == "goods" && (in.Capacity != 0 || in.CapacityPeriod != ""):
+		f.Add("capacity", "bank.capacity_goods")
+	}
 	return f
 }
 
@@ -102,9 +118,10 @@ func (s *Service) InsertItem(ctx context.Context, tx db.Querier, townID int64, i
 	}
 	it := Item{TownID: townID, Kind: in.Kind, Name: in.Name, Description: in.Description, Price: in.Price, LimitCount: in.LimitCount,
 		LimitPeriod: in.LimitPeriod, Classes: in.Classes, LowStock: in.LowStock, Active: true}
-	err := tx.QueryRowContext(ctx, `INSERT INTO bank_items (town_id, kind, name, description, price, limit_count, limit_period, classes, low_stock, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, townID, in.Kind, in.Name, in.Description, in.Price, in.LimitCount,
-		in.LimitPeriod, strings.Join(in.Classes, ","), in.LowStock, s.Now()).Scan(&it.ID)
+	it.Capacity, it.CapacityPeriod = in.Capacity, in.CapacityPeriod
+	err := tx.QueryRowContext(ctx, `INSERT INTO bank_items (town_id, kind, name, description, price, limit_count, limit_period, classes, low_stock,
+		capacity, capacity_period, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, townID, in.Kind, in.Name,
+		in.Description, in.Price, in.LimitCount, in.LimitPeriod, strings.Join(in.Classes, ","), in.LowStock, in.Capacity, in.CapacityPeriod, s.Now()).Scan(&it.ID)
 	return it, err
 }
 
@@ -138,8 +155,11 @@ func (s *Service) StockIn(ctx context.Context, a *auth.Actor, in StockInput) err
 		f.Add("note", "bank.donor_required")
 	}
 	var town int64
-	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM bank_items WHERE id = $1`, in.ItemID).Scan(&town); err != nil || town != v.TownID {
+	var kind string
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, kind FROM bank_items WHERE id = $1`, in.ItemID).Scan(&town, &kind); err != nil || town != v.TownID {
 		f.Add("item_id", "bank.item_unknown")
+	} else if kind == "service" {
+		f.Add("item_id", "bank.service_no_stock")
 	}
 	if err := f.Err(); err != nil {
 		return err
@@ -167,10 +187,18 @@ func (s *Service) AddStock(ctx context.Context, tx db.Querier, in StockInput, ac
 	return err
 }
 
-// Items lists a town's active items with their stock in one village's store.
+// Items lists a town's active items with their stock in one village's store (a service: its
+// places left in the current period).
 func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, error) {
+	// The town first: holding the rows' connection while asking the pool for another can starve it.
+	t, err := s.town(ctx, townID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT i.id, i.town_id, i.kind, i.name, i.description, i.price, i.limit_count, i.limit_period, i.classes,
-		i.low_stock, i.active, COALESCE(st.quantity, 0) FROM bank_items i LEFT JOIN bank_stock st ON st.item_id = i.id AND st.village_id = $2
+		i.low_stock, i.capacity, i.capacity_period, i.active, COALESCE(st.quantity, 0), COALESCE(st.period, '')
+		FROM bank_items i LEFT JOIN bank_stock st ON st.item_id = i.id AND st.village_id = $2
 		WHERE i.town_id = $1 AND i.active ORDER BY i.kind, i.price, i.id`, townID, villageID)
 	if err != nil {
 		return nil, fmt.Errorf("bank: items: %w", err)
@@ -179,10 +207,13 @@ func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, e
 	var out []Item
 	for rows.Next() {
 		var it Item
-		var classes string
+		var classes, period string
 		if err := rows.Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Description, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes,
-			&it.LowStock, &it.Active, &it.Stock); err != nil {
+			&it.LowStock, &it.Capacity, &it.CapacityPeriod, &it.Active, &it.Stock, &period); err != nil {
 			return nil, err
+		}
+		if it.Kind == "service" && period != placesPeriod(it.CapacityPeriod, now, t.Location()) {
+			it.Stock = it.Capacity // no order yet this period: every place is free
 		}
 		it.Classes = []string{}
 		if classes != "" {
@@ -191,6 +222,17 @@ func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, e
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// placesPeriod names the period of a service's places that t falls in, in the town's calendar:
+// the kind and its first day, such as "month:2026-11-01". A village store's row keeps the name of
+// the period its remaining places belong to; an order in a later period finds another name and
+// starts again from the item's capacity. Goods have no period ("").
+func placesPeriod(period string, t time.Time, loc *time.Location) string {
+	if period == "" {
+		return ""
+	}
+	return period + ":" + periodStart(period, t, loc).In(loc).Format("2006-01-02")
 }
 
 // Redemption is an order in the shop: points paid, stock reserved, waiting at the counter.
@@ -246,8 +288,9 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 	}
 	var it Item
 	var classes string
-	err = s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, name, price, limit_count, limit_period, classes, active FROM bank_items WHERE id = $1`, in.ItemID).
-		Scan(&it.ID, &it.TownID, &it.Name, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &it.Active)
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, kind, name, price, limit_count, limit_period, classes, capacity, capacity_period, active
+		FROM bank_items WHERE id = $1`, in.ItemID).
+		Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &it.Capacity, &it.CapacityPeriod, &it.Active)
 	if err != nil || it.TownID != tg.Town.ID || !it.Active {
 		return Redemption{}, &errs.Error{Code: errs.Invalid, Key: "bank.item_unknown", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_unknown"}}}
 	}
@@ -281,7 +324,7 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 				return &errs.Error{Code: errs.Conflict, Key: "bank.limit_reached", Args: []any{it.LimitCount}, Fields: []errs.FieldError{{Field: "quantity", Key: "bank.limit_reached", Args: []any{it.LimitCount}}}}
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = quantity - $1 WHERE item_id = $2 AND village_id = $3 AND quantity >= $1`, in.Quantity, it.ID, tg.R.VillageID)
+		res, err := s.takeStock(ctx, tx, it, tg.R.VillageID, in.Quantity, tg.Town.Location())
 		if err != nil {
 			return err
 		}
@@ -315,6 +358,29 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 	r.TransactionID, r.Balance = p.TransactionID, p.Balance
 	return r, nil
 }
+
+// takeStock takes qty from a village store inside tx, or nothing (no row affected) when the store
+// has less. A service's places are taken from the current period's: the first order of a period
+// finds the row naming an earlier one (or no row) and starts again from the item's capacity.
+func (s *Service) takeStock(ctx context.Context, tx *sql.Tx, it Item, villageID int64, qty int, loc *time.Location) (sql.Result, error) {
+	if it.Kind != "service" {
+		return tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = quantity - $1 WHERE item_id = $2 AND village_id = $3 AND quantity >= $1`, qty, it.ID, villageID)
+	}
+	if qty > it.Capacity {
+		return noRows{}, nil
+	}
+	return tx.ExecContext(ctx, `INSERT INTO bank_stock (item_id, village_id, quantity, period) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (item_id, village_id) DO UPDATE
+		SET quantity = (CASE WHEN bank_stock.period = excluded.period THEN bank_stock.quantity ELSE CAST($5 AS BIGINT) END) - CAST($6 AS BIGINT), period = excluded.period
+		WHERE (CASE WHEN bank_stock.period = excluded.period THEN bank_stock.quantity ELSE CAST($5 AS BIGINT) END) >= CAST($6 AS BIGINT)`,
+		it.ID, villageID, it.Capacity-qty, placesPeriod(it.CapacityPeriod, s.Now(), loc), it.Capacity, qty)
+}
+
+// noRows is the result of a statement not run because it could change nothing.
+type noRows struct{}
+
+func (noRows) LastInsertId() (int64, error) { return 0, nil }
+func (noRows) RowsAffected() (int64, error) { return 0, nil }
 
 // replayedOrder answers a replayed order key with the first order, if it was for the same item
 // and quantity; the key of one order cannot place another.
@@ -389,6 +455,10 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 	if err != nil {
 		return r, err
 	}
+	var capPeriod string
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT capacity_period FROM bank_items WHERE id = $1`, r.ItemID).Scan(&capPeriod); err != nil {
+		return r, err
+	}
 	t := Transfer{TownID: tg.Town.ID, Kind: "refund", Key: fmt.Sprintf("refund:redeem:%d", id), ResidentID: r.ResidentID, Amount: r.Points,
 		Counter: shop, Actor: a, Reason: r.ItemName, Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
@@ -400,7 +470,7 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 		if n, _ := res.RowsAffected(); n != 1 {
 			return errs.New(errs.Conflict, "bank.order_closed")
 		}
-		return s.AddStockMove(ctx, tx, r.ItemID, r.VillageID, r.Quantity, "cancel", t.Key, a.AccountID)
+		return s.AddStockMove(ctx, tx, r.ItemID, r.VillageID, placesPeriod(capPeriod, r.CreatedAt, tg.Town.Location()), r.Quantity, "cancel", t.Key, a.AccountID)
 	}
 	p, err := s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) {
 		p, err := s.post(ctx, tx, t)
@@ -417,12 +487,18 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 	return r, nil
 }
 
-// AddStockMove puts stock back into a store inside tx.
-func (s *Service) AddStockMove(ctx context.Context, tx db.Querier, itemID, villageID int64, qty int, source, note string, actor int64) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = quantity + $1 WHERE item_id = $2 AND village_id = $3`, qty, itemID, villageID); err != nil {
+// AddStockMove puts stock back into a store inside tx: goods always (period ""), a service's
+// places only while the period they were taken from (placesPeriod) lasts; once the next has
+// begun its places are whole again, and one given back would be one more than the capacity.
+func (s *Service) AddStockMove(ctx context.Context, tx db.Querier, itemID, villageID int64, period string, qty int, source, note string, actor int64) error {
+	res, err := tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = quantity + $1 WHERE item_id = $2 AND village_id = $3 AND period = $4`, qty, itemID, villageID, period)
+	if err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // nothing to give back to
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		itemID, villageID, qty, source, note, nullID(actor), s.Now())
 	return err
 }

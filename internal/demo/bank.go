@@ -45,15 +45,15 @@ var demoRules = map[people.MemberClass][]bank.RuleInput{
 
 var demoItems = []struct {
 	in    bank.ItemInput
-	stock int
+	stock int // in each village store; a service's places per period are in its input
 }{
 	{bank.ItemInput{Kind: "goods", Name: "洗衣液", Price: 30, LowStock: 5}, 40},
 	{bank.ItemInput{Kind: "goods", Name: "食用油 5L", Price: 50, LowStock: 5}, 30},
 	{bank.ItemInput{Kind: "goods", Name: "大米 5kg", Price: 80, LowStock: 5}, 30},
 	{bank.ItemInput{Kind: "goods", Name: "毛巾", Price: 15, LowStock: 10}, 60},
 	{bank.ItemInput{Kind: "goods", Name: "儿童绘本", Price: 25, Classes: []string{"minor"}, LowStock: 5}, 20},
-	{bank.ItemInput{Kind: "service", Name: "上门理发", Description: "志愿者上门为老人理发", Price: 20, LimitCount: 1, LimitPeriod: "month"}, 15},
-	{bank.ItemInput{Kind: "service", Name: "家电清洗", Price: 60, LimitCount: 1, LimitPeriod: "year"}, 8},
+	{bank.ItemInput{Kind: "service", Name: "上门理发", Description: "志愿者上门为老人理发", Price: 20, LimitCount: 1, LimitPeriod: "month", Capacity: 15, CapacityPeriod: "month"}, 0},
+	{bank.ItemInput{Kind: "service", Name: "家电清洗", Price: 60, LimitCount: 1, LimitPeriod: "year", Capacity: 8, CapacityPeriod: "month"}, 0},
 }
 
 // Bank gives the demo town its rule sets, its shop, cards for most residents and four months of
@@ -110,6 +110,9 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 				goods = append(goods, item.ID)
 			}
 			for _, v := range villages {
+				if it.in.Kind == "service" {
+					break // a service's places come with the item, every month
+				}
 				if err := bs.AddStock(ctx, tx, bank.StockInput{ItemID: item.ID, VillageID: v, Quantity: it.stock, Source: "purchase", Note: "镇级统一采购"}, 0); err != nil {
 					return err
 				}

@@ -75,7 +75,7 @@ func TestResidentJourney(t *testing.T) {
 	b.exactly(".balance", fmt.Sprint(start+filial))
 
 	// An order in the shop; then both are on the statement.
-	b.visit("/bank/shop", b.T("bank.shop.title"), towel.Name)
+	b.visit("/bank/shop", b.T("bank.shop.title"), towel.Name, b.T("bank.places_left.month", 15))
 	b.shot("resident-shop")
 	// More towels than the points pay for are refused with a message; then one.
 	towelForm := fmt.Sprintf(`form[action="/bank/shop"]:has(input[name=item_id][value="%d"])`, towel.ID)
@@ -173,6 +173,11 @@ func TestStaffJourney(t *testing.T) {
 	if st := orderStatus(t, res, orderBody, order.ID); st != "fulfilled" {
 		t.Errorf("order %d after hand-over: %q, want fulfilled", order.ID, st)
 	}
+
+	// The shop: goods with their stock, a service with its places left this month.
+	b.visit("/admin/bank/shop", b.T("bank.admin_shop.title"))
+	b.row("上门理发", b.T("bank.places_per.month", 15))
+	b.shot("staff-shop")
 
 	// The town admin reverses the award made by mistake.
 	b.click(`form[action="/logout"] button`)
