@@ -440,6 +440,8 @@ func (h *Handlers) registerAdmin() {
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/award/bulk", Access: web.Staff, Summary: "award points to many residents"}, h.bulkAward)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/shop", Access: web.Staff, Summary: "shop items and a village's stock"}, h.adminShop)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/items", Access: web.Staff, Summary: "add a shop item"}, h.createItem)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/items/{id}", Access: web.Staff, Summary: "a shop item's edit form"}, h.itemPage)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/items/{id}", Access: web.Staff, Summary: "change a shop item, or withdraw it"}, h.updateItem)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/stock", Access: web.Staff, Summary: "stock in (purchase or donation)"}, h.stockIn)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/orders", Access: web.Staff, Summary: "a village's open orders"}, h.adminOrders)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/orders/{id}/fulfil", Access: web.Staff, Summary: "hand over an order"}, h.fulfilOrder)
@@ -831,9 +833,10 @@ func bulkIDs(r *http.Request) (ids []int64, err error) {
 type shopAdminView struct {
 	Villages  []people.Village
 	VillageID int64
-	Items     []Item
+	Items     []Item // withdrawn ones last
 	Low       int
 	Classes   []people.MemberClass
+	CanEdit   bool // the town's shop staff may change items
 }
 
 // village is the village a staff page is about: ?village_id=, else the form's, else the first the
@@ -866,32 +869,92 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 		h.App.Error(w, r, err)
 		return
 	}
-	items, err := h.S.Items(r.Context(), townOf(r), vid)
+	items, err := h.S.AllItems(r.Context(), townOf(r), vid)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder}
+	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder,
+		CanEdit: auth.Can(auth.From(r.Context()), auth.BankShop, auth.Scope{TownID: townOf(r)}) == nil}
 	for _, it := range items {
-		if it.Stock <= it.LowStock {
+		if it.Active && it.Stock <= it.LowStock {
 			v.Low++
 		}
 	}
 	h.App.RenderForm(w, r, "admin_shop.html", "bank.admin_shop.title", v, form, ferr)
 }
 
+// itemInput reads an item's form; a number left empty or not a number reads as 0, which the
+// item's checks refuse where a number is required.
+func itemInput(f url.Values) ItemInput {
+	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(f.Get(k))); return n }
+	return ItemInput{Kind: f.Get("kind"), Name: f.Get("name"), Description: f.Get("description"), Price: int64(num("price")),
+		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], LowStock: num("low_stock"),
+		Capacity: num("capacity"), CapacityPeriod: f.Get("capacity_period")}
+}
+
 func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	f := r.PostForm
-	num := func(k string) int { n, _ := strconv.Atoi(f.Get(k)); return n }
-	in := ItemInput{Kind: f.Get("kind"), Name: f.Get("name"), Description: f.Get("description"), Price: int64(num("price")),
-		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], LowStock: num("low_stock"),
-		Capacity: num("capacity"), CapacityPeriod: f.Get("capacity_period")}
-	if _, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), in); err != nil {
+	if _, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), itemInput(f)); err != nil {
 		h.renderAdminShop(w, r, f, err)
 		return
 	}
 	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.saved", parseID(f.Get("village_id"))))
+}
+
+// itemView is an item's edit page.
+type itemView struct {
+	Item    Item
+	Classes []people.MemberClass
+	Periods []string
+}
+
+func (h *Handlers) itemPage(w http.ResponseWriter, r *http.Request) {
+	h.renderItem(w, r, nil, nil)
+}
+
+// renderItem shows the item's edit form: with the item's values, or with what was sent and why
+// it was refused.
+func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	it, err := h.S.Item(r.Context(), auth.From(r.Context()), townOf(r), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if form == nil {
+		form = url.Values{"kind": {it.Kind}, "name": {it.Name}, "description": {it.Description}, "price": {strconv.FormatInt(it.Price, 10)},
+			"limit_count": {strconv.Itoa(it.LimitCount)}, "limit_period": {it.LimitPeriod}, "classes": it.Classes,
+			"low_stock": {strconv.Itoa(it.LowStock)}, "capacity": {strconv.Itoa(it.Capacity)}, "capacity_period": {it.CapacityPeriod}}
+		if it.Active {
+			form.Set("active", "1")
+		}
+	}
+	h.App.RenderForm(w, r, "admin_item.html", "bank.item_edit.title", itemView{Item: it, Classes: classOrder, Periods: []string{"day", "week", "month", "year"}}, form, ferr)
+}
+
+func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	f := r.PostForm
+	if _, err := h.S.UpdateItem(r.Context(), auth.From(r.Context()), townOf(r), id, itemInput(f), f.Get("active") == "1"); err != nil {
+		if e, ok := errs.As(err); ok && e.Code == errs.Invalid {
+			h.renderItem(w, r, f, err)
+			return
+		}
+		h.App.Error(w, r, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/bank/shop?flash=flash.saved")
 }
 
 func (h *Handlers) stockIn(w http.ResponseWriter, r *http.Request) {

@@ -516,3 +516,94 @@ func TestAdminPages(t *testing.T) {
 		}
 	})
 }
+
+// The town's shop staff change an item through its page: a bad price is refused by name and
+// stores nothing, the kind cannot change, a new price is what residents pay, a service's new
+// capacity moves this period's places left by the difference, and a withdrawn item is neither
+// listed nor redeemable, while staff still see it. Village staff may not edit the town's items.
+func TestItemsAreEditedAndWithdrawn(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newBankFixture(t, d)
+		ctx := context.Background()
+		town := f.env.Browser(demo.PhoneTownAdmin)
+		edit := fmt.Sprintf("/admin/bank/items/%d", f.item)
+		st, body := town.Get(edit)
+		if st != 200 || !strings.Contains(body, `value="洗衣液"`) || !strings.Contains(body, `name="price" type="number" min="1" value="3"`) {
+			t.Fatalf("edit page: %d %.300s", st, body)
+		}
+		form := url.Values{"kind": {"goods"}, "name": {"洗衣液 2kg"}, "price": {"0"}, "low_stock": {"2"}, "active": {"1"}}
+		if st, body := town.PostForm(edit, form); st != 422 || !strings.Contains(body, `class="err"`) || !strings.Contains(body, `value="洗衣液 2kg"`) {
+			t.Fatalf("price 0: %d %.300s", st, body)
+		}
+		form.Set("price", "4")
+		form.Set("kind", "service")
+		if st, body := town.PostForm(edit, form); st != 422 || !strings.Contains(body, "物品类型不能修改") {
+			t.Fatalf("kind changed: %d %.300s", st, body)
+		}
+		var price int64
+		d.Read().QueryRow(`SELECT price FROM bank_items WHERE id = $1`, f.item).Scan(&price)
+		if price != 3 {
+			t.Fatalf("a refused edit stored price %d", price)
+		}
+		if st, _ := f.env.Browser(demo.PhoneVillageAdmin).PostForm(edit, url.Values{"kind": {"goods"}, "name": {"洗衣液"}, "price": {"1"}, "active": {"1"}}); st != 403 {
+			t.Fatalf("village staff edit the town's item: %d", st)
+		}
+		form.Set("kind", "goods")
+		if st, body := town.PostForm(edit, form); st != http.StatusSeeOther {
+			t.Fatalf("edit: %d %.300s", st, body)
+		}
+		f.award(t, f.resident, "clean", "打扫村道", "http:items:award") // 5 points
+		res := f.env.API(demo.PhoneResident)
+		var red bank.Redemption
+		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": f.item, "quantity": 1, "idempotency_key": "http:items:1"}, &red); st != 201 || red.Points != 4 || red.ItemName != "洗衣液 2kg" {
+			t.Fatalf("redeem at the new price: %d %s", st, raw)
+		}
+
+		// A service with 3 places a month: one taken, then 5 places a month leaves 4.
+		admin := login(t, f.env, demo.PhoneTownAdmin)
+		svc, err := f.env.Sys.Bank.CreateItem(ctx, admin, f.town, bank.ItemInput{Kind: "service", Name: "上门理发", Price: 1, Capacity: 3, CapacityPeriod: "month"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": svc.ID, "quantity": 1, "idempotency_key": "http:items:2"}, nil); st != 201 {
+			t.Fatalf("book the service: %d %s", st, raw)
+		}
+		svcForm := url.Values{"kind": {"service"}, "name": {"上门理发"}, "price": {"1"}, "capacity": {"5"}, "capacity_period": {"month"}, "active": {"1"}}
+		if st, body := town.PostForm(fmt.Sprintf("/admin/bank/items/%d", svc.ID), svcForm); st != http.StatusSeeOther {
+			t.Fatalf("service edit: %d %.300s", st, body)
+		}
+		places := func() map[int64]int {
+			var items []bank.Item
+			if st, raw := res.JSON("GET", "/api/v1/bank/items", nil, &items); st != 200 {
+				t.Fatalf("items: %d %s", st, raw)
+			}
+			out := map[int64]int{}
+			for _, it := range items {
+				out[it.ID] = it.Stock
+			}
+			return out
+		}
+		if got := places()[svc.ID]; got != 4 {
+			t.Fatalf("places left after 3 → 5 with one taken: %d, want 4", got)
+		}
+
+		// Withdrawn: gone from the shop, refused by name, still on the staff page.
+		form.Del("active")
+		if st, body := town.PostForm(edit, form); st != http.StatusSeeOther {
+			t.Fatalf("withdraw: %d %.300s", st, body)
+		}
+		if _, listed := places()[f.item]; listed {
+			t.Fatal("a withdrawn item is still listed to residents")
+		}
+		st, raw := res.JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": f.item, "quantity": 1, "idempotency_key": "http:items:3"}, nil)
+		if st != 422 || !strings.Contains(raw, "item_id") {
+			t.Fatalf("redeem a withdrawn item: %d %s", st, raw)
+		}
+		if st, body := town.Get("/admin/bank/shop"); st != 200 || !strings.Contains(body, "洗衣液 2kg") || !strings.Contains(body, "已下架") {
+			t.Fatalf("staff shop page: %d", st)
+		}
+		if n := f.count(t, "bank_redemptions"); n != 2 {
+			t.Fatalf("%d orders, want 2", n)
+		}
+	})
+}

@@ -125,6 +125,70 @@ func (s *Service) InsertItem(ctx context.Context, tx db.Querier, townID int64, i
 	return it, err
 }
 
+// Item returns one of a town's items, withdrawn or not, as staff edit it.
+func (s *Service) Item(ctx context.Context, a *auth.Actor, townID, id int64) (Item, error) {
+	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: townID}); err != nil {
+		return Item{}, err
+	}
+	var it Item
+	var classes string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, kind, name, description, price, limit_count, limit_period, classes, low_stock,
+		capacity, capacity_period, active FROM bank_items WHERE id = $1 AND town_id = $2`, id, townID).
+		Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Description, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &it.LowStock,
+			&it.Capacity, &it.CapacityPeriod, &it.Active)
+	if db.IsNoRows(err) {
+		return Item{}, errs.New(errs.NotFound, "error.not_found")
+	}
+	it.Classes = []string{}
+	if classes != "" {
+		it.Classes = strings.Split(classes, ",")
+	}
+	return it, err
+}
+
+// UpdateItem changes an item: its name, price, limits, classes, low-stock level, a service's
+// places, and whether it is on offer (a withdrawn item is neither listed to residents nor
+// redeemable; its open orders stay). Its kind stays what it was. A service whose places per
+// period change keeps the orders of the current period: each village's places left move by the
+// difference, never below zero.
+func (s *Service) UpdateItem(ctx context.Context, a *auth.Actor, townID, id int64, in ItemInput, active bool) (Item, error) {
+	before, err := s.Item(ctx, a, townID, id)
+	if err != nil {
+		return Item{}, err
+	}
+	f := in.validate()
+	if in.Kind != before.Kind {
+		f.Add("kind", "bank.kind_fixed")
+	}
+	if err := f.Err(); err != nil {
+		return Item{}, err
+	}
+	t, err := s.town(ctx, townID)
+	if err != nil {
+		return Item{}, err
+	}
+	after := Item{ID: id, TownID: townID, Kind: before.Kind, Name: in.Name, Description: in.Description, Price: in.Price, LimitCount: in.LimitCount,
+		LimitPeriod: in.LimitPeriod, Classes: in.Classes, LowStock: in.LowStock, Capacity: in.Capacity, CapacityPeriod: in.CapacityPeriod, Active: active}
+	if after.Classes == nil {
+		after.Classes = []string{}
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE bank_items SET name = $1, description = $2, price = $3, limit_count = $4, limit_period = $5, classes = $6,
+			low_stock = $7, capacity = $8, capacity_period = $9, active = $10 WHERE id = $11`, in.Name, in.Description, in.Price, in.LimitCount, in.LimitPeriod,
+			strings.Join(in.Classes, ","), in.LowStock, in.Capacity, in.CapacityPeriod, active, id); err != nil {
+			return fmt.Errorf("bank: item: %w", err)
+		}
+		if d := in.Capacity - before.Capacity; d != 0 && before.Kind == "service" && in.CapacityPeriod == before.CapacityPeriod {
+			if _, err := tx.ExecContext(ctx, `UPDATE bank_stock SET quantity = CASE WHEN quantity + $1 < 0 THEN 0 ELSE quantity + $1 END
+				WHERE item_id = $2 AND period = $3`, d, id, placesPeriod(in.CapacityPeriod, s.Now(), t.Location())); err != nil {
+				return fmt.Errorf("bank: places: %w", err)
+			}
+		}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.item.update", Entity: "item", EntityID: id, TownID: townID, Summary: auth.Summarize(before, after)})
+	})
+	return after, err
+}
+
 // StockInput records stock coming into a village store: bought, or donated (by whom in Note).
 type StockInput struct {
 	ItemID    int64  `json:"item_id"`
@@ -187,9 +251,18 @@ func (s *Service) AddStock(ctx context.Context, tx db.Querier, in StockInput, ac
 	return err
 }
 
-// Items lists a town's active items with their stock in one village's store (a service: its
+// Items lists a town's items on offer with their stock in one village's store (a service: its
 // places left in the current period).
 func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, error) {
+	return s.items(ctx, townID, villageID, false)
+}
+
+// AllItems is Items with the withdrawn items too, for staff.
+func (s *Service) AllItems(ctx context.Context, townID, villageID int64) ([]Item, error) {
+	return s.items(ctx, townID, villageID, true)
+}
+
+func (s *Service) items(ctx context.Context, townID, villageID int64, withdrawn bool) ([]Item, error) {
 	// The town first: holding the rows' connection while asking the pool for another can starve it.
 	t, err := s.town(ctx, townID)
 	if err != nil {
@@ -199,7 +272,7 @@ func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, e
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT i.id, i.town_id, i.kind, i.name, i.description, i.price, i.limit_count, i.limit_period, i.classes,
 		i.low_stock, i.capacity, i.capacity_period, i.active, COALESCE(st.quantity, 0), COALESCE(st.period, '')
 		FROM bank_items i LEFT JOIN bank_stock st ON st.item_id = i.id AND st.village_id = $2
-		WHERE i.town_id = $1 AND i.active ORDER BY i.kind, i.price, i.id`, townID, villageID)
+		WHERE i.town_id = $1 AND (i.active OR $3) ORDER BY i.active DESC, i.kind, i.price, i.id`, townID, villageID, withdrawn)
 	if err != nil {
 		return nil, fmt.Errorf("bank: items: %w", err)
 	}

@@ -196,6 +196,26 @@ func TestStaffJourney(t *testing.T) {
 	if after := balance(t, res, m.ID); after != before-3 {
 		t.Errorf("balance after the reversal: %d, want %d", after, before-3)
 	}
+
+	// The town admin gives the haircut service 20 places a month.
+	b.visit("/admin/bank/shop", b.T("bank.admin_shop.title"))
+	b.visit(b.itemHref("上门理发"), b.T("bank.item_edit.title"), "上门理发", b.T("bank.capacity_edit_hint"))
+	b.do("clear the places", chromedp.Clear(chromedp.CSS(`input[name=capacity]`)))
+	b.fill(`input[name=capacity]`, "20")
+	b.shot("staff-item-edit")
+	b.click(`form[action^="/admin/bank/items/"] button`)
+	b.see(b.T("flash.saved"))
+	b.row("上门理发", b.T("bank.places_per.month", 20))
+}
+
+// itemHref is the edit link of the shop item named name on the staff shop page.
+func (b *browser) itemHref(name string) string {
+	b.t.Helper()
+	href, err := eval[string](b, fmt.Sprintf(`([...document.querySelectorAll("table a")].find(a => a.innerText.trim() === %q) || {}).getAttribute?.("href") || ""`, name))
+	if err != nil || href == "" {
+		b.fail("no edit link for %q (%v)", name, err)
+	}
+	return href
 }
 
 // path checks the address bar's path.

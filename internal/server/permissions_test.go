@@ -150,6 +150,8 @@ var matrix = []perm{
 	{"POST /admin/bank/award/bulk", "", "resident_ids={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}", "LFUAA"},
 	{"GET /admin/bank/shop", "/admin/bank/shop?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/items", "", "kind=goods&name=矩阵商品&price=10", "LFFFA"},
+	{"GET /admin/bank/items/{id}", "/admin/bank/items/{item}", "", "LFFFA"},
+	{"POST /admin/bank/items/{id}", "/admin/bank/items/{item}", "kind=goods&name=矩阵商品&price=0", "LFFFA"},
 	{"POST /admin/bank/stock", "", "item_id={item}&village_id={village}&quantity=1&source=purchase", "LFNAA"},
 	{"GET /admin/bank/orders", "/admin/bank/orders?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/orders/{id}/fulfil", "/admin/bank/orders/{order}/fulfil", "", "LFNAA"},
