@@ -267,6 +267,9 @@ func startBenchServer(ctx context.Context, o httpBenchOptions, out io.Writer) (*
 	if err := demo.Bank(ctx, d, b.sys.People, info, 1); err != nil {
 		return fail(err)
 	}
+	if err := d.Analyze(ctx); err != nil {
+		return fail(err)
+	}
 	app, err := b.sys.App(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return fail(err)

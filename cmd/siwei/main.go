@@ -184,6 +184,9 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 		if err := demo.Volunteer(ctx, sys.DB, sys.People, info, *seed); err != nil {
 			return err
 		}
+		if err := sys.DB.Analyze(ctx); err != nil {
+			return err
+		}
 	} else if *initAdmin != "" {
 		if err := createAdmin(ctx, sys, *initAdmin, *townName, *townCode); err != nil {
 			return err

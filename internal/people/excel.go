@@ -156,6 +156,10 @@ func (s *Service) ImportResidents(ctx context.Context, a *auth.Actor, townID int
 		return rep, fmt.Errorf("people: import: %w", err)
 	}
 	rep.Imported = len(rows)
+	// A whole village at once can be most of the table: the planner should know.
+	if err := s.DB.Analyze(ctx, "residents", "households"); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
 

@@ -236,6 +236,14 @@ func TestImportOK(t *testing.T) {
 		if a := auditSummaries(t, d, "resident.import"); len(a) != 1 || !strings.Contains(a[0], `"count":4`) {
 			t.Errorf("audit: %v", a)
 		}
+		// PostgreSQL's planner has been told how many residents there are now.
+		if d.Engine == db.Postgres {
+			var analyzed int
+			if err := d.Read().QueryRow(`SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname IN ('residents', 'households')
+				AND last_analyze IS NOT NULL`).Scan(&analyzed); err != nil || analyzed != 2 {
+				t.Errorf("tables analyzed after the import: %d (%v), want 2", analyzed, err)
+			}
+		}
 	})
 }
 

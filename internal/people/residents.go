@@ -124,7 +124,9 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 	}
 	cond := " WHERE " + strings.Join(where, " AND ")
 	page := ResidentPage{Page: max(f.Page, 1)}
-	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*)`+residentFrom+cond, args...).Scan(&page.Total); err != nil {
+	// The count needs no joins: every condition is on the resident's own row, and a resident's
+	// village and household always exist.
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM residents r`+cond, args...).Scan(&page.Total); err != nil {
 		return page, fmt.Errorf("people: search: %w", err)
 	}
 	page.Pages = (page.Total + PageSize - 1) / PageSize
