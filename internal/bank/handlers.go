@@ -341,8 +341,8 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 	v := shopView{R: res, Balance: b}
 	class := string(res.Class(town.Today(h.S.Now())))
 	for _, it := range items {
-		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) {
-			continue // another class's item: Redeem would refuse it, so it is not offered
+		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) || !it.ForVillage(res.VillageID) {
+			continue // another class's or village's item: Redeem would refuse it, so it is not offered
 		}
 		v.Items = append(v.Items, shopItem{Item: it, Key: newKey()})
 	}
@@ -836,7 +836,8 @@ type shopAdminView struct {
 	Items     []Item // withdrawn ones last
 	Low       int
 	Classes   []people.MemberClass
-	CanEdit   bool // the town's shop staff may change items
+	CanEdit   bool             // the town's shop staff may change items
+	Names     map[int64]string // village names, for the items limited to some villages
 }
 
 // village is the village a staff page is about: ?village_id=, else the form's, else the first the
@@ -875,7 +876,10 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 		return
 	}
 	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder,
-		CanEdit: auth.Can(auth.From(r.Context()), auth.BankShop, auth.Scope{TownID: townOf(r)}) == nil}
+		CanEdit: auth.Can(auth.From(r.Context()), auth.BankShop, auth.Scope{TownID: townOf(r)}) == nil, Names: map[int64]string{}}
+	for _, x := range vs {
+		v.Names[x.ID] = x.Name
+	}
 	for _, it := range items {
 		if it.Active && it.Stock <= it.LowStock {
 			v.Low++
@@ -888,8 +892,12 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 // item's checks refuse where a number is required.
 func itemInput(f url.Values) ItemInput {
 	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(f.Get(k))); return n }
+	var villages []int64
+	for _, v := range f["villages"] {
+		villages = append(villages, parseID(v)) // not a number: 0, which the checks refuse
+	}
 	return ItemInput{Kind: f.Get("kind"), Name: f.Get("name"), Description: f.Get("description"), Price: int64(num("price")),
-		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], LowStock: num("low_stock"),
+		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], Villages: villages, LowStock: num("low_stock"),
 		Capacity: num("capacity"), CapacityPeriod: f.Get("capacity_period")}
 }
 
@@ -905,9 +913,10 @@ func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
 
 // itemView is an item's edit page.
 type itemView struct {
-	Item    Item
-	Classes []people.MemberClass
-	Periods []string
+	Item     Item
+	Classes  []people.MemberClass
+	Periods  []string
+	Villages []people.Village // the town's, to limit the item to some of them
 }
 
 func (h *Handlers) itemPage(w http.ResponseWriter, r *http.Request) {
@@ -927,6 +936,11 @@ func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.V
 		h.App.Error(w, r, err)
 		return
 	}
+	vs, err := h.S.People.Villages(r.Context(), auth.From(r.Context()), townOf(r))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	if form == nil {
 		form = url.Values{"kind": {it.Kind}, "name": {it.Name}, "description": {it.Description}, "price": {strconv.FormatInt(it.Price, 10)},
 			"limit_count": {strconv.Itoa(it.LimitCount)}, "limit_period": {it.LimitPeriod}, "classes": it.Classes,
@@ -934,8 +948,11 @@ func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.V
 		if it.Active {
 			form.Set("active", "1")
 		}
+		for _, v := range it.Villages {
+			form.Add("villages", strconv.FormatInt(v, 10))
+		}
 	}
-	h.App.RenderForm(w, r, "admin_item.html", "bank.item_edit.title", itemView{Item: it, Classes: classOrder, Periods: []string{"day", "week", "month", "year"}}, form, ferr)
+	h.App.RenderForm(w, r, "admin_item.html", "bank.item_edit.title", itemView{Item: it, Classes: classOrder, Periods: []string{"day", "week", "month", "year"}, Villages: vs}, form, ferr)
 }
 
 func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {

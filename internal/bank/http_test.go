@@ -587,6 +587,27 @@ func TestItemsAreEditedAndWithdrawn(t *testing.T) {
 			t.Fatalf("places left after 3 → 5 with one taken: %d, want 4", got)
 		}
 
+		// For 东堡村 only: 前疃村's resident is not offered it, and may not order it.
+		dongbao, err := f.env.Sys.People.VillageByName(ctx, f.town, "东堡村")
+		if err != nil {
+			t.Fatal(err)
+		}
+		form.Set("villages", fmt.Sprint(dongbao.ID))
+		if st, body := town.PostForm(edit, form); st != http.StatusSeeOther {
+			t.Fatalf("limit to 东堡村: %d %.300s", st, body)
+		}
+		if st, body := f.env.Browser(demo.PhoneResident).Get("/bank/shop"); st != 200 || strings.Contains(body, "洗衣液 2kg") || !strings.Contains(body, "上门理发") {
+			t.Fatalf("前疃村's shop page offers 东堡村's item: %d", st)
+		}
+		if st, raw := res.JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": f.item, "quantity": 1, "idempotency_key": "http:items:v"}, nil); st != 403 || !strings.Contains(raw, "item_id") {
+			t.Fatalf("order 东堡村's item from 前疃村: %d %s", st, raw)
+		}
+		form.Set("villages", "东堡村") // not an id
+		if st, _ := town.PostForm(edit, form); st != 422 {
+			t.Fatalf("a village that is not an id: %d", st)
+		}
+		form.Del("villages")
+
 		// Withdrawn: gone from the shop, refused by name, still on the staff page.
 		form.Del("active")
 		if st, body := town.PostForm(edit, form); st != http.StatusSeeOther {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,7 +29,9 @@ type Item struct {
 	LimitCount  int      `json:"limit_count"`
 	LimitPeriod string   `json:"limit_period"`
 	Classes     []string `json:"classes"`
-	LowStock    int      `json:"low_stock"`
+	// Villages are the villages whose residents may redeem the item; none: the whole town.
+	Villages []int64 `json:"villages"`
+	LowStock int     `json:"low_stock"`
 	// Capacity is a service's places per CapacityPeriod in each village (0 and "" for goods).
 	Capacity       int    `json:"capacity"`
 	CapacityPeriod string `json:"capacity_period"`
@@ -45,7 +48,9 @@ type ItemInput struct {
 	LimitCount  int      `json:"limit_count"`
 	LimitPeriod string   `json:"limit_period"`
 	Classes     []string `json:"classes"`
-	LowStock    int      `json:"low_stock"`
+	// Villages limits the item to the residents of these villages of the town; none: all.
+	Villages []int64 `json:"villages"`
+	LowStock int     `json:"low_stock"`
 	// Capacity and CapacityPeriod are required for a service, and empty for goods.
 	Capacity       int    `json:"capacity"`
 	CapacityPeriod string `json:"capacity_period"`
@@ -53,6 +58,48 @@ type ItemInput struct {
 
 // MaxPlaces bounds a service's places per period in one village.
 const MaxPlaces = 100_000
+
+// ForVillage reports whether the residents of a village may redeem the item.
+func (it Item) ForVillage(villageID int64) bool {
+	return len(it.Villages) == 0 || slices.Contains(it.Villages, villageID)
+}
+
+// joinIDs writes ids as stored in a text column: comma-separated, "" for none.
+func joinIDs(ids []int64) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(out, ",")
+}
+
+// splitIDs reads what joinIDs wrote.
+func splitIDs(s string) []int64 {
+	out := []int64{}
+	for _, f := range strings.Split(s, ",") {
+		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// checkItem checks an item's input, and that the villages it names are the town's.
+func (s *Service) checkItem(ctx context.Context, townID int64, in *ItemInput) error {
+	f := in.validate()
+	if len(in.Villages) > 0 {
+		p := s.params()
+		q := `SELECT COUNT(*) FROM villages WHERE town_id = ` + p.add(townID) + ` AND id IN (` + p.list(in.Villages) + `)`
+		var n int
+		if err := s.DB.Read().QueryRowContext(ctx, q, p.args...).Scan(&n); err != nil {
+			return fmt.Errorf("bank: item villages: %w", err)
+		}
+		if n != len(in.Villages) {
+			f.Add("villages", "bank.village_unknown")
+		}
+	}
+	return f.Err()
+}
 
 func (in *ItemInput) validate() errs.Fields {
 	in.Name, in.Description = strings.TrimSpace(in.Name), strings.TrimSpace(in.Description)
@@ -83,6 +130,11 @@ func (in *ItemInput) validate() errs.Fields {
 	if in.LowStock < 0 {
 		f.Add("low_stock", "bank.quantity_invalid")
 	}
+	slices.Sort(in.Villages)
+	in.Villages = slices.Compact(in.Villages)
+	if len(in.Villages) > 1000 || slices.ContainsFunc(in.Villages, func(id int64) bool { return id <= 0 }) {
+		f.Add("villages", "bank.village_unknown")
+	}
 	switch {
 	case in.Kind == "service" && (in.Capacity <= 0 || in.Capacity > MaxPlaces || in.CapacityPeriod == "" || !validPeriod(in.CapacityPeriod)):
 		f.Add("capacity", "bank.capacity_invalid")
@@ -97,7 +149,7 @@ func (s *Service) CreateItem(ctx context.Context, a *auth.Actor, townID int64, i
 	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: townID}); err != nil {
 		return Item{}, err
 	}
-	if err := in.validate().Err(); err != nil {
+	if err := s.checkItem(ctx, townID, &in); err != nil {
 		return Item{}, err
 	}
 	var it Item
@@ -111,17 +163,19 @@ func (s *Service) CreateItem(ctx context.Context, a *auth.Actor, townID int64, i
 	return it, err
 }
 
-// InsertItem writes a validated item inside tx (the demo uses it directly).
+// InsertItem writes an item inside tx (the demo uses it directly); the input is checked, all but
+// its villages, which are CreateItem's to check.
 func (s *Service) InsertItem(ctx context.Context, tx db.Querier, townID int64, in ItemInput) (Item, error) {
 	if err := in.validate().Err(); err != nil {
 		return Item{}, err
 	}
 	it := Item{TownID: townID, Kind: in.Kind, Name: in.Name, Description: in.Description, Price: in.Price, LimitCount: in.LimitCount,
-		LimitPeriod: in.LimitPeriod, Classes: in.Classes, LowStock: in.LowStock, Active: true}
+		LimitPeriod: in.LimitPeriod, Classes: in.Classes, Villages: in.Villages, LowStock: in.LowStock, Active: true}
 	it.Capacity, it.CapacityPeriod = in.Capacity, in.CapacityPeriod
-	err := tx.QueryRowContext(ctx, `INSERT INTO bank_items (town_id, kind, name, description, price, limit_count, limit_period, classes, low_stock,
-		capacity, capacity_period, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, townID, in.Kind, in.Name,
-		in.Description, in.Price, in.LimitCount, in.LimitPeriod, strings.Join(in.Classes, ","), in.LowStock, in.Capacity, in.CapacityPeriod, s.Now()).Scan(&it.ID)
+	err := tx.QueryRowContext(ctx, `INSERT INTO bank_items (town_id, kind, name, description, price, limit_count, limit_period, classes, villages, low_stock,
+		capacity, capacity_period, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`, townID, in.Kind, in.Name,
+		in.Description, in.Price, in.LimitCount, in.LimitPeriod, strings.Join(in.Classes, ","), joinIDs(in.Villages), in.LowStock, in.Capacity,
+		in.CapacityPeriod, s.Now()).Scan(&it.ID)
 	return it, err
 }
 
@@ -131,14 +185,15 @@ func (s *Service) Item(ctx context.Context, a *auth.Actor, townID, id int64) (It
 		return Item{}, err
 	}
 	var it Item
-	var classes string
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, kind, name, description, price, limit_count, limit_period, classes, low_stock,
+	var classes, villages string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, kind, name, description, price, limit_count, limit_period, classes, villages, low_stock,
 		capacity, capacity_period, active FROM bank_items WHERE id = $1 AND town_id = $2`, id, townID).
-		Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Description, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &it.LowStock,
+		Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Description, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &villages, &it.LowStock,
 			&it.Capacity, &it.CapacityPeriod, &it.Active)
 	if db.IsNoRows(err) {
 		return Item{}, errs.New(errs.NotFound, "error.not_found")
 	}
+	it.Villages = splitIDs(villages)
 	it.Classes = []string{}
 	if classes != "" {
 		it.Classes = strings.Split(classes, ",")
@@ -156,11 +211,10 @@ func (s *Service) UpdateItem(ctx context.Context, a *auth.Actor, townID, id int6
 	if err != nil {
 		return Item{}, err
 	}
-	f := in.validate()
 	if in.Kind != before.Kind {
-		f.Add("kind", "bank.kind_fixed")
+		return Item{}, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "kind", Key: "bank.kind_fixed"}}}
 	}
-	if err := f.Err(); err != nil {
+	if err := s.checkItem(ctx, townID, &in); err != nil {
 		return Item{}, err
 	}
 	t, err := s.town(ctx, townID)
@@ -168,14 +222,18 @@ func (s *Service) UpdateItem(ctx context.Context, a *auth.Actor, townID, id int6
 		return Item{}, err
 	}
 	after := Item{ID: id, TownID: townID, Kind: before.Kind, Name: in.Name, Description: in.Description, Price: in.Price, LimitCount: in.LimitCount,
-		LimitPeriod: in.LimitPeriod, Classes: in.Classes, LowStock: in.LowStock, Capacity: in.Capacity, CapacityPeriod: in.CapacityPeriod, Active: active}
+		LimitPeriod: in.LimitPeriod, Classes: in.Classes, Villages: in.Villages, LowStock: in.LowStock, Capacity: in.Capacity,
+		CapacityPeriod: in.CapacityPeriod, Active: active}
 	if after.Classes == nil {
 		after.Classes = []string{}
 	}
+	if after.Villages == nil {
+		after.Villages = []int64{}
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_items SET name = $1, description = $2, price = $3, limit_count = $4, limit_period = $5, classes = $6,
-			low_stock = $7, capacity = $8, capacity_period = $9, active = $10 WHERE id = $11`, in.Name, in.Description, in.Price, in.LimitCount, in.LimitPeriod,
-			strings.Join(in.Classes, ","), in.LowStock, in.Capacity, in.CapacityPeriod, active, id); err != nil {
+			villages = $7, low_stock = $8, capacity = $9, capacity_period = $10, active = $11 WHERE id = $12`, in.Name, in.Description, in.Price, in.LimitCount,
+			in.LimitPeriod, strings.Join(in.Classes, ","), joinIDs(in.Villages), in.LowStock, in.Capacity, in.CapacityPeriod, active, id); err != nil {
 			return fmt.Errorf("bank: item: %w", err)
 		}
 		if d := in.Capacity - before.Capacity; d != 0 && before.Kind == "service" && in.CapacityPeriod == before.CapacityPeriod {
@@ -270,7 +328,7 @@ func (s *Service) items(ctx context.Context, townID, villageID int64, withdrawn 
 	}
 	now := s.Now()
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT i.id, i.town_id, i.kind, i.name, i.description, i.price, i.limit_count, i.limit_period, i.classes,
-		i.low_stock, i.capacity, i.capacity_period, i.active, COALESCE(st.quantity, 0), COALESCE(st.period, '')
+		i.villages, i.low_stock, i.capacity, i.capacity_period, i.active, COALESCE(st.quantity, 0), COALESCE(st.period, '')
 		FROM bank_items i LEFT JOIN bank_stock st ON st.item_id = i.id AND st.village_id = $2
 		WHERE i.town_id = $1 AND (i.active OR $3) ORDER BY i.active DESC, i.kind, i.price, i.id`, townID, villageID, withdrawn)
 	if err != nil {
@@ -280,11 +338,12 @@ func (s *Service) items(ctx context.Context, townID, villageID int64, withdrawn 
 	var out []Item
 	for rows.Next() {
 		var it Item
-		var classes, period string
+		var classes, villages, period string
 		if err := rows.Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Description, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes,
-			&it.LowStock, &it.Capacity, &it.CapacityPeriod, &it.Active, &it.Stock, &period); err != nil {
+			&villages, &it.LowStock, &it.Capacity, &it.CapacityPeriod, &it.Active, &it.Stock, &period); err != nil {
 			return nil, err
 		}
+		it.Villages = splitIDs(villages)
 		if it.Kind == "service" && period != placesPeriod(it.CapacityPeriod, now, t.Location()) {
 			it.Stock = it.Capacity // no order yet this period: every place is free
 		}
@@ -360,15 +419,19 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 		return Redemption{}, err
 	}
 	var it Item
-	var classes string
-	err = s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, kind, name, price, limit_count, limit_period, classes, capacity, capacity_period, active
+	var classes, villages string
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, kind, name, price, limit_count, limit_period, classes, villages, capacity, capacity_period, active
 		FROM bank_items WHERE id = $1`, in.ItemID).
-		Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &it.Capacity, &it.CapacityPeriod, &it.Active)
+		Scan(&it.ID, &it.TownID, &it.Kind, &it.Name, &it.Price, &it.LimitCount, &it.LimitPeriod, &classes, &villages, &it.Capacity, &it.CapacityPeriod, &it.Active)
+	it.Villages = splitIDs(villages)
 	if err != nil || it.TownID != tg.Town.ID || !it.Active {
 		return Redemption{}, &errs.Error{Code: errs.Invalid, Key: "bank.item_unknown", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_unknown"}}}
 	}
 	if classes != "" && !slices.Contains(strings.Split(classes, ","), string(tg.Class)) {
 		return Redemption{}, &errs.Error{Code: errs.Forbidden, Key: "bank.item_not_for_class", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_not_for_class"}}}
+	}
+	if !it.ForVillage(tg.R.VillageID) {
+		return Redemption{}, &errs.Error{Code: errs.Forbidden, Key: "bank.item_not_for_village", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_not_for_village"}}}
 	}
 	if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
 		return Redemption{}, err

@@ -162,3 +162,58 @@ func fieldOf(err error) string {
 	}
 	return ""
 }
+
+// An item may be limited to some villages of the town: residents of the others may not redeem it
+// (refused by name, nothing stored), and a village of another town, or none at all, is refused.
+func TestItemsLimitedToVillages(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		e := newLedgerEnv(t, d)
+		qiantuan, dongbao := mustVillage(t, e, "前疃村"), mustVillage(t, e, "东堡村")
+		for _, vs := range [][]int64{{999_999}, {0}, {dongbao, -1}} {
+			_, err := e.bs.CreateItem(ctx, e.townAdmin, e.town, bank.ItemInput{Kind: "goods", Name: "围巾", Price: 1, Villages: vs})
+			if fieldOf(err) != "villages" {
+				t.Fatalf("villages %v: %v, want a refusal naming villages", vs, err)
+			}
+		}
+		elsewhere, err := e.bs.CreateItem(ctx, e.townAdmin, e.town, bank.ItemInput{Kind: "goods", Name: "围巾", Price: 1, Villages: []int64{dongbao}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		here, err := e.bs.CreateItem(ctx, e.townAdmin, e.town, bank.ItemInput{Kind: "service", Name: "上门理发", Price: 1, Villages: []int64{qiantuan, dongbao},
+			Capacity: 5, CapacityPeriod: "week"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.bs.StockIn(ctx, e.townAdmin, bank.StockInput{ItemID: elsewhere.ID, VillageID: qiantuan, Quantity: 5, Source: "purchase"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.award(t, e.resident.ResidentID, "clean", "seed:villages"); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := e.bs.Account(ctx, e.resident, e.resident.ResidentID)
+		_, err = e.bs.Redeem(ctx, e.resident, bank.RedeemInput{ItemID: elsewhere.ID, Quantity: 1, IdempotencyKey: "villages:1"})
+		if keyOf(err) != "bank.item_not_for_village" || fieldOf(err) != "item_id" {
+			t.Fatalf("another village's item: %v", err)
+		}
+		after, _ := e.bs.Account(ctx, e.resident, e.resident.ResidentID)
+		var orders int
+		d.Read().QueryRow(`SELECT COUNT(*) FROM bank_redemptions WHERE item_id = $1`, elsewhere.ID).Scan(&orders)
+		if after.Balance != before.Balance || orders != 0 {
+			t.Fatalf("a refused order stored something: balance %d → %d, %d orders", before.Balance, after.Balance, orders)
+		}
+		if _, err := e.bs.Redeem(ctx, e.resident, bank.RedeemInput{ItemID: here.ID, Quantity: 1, IdempotencyKey: "villages:2"}); err != nil {
+			t.Fatalf("an item of the resident's village: %v", err)
+		}
+		items, err := e.bs.Items(ctx, e.town, qiantuan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.ID == elsewhere.ID && (it.ForVillage(qiantuan) || !it.ForVillage(dongbao) || len(it.Villages) != 1) {
+				t.Fatalf("listed villages %v", it.Villages)
+			}
+		}
+		mustVerify(t, e.bs)
+	})
+}
