@@ -836,6 +836,8 @@ type shopAdminView struct {
 	Items     []Item // withdrawn ones last
 	Low       int
 	Classes   []people.MemberClass
+	Periods   []string         // for the new-item form (bank-item-fields)
+	ItemKind  string           // "": the new-item form lets staff choose the kind
 	CanEdit   bool             // the town's shop staff may change items
 	Names     map[int64]string // village names, for the items limited to some villages
 }
@@ -875,7 +877,7 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 		h.App.Error(w, r, err)
 		return
 	}
-	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder,
+	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder, Periods: itemPeriods,
 		CanEdit: auth.Can(auth.From(r.Context()), auth.BankShop, auth.Scope{TownID: townOf(r)}) == nil, Names: map[int64]string{}}
 	for _, x := range vs {
 		v.Names[x.ID] = x.Name
@@ -914,10 +916,15 @@ func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
 // itemView is an item's edit page.
 type itemView struct {
 	Item     Item
+	ItemKind string // the kind the form's fields are for (bank-item-fields)
 	Classes  []people.MemberClass
 	Periods  []string
 	Villages []people.Village // the town's, to limit the item to some of them
 }
+
+// itemPeriods are the periods an item's limit and a service's places may count over, in the
+// order the forms offer them.
+var itemPeriods = []string{"day", "week", "month", "year"}
 
 func (h *Handlers) itemPage(w http.ResponseWriter, r *http.Request) {
 	h.renderItem(w, r, nil, nil)
@@ -952,7 +959,7 @@ func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.V
 			form.Add("villages", strconv.FormatInt(v, 10))
 		}
 	}
-	h.App.RenderForm(w, r, "admin_item.html", "bank.item_edit.title", itemView{Item: it, Classes: classOrder, Periods: []string{"day", "week", "month", "year"}, Villages: vs}, form, ferr)
+	h.App.RenderForm(w, r, "admin_item.html", "bank.item_edit.title", itemView{Item: it, ItemKind: it.Kind, Classes: classOrder, Periods: itemPeriods, Villages: vs}, form, ferr)
 }
 
 func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
@@ -964,11 +971,7 @@ func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	f := r.PostForm
 	if _, err := h.S.UpdateItem(r.Context(), auth.From(r.Context()), townOf(r), id, itemInput(f), f.Get("active") == "1"); err != nil {
-		if e, ok := errs.As(err); ok && e.Code == errs.Invalid {
-			h.renderItem(w, r, f, err)
-			return
-		}
-		h.App.Error(w, r, err)
+		h.renderItem(w, r, f, err)
 		return
 	}
 	web.Redirect(w, r, "/admin/bank/shop?flash=flash.saved")
