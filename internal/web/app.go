@@ -64,7 +64,8 @@ type App struct {
 	Catalog Catalog
 	Log     *slog.Logger
 	Auth    *auth.Service
-	// Secure marks cookies Secure; set when served over TLS.
+	// Secure marks every cookie Secure and sends HSTS, whatever the request says (the serve flag
+	// --secure, for a deployment behind TLS that does not forward its scheme).
 	Secure  bool
 	mux     *http.ServeMux
 	routes  []Route

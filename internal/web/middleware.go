@@ -97,6 +97,13 @@ func (a *App) observe(next http.Handler) http.Handler {
 	})
 }
 
+// HTTPS reports whether the client reached siwei over TLS: the connection itself is TLS, the App
+// is configured Secure, or, with SIWEI_TRUST_PROXY, the proxy says X-Forwarded-Proto: https.
+// Cookies are marked Secure and HSTS is sent exactly when it holds.
+func (a *App) HTTPS(r *http.Request) bool {
+	return a.Secure || r.TLS != nil || (TrustProxy && strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https"))
+}
+
 // ClientAddr is the client's address for rate limits: the connection's remote IP. Behind a proxy
 // that sets X-Forwarded-For, set SIWEI_TRUST_PROXY (read by the server) to use its last entry.
 func ClientAddr(r *http.Request, trustProxy bool) string {

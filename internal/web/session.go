@@ -62,7 +62,7 @@ func (a *App) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", Expires: sess.ExpiresAt,
-		HttpOnly: true, Secure: a.Secure, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: a.HTTPS(r), SameSite: http.SameSiteLaxMode})
 	next := r.PostForm.Get("next")
 	if next == "" {
 		actor, _ := a.Auth.Authenticate(r.Context(), sess.Token)
@@ -79,7 +79,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		a.Error(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.Secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.HTTPS(r), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 

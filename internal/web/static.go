@@ -51,7 +51,7 @@ func (a *App) registerBase() {
 		lang := r.FormValue("lang")
 		for _, l := range Langs {
 			if l == lang {
-				http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: a.Secure})
+				http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: a.HTTPS(r)})
 			}
 		}
 		back := r.Referer()
