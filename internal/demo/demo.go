@@ -41,6 +41,10 @@ const pcgStream = 0x7369776569_2026
 type Options struct {
 	Seed      int64
 	Residents int
+	// SecondTown adds 西集镇, a small second town of two villages with staff and a resident of its
+	// own, and a district admin over both: for tests of what staff of one town may do in another.
+	// `siwei demo` leaves it out.
+	SecondTown bool
 }
 
 func (o Options) normalize() (Options, error) {
@@ -70,6 +74,9 @@ type Info struct {
 	Villages  int
 	Residents int
 	Accounts  []Account
+	// SecondTownID is 西集镇's id when Options.SecondTown built it, else 0. Villages, Residents and
+	// Accounts count the first town only.
+	SecondTownID int64
 }
 
 // The demo accounts' phones.
@@ -80,6 +87,33 @@ const (
 	PhoneResident      = "13900000011"
 	PhonePartyMember   = "13900000012"
 )
+
+// The second town (Options.SecondTown) and its accounts' phones.
+const (
+	SecondTownName = "西集镇"
+	SecondTownCode = "110112110"
+
+	PhoneDistrictAdmin = "13900000020" // 区级管理员, over both towns
+	PhoneTownAdmin2    = "13900000021" // 西集镇 镇级管理员
+	PhoneVillageAdmin3 = "13900000022" // 西集村 村级管理员
+	PhoneResident3     = "13900000023" // 西集村 村民
+)
+
+// secondVillages are the second town's villages, with how many households each has.
+var secondVillages = []struct {
+	name       string
+	households int
+}{{"西集村", 3}, {"沙古堆村", 2}}
+
+// SecondTownAccounts lists the accounts Options.SecondTown adds; all have the password DemoPassword.
+func SecondTownAccounts() []Account {
+	return []Account{
+		{PhoneDistrictAdmin, string(auth.DistrictAdmin), "区级管理员"},
+		{PhoneTownAdmin2, string(auth.TownAdmin), SecondTownName + " 镇级管理员"},
+		{PhoneVillageAdmin3, string(auth.VillageAdmin), secondVillages[0].name + " 村级管理员"},
+		{PhoneResident3, string(auth.ResidentRole), secondVillages[0].name + " 村民"},
+	}
+}
 
 // reservedPhones is the prefix of the demo accounts' phones, never given to a generated resident.
 const reservedPhones = "139000000"
@@ -139,6 +173,10 @@ func reopen(ctx context.Context, d *db.DB, t people.Town) (Info, error) {
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents WHERE town_id = $1 AND status = 'active'`, t.ID).Scan(&info.Residents); err != nil {
 		return Info{}, fmt.Errorf("demo: %w", err)
 	}
+	err := q.QueryRowContext(ctx, `SELECT id FROM towns WHERE name = $1`, SecondTownName).Scan(&info.SecondTownID)
+	if err != nil && !db.IsNoRows(err) {
+		return Info{}, fmt.Errorf("demo: %w", err)
+	}
 	for _, a := range Accounts() {
 		var n int
 		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE phone = $1`, a.Phone).Scan(&n); err != nil {
@@ -178,8 +216,10 @@ type village struct {
 
 type town struct {
 	villages []*village
-	// resident and party are the people of 前疃村 behind the demo resident accounts.
+	// resident and party are the people of 前疃村 behind the demo resident accounts; in the
+	// second town, resident is 西集村's.
 	resident, party *person
+	second          *town // 西集镇, with Options.SecondTown
 }
 
 // generator draws the town from one PCG stream; the order of draws is the town.
@@ -211,6 +251,31 @@ func plan(o Options) *town {
 		t.villages = append(t.villages, v)
 	}
 	t.pickDemoResidents()
+	if o.SecondTown {
+		t.second = g.secondTown(o.Seed)
+	}
+	return t
+}
+
+// secondTown draws 西集镇 from a stream of its own, so that the first town is the same with or
+// without it; the set of phones drawn is shared, so that no two people of the district share one.
+func (g *generator) secondTown(seed int64) *town {
+	g2 := &generator{r: rand.New(rand.NewPCG(uint64(seed), pcgStream+1)), phones: g.phones}
+	t := &town{}
+	for i, sv := range secondVillages {
+		v := &village{name: sv.name, code: fmt.Sprintf("%03d", i+1)}
+		g2.clan = [2]string{g2.commonSurname(), g2.commonSurname()}
+		for n := 1; n <= sv.households; n++ {
+			h := g2.household(6)
+			h.number = fmt.Sprintf("%s-%04d", v.code, n)
+			h.address = fmt.Sprintf("%s %d 排 %d 号", sv.name, (n-1)/12+1, (n-1)%12+1)
+			v.households = append(v.households, h)
+		}
+		t.villages = append(t.villages, v)
+	}
+	// Every household's head is an adult: 西集村's first one is the demo resident.
+	t.resident = t.villages[0].households[0].members[0]
+	t.resident.phone = PhoneResident3
 	return t
 }
 
@@ -566,9 +631,9 @@ func (t *town) pickDemoResidents() {
 
 // idNumbers gives everyone a birth date and a unique 身份证号. ref is 1 January of the town's
 // current year: ages hold all year, and everything drawn from the seed stays the same.
-func (t *town) idNumbers(ref time.Time) map[*person]string {
+// used holds the numbers already given, in another town of the district.
+func (t *town) idNumbers(ref time.Time, used map[string]bool) map[*person]string {
 	out := map[*person]string{}
-	used := map[string]bool{}
 	for _, v := range t.villages {
 		for _, h := range v.households {
 			for _, p := range h.members {
@@ -599,38 +664,13 @@ func (t *town) insert(ctx context.Context, tx *sql.Tx, ps *people.Service, as *a
 		return Info{}, err
 	}
 	today := tw.Today(ps.Now())
-	ids := t.idNumbers(time.Date(today.Year(), 1, 1, 0, 0, 0, 0, time.UTC))
+	ref, used := time.Date(today.Year(), 1, 1, 0, 0, 0, 0, time.UTC), map[string]bool{}
 	info := Info{TownID: tw.ID, Town: tw.Name, Accounts: Accounts()}
-	residentIDs := map[*person]int64{}
-	var villages []people.Village
-	for _, pv := range t.villages {
-		v, err := ps.InsertVillage(ctx, tx, tw.ID, people.VillageInput{Name: pv.name, Code: pv.code})
-		if err != nil {
-			return Info{}, fmt.Errorf("village %s: %w", pv.name, err)
-		}
-		villages = append(villages, v)
-		for _, h := range pv.households {
-			for _, p := range h.members {
-				tags := make([]string, len(p.tags))
-				for i, tg := range p.tags {
-					tags[i] = string(tg)
-				}
-				in := people.ResidentInput{VillageID: v.ID, HouseholdNumber: h.number, HouseholdAddress: h.address,
-					Name: p.name, Gender: p.gender, BirthDate: ids[p][6:10] + "-" + ids[p][10:12] + "-" + ids[p][12:14],
-					IDNumber: ids[p], Phone: p.phone, Relation: p.relation, PartyMember: p.party, CareTags: tags}
-				idn, f := in.Validate(today)
-				if err := f.Err(); err != nil {
-					return Info{}, fmt.Errorf("resident %s of %s: %w", p.name, h.number, err)
-				}
-				r, err := ps.InsertResident(ctx, tx, v, in, idn)
-				if err != nil {
-					return Info{}, fmt.Errorf("resident %s of %s: %w", p.name, h.number, err)
-				}
-				residentIDs[p] = r.ID
-				info.Residents++
-			}
-		}
+	villages, residentIDs, n, err := t.insertVillages(ctx, tx, ps, tw, t.idNumbers(ref, used), today)
+	if err != nil {
+		return Info{}, err
 	}
+	info.Residents = n
 	info.Villages = len(villages)
 	qt, dp := villages[0], villages[1]
 	staff := []struct {
@@ -659,5 +699,80 @@ func (t *town) insert(ctx context.Context, tx *sql.Tx, ps *people.Service, as *a
 			return Info{}, fmt.Errorf("account %s: %w", p.phone, err)
 		}
 	}
+	if t.second != nil {
+		if info.SecondTownID, err = t.second.insertSecond(ctx, tx, ps, as, hash, ref, used); err != nil {
+			return Info{}, fmt.Errorf("%s: %w", SecondTownName, err)
+		}
+	}
 	return info, nil
+}
+
+// insertVillages writes the town's villages, households and residents, and returns the villages,
+// each person's resident id and how many residents there are.
+func (t *town) insertVillages(ctx context.Context, tx *sql.Tx, ps *people.Service, tw people.Town, ids map[*person]string, today time.Time) ([]people.Village, map[*person]int64, int, error) {
+	residentIDs := map[*person]int64{}
+	var villages []people.Village
+	n := 0
+	for _, pv := range t.villages {
+		v, err := ps.InsertVillage(ctx, tx, tw.ID, people.VillageInput{Name: pv.name, Code: pv.code})
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("village %s: %w", pv.name, err)
+		}
+		villages = append(villages, v)
+		for _, h := range pv.households {
+			for _, p := range h.members {
+				tags := make([]string, len(p.tags))
+				for i, tg := range p.tags {
+					tags[i] = string(tg)
+				}
+				in := people.ResidentInput{VillageID: v.ID, HouseholdNumber: h.number, HouseholdAddress: h.address,
+					Name: p.name, Gender: p.gender, BirthDate: ids[p][6:10] + "-" + ids[p][10:12] + "-" + ids[p][12:14],
+					IDNumber: ids[p], Phone: p.phone, Relation: p.relation, PartyMember: p.party, CareTags: tags}
+				idn, f := in.Validate(today)
+				if err := f.Err(); err != nil {
+					return nil, nil, 0, fmt.Errorf("resident %s of %s: %w", p.name, h.number, err)
+				}
+				r, err := ps.InsertResident(ctx, tx, v, in, idn)
+				if err != nil {
+					return nil, nil, 0, fmt.Errorf("resident %s of %s: %w", p.name, h.number, err)
+				}
+				residentIDs[p] = r.ID
+				n++
+			}
+		}
+	}
+	return villages, residentIDs, n, nil
+}
+
+// insertSecond writes 西集镇 and its accounts, and the district admin's, and returns the town's id.
+func (t *town) insertSecond(ctx context.Context, tx *sql.Tx, ps *people.Service, as *auth.Service, hash string, ref time.Time, used map[string]bool) (int64, error) {
+	tw, err := ps.InsertTown(ctx, tx, people.TownInput{Code: SecondTownCode, Name: SecondTownName})
+	if err != nil {
+		return 0, err
+	}
+	villages, residentIDs, _, err := t.insertVillages(ctx, tx, ps, tw, t.idNumbers(ref, used), tw.Today(ps.Now()))
+	if err != nil {
+		return 0, err
+	}
+	xj := villages[0]
+	accounts := []struct {
+		phone, name string
+		resident    int64
+		grant       auth.Grant
+	}{
+		{PhoneDistrictAdmin, "区级管理员", 0, auth.Grant{Role: auth.DistrictAdmin}},
+		{PhoneTownAdmin2, tw.Name + "管理员", 0, auth.Grant{Role: auth.TownAdmin, TownID: tw.ID}},
+		{PhoneVillageAdmin3, xj.Name + "管理员", 0, auth.Grant{Role: auth.VillageAdmin, TownID: tw.ID, VillageID: xj.ID}},
+		{PhoneResident3, t.resident.name, residentIDs[t.resident], auth.Grant{Role: auth.ResidentRole, TownID: tw.ID, VillageID: xj.ID}},
+	}
+	for _, a := range accounts {
+		id, err := as.InsertAccount(ctx, tx, a.phone, a.name, a.resident, hash, false)
+		if err != nil {
+			return 0, fmt.Errorf("account %s: %w", a.phone, err)
+		}
+		if err := as.InsertGrant(ctx, tx, id, a.grant); err != nil {
+			return 0, fmt.Errorf("account %s: %w", a.phone, err)
+		}
+	}
+	return tw.ID, nil
 }

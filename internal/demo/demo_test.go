@@ -393,7 +393,7 @@ func TestPlan(t *testing.T) {
 				t.Errorf("n=%d seed=%d: demo residents %+v, %+v", n, seed, tw.resident, tw.party)
 			}
 			unique := map[string]bool{}
-			for _, id := range tw.idNumbers(ref) {
+			for _, id := range tw.idNumbers(ref, map[string]bool{}) {
 				unique[id] = true
 			}
 			if len(unique) != n {
