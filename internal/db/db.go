@@ -84,6 +84,16 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
+	// The file holds every resident's record: readable by its owner only. SQLite gives the -wal
+	// and -shm files it creates beside it the database file's permissions, so creating the file
+	// here, before SQLite does with 0644, covers all three.
+	if path != ":memory:" && !strings.HasPrefix(path, "file:") {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("db: open sqlite: %w", err)
+		}
+		f.Close()
+	}
 	// busy_timeout first so that the other pragmas wait instead of failing on a locked file.
 	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
 	// The writer is durable (synchronous=FULL): a posting acknowledged is a posting kept. Its

@@ -9,8 +9,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -88,6 +90,7 @@ func LoadSecret(dataDir string) ([]byte, error) {
 	}
 	path := filepath.Join(dataDir, "secret.key")
 	if b, err := os.ReadFile(path); err == nil {
+		warnIfShared(path)
 		k, err := hex.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil || len(k) < 32 {
 			return nil, fmt.Errorf("people: %s is not a valid key", path)
@@ -113,4 +116,17 @@ func LoadSecret(dataDir string) ([]byte, error) {
 		return nil, err
 	}
 	return k, f.Sync()
+}
+
+// warnIfShared warns when users other than the owner may read the key: whoever reads it can
+// decrypt every 身份证号 in a copy of the database. It only warns, since the operator may have
+// meant it (a backup user's group); chmod 600 silences it.
+func warnIfShared(path string) {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" {
+		return
+	}
+	if m := fi.Mode().Perm(); m&0o077 != 0 {
+		slog.Warn("secret.key is readable by other users: run chmod 600 on it", "path", path, "mode", fmt.Sprintf("%04o", m))
+	}
 }
