@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -54,11 +55,7 @@ func (a *App) registerBase() {
 				http.SetCookie(w, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: a.HTTPS(r)})
 			}
 		}
-		back := r.Referer()
-		if back == "" {
-			back = "/"
-		}
-		http.Redirect(w, r, LocalPath(back), http.StatusSeeOther)
+		http.Redirect(w, r, LocalPath(refererPath(r.Referer())), http.StatusSeeOther)
 	})
 }
 
@@ -138,15 +135,40 @@ func abs(f float64) float64 {
 	return f
 }
 
-var urlParse = url.Parse
-
-// LocalPath keeps a redirect target on this site: only a path, never another host.
+// LocalPath keeps a redirect target on this site: it returns s when s is a path of this site, and
+// "/" otherwise. Browsers read a backslash as a slash, drop tabs and newlines anywhere in a URL and
+// trim control characters and spaces at its ends, so `/\evil.com` and "/\t/evil.com" lead to
+// evil.com; s is judged as a browser will read it, and never percent-decoded (a browser does not
+// decode a path before choosing the host). What is left must begin with exactly one slash.
 func LocalPath(s string) string {
-	if u, err := urlParse(s); err == nil && u.Path != "" && u.Path[0] == '/' && (len(u.Path) < 2 || u.Path[1] != '/') {
-		if u.RawQuery != "" {
-			return u.Path + "?" + u.RawQuery
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return "/"
 		}
-		return u.Path
 	}
-	return "/"
+	s = strings.ReplaceAll(s, `\`, "/")
+	if s == "" || s[0] != '/' || strings.HasPrefix(s, "//") {
+		return "/"
+	}
+	if u, err := url.Parse(s); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	return s
+}
+
+// refererPath is the path and query of a Referer, for sending the browser back where it was; the
+// path is kept as sent (escaped), so that LocalPath judges what the browser will read.
+func refererPath(ref string) string {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "/"
+	}
+	if !u.IsAbs() && u.Host == "" {
+		return ref
+	}
+	p := u.EscapedPath()
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p
 }

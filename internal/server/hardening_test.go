@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+
+	"siwei/internal/db"
+	"siwei/internal/db/dbtest"
+	"siwei/internal/demo"
+	"siwei/internal/server/servertest"
+)
+
+// Tests of issue 11's findings about the web layer, as an outside probe saw it.
+
+// rawClient is a browser that keeps cookies and shows every answer, redirects included.
+func rawClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// send makes a request and returns the answer with its body read.
+func send(t *testing.T, c *http.Client, method, u string, body io.Reader, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// loginForm posts the login form with the demo password and a next target.
+func loginForm(t *testing.T, env *servertest.Env, c *http.Client, phone, next string, header map[string]string) *http.Response {
+	t.Helper()
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for k, v := range header {
+		h[k] = v
+	}
+	form := url.Values{"phone": {phone}, "password": {demo.DemoPassword}}
+	if next != "" {
+		form.Set("next", next)
+	}
+	resp, body := send(t, c, "POST", env.URL+"/login", strings.NewReader(form.Encode()), h)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login %s: %d %.300s", phone, resp.StatusCode, body)
+	}
+	return resp
+}
+
+// Finding 7: after logging in, and after choosing a language, the browser goes back to a page of
+// this site, never to the host a crafted next or Referer names.
+func TestRedirectsStayOnTheSite(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		for _, c := range []struct{ next, want string }{
+			{`/\evil.com`, "/"},   // /login?next=/%5Cevil.com
+			{"/\t/evil.com", "/"}, // /login?next=/%09/evil.com
+			{"//evil.com", "/"},
+			{"/bank/shop?page=2", "/bank/shop?page=2"},
+		} {
+			resp := loginForm(t, env, rawClient(), demo.PhoneResident, c.next, nil)
+			if loc := resp.Header.Get("Location"); loc != c.want {
+				t.Errorf("login with next=%q: Location %q, want %q", c.next, loc, c.want)
+			}
+		}
+		for _, c := range []struct{ referer, want string }{
+			{`/\evil.com`, "/"},
+			{"/\t/evil.com", "/"},
+			{env.URL + `/\evil.com`, "/%5Cevil.com"}, // escaped, the backslash is a page name of this site
+			{env.URL + "//evil.com/x", "/"},
+			{env.URL + "/bank/shop?page=2", "/bank/shop?page=2"},
+			{"", "/"},
+		} {
+			resp, body := send(t, rawClient(), "POST", env.URL+"/lang", strings.NewReader("lang=en"),
+				map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Referer": c.referer})
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("lang: %d %.200s", resp.StatusCode, body)
+			}
+			if loc := resp.Header.Get("Location"); loc != c.want {
+				t.Errorf("lang with Referer %q: Location %q, want %q", c.referer, loc, c.want)
+			}
+		}
+	})
+}
