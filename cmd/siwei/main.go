@@ -36,7 +36,7 @@ const usage = `siwei — 四微一行 基层治理平台
 
 usage:
   siwei serve   [--addr A] [--data DIR] [--db URL] [--init-admin PHONE --town NAME --town-code CODE]
-                [--notice-period 72h] [--scheduler-every 1m]
+                [--notice-period 72h] [--scheduler-every 1m] [--secure]
   siwei demo    [--addr A] [--data DIR] [--db URL] [--residents N] [--seed S]
   siwei migrate [--data DIR] [--db URL]
   siwei import residents [--town NAME] FILE.xlsx
@@ -157,6 +157,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	debugLog := fs.Bool("debug", os.Getenv("SIWEI_DEBUG") != "", "log every request")
 	notice := fs.Duration("notice-period", envDuration("SIWEI_NOTICE_PERIOD", bank.NoticePeriod), "how long an approved claim stays on public notice (公示)")
 	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted")
+	secure := fs.Bool("secure", os.Getenv("SIWEI_SECURE") != "", "clients reach siwei over HTTPS (a proxy in front ends TLS): cookies are Secure and HSTS is sent on every answer")
 	fs.Parse(args)
 	bank.NoticePeriod = *notice
 	web.TrustProxy = os.Getenv("SIWEI_TRUST_PROXY") != ""
@@ -201,6 +202,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	if err != nil {
 		return err
 	}
+	app.Secure = *secure
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
+	"siwei/internal/web"
 )
 
 // Tests of issue 11's findings about the web layer, as an outside probe saw it.
@@ -90,6 +91,55 @@ func TestRedirectsStayOnTheSite(t *testing.T) {
 			}
 			if loc := resp.Header.Get("Location"); loc != c.want {
 				t.Errorf("lang with Referer %q: Location %q, want %q", c.referer, loc, c.want)
+			}
+		}
+	})
+}
+
+// Finding 9: over HTTPS (here a trusted proxy's X-Forwarded-Proto, as with SIWEI_TRUST_PROXY)
+// the session cookie is Secure and HSTS is sent; over plain HTTP, or when the proxy is not
+// trusted, neither.
+func TestHTTPSMakesCookiesSecureAndSendsHSTS(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		old := web.TrustProxy
+		t.Cleanup(func() { web.TrustProxy = old })
+		const hsts = "max-age=31536000; includeSubDomains"
+		for _, c := range []struct {
+			name   string
+			trust  bool
+			header map[string]string
+			https  bool
+		}{
+			{"trusted proxy, https", true, map[string]string{"X-Forwarded-Proto": "https"}, true},
+			{"trusted proxy, http", true, map[string]string{"X-Forwarded-Proto": "http"}, false},
+			{"trusted proxy, no header", true, nil, false},
+			{"untrusted proxy says https", false, map[string]string{"X-Forwarded-Proto": "https"}, false},
+		} {
+			web.TrustProxy = c.trust
+			resp := loginForm(t, env, rawClient(), demo.PhoneResident, "", c.header)
+			var session *http.Cookie
+			for _, ck := range resp.Cookies() {
+				if ck.Name == web.SessionCookie {
+					session = ck
+				}
+			}
+			if session == nil {
+				t.Fatalf("%s: no session cookie", c.name)
+			}
+			if session.Secure != c.https {
+				t.Errorf("%s: session cookie Secure=%v, want %v", c.name, session.Secure, c.https)
+			}
+			want := ""
+			if c.https {
+				want = hsts
+			}
+			if got := resp.Header.Get("Strict-Transport-Security"); got != want {
+				t.Errorf("%s: login answered Strict-Transport-Security %q, want %q", c.name, got, want)
+			}
+			page, _ := send(t, rawClient(), "GET", env.URL+"/login", nil, c.header)
+			if got := page.Header.Get("Strict-Transport-Security"); got != want {
+				t.Errorf("%s: login page answered Strict-Transport-Security %q, want %q", c.name, got, want)
 			}
 		}
 	})

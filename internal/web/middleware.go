@@ -78,6 +78,11 @@ func (a *App) observe(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+		if a.HTTPS(r) {
+			// Once a browser has reached siwei over TLS, it never again asks over plain HTTP, where
+			// the session cookie could be read on the way.
+			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				a.Log.Error("panic", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
