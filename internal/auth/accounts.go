@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,15 @@ import (
 )
 
 var mobileRE = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
+
+// maskPhone shows the first 3 and last 4 digits of a mobile number, as people.MaskPhone does: the
+// audit log names whose account it was without keeping the number.
+func maskPhone(s string) string {
+	if len(s) != 11 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:3] + "****" + s[7:]
+}
 
 // ValidPhone reports whether s is a mainland mobile number: 11 digits, 1[3-9]….
 func ValidPhone(s string) bool { return mobileRE.MatchString(s) }
@@ -92,7 +102,7 @@ func (s *Service) CreateAccount(ctx context.Context, a *Actor, in AccountInput) 
 			}
 		}
 		return Audit(ctx, tx, a, AuditEntry{Action: "account.create", Entity: "account", EntityID: act.AccountID,
-			TownID: a.TownID, Summary: Summarize(nil, map[string]any{"phone": in.Phone, "name": in.Name, "grants": in.Grants})})
+			TownID: a.TownID, Summary: Summarize(nil, map[string]any{"phone": maskPhone(in.Phone), "name": in.Name, "grants": in.Grants})})
 	})
 	if db.IsUnique(err) {
 		return Activation{}, &errs.Error{Code: errs.Conflict, Key: "auth.phone_taken", Fields: []errs.FieldError{{Field: "phone", Key: "auth.phone_taken"}}}
@@ -124,8 +134,20 @@ func (s *Service) insertGrant(ctx context.Context, tx db.Querier, accountID int6
 }
 
 // canGrant checks that a may give g: village roles need account.manage on the village (residents)
-// or role.grant on its town (staff roles); town roles need role.grant on the town.
+// or role.grant on its town (staff roles); town roles need role.grant on the town. Someone who may
+// not take the action anywhere is refused with Forbidden, whatever g names; someone who may take
+// it elsewhere learns no more than about a scope that does not exist: NotFound.
 func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
+	act := RoleGrant
+	switch {
+	case g.Role == DistrictAdmin:
+		act = TownCreate
+	case g.Role == ResidentRole:
+		act = AccountManage
+	}
+	if err := mayAnywhere(a, act); err != nil {
+		return err
+	}
 	if g.Role == DistrictAdmin {
 		return Can(a, TownCreate, Scope{})
 	}
@@ -140,16 +162,31 @@ func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
 			return err
 		}
 		if g.Role == ResidentRole {
-			return Can(a, AccountManage, Scope{TownID: g.TownID, VillageID: g.VillageID})
+			return Hide(Can(a, AccountManage, Scope{TownID: g.TownID, VillageID: g.VillageID}))
 		}
 	}
 	if g.TownID == 0 {
 		return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "town_id", Key: "field.required"}}}
 	}
-	return Can(a, RoleGrant, Scope{TownID: g.TownID})
+	return Hide(Can(a, RoleGrant, Scope{TownID: g.TownID}))
+}
+
+// mayAnywhere refuses, with Unauthorized or Forbidden, an actor who may take act in no scope at all.
+// What it answers depends only on who asks, so it reveals nothing about the object asked for.
+func mayAnywhere(a *Actor, act Action) error {
+	if a == nil || a.AccountID == 0 {
+		return errs.New(errs.Unauthorized, "error.unauthorized")
+	}
+	if all, villages := Visible(a, act, 0); !all && len(villages) == 0 {
+		return errs.New(errs.Forbidden, "error.forbidden")
+	}
+	return nil
 }
 
 func (s *Service) canManageResident(ctx context.Context, a *Actor, residentID int64) error {
+	if err := mayAnywhere(a, AccountManage); err != nil {
+		return err
+	}
 	var sc Scope
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1`, residentID).Scan(&sc.TownID, &sc.VillageID)
 	if db.IsNoRows(err) {
@@ -158,11 +195,105 @@ func (s *Service) canManageResident(ctx context.Context, a *Actor, residentID in
 	if err != nil {
 		return err
 	}
-	return Can(a, AccountManage, sc)
+	return Hide(Can(a, AccountManage, sc))
 }
 
-// Grant gives an existing account a role.
+// manageScope is where an actor manages accounts: everywhere (a district admin), or some towns
+// (town admins) and some villages (village admins).
+type manageScope struct {
+	all      bool
+	towns    []int64
+	villages []int64
+}
+
+func manageScopeOf(a *Actor) manageScope {
+	var sc manageScope
+	if a == nil {
+		return sc
+	}
+	for _, g := range a.Grants {
+		switch {
+		case g.Role == DistrictAdmin:
+			sc.all = true
+		case !slices.Contains(allowed[AccountManage], g.Role):
+		case g.Role.VillageScoped():
+			sc.villages = append(sc.villages, g.VillageID)
+		default:
+			sc.towns = append(sc.towns, g.TownID)
+		}
+	}
+	return sc
+}
+
+// holds reports whether a grant or resident record of this town and village lies within the scope.
+// A district admin's grant (no town, no village) lies within a district admin's scope only.
+func (sc manageScope) holds(townID, villageID int64) bool {
+	return sc.all || (villageID != 0 && slices.Contains(sc.villages, villageID)) || (townID != 0 && slices.Contains(sc.towns, townID))
+}
+
+// accountInScope is the one rule for reaching an account (查看, 授权, 撤销, 重置密码): every grant it
+// holds and its resident record must lie within where the actor manages accounts. An account with
+// neither is a district admin's alone. Outside, the account is as missing as one that does not
+// exist: NotFound. It returns the account's grants, each with the town of its village.
+func (s *Service) accountInScope(ctx context.Context, a *Actor, accountID int64) ([]Grant, error) {
+	if err := mayAnywhere(a, AccountManage); err != nil {
+		return nil, err
+	}
+	q := s.DB.Read()
+	var residentID sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT resident_id FROM accounts WHERE id = $1`, accountID).Scan(&residentID)
+	if db.IsNoRows(err) {
+		return nil, errs.New(errs.NotFound, "error.not_found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: account scope: %w", err)
+	}
+	// A village grant's town is its village's, whatever town the grant row was stored with.
+	rows, err := q.QueryContext(ctx, `SELECT r.id, r.role, COALESCE(v.town_id, r.town_id, 0), COALESCE(r.village_id, 0)
+		FROM account_roles r LEFT JOIN villages v ON v.id = r.village_id WHERE r.account_id = $1 ORDER BY r.id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: account scope: %w", err)
+	}
+	defer rows.Close()
+	var grants []Grant
+	for rows.Next() {
+		var g Grant
+		if err := rows.Scan(&g.ID, &g.Role, &g.TownID, &g.VillageID); err != nil {
+			return nil, err
+		}
+		grants = append(grants, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sc := manageScopeOf(a)
+	in := sc.all
+	if !in && (len(grants) > 0 || residentID.Valid) {
+		in = true
+		for _, g := range grants {
+			in = in && g.Role != DistrictAdmin && sc.holds(g.TownID, g.VillageID)
+		}
+		if in && residentID.Valid {
+			var town, village int64
+			err := q.QueryRowContext(ctx, `SELECT town_id, village_id FROM residents WHERE id = $1`, residentID.Int64).Scan(&town, &village)
+			if err != nil {
+				return nil, fmt.Errorf("auth: account scope: %w", err)
+			}
+			in = sc.holds(town, village)
+		}
+	}
+	if !in {
+		return nil, errs.New(errs.NotFound, "error.not_found")
+	}
+	return grants, nil
+}
+
+// Grant gives an existing account a role. The account must lie wholly within the actor's scope
+// (accountInScope) before anything about the grant is looked at.
 func (s *Service) Grant(ctx context.Context, a *Actor, accountID int64, g Grant) error {
+	if _, err := s.accountInScope(ctx, a, accountID); err != nil {
+		return err
+	}
 	if !g.Role.Valid() {
 		return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "role", Key: "auth.role_invalid"}}}
 	}
@@ -195,9 +326,15 @@ func (s *Service) Revoke(ctx context.Context, a *Actor, grantID int64) error {
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT account_id, role, COALESCE(town_id, 0), COALESCE(village_id, 0) FROM account_roles WHERE id = $1`, grantID).
 		Scan(&accountID, &g.Role, &g.TownID, &g.VillageID)
 	if db.IsNoRows(err) {
+		if err := mayAnywhere(a, AccountManage); err != nil {
+			return err
+		}
 		return errs.New(errs.NotFound, "error.not_found")
 	}
 	if err != nil {
+		return err
+	}
+	if _, err := s.accountInScope(ctx, a, accountID); err != nil {
 		return err
 	}
 	if err := s.canGrant(ctx, a, g); err != nil {
@@ -243,37 +380,26 @@ func (s *Service) ChangePassword(ctx context.Context, a *Actor, old, new string)
 	})
 }
 
-// ResetPassword gives a resident's account a one-time password for an activation slip; the
-// resident must change it at the next login, and their sessions end.
+// ResetPassword gives an account a one-time password for an activation slip; its owner must change
+// it at the next login, and their sessions end. The account must lie wholly within the actor's
+// scope (accountInScope), and a staff account is reset only by someone who may grant all its roles.
 func (s *Service) ResetPassword(ctx context.Context, a *Actor, accountID int64) (Activation, error) {
 	act := Activation{AccountID: accountID}
-	var residentID sql.NullInt64
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT name, phone, resident_id FROM accounts WHERE id = $1`, accountID).Scan(&act.Name, &act.Phone, &residentID)
-	if db.IsNoRows(err) {
-		return act, errs.New(errs.NotFound, "error.not_found")
-	}
+	grants, err := s.accountInScope(ctx, a, accountID)
 	if err != nil {
 		return act, err
 	}
-	grants, err := s.grants(ctx, s.DB.Read(), accountID)
-	if err != nil {
-		return act, err
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT name, phone FROM accounts WHERE id = $1`, accountID).Scan(&act.Name, &act.Phone); err != nil {
+		if db.IsNoRows(err) {
+			return act, errs.New(errs.NotFound, "error.not_found")
+		}
+		return act, fmt.Errorf("auth: reset password: %w", err)
 	}
-	// Staff accounts are reset only by someone who may grant all their roles.
 	for _, g := range grants {
 		if g.Role != ResidentRole {
 			if err := s.canGrant(ctx, a, g); err != nil {
 				return act, err
 			}
-		}
-	}
-	if residentID.Valid {
-		if err := s.canManageResident(ctx, a, residentID.Int64); err != nil {
-			return act, err
-		}
-	} else if len(grants) == 0 {
-		if err := Can(a, TownCreate, Scope{}); err != nil {
-			return act, err
 		}
 	}
 	act.Password = OneTimePassword()
@@ -304,6 +430,9 @@ func OneTimePassword() string {
 // StartOffice puts the actor's session in office mode for a resident: what follows is recorded as
 // "staff X for resident Y".
 func (s *Service) StartOffice(ctx context.Context, a *Actor, residentID int64) error {
+	if err := mayAnywhere(a, OfficeAct); err != nil {
+		return err
+	}
 	var sc Scope
 	var name string
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, village_id, name FROM residents WHERE id = $1 AND status = 'active'`, residentID).Scan(&sc.TownID, &sc.VillageID, &name)
@@ -314,7 +443,7 @@ func (s *Service) StartOffice(ctx context.Context, a *Actor, residentID int64) e
 		return err
 	}
 	if err := Can(a, OfficeAct, sc); err != nil {
-		return err
+		return Hide(err) // another village's resident is as missing as one that does not exist
 	}
 	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_for = $1 WHERE token_hash = $2`, residentID, a.Session); err != nil {
@@ -334,29 +463,36 @@ func (s *Service) EndOffice(ctx context.Context, a *Actor) error {
 	return err
 }
 
-// Accounts lists accounts with a grant where the actor manages accounts — the actor's town, or
-// their villages for village staff — newest first, 50 a page.
+// Accounts lists the accounts that lie wholly within where the actor manages accounts — every
+// grant and the resident record, as accountInScope asks — newest first, 50 a page. An account
+// with one grant elsewhere is not listed: its phone and roles are not the actor's to see.
 func (s *Service) Accounts(ctx context.Context, a *Actor, q string, page int) ([]Account, error) {
-	all, villages := Visible(a, AccountManage, a.TownID)
-	if !all && len(villages) == 0 {
-		return nil, Can(a, AccountManage, Scope{TownID: a.TownID})
+	if err := mayAnywhere(a, AccountManage); err != nil {
+		return nil, err
 	}
+	sc := manageScopeOf(a)
 	page = max(page, 1)
 	args := []any{}
 	where := "1=1"
-	switch {
-	case a.Has(DistrictAdmin):
-	case all:
-		args = append(args, a.TownID)
-		where += fmt.Sprintf(` AND EXISTS (SELECT 1 FROM account_roles r LEFT JOIN villages v ON v.id = r.village_id
-			WHERE r.account_id = a.id AND (r.town_id = $%d OR v.town_id = $%d))`, len(args), len(args))
-	default:
-		ph := make([]string, len(villages))
-		for i, v := range villages {
-			args = append(args, v)
-			ph[i] = fmt.Sprintf("$%d", len(args))
+	if !sc.all {
+		in := func(col string, ids []int64) string {
+			if len(ids) == 0 {
+				return "1=0"
+			}
+			ph := make([]string, len(ids))
+			for i, id := range ids {
+				args = append(args, id)
+				ph[i] = fmt.Sprintf("$%d", len(args))
+			}
+			return col + " IN (" + strings.Join(ph, ", ") + ")"
 		}
-		where += ` AND EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = a.id AND r.village_id IN (` + strings.Join(ph, ", ") + `))`
+		// The same test for a grant and for a resident record; a district admin's grant has
+		// neither town nor village and so lies outside.
+		grantIn := "(" + in("COALESCE(r.village_id, 0)", sc.villages) + " OR " + in("COALESCE(v.town_id, r.town_id, 0)", sc.towns) + ")"
+		residentIn := "(" + in("p.village_id", sc.villages) + " OR " + in("p.town_id", sc.towns) + ")"
+		where += ` AND (a.resident_id IS NOT NULL OR EXISTS (SELECT 1 FROM account_roles r WHERE r.account_id = a.id))
+			AND NOT EXISTS (SELECT 1 FROM account_roles r LEFT JOIN villages v ON v.id = r.village_id WHERE r.account_id = a.id AND NOT ` + grantIn + `)
+			AND (a.resident_id IS NULL OR EXISTS (SELECT 1 FROM residents p WHERE p.id = a.resident_id AND ` + residentIn + `))`
 	}
 	if q = strings.TrimSpace(q); q != "" {
 		args = append(args, db.LikePrefix(q))

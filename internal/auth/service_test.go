@@ -419,8 +419,8 @@ func TestResetPassword(t *testing.T) {
 			code    errs.Code
 			key     string
 		}{
-			{"ErrOtherVillage", f.r2Account, errs.Forbidden, "error.forbidden"},
-			{"ErrStaffAccount", f.townAdmin, errs.Forbidden, "error.forbidden"},
+			{"ErrOtherVillage", f.r2Account, errs.NotFound, "error.not_found"},
+			{"ErrStaffAccount", f.townAdmin, errs.NotFound, "error.not_found"},
 			{"ErrUnknown", 999999, errs.NotFound, "error.not_found"},
 		}
 		for _, c := range refused {
@@ -461,7 +461,7 @@ func TestOfficeMode(t *testing.T) {
 			code     errs.Code
 			key      string
 		}{
-			{"ErrOtherVillage", func(*testing.T) *auth.Actor { return staff }, f.r2, errs.Forbidden, "error.forbidden"},
+			{"ErrOtherVillage", func(*testing.T) *auth.Actor { return staff }, f.r2, errs.NotFound, "error.not_found"},
 			{"ErrMovedOut", func(*testing.T) *auth.Actor { return staff }, f.r4, errs.NotFound, "error.not_found"},
 			{"ErrUnknown", func(*testing.T) *auth.Actor { return staff }, 999999, errs.NotFound, "error.not_found"},
 			{"ErrResident", func(t *testing.T) *auth.Actor { return f.actorOf(t, r1Phone) }, f.r1, errs.Forbidden, "error.forbidden"},
@@ -587,13 +587,13 @@ func TestCreateAccount(t *testing.T) {
 			{"ErrGrantDistrictAdmin", townAdmin, auth.AccountInput{Phone: "13800000010", Name: "甲", Grants: []auth.Grant{{Role: auth.DistrictAdmin}}},
 				errs.Forbidden, "error.forbidden", nil},
 			{"ErrTownAdminOfOtherTown", townAdmin, auth.AccountInput{Phone: "13800000010", Name: "甲", Grants: []auth.Grant{{Role: auth.TownAdmin, TownID: f.town2}}},
-				errs.Forbidden, "error.forbidden", nil},
+				errs.NotFound, "error.not_found", nil},
 			{"ErrReviewerInOtherTown", townAdmin, auth.AccountInput{Phone: "13800000010", Name: "甲", Grants: []auth.Grant{{Role: auth.Reviewer, VillageID: f.v3}}},
-				errs.Forbidden, "error.forbidden", nil},
+				errs.NotFound, "error.not_found", nil},
 			{"ErrResidentOfOtherVillage", villageAdmin, auth.AccountInput{Phone: "13800000010", Name: "甲", Grants: []auth.Grant{{Role: auth.ResidentRole, VillageID: f.v2}}},
-				errs.Forbidden, "error.forbidden", nil},
+				errs.NotFound, "error.not_found", nil},
 			{"ErrRecordOfOtherVillage", villageAdmin, auth.AccountInput{Phone: "13800000010", Name: "李四", ResidentID: f.r2},
-				errs.Forbidden, "error.forbidden", nil},
+				errs.NotFound, "error.not_found", nil},
 			{"ErrUnknownResident", villageAdmin, auth.AccountInput{Phone: "13800000010", Name: "甲", ResidentID: 999999},
 				errs.NotFound, "error.not_found", nil},
 			{"ErrUnknownVillage", villageAdmin, auth.AccountInput{Phone: "13800000010", Name: "甲", Grants: []auth.Grant{{Role: auth.ResidentRole, VillageID: 999999}}},
@@ -638,7 +638,9 @@ func TestGrantRevoke(t *testing.T) {
 		var target int64
 		err := d.Tx(f.ctx, func(tx *sql.Tx) error {
 			var err error
-			target, err = f.as.InsertAccount(f.ctx, tx, "13800000020", "新审核员", 0, testHash, false)
+			// The account lies in 前疃村 through its resident record; with neither a grant nor a
+			// record it would be a district admin's alone.
+			target, err = f.as.InsertAccount(f.ctx, tx, "13800000020", "新审核员", f.r3, testHash, false)
 			return err
 		})
 		if err != nil {
@@ -656,8 +658,11 @@ func TestGrantRevoke(t *testing.T) {
 			fields  []string
 		}{
 			{"ErrVillageAdminGrantsStaff", villageAdmin, target, auth.Grant{Role: auth.Reviewer, VillageID: f.v1}, errs.Forbidden, "error.forbidden", nil},
-			{"ErrOtherTown", townAdmin, target, auth.Grant{Role: auth.TownAdmin, TownID: f.town2}, errs.Forbidden, "error.forbidden", nil},
-			{"ErrOtherTownVillage", townAdmin, target, auth.Grant{Role: auth.Reviewer, VillageID: f.v3}, errs.Forbidden, "error.forbidden", nil},
+			{"ErrOtherTown", townAdmin, target, auth.Grant{Role: auth.TownAdmin, TownID: f.town2}, errs.NotFound, "error.not_found", nil},
+			{"ErrOtherTownVillage", townAdmin, target, auth.Grant{Role: auth.Reviewer, VillageID: f.v3}, errs.NotFound, "error.not_found", nil},
+			{"ErrForeignAccount", villageAdmin, f.townAdmin, auth.Grant{Role: auth.ResidentRole, VillageID: f.v1}, errs.NotFound, "error.not_found", nil},
+			{"ErrOtherVillageResident", villageAdmin, f.r2Account, auth.Grant{Role: auth.ResidentRole, VillageID: f.v1}, errs.NotFound, "error.not_found", nil},
+			{"ErrBareAccount", townAdmin, f.bare(t), auth.Grant{Role: auth.ResidentRole, VillageID: f.v1}, errs.NotFound, "error.not_found", nil},
 			{"ErrRole", townAdmin, target, auth.Grant{Role: "king", TownID: f.town}, errs.Invalid, "error.invalid", []string{"role:auth.role_invalid"}},
 			{"ErrUnknownAccount", townAdmin, 999999, auth.Grant{Role: auth.Reviewer, VillageID: f.v1}, errs.NotFound, "error.not_found", nil},
 		}

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -141,6 +143,58 @@ func TestHTTPSMakesCookiesSecureAndSendsHSTS(t *testing.T) {
 			if got := page.Header.Get("Strict-Transport-Security"); got != want {
 				t.Errorf("%s: login page answered Strict-Transport-Security %q, want %q", c.name, got, want)
 			}
+		}
+	})
+}
+
+// Finding 13: an account whose password is one-time gets nothing from the API but the password
+// change and logout, until it has changed the password.
+func TestOneTimePasswordBlocksTheAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		if _, err := d.Write().ExecContext(context.Background(), `UPDATE accounts SET must_change_password = TRUE WHERE phone = $1`, demo.PhoneResident); err != nil {
+			t.Fatal(err)
+		}
+		api := env.API(demo.PhoneResident)
+		for _, p := range []struct{ method, path string }{
+			{"GET", "/api/v1/me"},
+			{"GET", "/api/v1/notifications"},
+			{"GET", "/api/v1/bank/claims"},
+			{"GET", "/api/v1/volunteer/me"},
+			{"POST", "/api/v1/bank/claims"},
+		} {
+			st, body := api.JSON(p.method, p.path, nil, nil)
+			var pr web.Problem
+			json.Unmarshal([]byte(body), &pr)
+			if st != http.StatusForbidden || pr.Code != "password_change_required" || pr.Detail == "" || pr.Detail == "error.password_change_required" {
+				t.Errorf("%s %s with a one-time password: %d %s, want 403 password_change_required", p.method, p.path, st, body)
+			}
+		}
+		// Pages send it to the password form, as before; logging out is allowed.
+		browser := env.Browser(demo.PhoneResident)
+		if st, _ := browser.Get("/"); st != http.StatusSeeOther {
+			t.Errorf("home page with a one-time password: %d, want 303 to /password", st)
+		}
+		if st, body := env.API(demo.PhoneResident).JSON("POST", "/api/v1/auth/logout", nil, nil); st != http.StatusNoContent {
+			t.Errorf("API logout with a one-time password: %d %s", st, body)
+		}
+		if st, body := env.Browser(demo.PhoneResident).PostForm("/logout", nil); st != http.StatusSeeOther {
+			t.Errorf("logout with a one-time password: %d %s", st, body)
+		}
+
+		st, body := api.JSON("POST", "/api/v1/auth/password", map[string]string{"old_password": "wrong-one", "new_password": "Qiantuan-Lucheng-2026"}, nil)
+		if st != http.StatusUnprocessableEntity || !strings.Contains(body, "old_password") {
+			t.Errorf("change with a wrong old password: %d %s", st, body)
+		}
+		if st, body := api.JSON("GET", "/api/v1/me", nil, nil); st != http.StatusForbidden {
+			t.Errorf("me after a refused change: %d %s", st, body)
+		}
+		st, body = api.JSON("POST", "/api/v1/auth/password", map[string]string{"old_password": demo.DemoPassword, "new_password": "Qiantuan-Lucheng-2026"}, nil)
+		if st != http.StatusNoContent {
+			t.Fatalf("change the one-time password: %d %s", st, body)
+		}
+		if st, body := api.JSON("GET", "/api/v1/me", nil, nil); st != http.StatusOK {
+			t.Errorf("me after the change: %d %s", st, body)
 		}
 	})
 }

@@ -82,6 +82,7 @@ var matrix = []perm{
 	{"POST /password", "", "old_password=wrong&new_password=short", "LAAAA"},
 	{"POST /api/v1/auth/login", "", `{"phone":"13900000099","password":""}`, "AAAAA"},
 	{"POST /api/v1/auth/logout", "", "", "LAAAA"},
+	{"POST /api/v1/auth/password", "", `{"old_password":"wrong","new_password":"short"}`, "LAAAA"},
 
 	// people: pages
 	{"GET /{$}", "/", "", "LAAAA"},

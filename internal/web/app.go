@@ -82,6 +82,7 @@ func New(cat Catalog, as *auth.Service, log *slog.Logger) *App {
 	a.layout = template.Must(template.New("layout").Funcs(a.funcs()).ParseFS(templateFS, "templates/layout/*.html"))
 	a.Templates(templateFS, "templates/pages/*.html")
 	a.registerBase()
+	a.registerPasswordAPI()
 	return a
 }
 
@@ -98,8 +99,21 @@ func (a *App) Handle(rt Route, h http.HandlerFunc) {
 	a.mux.Handle(pattern, a.guard(rt, h))
 }
 
+// PasswordChangeRequired is the code of the API's refusal while the actor still holds a one-time
+// password: answered 403, with the code for clients to send the person to change it.
+const PasswordChangeRequired errs.Code = "password_change_required"
+
+// beforeChange are the routes an account whose password is one-time may reach: changing it, and
+// leaving. Every other page sends it to /password, and every other API route refuses it, so that
+// the one who reset the password cannot go on using the account with it.
+var beforeChange = map[string]bool{
+	"GET /password": true, "POST /password": true, "POST /logout": true,
+	"POST /api/v1/auth/password": true, "POST /api/v1/auth/logout": true,
+}
+
 // guard refuses a request whose actor lacks the route's access level before the handler runs.
 func (a *App) guard(rt Route, h http.Handler) http.Handler {
+	pattern := rt.Method + " " + rt.Path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
 			ri.pattern = r.Pattern
@@ -116,7 +130,11 @@ func (a *App) guard(rt Route, h http.Handler) http.Handler {
 		case rt.Access == Staff && !actor.IsStaff():
 			a.Error(w, r, errs.New(errs.Forbidden, "error.forbidden"))
 			return
-		case actor != nil && actor.MustChange && !rt.API && rt.Access >= LoggedIn && r.URL.Path != "/password":
+		case actor != nil && actor.MustChange && rt.Access >= LoggedIn && !beforeChange[pattern]:
+			if rt.API {
+				a.Error(w, r, errs.New(PasswordChangeRequired, "error.password_change_required"))
+				return
+			}
 			http.Redirect(w, r, "/password", http.StatusSeeOther)
 			return
 		}
@@ -249,7 +267,7 @@ func statusOf(c errs.Code) int {
 		return http.StatusUnprocessableEntity
 	case errs.NotFound:
 		return http.StatusNotFound
-	case errs.Forbidden:
+	case errs.Forbidden, PasswordChangeRequired:
 		return http.StatusForbidden
 	case errs.Unauthorized:
 		return http.StatusUnauthorized
