@@ -6,10 +6,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
@@ -21,49 +25,210 @@ const (
 	MaxPhotos      = 3
 	MaxPhotoBytes  = 5 << 20
 	MaxPhotoPixels = 40_000_000 // refused before decoding, so a small file cannot claim gigabytes
+	// MaxPhotoMemory bounds what one decode may hold, reckoned from the header before decoding:
+	// a 40 MP phone photo (JPEG, 4:2:0) needs about 60 MiB, but a 16-bit PNG of the same pixels
+	// 8 bytes a pixel, and a progressive JPEG keeps every coefficient (4 bytes a sample) as well.
+	MaxPhotoMemory = 128 << 20
 	MaxPhotoSide   = 1600
 	photoQuality   = 85
+	// photoWait is how long a claim waits for a decoding slot before it is told to retry.
+	photoWait = 20 * time.Second
 )
+
+// photoSlots bounds the photos decoded at once to the cores: decoding is CPU-bound, so more at
+// once would not finish sooner, and each may hold up to MaxPhotoMemory.
+var photoSlots = make(chan struct{}, max(1, runtime.NumCPU()))
+
+// photoDecodes counts full decodes, so that a test can tell a photo refused from its header
+// from one that was decoded.
+var photoDecodes atomic.Int64
+
+// photo is an uploaded photo whose header has been read and found within the limits.
+type photo struct {
+	data   []byte
+	decode func([]byte) (image.Image, error)
+}
+
+// inspectPhoto makes the cheap checks of an uploaded photo, none of which decodes pixels: its
+// size, its type by content (JPEG or PNG only), its dimensions from the header, and the memory
+// its decoding would take. The error is an *errs.Error with key bank.photo_invalid,
+// bank.photo_too_large, bank.photo_dimensions or bank.photo_memory.
+func inspectPhoto(b []byte) (photo, error) {
+	if len(b) > MaxPhotoBytes {
+		return photo{}, errs.New(errs.TooLarge, "bank.photo_too_large")
+	}
+	invalid := errs.New(errs.Invalid, "bank.photo_invalid")
+	var cfg image.Config
+	var need int64 // bytes the decoder holds for each pixel, in sixteenths
+	var err error
+	p := photo{data: b}
+	switch http.DetectContentType(b) {
+	case "image/jpeg":
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(b))
+		p.decode = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
+		if err == nil {
+			need = jpegNeed(b, cfg)
+		}
+	case "image/png":
+		cfg, err = png.DecodeConfig(bytes.NewReader(b))
+		p.decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
+		if err == nil {
+			need = 16 * pngNeed(cfg.ColorModel)
+			if len(b) > 28 && b[28] == 1 {
+				need *= 2 // interlaced (Adam7): each pass is decoded on its own before they are merged
+			}
+		}
+	default:
+		return photo{}, invalid
+	}
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return photo{}, invalid
+	}
+	px := int64(cfg.Width) * int64(cfg.Height)
+	if px > MaxPhotoPixels {
+		return photo{}, errs.New(errs.TooLarge, "bank.photo_dimensions")
+	}
+	if px*need/16 > MaxPhotoMemory {
+		return photo{}, errs.New(errs.TooLarge, "bank.photo_memory")
+	}
+	return p, nil
+}
+
+// pngNeed is the bytes a pixel takes in the image png.Decode returns for a colour model.
+func pngNeed(m color.Model) int64 {
+	switch m {
+	case color.GrayModel:
+		return 1
+	case color.Gray16Model:
+		return 2
+	case color.RGBAModel, color.NRGBAModel:
+		return 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 8 // the widest: an unknown model is not taken to be cheap
+}
+
+// jpegNeed is the bytes a pixel takes while jpeg.Decode runs, in sixteenths of a byte: one per
+// sample of each component at its sampling (4:2:0 chroma is a quarter plane each), four more
+// per sample for the coefficients a progressive JPEG keeps, and four for the converted image of
+// a four-component (CMYK) one. The frame header is read for the sampling; should it not be
+// found, every component is taken at full resolution.
+func jpegNeed(b []byte, cfg image.Config) int64 {
+	comps, progressive, sampling := jpegFrame(b)
+	if comps == 0 {
+		comps = 3
+		if cfg.ColorModel == color.GrayModel {
+			comps = 1
+		} else if cfg.ColorModel == color.CMYKModel {
+			comps = 4
+		}
+		sampling = nil
+	}
+	var hmax, vmax int64 = 1, 1
+	for _, s := range sampling {
+		hmax, vmax = max(hmax, int64(s>>4)), max(vmax, int64(s&15))
+	}
+	var planes int64 // sixteenths of a pixel, summed over the components
+	for i := range comps {
+		if i < len(sampling) && sampling[i]>>4 > 0 && sampling[i]&15 > 0 {
+			planes += 16 * int64(sampling[i]>>4) * int64(sampling[i]&15) / (hmax * vmax)
+		} else {
+			planes += 16
+		}
+	}
+	need := planes
+	if progressive {
+		need += 4 * planes
+	}
+	if comps == 4 {
+		need += 4 * 16
+	}
+	return need + 2 // and a margin for the blocks' rounding and the decoder's buffers
+}
+
+// jpegFrame reads a JPEG's frame header (SOF): the number of components, whether it is
+// progressive, and each component's sampling factors (H<<4 | V). comps is 0 when no frame
+// header is found before the image data.
+func jpegFrame(b []byte) (comps int, progressive bool, sampling []byte) {
+	for i := 2; i+4 <= len(b); {
+		if b[i] != 0xFF {
+			return 0, false, nil
+		}
+		marker := b[i+1]
+		switch {
+		case marker == 0xFF:
+			i++
+			continue
+		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7):
+			i += 2
+			continue
+		case marker == 0xDA || marker == 0xD9:
+			return 0, false, nil
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if n < 2 || i+2+n > len(b) {
+			return 0, false, nil
+		}
+		seg := b[i+4 : i+2+n]
+		// SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+		if marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC {
+			if len(seg) < 6 {
+				return 0, false, nil
+			}
+			comps = int(seg[5])
+			if len(seg) < 6+3*comps {
+				return 0, false, nil
+			}
+			for c := range comps {
+				sampling = append(sampling, seg[6+3*c+1])
+			}
+			return comps, marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE, sampling
+		}
+		i += 2 + n
+	}
+	return 0, false, nil
+}
 
 // ProcessPhoto checks an uploaded photo and returns what is stored: the image re-encoded as JPEG
 // with its longest side at most MaxPhotoSide and turned upright. Re-encoding keeps only pixels,
 // so EXIF metadata (GPS position, device, time) is dropped. Only JPEG and PNG are accepted, by
-// content, not by name; the error is an *errs.Error with key bank.photo_invalid,
-// bank.photo_too_large or bank.photo_dimensions.
+// content, not by name; the error is an *errs.Error with a key of inspectPhoto's.
 func ProcessPhoto(b []byte) (mime string, w, h int, out []byte, err error) {
-	if len(b) > MaxPhotoBytes {
-		return "", 0, 0, nil, errs.New(errs.TooLarge, "bank.photo_too_large")
-	}
-	invalid := errs.New(errs.Invalid, "bank.photo_invalid")
-	var decodeConfig func([]byte) (image.Config, error)
-	var decode func([]byte) (image.Image, error)
-	switch http.DetectContentType(b) {
-	case "image/jpeg":
-		decodeConfig = func(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
-		decode = func(b []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(b)) }
-	case "image/png":
-		decodeConfig = func(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }
-		decode = func(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
-	default:
-		return "", 0, 0, nil, invalid
-	}
-	cfg, err := decodeConfig(b)
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return "", 0, 0, nil, invalid
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxPhotoPixels {
-		return "", 0, 0, nil, errs.New(errs.TooLarge, "bank.photo_dimensions")
-	}
-	img, err := decode(b)
+	p, err := inspectPhoto(b)
 	if err != nil {
-		return "", 0, 0, nil, invalid
+		return "", 0, 0, nil, err
+	}
+	return p.process(context.Background())
+}
+
+// process decodes, shrinks and re-encodes an inspected photo, taking a decoding slot for it: a
+// claim that cannot have one within photoWait is told to try again.
+func (p photo) process(ctx context.Context) (mime string, w, h int, out []byte, err error) {
+	wait := time.NewTimer(photoWait)
+	defer wait.Stop()
+	select {
+	case photoSlots <- struct{}{}:
+	case <-wait.C:
+		return "", 0, 0, nil, errs.New(errs.TooMany, "bank.photos_busy")
+	case <-ctx.Done():
+		return "", 0, 0, nil, ctx.Err()
+	}
+	defer func() { <-photoSlots }()
+	photoDecodes.Add(1)
+	img, err := p.decode(p.data)
+	if err != nil {
+		return "", 0, 0, nil, errs.New(errs.Invalid, "bank.photo_invalid")
 	}
 	sw, sh := img.Bounds().Dx(), img.Bounds().Dy()
 	if sw <= 0 || sh <= 0 || int64(sw)*int64(sh) > MaxPhotoPixels {
-		return "", 0, 0, nil, invalid
+		return "", 0, 0, nil, errs.New(errs.Invalid, "bank.photo_invalid")
 	}
 	dw, dh := photoFit(sw, sh, MaxPhotoSide)
-	small := photoOrient(photoDownscale(img, dw, dh), photoEXIFOrientation(b))
+	small := photoOrient(photoDownscale(img, dw, dh), photoEXIFOrientation(p.data))
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, small, &jpeg.Options{Quality: photoQuality}); err != nil {
 		return "", 0, 0, nil, err
