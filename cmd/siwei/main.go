@@ -36,7 +36,7 @@ const usage = `siwei — 四微一行 基层治理平台
 
 usage:
   siwei serve   [--addr A] [--data DIR] [--db URL] [--init-admin PHONE --town NAME --town-code CODE]
-                [--notice-period 72h] [--scheduler-every 1m] [--secure]
+                [--notice-period 72h] [--scheduler-every 1m] [--secure] [--metrics-addr A]
   siwei demo    [--addr A] [--data DIR] [--db URL] [--residents N] [--seed S]
   siwei migrate [--data DIR] [--db URL]
   siwei import residents [--town NAME] FILE.xlsx
@@ -158,6 +158,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	notice := fs.Duration("notice-period", envDuration("SIWEI_NOTICE_PERIOD", bank.NoticePeriod), "how long an approved claim stays on public notice (公示)")
 	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted")
 	secure := fs.Bool("secure", os.Getenv("SIWEI_SECURE") != "", "clients reach siwei over HTTPS (a proxy in front ends TLS): cookies are Secure and HSTS is sent on every answer")
+	metricsAddr := fs.String("metrics-addr", env("SIWEI_METRICS_ADDR", ""), "serve Prometheus /metrics on this address (off when empty; keep it private)")
 	fs.Parse(args)
 	bank.NoticePeriod = *notice
 	web.TrustProxy = os.Getenv("SIWEI_TRUST_PROXY") != ""
@@ -167,6 +168,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log) // for the warnings of packages that take no logger (a readable secret.key)
 	start := time.Now()
 	sys, err := open(ctx, c)
 	if err != nil {
@@ -210,6 +212,17 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	}
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		msrv := &http.Server{Handler: app.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	go housekeeping(ctx, sys, log)
 	go sys.Bank.RunScheduler(ctx, *every, log)
 

@@ -3,9 +3,12 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,7 +20,7 @@ import (
 	"siwei/internal/web"
 )
 
-// Tests of issue 11's findings about the web layer, as an outside probe saw it.
+// Tests of issue 11's findings 7, 9, 13 and 15: what an outside probe saw of the web layer.
 
 // rawClient is a browser that keeps cookies and shows every answer, redirects included.
 func rawClient() *http.Client {
@@ -195,6 +198,57 @@ func TestOneTimePasswordBlocksTheAPI(t *testing.T) {
 		}
 		if st, body := api.JSON("GET", "/api/v1/me", nil, nil); st != http.StatusOK {
 			t.Errorf("me after the change: %d %s", st, body)
+		}
+	})
+}
+
+// Finding 15: metrics are not on the public listener, the static folder is not listed, and
+// nothing personal is kept by a cache; static assets still are cached.
+func TestOperatorSurfacesAndCaching(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		anon := rawClient()
+		for _, p := range []string{"/metrics", "/static/"} {
+			if resp, body := send(t, anon, "GET", env.URL+p, nil, nil); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404: %.200s", p, resp.StatusCode, body)
+			}
+		}
+		resp, _ := send(t, anon, "GET", env.URL+"/static/app.css", nil, nil)
+		if cc := resp.Header.Get("Cache-Control"); resp.StatusCode != 200 || cc != "public, max-age=86400" {
+			t.Errorf("static asset: %d, Cache-Control %q", resp.StatusCode, cc)
+		}
+
+		browser := rawClient()
+		loginForm(t, env, browser, demo.PhoneVillageAdmin, "", nil)
+		for _, p := range []string{"/", "/admin", "/admin/residents", "/admin/accounts"} {
+			resp, _ := send(t, browser, "GET", env.URL+p, nil, nil)
+			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("GET %s (%d): Cache-Control %q, want no-store", p, resp.StatusCode, cc)
+			}
+		}
+		var login web.LoginResponse
+		resp, body := send(t, rawClient(), "POST", env.URL+"/api/v1/auth/login",
+			strings.NewReader(fmt.Sprintf(`{"phone":%q,"password":%q}`, demo.PhoneResident, demo.DemoPassword)), map[string]string{"Content-Type": "application/json"})
+		if err := json.Unmarshal([]byte(body), &login); err != nil || login.Token == "" {
+			t.Fatalf("api login: %d %s", resp.StatusCode, body)
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("API login (a bearer token): Cache-Control %q, want no-store", cc)
+		}
+		resp, _ = send(t, rawClient(), "GET", env.URL+"/api/v1/me", nil, map[string]string{"Authorization": "Bearer " + login.Token})
+		if cc := resp.Header.Get("Cache-Control"); resp.StatusCode != 200 || cc != "no-store" {
+			t.Errorf("GET /api/v1/me: %d, Cache-Control %q, want no-store", resp.StatusCode, cc)
+		}
+
+		// The metrics are served by their own handler, for --metrics-addr.
+		app, err := env.Sys.App(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		app.MetricsHandler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "# TYPE siwei_http_requests_total counter") {
+			t.Errorf("metrics handler: %d %.300s", w.Code, w.Body.String())
 		}
 	})
 }

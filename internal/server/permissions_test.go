@@ -72,7 +72,6 @@ var matrix = []perm{
 	{"GET /manifest.webmanifest", "", "", "AAAAA"},
 	{"GET /icons/{size}", "/icons/192.png", "", "AAAAA"},
 	{"GET /healthz", "", "", "AAAAA"},
-	{"GET /metrics", "", "", "AAAAA"},
 	{"GET /api/v1/openapi.json", "", "", "AAAAA"},
 	{"POST /lang", "", "lang=en", "AAAAA"},
 	{"GET /login", "", "", "AAAAA"},

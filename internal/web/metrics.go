@@ -27,6 +27,18 @@ type series struct {
 
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
 
+// MetricsHandler serves the Prometheus metrics. It is not on the application's mux: route names,
+// traffic and pool sizes are for the operator, so siwei serve gives them a listener of their own
+// (--metrics-addr), which is off unless asked for.
+func (a *App) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		a.metrics.write(w, a.ops.DBStats)
+	})
+	return mux
+}
+
 func newMetrics() *metrics { return &metrics{series: map[string]*series{}} }
 
 func (m *metrics) observe(route string, status int, d time.Duration) {

@@ -78,6 +78,9 @@ func (a *App) observe(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+		// Pages and API answers name people and their points: no cache, shared or on a phone, keeps
+		// them. The static assets and icons replace this with a lifetime of their own.
+		h.Set("Cache-Control", "no-store")
 		if a.HTTPS(r) {
 			// Once a browser has reached siwei over TLS, it never again asks over plain HTTP, where
 			// the session cookie could be read on the way.

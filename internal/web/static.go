@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"siwei/internal/errs"
 )
 
 //go:embed static templates
@@ -35,16 +37,17 @@ func (a *App) SetOps(o Ops) { a.ops = o }
 func (a *App) registerBase() {
 	files := http.StripPrefix("/static/", http.FileServerFS(staticFS))
 	a.Handle(Route{Method: "GET", Path: "/static/", Access: Public, Summary: "static assets"}, func(w http.ResponseWriter, r *http.Request) {
+		// Files only: a folder's listing would tell a prober what the binary carries.
+		if strings.HasSuffix(r.URL.Path, "/") {
+			a.Error(w, r, errs.New(errs.NotFound, "error.not_found"))
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		files.ServeHTTP(w, r)
 	})
 	a.Handle(Route{Method: "GET", Path: "/manifest.webmanifest", Access: Public, Summary: "web app manifest"}, a.manifest)
 	a.Handle(Route{Method: "GET", Path: "/icons/{size}", Access: Public, Summary: "app icon"}, icon)
 	a.Handle(Route{Method: "GET", Path: "/healthz", Access: Public, Summary: "health"}, a.healthz)
-	a.Handle(Route{Method: "GET", Path: "/metrics", Access: Public, Summary: "Prometheus metrics"}, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		a.metrics.write(w, a.ops.DBStats)
-	})
 	a.Handle(Route{Method: "GET", Path: "/api/v1/openapi.json", Access: Public, Summary: "this document"}, func(w http.ResponseWriter, r *http.Request) {
 		JSON(w, http.StatusOK, a.OpenAPI())
 	})
