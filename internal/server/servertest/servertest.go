@@ -31,12 +31,19 @@ type Env struct {
 // New starts a server on d with the demo town loaded.
 func New(t testing.TB, d *db.DB) *Env {
 	t.Helper()
+	return NewWith(t, d, demo.Options{Seed: 1, Residents: 80})
+}
+
+// NewWith starts a server on d with the demo town built with o; o.SecondTown adds 西集镇 and a
+// district admin.
+func NewWith(t testing.TB, d *db.DB, o demo.Options) *Env {
+	t.Helper()
 	secret := bytes.Repeat([]byte{7}, 32)
 	sys, err := server.New(d, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := demo.Ensure(context.Background(), d, sys.People, sys.Auth, demo.Options{Seed: 1, Residents: 80})
+	info, err := demo.Ensure(context.Background(), d, sys.People, sys.Auth, o)
 	if err != nil {
 		t.Fatal(err)
 	}
