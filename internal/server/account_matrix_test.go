@@ -56,8 +56,8 @@ type accountTarget struct {
 	office string
 }
 
-//	callers:                 R Q D T V X J Z
-//	(resident, 前疃村 admin, 东堡村 admin, 潞城镇 admin, reviewer, 西集镇 admin, 西集村 admin, district)
+// callers:                 R Q D T V X J Z
+// (resident, 前疃村 admin, 东堡村 admin, 潞城镇 admin, reviewer, 西集镇 admin, 西集村 admin, district)
 var accountTargets = []accountTarget{
 	{"潞城镇管理员乙", []string{"town_admin@潞城镇"}, "",
 		"F--YF--Y", "FNNAFNNA", "FNNAFNNA", "FNNAFNNA", ""},
