@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,8 +17,9 @@ import (
 	"siwei/internal/people"
 )
 
-// AwardInput awards a resident points under a rule. Key names the event that earned them
-// (`volunteer:shift:9:resident:4411`); replaying it returns the first result.
+// AwardInput awards a resident points under a rule. Key names the event that earned them, in the
+// caller's namespace (Award) or a pillar's (AwardEvent: `volunteer:shift:9:resident:4411`);
+// replaying it returns the first result.
 type AwardInput struct {
 	ResidentID     int64  `json:"resident_id"`
 	RuleCode       string `json:"rule_code"`
@@ -177,9 +179,22 @@ func (s *Service) rule(ctx context.Context, tg target, code string) (Rule, error
 // Award posts points to a resident under a rule, drawn on the town's issuing account. The rule's
 // cap and notice requirement apply: a rule that needs a public notice puts the award on the
 // village's notice board instead, and the points follow when the notice ends without an upheld
-// objection. This is the entry point every pillar uses.
+// objection. The key is the caller's (an API client's, a form's): it is kept in the namespace of
+// the caller's account, so that it names nothing of anyone else's, and no caller can take or
+// probe a pillar's event key. Pillars pay through AwardEvent.
 func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (AwardResult, error) {
-	tg, rule, err := s.checkAward(ctx, a, &in)
+	return s.award(ctx, a, in, callerSpace(a))
+}
+
+// AwardEvent is Award for a pillar's event: the key names the event in the pillar's own namespace
+// (`volunteer:shift:9:resident:4411`), which no caller's key can reach. A key that does not begin
+// with a pillar's name, or that begins with one of the bank's own, is refused.
+func (s *Service) AwardEvent(ctx context.Context, a *auth.Actor, in AwardInput) (AwardResult, error) {
+	return s.award(ctx, a, in, eventSpace)
+}
+
+func (s *Service) award(ctx context.Context, a *auth.Actor, in AwardInput, ks keySpace) (AwardResult, error) {
+	tg, rule, err := s.checkAward(ctx, a, &in, ks)
 	if err != nil {
 		return AwardResult{}, err
 	}
@@ -198,11 +213,63 @@ func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (Awar
 	return AwardResult{Posted: p}, err
 }
 
-// checkAward validates an award and finds its resident and rule; it writes nothing.
-func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput) (target, Rule, error) {
-	if err := validateAward(in); err != nil {
+// A keySpace is where an idempotency key given to the bank is kept. Every key in the ledger
+// begins with the name of its space, and no two spaces share a beginning:
+//   - acct:<account id>:… a caller's keys (API and form awards, bulk awards), one space per account;
+//   - self:<resident id>:… a resident's own claims; redeem:r<resident id>:… their orders;
+//   - claim:, reverse:, refund:… the bank's own postings, made from ids it chose;
+//   - <pillar>:… a pillar's events (volunteer:…, and the pillars to come): any other lowercase
+//     word, given only through AwardEvent.
+//
+// So a key names one thing in one space, and whether it is taken can be learnt only from inside
+// that space.
+type keySpace string
+
+// eventSpace is the pillars' events: the key is taken as given, and must begin with a pillar's name.
+const eventSpace keySpace = ""
+
+// callerSpace is the namespace of the caller's account.
+func callerSpace(a *auth.Actor) keySpace {
+	var id int64
+	if a != nil {
+		id = a.AccountID
+	}
+	return keySpace(fmt.Sprintf("acct:%d:", id))
+}
+
+// key checks a key given in the space and returns it as stored, or ok=false.
+func (ks keySpace) key(k string) (string, bool) {
+	if ks == eventSpace {
+		return k, eventKeyOK(k)
+	}
+	return string(ks) + k, keyOK(k)
+}
+
+// bankSpaces are the beginnings of keys that are not pillars' events.
+var bankSpaces = []string{"acct", "self", "claim", "reverse", "redeem", "refund"}
+
+// eventKeyOK checks a pillar's event key: a lowercase word naming the pillar (not one of the
+// bank's spaces), a colon, then what names the event.
+func eventKeyOK(k string) bool {
+	pillar, rest, ok := strings.Cut(k, ":")
+	if !ok || pillar == "" || rest == "" || !keyOK(k) || slices.Contains(bankSpaces, pillar) {
+		return false
+	}
+	return strings.IndexFunc(pillar, func(r rune) bool { return r < 'a' || r > 'z' }) < 0
+}
+
+// checkAward validates an award, puts its key in its space and finds its resident and rule; it
+// writes nothing.
+func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput, ks keySpace) (target, Rule, error) {
+	f := awardFields(in)
+	key, ok := ks.key(in.IdempotencyKey)
+	if !ok {
+		f.Add("idempotency_key", "bank.key_invalid")
+	}
+	if err := f.Err(); err != nil {
 		return target{}, Rule{}, err
 	}
+	in.IdempotencyKey = key
 	tg, err := s.targetKeyed(ctx, in.ResidentID, in.IdempotencyKey)
 	if err != nil {
 		return tg, Rule{}, err
@@ -211,8 +278,8 @@ func (s *Service) checkAward(ctx context.Context, a *auth.Actor, in *AwardInput)
 	return tg, rule, err
 }
 
-// validateAward checks an award's fields, trimmed.
-func validateAward(in *AwardInput) error {
+// awardFields checks an award's fields but its key, trimmed.
+func awardFields(in *AwardInput) errs.Fields {
 	in.RuleCode, in.Reason, in.IdempotencyKey = strings.TrimSpace(in.RuleCode), strings.TrimSpace(in.Reason), strings.TrimSpace(in.IdempotencyKey)
 	var f errs.Fields
 	if in.ResidentID <= 0 {
@@ -226,10 +293,7 @@ func validateAward(in *AwardInput) error {
 	} else if utf8.RuneCountInString(in.Reason) > 200 {
 		f.Add("reason", "field.too_long")
 	}
-	if !keyOK(in.IdempotencyKey) || reservedKey(in.IdempotencyKey) {
-		f.Add("idempotency_key", "bank.key_invalid")
-	}
-	return f.Err()
+	return f
 }
 
 // admitAward decides whether the actor may award the resident under the rule with this code, and
@@ -295,14 +359,15 @@ type BulkResult struct {
 }
 
 // BulkAward awards the same rule to many residents; each award stands on its own (one refused by
-// its cap does not stop the others) and is keyed `<key>:resident:<id>`. The awards are checked
+// its cap does not stop the others) and is keyed `<key>:resident:<id>` in the caller's namespace. The awards are checked
 // concurrently, then posted in chunks that share a transaction, each award in its own savepoint,
 // so a bulk award of a whole town costs a few hundred commits instead of one per resident.
 func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []int64, ruleCode, reason, key string) ([]BulkResult, error) {
 	if len(residentIDs) == 0 || len(residentIDs) > 50_000 {
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "resident_ids", Key: "bank.bulk_size"}}}
 	}
-	if !keyOK(key) || reservedKey(key) {
+	key, ok := callerSpace(a).key(strings.TrimSpace(key))
+	if !ok {
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_invalid"}}}
 	}
 	out := make([]BulkResult, len(residentIDs))
@@ -328,7 +393,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 	for i, id := range residentIDs {
 		out[i].ResidentID = id
 		in := AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: keyOf(id)}
-		if err := validateAward(&in); err != nil {
+		if err := awardFields(&in).Err(); err != nil {
 			fail(i, err)
 			continue
 		}
@@ -535,14 +600,4 @@ func (s *Service) Reverse(ctx context.Context, a *auth.Actor, in ReverseInput) (
 		return p, errs.New(errs.Conflict, "bank.already_reversed")
 	}
 	return p, err
-}
-
-// reservedKey reports whether a caller's key would take a key the bank gives its own postings.
-func reservedKey(k string) bool {
-	for _, p := range []string{"claim:", "reverse:", "redeem:", "refund:"} {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -96,7 +96,7 @@ func TestBulkAward(t *testing.T) {
 			t.Errorf("posted %d, want %d", posted, nActive-1)
 		}
 		var n, sum, earned int64
-		if err := d.Read().QueryRow(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM bank_transactions WHERE idem_key LIKE 'bulk-a:%'`).Scan(&n, &sum); err != nil {
+		if err := d.Read().QueryRow(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM bank_transactions WHERE idem_key LIKE 'acct:%:bulk-a:%'`).Scan(&n, &sum); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Read().QueryRow(`SELECT COALESCE(SUM(points), 0) FROM bank_earnings WHERE town_id = $1`, e.town).Scan(&earned); err != nil {

@@ -663,7 +663,7 @@ func TestNoticeBoard(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newClaimEnv(t, d)
 		in := bank.AwardInput{ResidentID: e.minor.ID, RuleCode: "study", Reason: "期末考试进步", IdempotencyKey: "school:term:2026:minor"}
-		r, err := e.bs.Award(e.ctx, e.qtAdmin, in)
+		r, err := e.bs.AwardEvent(e.ctx, e.qtAdmin, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -672,13 +672,13 @@ func TestNoticeBoard(t *testing.T) {
 			!kid.NoticeUntil.Equal(time.UnixMicro(e.clock.Load()).Add(bank.NoticePeriod)) || kid.Points != 6 || r.TransactionID != 0 {
 			t.Fatalf("award on notice = %+v / %+v", r, kid)
 		}
-		again, err := e.bs.Award(e.ctx, e.qtAdmin, in)
+		again, err := e.bs.AwardEvent(e.ctx, e.qtAdmin, in)
 		if err != nil || again.Pending == nil || again.Pending.ID != kid.ID {
 			t.Fatalf("replayed award = %+v, %v", again, err)
 		}
 		in.ResidentID = e.resident.ResidentID
 		in.RuleCode = "notice"
-		_, err = e.bs.Award(e.ctx, e.qtAdmin, in)
+		_, err = e.bs.AwardEvent(e.ctx, e.qtAdmin, in)
 		wantClaimRefusal(t, "key reused for another resident", err, "conflict bank.key_reused idempotency_key:bank.key_reused")
 		if n := e.count(`SELECT COUNT(*) FROM bank_claims WHERE idem_key = $1`, "school:term:2026:minor"); n != 1 {
 			t.Errorf("%d claims for one award key", n)

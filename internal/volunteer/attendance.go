@@ -283,7 +283,7 @@ func (s *Service) Complete(ctx context.Context, a *auth.Actor, shiftID int64) (C
 		if own(su) || su.Minutes <= 0 {
 			continue
 		}
-		res, err := s.Bank.Award(ctx, payer(a), bank.AwardInput{ResidentID: su.ResidentID, RuleCode: p.RuleCode, IdempotencyKey: awardKey(shiftID, su.ResidentID),
+		res, err := s.Bank.AwardEvent(ctx, payer(a), bank.AwardInput{ResidentID: su.ResidentID, RuleCode: p.RuleCode, IdempotencyKey: awardKey(shiftID, su.ResidentID),
 			Reason: trunc(fmt.Sprintf("志愿服务：%s %s %d 分钟", p.Title, sh.Day, su.Minutes), 200)})
 		var txID any
 		note := ""

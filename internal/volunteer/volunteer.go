@@ -1,7 +1,7 @@
 // Package volunteer is 微志愿, micro volunteering: the six teams of every village, volunteers and
 // their skills, posts with shifts and a waiting list, attendance and hours, service certificates,
 // and the needs found by knocking on doors (敲门问需), matched to teams. Completed shifts are paid
-// through the bank's one entry point, bank.Service.Award, with the key
+// through the bank's one entry point for events, bank.Service.AwardEvent, with the key
 // volunteer:shift:<id>:resident:<id>; this package never writes points itself.
 package volunteer
 
