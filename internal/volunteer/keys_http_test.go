@@ -115,4 +115,3 @@ func TestAwardKeysStayInTheCallersNamespace(t *testing.T) {
 		}
 	})
 }
-
