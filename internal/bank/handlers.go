@@ -255,6 +255,11 @@ func writeStatement(w io.Writer, p *web.Page, res people.Resident, loc *time.Loc
 		if err != nil {
 			return err
 		}
+		for j, v := range row {
+			if s, ok := v.(string); ok {
+				row[j] = people.SafeCell(s) // a reason or a name may be typed as a formula
+			}
+		}
 		if err := sw.SetRow(cell, row); err != nil {
 			return err
 		}

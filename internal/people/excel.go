@@ -4,6 +4,7 @@ package people
 // residents come in and go out as one sheet with Chinese headers.
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"database/sql"
@@ -27,8 +28,18 @@ import (
 const (
 	MaxImportBytes = 10 << 20
 	MaxImportRows  = 50_000
-	// maxUnzipBytes bounds what a workbook may inflate to, against zip bombs.
-	maxUnzipBytes = 256 << 20
+	// MaxUnzipBytes bounds what a workbook may inflate to, against zip bombs: 50,000 rows of ten
+	// long columns are 38 MiB of sheet XML, and the rest of a workbook is small. The sizes are the
+	// ones the zip declares, which archive/zip holds each part to as it inflates it.
+	MaxUnzipBytes = 64 << 20
+	// maxPartBytes bounds each XML part that excelize parses whole into memory (styles, the
+	// workbook, relationships), where a few bytes of XML become hundreds of bytes of structs;
+	// maxStringsBytes bounds the shared strings, which it indexes item by item.
+	maxPartBytes    = 4 << 20
+	maxStringsBytes = 16 << 20
+	// maxXMLInMemory is excelize's UnzipXMLSizeLimit: a worksheet or shared strings part larger
+	// than this is inflated to a temporary file and read from there as a stream.
+	maxXMLInMemory = 4 << 20
 )
 
 // The sheet's headers.
@@ -87,6 +98,30 @@ type ImportReport struct {
 	Errors   []RowError
 }
 
+// MaxImportsInFlight is how many imports a server reads at once. Each may hold tens of MiB (the
+// upload, its rows, a workbook annotated with its errors), so more wait, and a request that finds
+// no slot within importWait is refused as busy rather than queued.
+const MaxImportsInFlight = 2
+
+const importWait = time.Second
+
+// BeginImport takes one of the MaxImportsInFlight slots, waiting up to a second, and returns the
+// function that gives it back. A server calls it before it reads an upload at all; when every
+// slot stays taken it refuses with TooMany (import.busy).
+func (s *Service) BeginImport(ctx context.Context) (release func(), err error) {
+	s.importsOnce.Do(func() { s.imports = make(chan struct{}, MaxImportsInFlight) })
+	t := time.NewTimer(importWait)
+	defer t.Stop()
+	select {
+	case s.imports <- struct{}{}:
+		return func() { <-s.imports }, nil
+	case <-t.C:
+		return nil, fileError(errs.TooMany, "import.busy")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // ImportResidents reads an .xlsx sheet of residents and registers them all in one transaction, or
 // none. A file that cannot be read at all is refused with an *errs.Error (import.not_xlsx,
 // import.too_large, import.too_many_rows, import.missing_headers, import.empty). When any row is
@@ -108,7 +143,7 @@ func (s *Service) ImportResidents(ctx context.Context, a *auth.Actor, townID int
 		return rep, fmt.Errorf("people: import: %w", err)
 	}
 	if len(b) > MaxImportBytes {
-		return rep, errs.New(errs.TooLarge, "import.too_large")
+		return rep, fileError(errs.TooLarge, "import.too_large")
 	}
 	sh, err := readSheet(b)
 	if err != nil {
@@ -193,21 +228,64 @@ type importRow struct {
 	id      IDNumber
 }
 
-func errNotXLSX() error { return errs.New(errs.Invalid, "import.not_xlsx") }
+// fileError is a refusal of the uploaded file as a whole, which forms show beside its field.
+func fileError(code errs.Code, key string, args ...any) error {
+	return &errs.Error{Code: code, Key: key, Args: args, Fields: []errs.FieldError{{Field: "file", Key: key, Args: args}}}
+}
+
+func errNotXLSX() error { return fileError(errs.Invalid, "import.not_xlsx") }
+
+// errUnzipTooLarge refuses a workbook that inflates to more than a register needs.
+func errUnzipTooLarge() error {
+	return fileError(errs.TooLarge, "import.unzip_too_large", MaxUnzipBytes>>20)
+}
+
+// checkZip reads the zip's directory, never its contents, and refuses a workbook whose parts
+// would inflate to more than a register of residents needs, before excelize inflates any of them.
+func checkZip(b []byte) error {
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return errNotXLSX()
+	}
+	var total uint64
+	for _, f := range z.File {
+		size := f.UncompressedSize64
+		total += size
+		name := strings.ToLower(strings.ReplaceAll(f.Name, "\\", "/"))
+		switch {
+		case total > MaxUnzipBytes:
+			return errUnzipTooLarge()
+		case strings.HasPrefix(name, "xl/worksheets/sheet"):
+			// streamed from a temporary file when large
+		case name == "xl/sharedstrings.xml":
+			if size > maxStringsBytes {
+				return errUnzipTooLarge()
+			}
+		case strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".rels"):
+			if size > maxPartBytes {
+				return errUnzipTooLarge()
+			}
+		}
+	}
+	return nil
+}
 
 // openWorkbook opens an .xlsx from its bytes, refusing anything else by its content, whatever the
 // file was called.
 func openWorkbook(b []byte) (*excelize.File, error) {
 	if len(b) == 0 {
-		return nil, errs.New(errs.Invalid, "import.empty")
+		return nil, fileError(errs.Invalid, "import.empty")
 	}
 	if !bytes.HasPrefix(b, []byte("PK\x03\x04")) {
 		return nil, errNotXLSX()
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: maxUnzipBytes})
+	if err := checkZip(b); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(b), excelize.Options{UnzipSizeLimit: MaxUnzipBytes, UnzipXMLSizeLimit: maxXMLInMemory})
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "unzip size exceeds") {
-			return nil, errs.New(errs.TooLarge, "import.too_large")
+			return nil, errUnzipTooLarge()
 		}
 		return nil, errNotXLSX()
 	}
@@ -260,11 +338,11 @@ func readSheet(b []byte) (_ *sheet, err error) {
 			}
 			continue
 		}
-		if !slices.ContainsFunc(cells, func(c string) bool { return strings.TrimSpace(c) != "" }) {
+		if !slices.ContainsFunc(cells, func(c string) bool { return plainCell(c) != "" }) {
 			continue
 		}
 		if len(sh.rows) == MaxImportRows {
-			return nil, errs.New(errs.TooLarge, "import.too_many_rows", MaxImportRows)
+			return nil, fileError(errs.TooLarge, "import.too_many_rows", MaxImportRows)
 		}
 		sh.rows = append(sh.rows, sheetRow{num: n, cells: cells})
 	}
@@ -272,7 +350,7 @@ func readSheet(b []byte) (_ *sheet, err error) {
 		return nil, errNotXLSX()
 	}
 	if n == 0 {
-		return nil, errs.New(errs.Invalid, "import.empty")
+		return nil, fileError(errs.Invalid, "import.empty")
 	}
 	var missing []string
 	for _, h := range requiredHeaders {
@@ -281,21 +359,22 @@ func readSheet(b []byte) (_ *sheet, err error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, errs.New(errs.Invalid, "import.missing_headers", strings.Join(missing, "、"))
+		return nil, fileError(errs.Invalid, "import.missing_headers", strings.Join(missing, "、"))
 	}
 	if len(sh.rows) == 0 {
-		return nil, errs.New(errs.Invalid, "import.empty")
+		return nil, fileError(errs.Invalid, "import.empty")
 	}
 	return sh, nil
 }
 
-// cell is a row's trimmed value under a header, "" when the column or the cell is absent.
+// cell is a row's trimmed value under a header, "" when the column or the cell is absent; see
+// plainCell.
 func (sh *sheet) cell(r sheetRow, header string) string {
 	i, ok := sh.cols[header]
 	if !ok || i >= len(r.cells) {
 		return ""
 	}
-	return strings.TrimSpace(r.cells[i])
+	return plainCell(r.cells[i])
 }
 
 // sorted orders errors by row, then by the column's place in the file.
@@ -617,7 +696,7 @@ func newTable(f *excelize.File, sheet string, header []string) (*table, error) {
 	return &table{sw: sw, row: 1}, sw.SetRow("A1", cells)
 }
 
-// add writes the next row; empty strings leave the cell empty.
+// add writes the next row; empty strings leave the cell empty. Every cell goes through SafeCell.
 func (t *table) add(cells ...string) error {
 	t.row++
 	t.buf = t.buf[:0]
@@ -625,7 +704,7 @@ func (t *table) add(cells ...string) error {
 		if c == "" {
 			t.buf = append(t.buf, nil)
 		} else {
-			t.buf = append(t.buf, c)
+			t.buf = append(t.buf, SafeCell(c))
 		}
 	}
 	ref, err := excelize.CoordinatesToCellName(1, t.row)
@@ -633,6 +712,35 @@ func (t *table) add(cells ...string) error {
 		return err
 	}
 	return t.sw.SetRow(ref, t.buf)
+}
+
+// formulaStarts are the characters that make a spreadsheet read a cell as a formula: OWASP's list
+// (= + - @, tab, carriage return) and the full-width forms that Chinese input methods type, which
+// Excel also takes for the ASCII ones when a cell is edited.
+const formulaStarts = "=+-@\t\r＝＋－＠"
+
+// SafeCell neutralises text that a spreadsheet would take for a formula by putting an apostrophe
+// before it, as OWASP's guidance on CSV injection says: Excel does not evaluate a text cell of an
+// .xlsx when it opens it, but it does once someone edits the cell or saves the sheet as CSV, and a
+// resident's name or a claim's reason is typed by whoever wants it to be =HYPERLINK(...). Every
+// export writes its text cells through this one function; numbers are written as numbers. Text
+// that already begins with apostrophes before such a character gets one more, so that an import
+// can take the first one off and read back exactly what was written.
+func SafeCell(s string) string {
+	rest := strings.TrimLeft(s, "'")
+	if r, _ := utf8.DecodeRuneInString(rest); rest != "" && strings.ContainsRune(formulaStarts, r) {
+		return "'" + s
+	}
+	return s
+}
+
+// plainCell is an imported cell's text, trimmed, without the apostrophe SafeCell put before it: an
+// export reads back as an import with the values it was written from.
+func plainCell(s string) string {
+	if rest, ok := strings.CutPrefix(s, "'"); ok && SafeCell(rest) == s {
+		s = rest
+	}
+	return strings.TrimSpace(s)
 }
 
 // newWorkbook is an empty workbook whose first sheet is the residents sheet.

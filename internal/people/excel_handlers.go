@@ -45,7 +45,18 @@ func (h *Handlers) importPost(w http.ResponseWriter, r *http.Request) {
 	v := importView{Villages: vs}
 	p := h.App.NewPage(r, "import.title", &v)
 	status := http.StatusOK
-	data, err := uploaded(w, r)
+	// The slot is taken before the upload is read and held until its error workbook is written:
+	// that is where an import's memory goes.
+	release, err := h.S.BeginImport(r.Context())
+	if err != nil {
+		w.Header().Set("Retry-After", "10")
+	} else {
+		defer release()
+	}
+	var data []byte
+	if err == nil {
+		data, err = uploaded(w, r)
+	}
 	if err == nil {
 		var rep ImportReport
 		rep, err = h.S.ImportResidents(r.Context(), a, a.TownID, bytes.NewReader(data))
@@ -73,13 +84,13 @@ func uploaded(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, &errs.Error{Code: errs.TooLarge, Key: "import.too_large", Fields: []errs.FieldError{{Field: "file", Key: "import.too_large"}}}
+		return nil, fileError(errs.TooLarge, "import.too_large")
 	case err != nil:
-		return nil, &errs.Error{Code: errs.Invalid, Key: "import.no_file", Fields: []errs.FieldError{{Field: "file", Key: "import.no_file"}}}
+		return nil, fileError(errs.Invalid, "import.no_file")
 	}
 	defer f.Close()
 	if hdr.Size > MaxImportBytes {
-		return nil, &errs.Error{Code: errs.TooLarge, Key: "import.too_large", Fields: []errs.FieldError{{Field: "file", Key: "import.too_large"}}}
+		return nil, fileError(errs.TooLarge, "import.too_large")
 	}
 	return io.ReadAll(f)
 }

@@ -651,3 +651,30 @@ func BenchmarkImport20000(b *testing.B) {
 		}
 	}
 }
+
+func TestSafeCell(t *testing.T) {
+	for in, want := range map[string]string{
+		`=HYPERLINK("http://x","y")`: `'=HYPERLINK("http://x","y")`,
+		"+8613800138000":             "'+8613800138000",
+		"-7":                         "'-7",
+		"@SUM(A1)":                   "'@SUM(A1)",
+		"\tx":                        "'\tx",
+		"\rx":                        "'\rx",
+		"＝1+1":                       "'＝1+1",
+		"张三":                         "张三",
+		"1=1":                        "1=1",
+		"'=x":                        "''=x", // one more, for the import to take off
+		"":                           "",
+	} {
+		if got := SafeCell(in); got != want {
+			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
+		}
+		// An import reads back what an export was written from.
+		if got := plainCell(SafeCell(in)); got != strings.TrimSpace(in) {
+			t.Errorf("plainCell(SafeCell(%q)) = %q", in, got)
+		}
+	}
+	if got := plainCell("'张三"); got != "'张三" {
+		t.Errorf("plainCell kept %q of an apostrophe it did not write", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"siwei/internal/auth"
@@ -22,6 +23,9 @@ type Service struct {
 	// villageHooks run inside the transaction that creates a village, for pillars that give every
 	// village something of its own (微志愿's six teams).
 	villageHooks []func(ctx context.Context, tx db.Querier, v Village) error
+	// imports holds a token for each import in flight; see BeginImport.
+	importsOnce sync.Once
+	imports     chan struct{}
 }
 
 // OnVillageCreated registers fn to run inside the transaction of every village created from now
