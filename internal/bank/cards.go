@@ -22,9 +22,10 @@ import (
 	"siwei/internal/people"
 )
 
-// Card is a resident's bank card (开卡): a number (town code + serial) printed on it and a QR code
-// carrying a signed token of the number and generation. Reporting a card lost and reissuing it
-// bumps the generation, so the old card's QR code stops working while the number stays.
+// Card is a resident's bank card (开卡): a number (town code + serial + check character) printed on
+// it and a QR code carrying a signed token of the number and generation. Reissuing a lost card
+// gives it a new number and the next generation; the old number is retired (bank_retired_cards),
+// so the lost card is refused by its QR code and by its printed number alike.
 type Card struct {
 	ID           int64     `json:"id"`
 	ResidentID   int64     `json:"resident_id"`
@@ -108,10 +109,56 @@ func ParseCardToken(key []byte, tok string) (number string, generation int, err 
 }
 
 // CardNumberOK reports whether s has the shape of a card number: a town code of 6–12 digits, a
-// dash and a serial of at least six digits.
+// dash, and either six digits (a number printed before check characters, see CardNumber) or at
+// least six digits and a check character (0–9 or X). It does not check the check character:
+// CardCheckOK does.
 func CardNumberOK(s string) bool {
 	town, serial, ok := strings.Cut(s, "-")
-	return ok && len(s) <= 32 && cardDigits(town) && len(town) >= 6 && len(town) <= 12 && cardDigits(serial) && len(serial) >= 6
+	if !ok || len(s) > 32 || !cardDigits(town) || len(town) < 6 || len(town) > 12 || len(serial) < 6 {
+		return false
+	}
+	if len(serial) == legacySerialLen {
+		return cardDigits(serial)
+	}
+	last := serial[len(serial)-1]
+	return cardDigits(serial[:len(serial)-1]) && (last == 'X' || (last >= '0' && last <= '9'))
+}
+
+// legacySerialLen is the length of the serial of the numbers printed before they had a check
+// character: exactly six digits (%06d), since no town had reached a millionth card. A number
+// issued since always has at least seven characters after the dash (six digits or more, then the
+// check character), so the length alone tells the two apart, and old cards keep working.
+const legacySerialLen = 6
+
+// CardNumber is the number of a town's serial-th card: the town code, a dash, the serial in six
+// digits or more, and the ISO 7064 MOD 11-2 check character (as in the ID number) of all the
+// digits, town code included, so that one mistyped digit or two swapped are caught at the
+// counter before any look-up.
+func CardNumber(townCode string, serial int64) string {
+	body := fmt.Sprintf("%s-%06d", townCode, serial)
+	return body + string(mod112(body))
+}
+
+// CardCheckOK reports whether a number of CardNumberOK's shape is one that could have been issued:
+// a number from before check characters has none to check; a newer one's must match.
+func CardCheckOK(s string) bool {
+	_, serial, _ := strings.Cut(s, "-")
+	if len(serial) == legacySerialLen {
+		return true
+	}
+	return mod112(s[:len(s)-1]) == s[len(s)-1]
+}
+
+// mod112 is the ISO 7064 MOD 11-2 check character of the digits of s (other characters are
+// skipped): 0–9 or X.
+func mod112(s string) byte {
+	p := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			p = (p + int(c-'0')) * 2 % 11
+		}
+	}
+	return "0123456789X"[(12-p)%11]
 }
 
 func cardDigits(s string) bool {
@@ -211,7 +258,6 @@ func (s *Service) IssueCard(ctx context.Context, a *auth.Actor, residentID int64
 	if h.status != people.Active {
 		return Card{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
 	}
-	prefix := h.townCode + "-"
 	var c cardRow
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if old, found, err := cardWhere(ctx, tx, "c.resident_id = $1", residentID); err != nil {
@@ -231,13 +277,11 @@ func (s *Service) IssueCard(ctx context.Context, a *auth.Actor, residentID int64
 			if attempt == 50 {
 				return fmt.Errorf("bank: issue card: no free serial in town %s after %d attempts", h.townCode, attempt)
 			}
-			var top int64
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(CAST(SUBSTR(number, $2) AS BIGINT)), 0) FROM bank_cards WHERE number LIKE $1 ESCAPE '\'`,
-				db.LikePrefix(prefix), len(prefix)+1).Scan(&top); err != nil {
+			number, err := nextCardNumber(ctx, tx, h.townCode)
+			if err != nil {
 				return fmt.Errorf("bank: issue card: %w", err)
 			}
-			number := fmt.Sprintf("%s%06d", prefix, top+1)
-			err := tx.QueryRowContext(ctx, `INSERT INTO bank_cards (resident_id, number, generation, status, issued_at) VALUES ($1, $2, 1, 'active', $3)
+			err = tx.QueryRowContext(ctx, `INSERT INTO bank_cards (resident_id, number, generation, status, issued_at) VALUES ($1, $2, 1, 'active', $3)
 				ON CONFLICT (number) DO NOTHING RETURNING id`, residentID, number, now).Scan(&id)
 			switch {
 			case db.IsNoRows(err):
@@ -260,6 +304,20 @@ func (s *Service) IssueCard(ctx context.Context, a *auth.Actor, residentID int64
 		return Card{}, err
 	}
 	return c.Card, nil
+}
+
+// nextCardNumber is the number of the town's next card: one past the highest serial in use or
+// retired, so that no number is ever given twice. The caller holds the town's serial lock.
+func nextCardNumber(ctx context.Context, tx *sql.Tx, townCode string) (string, error) {
+	prefix := townCode + "-"
+	// The serial is what follows the dash, less the check character of a number that has one.
+	serial := `CAST(CASE WHEN LENGTH(number) = $3 THEN SUBSTR(number, $2) ELSE SUBSTR(number, $2, LENGTH(number) - $2) END AS BIGINT)`
+	var top int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(serial), 0) FROM (
+		SELECT `+serial+` AS serial FROM bank_cards WHERE number LIKE $1 ESCAPE '\'
+		UNION ALL SELECT `+serial+` AS serial FROM bank_retired_cards WHERE number LIKE $1 ESCAPE '\') s`,
+		db.LikePrefix(prefix), len(prefix)+1, len(prefix)+legacySerialLen).Scan(&top)
+	return CardNumber(townCode, top+1), err
 }
 
 // cardTaken is the refusal for issuing a card to a resident who has one.
@@ -317,8 +375,9 @@ func (s *Service) ReportLost(ctx context.Context, a *auth.Actor, cardID int64) (
 	return c.Card, nil
 }
 
-// Reissue replaces a lost card (补卡): the same number with the next generation, so the lost
-// card's QR code stays refused. Staff of the village only, for a resident in the register.
+// Reissue replaces a lost card (补卡): a new number and the next generation. The lost card's
+// number is retired, so that neither its QR code nor its printed number is taken again. Staff of
+// the village only, for a resident in the register.
 func (s *Service) Reissue(ctx context.Context, a *auth.Actor, cardID int64) (Card, error) {
 	c, err := s.cardFor(ctx, a, cardID, false)
 	if err != nil {
@@ -330,10 +389,21 @@ func (s *Service) Reissue(ctx context.Context, a *auth.Actor, cardID int64) (Car
 	if c.holder != people.Active {
 		return Card{}, errs.New(errs.Conflict, "people.not_active")
 	}
+	h, err := s.holder(ctx, c.ResidentID)
+	if err != nil {
+		return Card{}, err
+	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		now := s.Now()
-		res, err := tx.ExecContext(ctx, `UPDATE bank_cards SET generation = generation + 1, status = 'active', issued_at = $1, lost_at = NULL
-			WHERE id = $2 AND status = 'lost' AND generation = $3`, now, cardID, c.Generation)
+		if err := s.DB.Serialize(ctx, tx, "bank.card.serial:"+h.townCode); err != nil {
+			return fmt.Errorf("bank: reissue: %w", err)
+		}
+		number, err := nextCardNumber(ctx, tx, h.townCode)
+		if err != nil {
+			return fmt.Errorf("bank: reissue: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE bank_cards SET number = $1, generation = generation + 1, status = 'active', issued_at = $2, lost_at = NULL
+			WHERE id = $3 AND status = 'lost' AND generation = $4 AND number = $5`, number, now, cardID, c.Generation, c.Number)
 		if err != nil {
 			return fmt.Errorf("bank: reissue: %w", err)
 		}
@@ -343,9 +413,13 @@ func (s *Service) Reissue(ctx context.Context, a *auth.Actor, cardID int64) (Car
 			// reissued by someone else meanwhile
 			return errs.New(errs.Conflict, "bank.card_not_lost")
 		}
-		c.Status, c.Generation, c.IssuedAt = CardActive, c.Generation+1, now
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_retired_cards (number, card_id, retired_at) VALUES ($1, $2, $3)`, c.Number, cardID, now); err != nil {
+			return fmt.Errorf("bank: reissue: %w", err)
+		}
+		old := c.Number
+		c.Status, c.Number, c.Generation, c.IssuedAt = CardActive, number, c.Generation+1, now
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.card.reissue", Entity: "card", EntityID: c.ID, TownID: c.townID, VillageID: c.villageID,
-			Summary: auth.Summarize(map[string]any{"status": CardLost, "generation": c.Generation - 1}, map[string]any{"status": CardActive, "number": c.Number, "generation": c.Generation})})
+			Summary: auth.Summarize(map[string]any{"status": CardLost, "number": old, "generation": c.Generation - 1}, map[string]any{"status": CardActive, "number": c.Number, "generation": c.Generation})})
 	})
 	if err != nil {
 		return Card{}, err
@@ -377,14 +451,23 @@ func (s *Service) CardOf(ctx context.Context, a *auth.Actor, residentID int64) (
 }
 
 // LookupCard finds the holder of a card at the shop counter from a scanned token or a typed card
-// number. The card must be active and, for a token, of the current generation. Anything that is
-// not a card the actor may fulfil orders for in their village is "bank.card_unknown", so that
-// the answer does not tell other villages' cards from made-up ones.
+// number. The card must be active, by a number it carries now and, for a token, of the current
+// generation: a lost card's retired number is refused, by its QR code or typed. A typed number
+// whose check character does not match is refused on the field, before any look-up. Anything
+// that is not a card the actor may fulfil orders for in their village is "bank.card_unknown", so
+// that the answer does not tell other villages' cards from made-up ones.
 func (s *Service) LookupCard(ctx context.Context, a *auth.Actor, tokenOrNumber string) (Card, error) {
 	unknown := errs.New(errs.NotFound, "bank.card_unknown")
 	in := strings.TrimSpace(tokenOrNumber)
+	if n := len(in); n > 0 && in[n-1] == 'x' && CardNumberOK(in[:n-1]+"X") {
+		in = in[:n-1] + "X" // the check character typed in lower case
+	}
 	number, gen := in, 0
-	if !CardNumberOK(in) {
+	if CardNumberOK(in) {
+		if !CardCheckOK(in) {
+			return Card{}, &errs.Error{Code: errs.Invalid, Key: "bank.card_number_invalid", Fields: []errs.FieldError{{Field: "card", Key: "bank.card_number_invalid"}}}
+		}
+	} else {
 		var err error
 		if number, gen, err = ParseCardToken(s.cardKey(), in); err != nil {
 			return Card{}, unknown
@@ -393,6 +476,15 @@ func (s *Service) LookupCard(ctx context.Context, a *auth.Actor, tokenOrNumber s
 	c, found, err := cardWhere(ctx, s.DB.Read(), "c.number = $1", number)
 	if err != nil {
 		return Card{}, err
+	}
+	retired := false
+	if !found {
+		// A retired number answers for its card only to who may see it, and only as replaced.
+		c, found, err = cardWhere(ctx, s.DB.Read(), "c.id = (SELECT card_id FROM bank_retired_cards WHERE number = $1)", number)
+		if err != nil {
+			return Card{}, err
+		}
+		retired = true
 	}
 	if !found {
 		return Card{}, unknown
@@ -404,6 +496,8 @@ func (s *Service) LookupCard(ctx context.Context, a *auth.Actor, tokenOrNumber s
 		return Card{}, err
 	}
 	switch {
+	case retired:
+		return Card{}, errs.New(errs.Conflict, "bank.card_replaced")
 	case c.Status == CardLost:
 		return Card{}, errs.New(errs.Conflict, "bank.card_lost")
 	case gen != 0 && gen != c.Generation:

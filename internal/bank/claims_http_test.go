@@ -99,6 +99,16 @@ func zh(t *testing.T, key string, args ...any) string {
 	return escaped(t, cat.T("zh-CN", key, args...))
 }
 
+// zhText is a message as the API gives it in Chinese.
+func zhText(t *testing.T, key string, args ...any) string {
+	t.Helper()
+	cat, err := web.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat.T("zh-CN", key, args...)
+}
+
 func (f *bankFixture) one(t *testing.T, q string, args []any, dest ...any) {
 	t.Helper()
 	if err := f.env.Sys.DB.Read().QueryRow(q, args...).Scan(dest...); err != nil {
@@ -463,10 +473,38 @@ func TestCardDeskAndCounter(t *testing.T) {
 		if st, body := admin.Get("/admin/bank/counter?card=" + url.QueryEscape(oldToken)); st != 409 || !strings.Contains(body, zh(t, "bank.card_replaced")) {
 			t.Errorf("the old card's code: %d", st)
 		}
+		// The lost card's printed number is retired with it (issue 11, item 8: it still answered 200):
+		// refused on the page and in the API, while the new card's number works.
+		var renumbered string
+		f.one(t, `SELECT number FROM bank_cards WHERE id = $1`, []any{cardID}, &renumbered)
+		if renumbered == number || !bank.CardNumberOK(renumbered) || !bank.CardCheckOK(renumbered) {
+			t.Fatalf("the reissued card is numbered %q, the lost one was %q", renumbered, number)
+		}
+		if st, body := admin.Get("/admin/bank/counter?card=" + url.QueryEscape(number)); st != 409 || !strings.Contains(body, zh(t, "bank.card_replaced")) || strings.Contains(body, "洗衣液") {
+			t.Errorf("the old card's number at the counter: %d", st)
+		}
+		if st, raw := f.env.API(demo.PhoneVillageAdmin).JSON("GET", "/api/v1/bank/cards/lookup?card="+url.QueryEscape(number), nil, nil); st != 409 || problem(raw).Detail != zhText(t, "bank.card_replaced") {
+			t.Errorf("the old card's number in the API: %d %s", st, raw)
+		}
+		if st, _ := f.env.API(demo.PhoneVillageAdmin2).JSON("GET", "/api/v1/bank/cards/lookup?card="+url.QueryEscape(number), nil, nil); st != 404 {
+			t.Errorf("the old card's number from another village: %d", st)
+		}
+		if st, raw := f.env.API(demo.PhoneVillageAdmin).JSON("GET", "/api/v1/bank/cards/lookup?card="+url.QueryEscape(renumbered), nil, &found); st != 200 || found.ResidentID != f.resident {
+			t.Errorf("the new card's number: %d %s", st, raw)
+		}
+		// A digit mistyped is caught by the check character, on the field, before any look-up.
+		i := len(renumbered) - 2
+		typo := renumbered[:i] + string('0'+(renumbered[i]-'0'+1)%10) + renumbered[i+1:]
+		if st, raw := f.env.API(demo.PhoneVillageAdmin).JSON("GET", "/api/v1/bank/cards/lookup?card="+url.QueryEscape(typo), nil, nil); st != 422 || len(problem(raw).Errors) != 1 || problem(raw).Errors[0].Field != "card" || problem(raw).Errors[0].Code != "bank.card_number_invalid" {
+			t.Errorf("a mistyped number: %d %s", st, raw)
+		}
+		if st, body := admin.Get("/admin/bank/counter?card=" + url.QueryEscape(typo)); st != 422 || !strings.Contains(body, zh(t, "bank.card_number_invalid")) {
+			t.Errorf("a mistyped number at the counter: %d", st)
+		}
 		if st, _ := admin.PostForm(fmt.Sprintf("/admin/bank/orders/%d/fulfil", order.ID), url.Values{"village_id": {fmt.Sprint(f.qiantuan)}}); st != http.StatusSeeOther {
 			t.Fatalf("fulfil from the counter: %d", st)
 		}
-		if st, body := admin.Get("/admin/bank/counter?card=" + number); st != 200 || strings.Contains(body, fmt.Sprintf(`/admin/bank/orders/%d/fulfil`, order.ID)) {
+		if st, body := admin.Get("/admin/bank/counter?card=" + renumbered); st != 200 || strings.Contains(body, fmt.Sprintf(`/admin/bank/orders/%d/fulfil`, order.ID)) {
 			t.Errorf("a handed-over order is still offered: %d", st)
 		}
 		if st, _ := res.Get("/admin/bank/cards"); st != 403 {
