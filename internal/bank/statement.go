@@ -181,7 +181,7 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	var q string
 	switch by {
 	case "resident", "":
-		q = `SELECT e.id, r.name, v.name, r.birth_date, e.pts FROM (SELECT resident_id AS id, SUM(points) AS pts FROM bank_earnings
+		q = `SELECT e.id, r.name, v.name, '', r.birth_date, e.pts FROM (SELECT resident_id AS id, SUM(points) AS pts FROM bank_earnings
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY resident_id HAVING SUM(points) > 0 ORDER BY pts DESC, resident_id LIMIT ` + lim + `) e
 			JOIN residents r ON r.id = e.id JOIN villages v ON v.id = r.village_id ORDER BY e.pts DESC, e.id`
 	case "household":
@@ -198,13 +198,13 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 				WHERE town_id = $1 AND period IN (` + in + `) ORDER BY household_id) s GROUP BY id`
 			having = `SUM(CAST(points AS DOUBLE PRECISION)) > 0`
 		}
-		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), e.pts FROM (` + sums + ` HAVING ` + having + ` ORDER BY pts DESC, id LIMIT ` + lim + `) e
+		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), COALESCE(hr.birth_date, ''), e.pts FROM (` + sums + ` HAVING ` + having + ` ORDER BY pts DESC, id LIMIT ` + lim + `) e
 			JOIN households h ON h.id = e.id JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
 			ORDER BY e.pts DESC, e.id`
 	case "village":
-		q = `SELECT v.id, v.name, '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_earnings
+		q = `SELECT v.id, v.name, '', '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_earnings
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY village_id) e ON e.village_id = v.id
-			WHERE v.town_id = $1 ORDER BY 5 DESC, v.id LIMIT ` + lim
+			WHERE v.town_id = $1 ORDER BY 6 DESC, v.id LIMIT ` + lim
 	default:
 		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "by", Key: "bank.ranking_invalid"}}}
 	}
@@ -219,23 +219,29 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	}
 	defer rows.Close()
 	today := t.Today(s.Now())
+	// A board is public: a minor's name, a resident's or a household head's, shows masked.
+	minor := func(birthDate string) bool {
+		birth, err := time.Parse("2006-01-02", birthDate)
+		return err == nil && (people.Resident{BirthDate: birth}).Age(today) < 18
+	}
 	var out []Ranked
 	for rows.Next() {
 		var x Ranked
-		var a, b string
-		if err := rows.Scan(&x.ID, &x.Name, &x.Village, &a, &x.Points); err != nil {
+		var head, birth string
+		if err := rows.Scan(&x.ID, &x.Name, &x.Village, &head, &birth, &x.Points); err != nil {
 			return nil, err
 		}
 		switch by {
 		case "resident", "":
-			birth, _ := time.Parse("2006-01-02", a)
-			if (people.Resident{BirthDate: birth}).Age(today) < 18 {
+			if minor(birth) {
 				x.Name = MaskMinor(x.Name)
 			}
 		case "household":
-			b = a
-			if b != "" {
-				x.Name = x.Name + " " + b
+			if head != "" && minor(birth) {
+				head = MaskMinor(head)
+			}
+			if head != "" {
+				x.Name = x.Name + " " + head
 			}
 		}
 		x.Rank = len(out) + 1
