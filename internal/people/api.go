@@ -36,7 +36,8 @@ type VillageCreate struct {
 }
 
 // ResidentJSON is a resident in the API. IDNumber is masked unless the caller may see it; Phone
-// is masked in lists.
+// is masked in lists. BirthDate is given only to callers who may see the ID number and to the
+// resident themself; Age, in whole years, to everyone.
 type ResidentJSON struct {
 	ID              int64     `json:"id"`
 	VillageID       int64     `json:"village_id"`
@@ -45,7 +46,8 @@ type ResidentJSON struct {
 	HouseholdNumber string    `json:"household_number"`
 	Name            string    `json:"name"`
 	Gender          Gender    `json:"gender"`
-	BirthDate       string    `json:"birth_date"`
+	BirthDate       string    `json:"birth_date,omitempty"`
+	Age             int       `json:"age"`
 	IDNumber        string    `json:"id_number"`
 	Phone           string    `json:"phone"`
 	Relation        string    `json:"relation"`
@@ -67,11 +69,14 @@ type ResidentList struct {
 
 func residentJSON(r Resident, today time.Time, list bool) ResidentJSON {
 	j := ResidentJSON{ID: r.ID, VillageID: r.VillageID, Village: r.VillageName, HouseholdID: r.HouseholdID, HouseholdNumber: r.HouseholdNumber,
-		Name: r.Name, Gender: r.Gender, BirthDate: r.BirthDate.Format("2006-01-02"), IDNumber: r.IDMasked, Phone: r.Phone,
+		Name: r.Name, Gender: r.Gender, Age: r.Age(today), IDNumber: r.IDMasked, Phone: r.Phone,
 		Relation: r.Relation, PartyMember: r.PartyMember, Class: string(r.Class(today)), CareTags: r.CareTags, Status: r.Status,
 		StatusDate: r.StatusDate, UpdatedAt: r.UpdatedAt}
 	if r.IDNumber != "" && !list {
 		j.IDNumber = r.IDNumber
+	}
+	if r.BirthShown {
+		j.BirthDate = r.BirthDate.Format("2006-01-02")
 	}
 	if list {
 		j.Phone = r.MaskedPhone()

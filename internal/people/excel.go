@@ -956,8 +956,9 @@ func errorColumn(f *excelize.File, sheet string) (col int, stale []int, err erro
 // ---- export
 
 // ExportResidents writes a village's residents, every status, as an .xlsx with the import's
-// columns plus 出生日期 and 状态, ordered by household. ID numbers are masked unless the actor may
-// see them. The export is in the audit log, which says whether full ID numbers went out.
+// columns plus 出生日期 and 状态, ordered by household. ID numbers are masked, and birth dates left
+// out, unless the actor may see them. The export is in the audit log, which says whether full ID
+// numbers went out.
 func (s *Service) ExportResidents(ctx context.Context, a *auth.Actor, villageID int64, w io.Writer) error {
 	v, err := s.village(ctx, s.DB.Read(), villageID)
 	if err != nil {
@@ -1019,11 +1020,13 @@ func (s *Service) exportRows(ctx context.Context, v Village, showID bool, t *tab
 		if err != nil {
 			return n, err
 		}
-		id := r.IDMasked
+		// Masked, the ID number goes out without the birth date it hides.
+		id, birth := r.IDMasked, ""
 		if showID {
 			if id, err = s.Cipher.Decrypt(enc); err != nil {
 				return n, err
 			}
+			birth = r.BirthDate.Format("2006-01-02")
 		}
 		gender := "女"
 		if r.Gender == Male {
@@ -1039,7 +1042,7 @@ func (s *Service) exportRows(ctx context.Context, v Village, showID bool, t *tab
 				care = append(care, careTagName(tag))
 			}
 		}
-		if err := t.add(r.Name, gender, id, r.BirthDate.Format("2006-01-02"), r.Phone, r.VillageName, r.HouseholdNumber, addr,
+		if err := t.add(r.Name, gender, id, birth, r.Phone, r.VillageName, r.HouseholdNumber, addr,
 			r.Relation, party, strings.Join(care, "、"), statusNames[r.Status]); err != nil {
 			return n, err
 		}

@@ -192,7 +192,11 @@ func (h *Handlers) renderHousehold(w http.ResponseWriter, r *http.Request, statu
 		h.App.Error(w, r, err)
 		return
 	}
-	p := h.App.NewPage(r, "household.title", map[string]any{"H": hh, "Members": members})
+	town := townOf(r)
+	if len(members) > 0 {
+		town = members[0].TownID
+	}
+	p := h.App.NewPage(r, "household.title", map[string]any{"H": hh, "Members": members, "Today": h.today(r, town)})
 	p.Title = hh.VillageName + " " + hh.Number
 	if ferr != nil {
 		p.Form = r.PostForm
@@ -228,7 +232,7 @@ func (h *Handlers) residents(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	p := h.App.NewPage(r, "residents.title", map[string]any{"Page": page, "F": f, "Options": h.options(r)})
+	p := h.App.NewPage(r, "residents.title", map[string]any{"Page": page, "F": f, "Options": h.options(r), "Today": h.today(r, f.TownID)})
 	h.App.Render(w, r, http.StatusOK, "residents.html", p)
 }
 
@@ -311,6 +315,9 @@ func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status
 // formOf fills the edit form with a resident's current values.
 func formOf(r Resident, today time.Time) url.Values {
 	in := InputOf(r)
+	if !r.BirthShown {
+		in.BirthDate = ""
+	}
 	f := url.Values{"name": {in.Name}, "gender": {string(in.Gender)}, "birth_date": {in.BirthDate}, "id_number": {in.IDNumber},
 		"phone": {in.Phone}, "relation": {in.Relation}, "care_tags": in.CareTags, "status_date": {today.Format("2006-01-02")}}
 	if in.PartyMember {

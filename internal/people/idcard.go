@@ -61,12 +61,15 @@ func ParseIDNumber(s string, today time.Time) (IDNumber, string) {
 	return IDNumber{Number: s, Birth: birth, Gender: g}, ""
 }
 
-// MaskID shows the first 6 and last 4 characters: 110112********123X.
+// MaskID shows the first 3 and last 4 characters: 110***********123X. It hides the whole birth
+// date and most of the area code: with six shown, the eight hidden digits were exactly the birth
+// date, which anyone who saw the date beside the mask could put back. Masking a masked number
+// gives it back unchanged.
 func MaskID(s string) string {
 	if len(s) < 10 {
 		return strings.Repeat("*", len(s))
 	}
-	return s[:6] + strings.Repeat("*", len(s)-10) + s[len(s)-4:]
+	return s[:3] + strings.Repeat("*", len(s)-7) + s[len(s)-4:]
 }
 
 // MaskPhone shows the first 3 and last 4 digits: 139****0001.

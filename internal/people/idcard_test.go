@@ -155,9 +155,11 @@ func TestParseIDNumberGender(t *testing.T) {
 
 func TestMaskID(t *testing.T) {
 	for in, want := range map[string]string{
-		"11010519491231002X": "110105********002X",
-		"110105491231002":    "110105*****1002",
-		"1234567890":         "1234567890",
+		"11010519491231002X": "110***********002X",
+		"110***********002X": "110***********002X", // masking a masked number changes nothing
+		"110105********002X": "110***********002X", // the mask before migration 0013
+		"110105491231002":    "110********1002",
+		"1234567890":         "123***7890",
 		"123456789":          "*********",
 		"":                   "",
 	} {
@@ -219,7 +221,7 @@ func FuzzParseIDNumber(f *testing.F) {
 			t.Fatalf("accepted %q with gender %q", n, id.Gender)
 		}
 		m := people.MaskID(n)
-		if len(m) != 18 || m[:6] != n[:6] || m[14:] != n[14:] || m[6:14] != "********" {
+		if len(m) != 18 || m[:3] != n[:3] || m[14:] != n[14:] || m[3:14] != "***********" {
 			t.Fatalf("MaskID(%q) = %q", n, m)
 		}
 		if again, key := people.ParseIDNumber(n, idToday); key != "" || again != id {

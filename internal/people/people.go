@@ -123,7 +123,9 @@ const (
 var Relations = []string{"户主", "配偶", "子", "女", "儿子", "女儿", "父亲", "母亲", "孙子", "孙女", "外孙子", "外孙女", "儿媳", "女婿", "兄弟姐妹", "祖父母", "外祖父母", "其他"}
 
 // Resident is a person in the register. IDNumber is empty unless the viewer may see it; IDMasked
-// is always set.
+// is always set. BirthDate is always set, for the age and the member class that the pillars
+// derive from it, but only a viewer with BirthShown may be shown it: the date is the eight digits
+// that a masked ID number hides.
 type Resident struct {
 	ID              int64
 	TownID          int64
@@ -145,6 +147,10 @@ type Resident struct {
 	RegisteredOn    string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// BirthShown is set by the reads of the registry when the viewer may see the birth date: staff
+	// who may see the ID number (resident.view_id) and the resident themself, not staff acting for
+	// them. Pages, the API and exports show everyone else the age in years.
+	BirthShown bool
 }
 
 // Age is the resident's age in whole years on a day.

@@ -47,7 +47,17 @@ func scanResident(sc interface{ Scan(...any) error }) (Resident, error) {
 	}
 	r.BirthDate, _ = time.Parse("2006-01-02", birth)
 	r.CareTags = decodeTags(tags)
+	// Rows written before migration 0013, or by an older server while it ran, carry the wider mask.
+	r.IDMasked = MaskID(r.IDMasked)
 	return r, nil
+}
+
+// birthShown reports whether a may see r's birth date: see Resident.BirthShown.
+func birthShown(a *auth.Actor, r Resident) bool {
+	if a != nil && a.ActingFor == nil && a.ResidentID != 0 && a.ResidentID == r.ID {
+		return true
+	}
+	return auth.Can(a, auth.ResidentViewID, auth.Scope{TownID: r.TownID, VillageID: r.VillageID}) == nil
 }
 
 // Search lists residents the actor may see, 50 a page.
@@ -93,6 +103,7 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 		}
 		where = append(where, "r.status = "+arg(string(f.Status)))
 	}
+	byID := false
 	if q := strings.TrimSpace(f.Q); q != "" {
 		if len(q) > 60 {
 			q = q[:60]
@@ -100,6 +111,7 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 		switch {
 		case len(q) == 18 && digits(q[:17], 17, 17):
 			where = append(where, "r.id_hash = "+arg(s.Cipher.Hash(q)))
+			byID = true
 		case digits(q, 1, 11):
 			p := arg(q)
 			cond := "(r.phone >= " + p + " AND r.phone < " + arg(q+"\uffff") + ")"
@@ -141,9 +153,18 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 		if err != nil {
 			return page, err
 		}
+		r.BirthShown = birthShown(a, r)
 		page.Items = append(page.Items, r)
 	}
-	return page, rows.Err()
+	if err := rows.Err(); err != nil {
+		return page, err
+	}
+	// A number finds its resident only for staff who may see it: for anyone else the search
+	// would confirm a number guessed from its mask and the age, a few dozen tries each.
+	if byID && len(page.Items) == 1 && auth.Can(a, auth.ResidentViewID, auth.Scope{TownID: page.Items[0].TownID, VillageID: page.Items[0].VillageID}) != nil {
+		page.Items, page.Total, page.Pages = nil, 0, 0
+	}
+	return page, nil
 }
 
 // householdsNumbered looks up the households with a 户号 first and returns their ids as a list of
@@ -184,6 +205,7 @@ func (s *Service) Resident(ctx context.Context, a *auth.Actor, id int64) (Reside
 			return Resident{}, err
 		}
 	}
+	r.BirthShown = birthShown(a, r)
 	return r, nil
 }
 
@@ -543,6 +565,7 @@ func (s *Service) Household(ctx context.Context, a *auth.Actor, id int64) (House
 		if err != nil {
 			return h, nil, err
 		}
+		r.BirthShown = birthShown(a, r)
 		members = append(members, r)
 		if r.ID == h.HeadResidentID {
 			h.HeadName = r.Name
