@@ -147,6 +147,10 @@ func (h *Handlers) apiRules(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) apiItems(w http.ResponseWriter, r *http.Request) {
+	if err := h.S.SeesTown(auth.From(r.Context()), townOf(r)); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	village, err := h.storeOf(r)
 	if err != nil {
 		h.App.Error(w, r, err)

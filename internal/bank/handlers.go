@@ -872,6 +872,10 @@ func (h *Handlers) adminShop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	if err := h.S.SeesTown(auth.From(r.Context()), townOf(r)); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	vs, vid, err := h.village(r, form)
 	if err != nil {
 		h.App.Error(w, r, err)

@@ -315,6 +315,20 @@ func (s *Service) Items(ctx context.Context, townID, villageID int64) ([]Item, e
 	return s.items(ctx, townID, villageID, false)
 }
 
+// SeesTown decides whether the actor may read a town's lists (its shop's items): a district
+// admin any town, staff the towns of their grants, a resident their own. Another town answers
+// NotFound, as a missing one would: what is out of scope looks missing.
+func (s *Service) SeesTown(a *auth.Actor, townID int64) error {
+	if a == nil || a.AccountID == 0 {
+		return errs.New(errs.Unauthorized, "error.unauthorized")
+	}
+	all, towns := auth.Towns(a)
+	if all || (townID != 0 && (townID == a.TownID || slices.Contains(towns, townID))) {
+		return nil
+	}
+	return errs.New(errs.NotFound, "error.not_found")
+}
+
 // AllItems is Items with the withdrawn items too, for staff.
 func (s *Service) AllItems(ctx context.Context, townID, villageID int64) ([]Item, error) {
 	return s.items(ctx, townID, villageID, true)
