@@ -40,8 +40,8 @@ const (
 var photoSlots = make(chan struct{}, max(1, runtime.NumCPU()))
 
 // photoDecodes counts full decodes, so that a test can tell a photo refused from its header
-// from one that was decoded.
-var photoDecodes atomic.Int64
+// from one that was decoded; photoBusy counts those in flight and photoPeak the most at once.
+var photoDecodes, photoBusy, photoPeak atomic.Int64
 
 // photo is an uploaded photo whose header has been read and found within the limits.
 type photo struct {
@@ -219,6 +219,12 @@ func (p photo) process(ctx context.Context) (mime string, w, h int, out []byte, 
 	}
 	defer func() { <-photoSlots }()
 	photoDecodes.Add(1)
+	for n := photoBusy.Add(1); ; {
+		if peak := photoPeak.Load(); n <= peak || photoPeak.CompareAndSwap(peak, n) {
+			break
+		}
+	}
+	defer photoBusy.Add(-1)
 	img, err := p.decode(p.data)
 	if err != nil {
 		return "", 0, 0, nil, errs.New(errs.Invalid, "bank.photo_invalid")

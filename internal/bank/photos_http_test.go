@@ -5,7 +5,11 @@ import (
 	"compress/zlib"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
+	"image"
+	"image/png"
+	"sync"
 	"testing"
 
 	"siwei/internal/bank"
@@ -88,6 +92,45 @@ func TestClaimPhotosRefusedBeforeDecoding(t *testing.T) {
 		ok := map[string]any{"rule_code": "brave", "description": "扑灭草垛火情", "happened_on": yesterday(), "photos": []string{pic}}
 		if st, raw := res.JSON("POST", "/api/v1/bank/claims", ok, nil); st != 201 || bank.PhotoDecodes()-before != 1 {
 			t.Fatalf("claim: %d, %d decodes: %.300s", st, bank.PhotoDecodes()-before, raw)
+		}
+	})
+}
+
+// However many claims arrive at once, no more photos are decoded at once than there are decoding
+// slots (the cores); the others wait for one, and every claim is stored.
+func TestClaimPhotoDecodesAreBounded(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 1200, 900))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	pic := base64.StdEncoding.EncodeToString(b.Bytes())
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newBankFixture(t, d)
+		res := f.env.API(demo.PhoneResident)
+		const claims = 12
+		var wg sync.WaitGroup
+		status := make([]int, claims)
+		for i := range claims {
+			wg.Go(func() {
+				status[i], _ = res.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "clean", "description": fmt.Sprintf("打扫村道 %d", i),
+					"happened_on": yesterday(), "photos": []string{pic, pic}}, nil)
+			})
+		}
+		wg.Wait()
+		for i, st := range status {
+			if st != 201 {
+				t.Errorf("claim %d: %d", i, st)
+			}
+		}
+		if peak := bank.PhotoPeak(); peak < 1 || peak > int64(bank.PhotoSlots()) {
+			t.Errorf("%d photos decoded at once, with %d slots", peak, bank.PhotoSlots())
+		}
+		if n := f.count(t, "bank_claim_photos"); n != 2*claims {
+			t.Errorf("%d photos stored, want %d", n, 2*claims)
 		}
 	})
 }
