@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -842,96 +841,98 @@ func ImportTemplate() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ErrorWorkbook returns the imported workbook with a column 错误 on its first sheet that says, on
+// ErrorWorkbook returns the first sheet of the imported workbook with a column 错误 that says, on
 // each bad row, what is wrong, as "column：message" joined by "；". translate turns a message key
 // into the reader's language (the web layer passes its catalog); nil leaves keys as they are. A
-// 错误 column left from an earlier attempt is reused and cleared first. A file that excelize cannot
-// edit is refused as import.not_xlsx, even when its rows could be read.
+// 错误 column left from an earlier attempt is reused and cleared first. The sheet is read as a
+// stream and written as one, its cells as text: editing it in place made excelize hold the whole
+// sheet as cells, 900 MB for 50,000 rows, which a file of 1 MB could ask for. Other sheets and
+// the cells' formats are not kept; the values are, and the workbook imports like the original. A
+// file that cannot be read is refused as import.not_xlsx.
 func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) string) (_ []byte, err error) {
 	defer notWorkbook(&err)
 	if translate == nil {
 		translate = func(k string) string { return k }
 	}
-	f, err := openWorkbook(file)
+	src, err := openWorkbook(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	name := f.GetSheetList()[0]
-	col, stale, err := errorColumn(f, name)
+	defer src.Close()
+	name := src.GetSheetList()[0]
+	it, err := src.Rows(name)
 	if err != nil {
-		return nil, err
-	}
-	letter, err := excelize.ColumnNumberToName(col)
-	if err != nil {
-		return nil, err
-	}
-	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "C00000"}})
-	if err != nil {
-		return nil, err
-	}
-	red, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: "C00000"}, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
-	if err != nil {
-		return nil, err
-	}
-	set := func(row int, text string, style int) error {
-		ref := letter + strconv.Itoa(row)
-		if err := f.SetCellStr(name, ref, text); err != nil {
-			return err
-		}
-		return f.SetCellStyle(name, ref, ref, style)
-	}
-	for _, r := range stale {
-		if err := set(r, "", 0); err != nil {
-			return nil, err
-		}
-	}
-	if err := set(1, colErrors, head); err != nil {
-		return nil, err
-	}
-	msgs := map[int][]string{}
-	var order []int
-	for _, e := range rows {
-		if _, ok := msgs[e.Row]; !ok {
-			order = append(order, e.Row)
-		}
-		msgs[e.Row] = append(msgs[e.Row], e.Column+"："+translate(e.Key))
-	}
-	for _, r := range order {
-		if err := set(r, strings.Join(msgs[r], "；"), red); err != nil {
-			return nil, err
-		}
-	}
-	if err := f.SetColWidth(name, letter, letter, colWidths[colErrors]); err != nil {
-		return nil, err
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// errorColumn finds the sheet's 错误 column (1-based) and the rows that already have text in it,
-// or the first column after the header.
-func errorColumn(f *excelize.File, sheet string) (col int, stale []int, err error) {
-	it, err := f.Rows(sheet)
-	if err != nil {
-		return 0, nil, errNotXLSX()
+		return nil, errNotXLSX()
 	}
 	defer it.Close()
+	msgs := map[int][]string{}
+	for _, e := range rows {
+		msgs[e.Row] = append(msgs[e.Row], e.Column+"："+translate(e.Key))
+	}
+
+	out, err := newWorkbook()
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	if name != sheetResidents {
+		if err := out.SetSheetName(sheetResidents, name); err != nil {
+			return nil, err
+		}
+	}
+	sw, err := out.NewStreamWriter(name)
+	if err != nil {
+		return nil, err
+	}
+	text, err := out.NewStyle(&excelize.Style{NumFmt: 49, Alignment: &excelize.Alignment{Vertical: "top"}})
+	if err != nil {
+		return nil, err
+	}
+	head, err := out.NewStyle(&excelize.Style{NumFmt: 49, Font: &excelize.Font{Bold: true, Color: "C00000"}})
+	if err != nil {
+		return nil, err
+	}
+	red, err := out.NewStyle(&excelize.Style{NumFmt: 49, Font: &excelize.Font{Color: "C00000"}, Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
+	if err != nil {
+		return nil, err
+	}
+	col := 0 // the 错误 column, 1-based, fixed by the header
+	var buf []any
+	write := func(n int, cells []string) error {
+		buf = buf[:0]
+		for i := 0; i < max(len(cells), col); i++ {
+			var c string
+			if i < len(cells) {
+				c = cells[i]
+			}
+			switch {
+			case i == col-1 && n == 1:
+				buf = append(buf, excelize.Cell{StyleID: head, Value: colErrors})
+			case i == col-1 && len(msgs[n]) > 0:
+				buf = append(buf, excelize.Cell{StyleID: red, Value: strings.Join(msgs[n], "；")})
+			case i == col-1 || c == "":
+				buf = append(buf, nil) // an old message is cleared
+			default:
+				buf = append(buf, SafeCell(c))
+			}
+		}
+		ref, err := excelize.CoordinatesToCellName(1, n)
+		if err != nil {
+			return err
+		}
+		return sw.SetRow(ref, buf)
+	}
 	n := 0
 	for it.Next() {
 		n++
 		cells, err := it.Columns()
 		if err != nil {
-			return 0, nil, errNotXLSX()
+			return nil, errNotXLSX()
 		}
 		if n == 1 {
 			last := 0
 			for i, h := range cells {
-				h = strings.TrimSpace(h)
-				if h == colErrors && col == 0 {
+				if h = strings.TrimSpace(h); h == colErrors && col == 0 {
 					col = i + 1
 				}
 				if h != "" {
@@ -939,18 +940,36 @@ func errorColumn(f *excelize.File, sheet string) (col int, stale []int, err erro
 				}
 			}
 			if col == 0 {
-				return last + 1, nil, nil
+				col = last + 1
 			}
-			continue
+			if err := sw.SetColStyle(1, col, text); err != nil {
+				return nil, err
+			}
+			if err := sw.SetColWidth(col, col, colWidths[colErrors]); err != nil {
+				return nil, err
+			}
 		}
-		if col <= len(cells) && strings.TrimSpace(cells[col-1]) != "" {
-			stale = append(stale, n)
+		if err := write(n, cells); err != nil {
+			return nil, err
 		}
 	}
-	if col == 0 { // no rows at all
+	if it.Error() != nil {
+		return nil, errNotXLSX()
+	}
+	if n == 0 { // no rows at all
 		col = 1
+		if err := write(1, nil); err != nil {
+			return nil, err
+		}
 	}
-	return col, stale, nil
+	if err := sw.Flush(); err != nil {
+		return nil, err
+	}
+	b, err := out.WriteToBuffer()
+	if err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // ---- export
