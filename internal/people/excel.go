@@ -269,9 +269,11 @@ func checkZip(b []byte) error {
 	return nil
 }
 
-// openWorkbook opens an .xlsx from its bytes, refusing anything else by its content, whatever the
-// file was called.
-func openWorkbook(b []byte) (*excelize.File, error) {
+// OpenWorkbook opens an uploaded .xlsx from its bytes, refusing anything else by its content,
+// whatever the file was called, and refusing from the zip's directory a workbook that would
+// inflate past what a register needs (checkZip). Its refusals name the field "file". Read it with
+// the Rows iterator: every upload of a workbook opens it here.
+func OpenWorkbook(b []byte) (*excelize.File, error) {
 	if len(b) == 0 {
 		return nil, fileError(errs.Invalid, "import.empty")
 	}
@@ -309,7 +311,7 @@ func notWorkbook(err *error) {
 // readSheet streams the first worksheet: row 1 is the header, blank rows are skipped.
 func readSheet(b []byte) (_ *sheet, err error) {
 	defer notWorkbook(&err)
-	f, err := openWorkbook(b)
+	f, err := OpenWorkbook(b)
 	if err != nil {
 		return nil, err
 	}
@@ -854,7 +856,7 @@ func ErrorWorkbook(file []byte, rows []RowError, translate func(key string) stri
 	if translate == nil {
 		translate = func(k string) string { return k }
 	}
-	src, err := openWorkbook(file)
+	src, err := OpenWorkbook(file)
 	if err != nil {
 		return nil, err
 	}
