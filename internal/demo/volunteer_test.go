@@ -47,7 +47,7 @@ func TestVolunteerHistory(t *testing.T) {
 			t.Errorf("needs in %d statuses, want all 6", n)
 		}
 		now := db.Now()
-		if n := count(`SELECT COUNT(*) FROM volunteer_need_events WHERE created_at > $1`, now) + count(`SELECT COUNT(*) FROM volunteer_signups WHERE checked_out_at > $1`, now); n != 0 {
+		if n := count(`SELECT COUNT(*) FROM flow_steps WHERE flow = 'volunteer.need' AND at > $1`, now) + count(`SELECT COUNT(*) FROM volunteer_signups WHERE checked_out_at > $1`, now); n != 0 {
 			t.Errorf("%d records dated after now", n)
 		}
 		if n := count(`SELECT COUNT(*) FROM volunteer_signups WHERE status = 'confirmed' AND shift_id IN (SELECT id FROM volunteer_shifts WHERE starts_at > $1)`, now); n == 0 {

@@ -14,6 +14,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/errs"
+	"siwei/internal/flow"
 	"siwei/internal/people"
 	"siwei/internal/web"
 )
@@ -337,15 +338,14 @@ func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
 	web.Redirect(w, r, "/volunteer/needs?flash=flash.volunteer_need_filed")
 }
 
-// needView is a need with what the viewer may do with it.
+// needView is a need with what the viewer may do with it: Can holds the actions NeedFlow allows
+// them now, from which the page draws its buttons.
 type needView struct {
 	Need        Need
+	Can         map[string]bool
 	Suggestions []Suggestion
 	Volunteers  []Volunteer
 	Lead        bool
-	Served      bool
-	MyTeam      bool
-	Mine        bool
 	Admin       bool
 }
 
@@ -354,30 +354,28 @@ func (h *Handlers) needPage(w http.ResponseWriter, r *http.Request) { h.renderNe
 func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
 	h.withID(w, r, func(id int64) {
 		a := auth.From(r.Context())
-		n, err := h.S.Need(r.Context(), a, id)
-		if err != nil && !errs.Is(err, errs.NotFound) {
+		n, p, err := h.S.needFor(r.Context(), a, id)
+		if err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
-		if err != nil {
-			// A member of the team it is assigned to may see it to take it.
-			if n, err = h.S.need(r.Context(), h.S.DB.Read(), id); err != nil || n.Status != NeedAssigned || !h.S.inTeam(r.Context(), a, n.TeamID) {
-				h.App.Error(w, r, notFound)
-				return
-			}
-		}
 		admin := strings.HasPrefix(r.URL.Path, "/admin/")
-		v := needView{Need: n, Lead: mayLead(a, n) && admin, Served: n.ForResidentID != 0 && n.ForResidentID == a.Self(), MyTeam: h.S.inTeam(r.Context(), a, n.TeamID), Admin: admin}
-		if me, err := h.S.Me(r.Context(), a); err == nil && me.ID == n.VolunteerID {
-			v.Mine = true
+		if !admin {
+			// The resident pages show the person's part as a resident; staff dispatch in the console.
+			p &^= flow.Dispatcher
 		}
+		v := needView{Need: n, Can: NeedFlow.Can(n.Status, p), Lead: p.Has(flow.Dispatcher), Admin: admin}
 		if v.Lead {
 			if v.Suggestions, err = h.S.Suggest(r.Context(), a, id); err != nil {
 				h.App.Error(w, r, err)
 				return
 			}
 			if n.TeamID != 0 {
-				vols, _ := h.S.Volunteers(r.Context(), a, n.VillageID, "")
+				vols, err := h.S.Volunteers(r.Context(), a, n.VillageID, "")
+				if err != nil {
+					h.App.Error(w, r, err)
+					return
+				}
 				for _, vol := range vols {
 					if slices.Contains(vol.Teams, n.TeamID) {
 						v.Volunteers = append(v.Volunteers, vol)

@@ -12,6 +12,7 @@ import (
 	"siwei/internal/auth"
 	"siwei/internal/db"
 	"siwei/internal/errs"
+	"siwei/internal/flow"
 	"siwei/internal/people"
 )
 
@@ -25,6 +26,27 @@ const (
 	NeedRated    = "rated"
 	NeedRefused  = "refused"
 )
+
+// NeedFlow is a need's flow, declared once: pages draw their buttons from it, the API lists its
+// actions, and Act moves a need by it. A need is sent back a step with a reason: a volunteer (or
+// the village) hands a taken need back to its team, the village takes an assignment back. Nobody
+// rates the work they did. Needs have no deadlines yet, so none is ever overdue.
+var NeedFlow = flow.New(flow.Flow{
+	Name: "volunteer.need", Table: "volunteer_needs", Start: NeedOpen,
+	States: []flow.State{{Name: NeedOpen}, {Name: NeedAssigned}, {Name: NeedTaken, Responded: true},
+		{Name: NeedDone, Responded: true, Done: true}, {Name: NeedRated, Responded: true, Done: true}, {Name: NeedRefused}},
+	Actions: []flow.Action{
+		{Name: "assign", From: []string{NeedOpen, NeedAssigned}, To: NeedAssigned, By: flow.Dispatcher},
+		{Name: "take", From: []string{NeedAssigned}, To: NeedTaken, By: flow.Dispatcher | flow.Provider, NotYours: "volunteer.not_in_team"},
+		{Name: "done", From: []string{NeedTaken}, To: NeedDone, By: flow.Dispatcher | flow.Provider},
+		{Name: "rate", From: []string{NeedDone}, To: NeedRated, By: flow.Dispatcher | flow.Beneficiary, NotBy: flow.Provider, Rating: true, NotYours: "volunteer.rate_not_served"},
+		{Name: "send_back", From: []string{NeedTaken}, To: NeedAssigned, By: flow.Dispatcher | flow.Provider, Reason: true},
+		{Name: "send_back", From: []string{NeedAssigned}, To: NeedOpen, By: flow.Dispatcher, Reason: true},
+		{Name: "refuse", From: []string{NeedOpen, NeedAssigned, NeedTaken}, To: NeedRefused, By: flow.Dispatcher, Reason: true},
+	},
+	Keys: flow.Keys{Unknown: "volunteer.action_invalid", NotNow: "volunteer.need_wrong_state", NotYours: "error.forbidden", OwnWork: "volunteer.own_hours",
+		ReasonRequired: "volunteer.reason_required", RatingInvalid: "volunteer.rating_invalid"},
+})
 
 // Need is a 群众需求: what someone in a village needs, found at the door (敲门问需) or filed by
 // the resident, and how far it has got.
@@ -51,7 +73,9 @@ type Need struct {
 	ClosedAt       time.Time   `json:"closed_at,omitzero"`
 	WaitingHours   int         `json:"waiting_hours"`
 	Events         []NeedEvent `json:"events,omitempty"`
-	recordedBy     int64
+	// Actions are what the person who asked may do with the need now (NeedFlow).
+	Actions    []string `json:"actions,omitzero"`
+	recordedBy int64
 }
 
 // Waited is how long an open need has waited, as days and hours.
@@ -166,7 +190,7 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 			v.TownID, v.ID, in.Category, in.Description, forID, in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now()).Scan(&id); err != nil {
 			return fmt.Errorf("volunteer: need: %w", err)
 		}
-		if err := s.needEvent(ctx, tx, a, id, NeedOpen, ""); err != nil {
+		if err := NeedFlow.Open(ctx, tx, id, flow.Step{By: a, At: s.Now()}); err != nil {
 			return err
 		}
 		if source == "visit" {
@@ -178,12 +202,6 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 		return Need{}, err
 	}
 	return s.Need(ctx, a, id)
-}
-
-func (s *Service) needEvent(ctx context.Context, tx *sql.Tx, a *auth.Actor, id int64, status, reason string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO volunteer_need_events (need_id, status, reason, actor_id, actor_name, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, status, reason, a.AccountID, a.Name, s.Now())
-	return err
 }
 
 const needCols = `n.id, n.town_id, n.village_id, vi.name, n.category, n.description, COALESCE(n.for_resident_id, 0), n.for_name, n.urgency, n.status,
@@ -219,45 +237,83 @@ func (s *Service) need(ctx context.Context, q db.Querier, id int64) (Need, error
 // mayLead reports whether the actor leads the need's village.
 func mayLead(a *auth.Actor, n Need) bool { return lead(a, n.TownID, n.VillageID) == nil }
 
-// Need returns a need with its steps to its village's staff, the person it is for, whoever recorded
-// it, and the volunteer who took it.
-func (s *Service) Need(ctx context.Context, a *auth.Actor, id int64) (Need, error) {
-	n, err := s.need(ctx, s.DB.Read(), id)
+// partiesTo is what a person is to a need, and the one place that decides it (pages, API and Act
+// all ask it): the staff who lead its village dispatch it; whoever recorded it requested it; the
+// resident it is for is served by it; its volunteer provides it, and so, while it waits for one,
+// does every member of the team it is assigned to. Nobody else may see it.
+func (s *Service) partiesTo(ctx context.Context, a *auth.Actor, n Need) (flow.Party, error) {
+	var p flow.Party
+	if a == nil || a.AccountID == 0 {
+		return 0, nil
+	}
+	if mayLead(a, n) {
+		p |= flow.Dispatcher
+	}
+	if n.recordedBy == a.AccountID && a.ActingFor == nil {
+		p |= flow.Requester
+	}
+	if n.ForResidentID != 0 && n.ForResidentID == a.Self() {
+		p |= flow.Beneficiary
+	}
+	vid, member, err := s.memberOf(ctx, a, n.TeamID)
 	if err != nil {
-		return n, err
+		return 0, err
 	}
-	if !mayLead(a, n) && !s.involved(ctx, a, n) {
-		return Need{}, notFound
+	if (vid != 0 && vid == n.VolunteerID) || (n.Status == NeedAssigned && member) {
+		p |= flow.Provider
 	}
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT status, reason, actor_name, created_at FROM volunteer_need_events WHERE need_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return n, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e NeedEvent
-		if err := rows.Scan(&e.Status, &e.Reason, &e.ActorName, &e.CreatedAt); err != nil {
-			return n, err
-		}
-		n.Events = append(n.Events, e)
-	}
-	return n, rows.Err()
+	return p, nil
 }
 
-// involved reports whether the actor is the person served, who recorded the need, or its volunteer.
-func (s *Service) involved(ctx context.Context, a *auth.Actor, n Need) bool {
-	if a == nil || a.AccountID == 0 {
-		return false
+// memberOf is the volunteer record of the actor's resident (0 when they have none) and whether
+// it is a member of the team.
+func (s *Service) memberOf(ctx context.Context, a *auth.Actor, teamID int64) (int64, bool, error) {
+	if a.Self() == 0 {
+		return 0, false, nil
 	}
-	if (n.ForResidentID != 0 && n.ForResidentID == a.Self()) || (n.recordedBy == a.AccountID && a.ActingFor == nil) {
-		return true
+	var vid int64
+	var member bool
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT v.id, EXISTS (SELECT 1 FROM volunteer_members m WHERE m.volunteer_id = v.id AND m.team_id = $2)
+		FROM volunteers v WHERE v.resident_id = $1`, a.Self(), teamID).Scan(&vid, &member)
+	if db.IsNoRows(err) {
+		return 0, false, nil
 	}
-	if n.VolunteerID != 0 {
-		if v, err := s.Me(ctx, a); err == nil && v.ID == n.VolunteerID {
-			return true
-		}
+	if err != nil {
+		return 0, false, fmt.Errorf("volunteer: need: %w", err)
 	}
-	return false
+	return vid, member, nil
+}
+
+// needFor is a need with its steps and what the person is to it; a need that is nothing to them
+// is not found.
+func (s *Service) needFor(ctx context.Context, a *auth.Actor, id int64) (Need, flow.Party, error) {
+	n, err := s.need(ctx, s.DB.Read(), id)
+	if err != nil {
+		return Need{}, 0, err
+	}
+	p, err := s.partiesTo(ctx, a, n)
+	if err != nil {
+		return Need{}, 0, err
+	}
+	if p == 0 {
+		return Need{}, 0, notFound
+	}
+	steps, err := NeedFlow.Timeline(ctx, s.DB.Read(), id)
+	if err != nil {
+		return Need{}, 0, err
+	}
+	for _, e := range steps {
+		n.Events = append(n.Events, NeedEvent{Status: e.To, Reason: e.Reason, ActorName: e.ActorName, CreatedAt: e.At})
+	}
+	n.Actions = NeedFlow.Allowed(n.Status, p)
+	return n, p, nil
+}
+
+// Need returns a need with its steps, and the actions the person may take, to whoever it is
+// something to (see partiesTo).
+func (s *Service) Need(ctx context.Context, a *auth.Actor, id int64) (Need, error) {
+	n, _, err := s.needFor(ctx, a, id)
+	return n, err
 }
 
 // NeedFilter selects needs: staff see their villages' (VillageID narrows, Status filters, Mine
@@ -367,156 +423,78 @@ func (s *Service) Suggest(ctx context.Context, a *auth.Actor, needID int64) ([]S
 	return out, nil
 }
 
-// Act moves a need on; see NeedAction. Every step is kept with who took it and why.
+// Act moves a need on by NeedFlow; see NeedAction. Every step is kept with who took it and why.
 func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedAction) (Need, error) {
 	in.Action, in.Reason, in.Comment = strings.TrimSpace(in.Action), strings.TrimSpace(in.Reason), strings.TrimSpace(in.Comment)
-	n, err := s.need(ctx, s.DB.Read(), needID)
+	n, p, err := s.needFor(ctx, a, needID)
 	if err != nil {
-		return n, err
-	}
-	leads := mayLead(a, n)
-	if !leads && !s.involved(ctx, a, n) && !(in.Action == "take" && s.inTeam(ctx, a, n.TeamID)) {
-		return Need{}, notFound
+		return Need{}, err
 	}
 	if utf8.RuneCountInString(in.Reason) > 200 {
 		return Need{}, invalid("reason", "field.too_long")
 	}
-	wrongState := errs.New(errs.Conflict, "volunteer.need_wrong_state")
-	var set string
-	var args []any
-	next := ""
-	switch in.Action {
+	o := flow.Order{ID: n.ID, State: n.Status, Parties: p}
+	act, err := NeedFlow.Check(o, in.Action, in.Reason, in.Rating)
+	if err != nil {
+		return Need{}, err
+	}
+	st := flow.Step{Action: act.Name, By: a, Reason: in.Reason, At: s.Now()}
+	switch act.Name {
 	case "assign":
-		if !leads {
-			return Need{}, errs.New(errs.Forbidden, "error.forbidden")
-		}
-		if n.Status != NeedOpen && n.Status != NeedAssigned {
-			return Need{}, wrongState
-		}
 		t, err := s.team(ctx, s.DB.Read(), in.TeamID)
 		if err != nil || t.VillageID != n.VillageID {
 			return Need{}, invalid("team_id", "volunteer.team_unknown")
 		}
-		next, set, args = NeedAssigned, `team_id = $1, volunteer_id = NULL`, []any{t.ID}
+		st.Set, st.Args = `team_id = $1, volunteer_id = NULL`, []any{t.ID}
 	case "take":
-		if n.Status != NeedAssigned {
-			return Need{}, wrongState
+		vid, err := s.taker(ctx, a, n, p, in.VolunteerID)
+		if err != nil {
+			return Need{}, err
 		}
-		vid := in.VolunteerID
-		if vid == 0 || !leads {
-			v, err := s.Me(ctx, a)
-			if err != nil || !s.inTeam(ctx, a, n.TeamID) {
-				return Need{}, errs.New(errs.Forbidden, "volunteer.not_in_team")
-			}
-			vid = v.ID
-		} else {
-			var n2 int
-			if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members WHERE team_id = $1 AND volunteer_id = $2`, n.TeamID, vid).Scan(&n2); err != nil || n2 == 0 {
-				return Need{}, invalid("volunteer_id", "volunteer.not_in_team")
-			}
-		}
-		next, set, args = NeedTaken, `volunteer_id = $1`, []any{vid}
+		st.Set, st.Args = `volunteer_id = $1`, []any{vid}
 	case "send_back":
-		if in.Reason == "" {
-			return Need{}, invalid("reason", "volunteer.reason_required")
-		}
-		switch {
-		case n.Status == NeedTaken && (leads || s.involved(ctx, a, n)):
-			next, set = NeedAssigned, `volunteer_id = NULL`
-		case n.Status == NeedAssigned && leads:
-			next, set = NeedOpen, `team_id = NULL`
-		default:
-			return Need{}, wrongState
-		}
-	case "refuse":
-		if !leads {
-			return Need{}, errs.New(errs.Forbidden, "error.forbidden")
-		}
-		if in.Reason == "" {
-			return Need{}, invalid("reason", "volunteer.reason_required")
-		}
-		if n.Closed() {
-			return Need{}, wrongState
-		}
-		next, set, args = NeedRefused, `closed_at = $1`, []any{s.Now()}
-	case "done":
-		if n.Status != NeedTaken || !(leads || (n.VolunteerID != 0 && s.involved(ctx, a, n) && n.ForResidentID != a.Self())) {
-			return Need{}, wrongState
-		}
-		next, set, args = NeedDone, `closed_at = $1`, []any{s.Now()}
+		st.Set = map[string]string{NeedAssigned: `volunteer_id = NULL`, NeedOpen: `team_id = NULL`}[act.To]
+	case "refuse", "done":
+		st.Set, st.Args = `closed_at = $1`, []any{st.At}
 	case "rate":
-		if in.Rating < 1 || in.Rating > 5 {
-			return Need{}, invalid("rating", "volunteer.rating_invalid")
-		}
 		if utf8.RuneCountInString(in.Comment) > 200 {
 			return Need{}, invalid("comment", "field.too_long")
 		}
-		if n.Status != NeedDone {
-			return Need{}, wrongState
-		}
-		served := n.ForResidentID != 0 && n.ForResidentID == a.Self()
-		if !served && !leads {
-			return Need{}, errs.New(errs.Forbidden, "volunteer.rate_not_served")
-		}
-		if v, err := s.Me(ctx, a); err == nil && v.ID == n.VolunteerID {
-			return Need{}, errs.New(errs.Forbidden, "volunteer.own_hours")
-		}
-		next, set, args = NeedRated, `rating = $1, rating_comment = $2`, []any{in.Rating, in.Comment}
-		in.Reason = fmt.Sprintf("%d★ %s", in.Rating, in.Comment)
-	default:
-		return Need{}, invalid("action", "volunteer.action_invalid")
+		st.Set, st.Args, st.Rating = `rating = $1, rating_comment = $2`, []any{in.Rating, in.Comment}, in.Rating
+		st.Reason = fmt.Sprintf("%d★ %s", in.Rating, in.Comment)
 	}
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		q := `UPDATE volunteer_needs SET status = $` + fmt.Sprint(len(args)+1)
-		if set != "" {
-			q = `UPDATE volunteer_needs SET ` + set + `, status = $` + fmt.Sprint(len(args)+1)
-		}
-		args = append(args, next, n.ID, n.Status)
-		res, err := tx.ExecContext(ctx, q+fmt.Sprintf(` WHERE id = $%d AND status = $%d`, len(args)-1, len(args)), args...)
-		if err != nil {
-			return err
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
-			return wrongState
-		}
-		if err := s.needEvent(ctx, tx, a, n.ID, next, in.Reason); err != nil {
-			return err
-		}
-		if leads {
-			return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.need." + in.Action, Entity: "volunteer_need", EntityID: n.ID, TownID: n.TownID, VillageID: n.VillageID, Summary: in.Reason})
-		}
-		return nil
-	})
-	if err != nil {
+	if p.Has(flow.Dispatcher) {
+		st.Audit = &auth.AuditEntry{TownID: n.TownID, VillageID: n.VillageID}
+	}
+	if err := s.DB.Tx(ctx, func(tx *sql.Tx) error { _, err := NeedFlow.Move(ctx, tx, o, st); return err }); err != nil {
 		return Need{}, err
 	}
 	return s.Need(ctx, a, n.ID)
 }
 
-// inTeam reports whether the actor's resident is a member of a team.
-func (s *Service) inTeam(ctx context.Context, a *auth.Actor, teamID int64) bool {
-	if teamID == 0 || a == nil || a.Self() == 0 {
-		return false
+// taker is the volunteer who takes a need: the person themself as a member of its team, or, when
+// the village's staff give it, the member they name.
+func (s *Service) taker(ctx context.Context, a *auth.Actor, n Need, p flow.Party, named int64) (int64, error) {
+	if named == 0 || !p.Has(flow.Dispatcher) {
+		vid, member, err := s.memberOf(ctx, a, n.TeamID)
+		if err != nil {
+			return 0, err
+		}
+		if !member {
+			return 0, errs.New(errs.Forbidden, "volunteer.not_in_team")
+		}
+		return vid, nil
 	}
-	var n int
-	s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.team_id = $1 AND v.resident_id = $2`, teamID, a.Self()).Scan(&n)
-	return n > 0
+	var k int
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_members WHERE team_id = $1 AND volunteer_id = $2`, n.TeamID, named).Scan(&k); err != nil {
+		return 0, fmt.Errorf("volunteer: need: %w", err)
+	}
+	if k == 0 {
+		return 0, invalid("volunteer_id", "volunteer.not_in_team")
+	}
+	return named, nil
 }
 
 // NeedStatusAfter is the status a need action moves a need to ("" for an unknown action; a
 // send_back's depends on where the need was).
-func NeedStatusAfter(action string) string {
-	switch action {
-	case "assign":
-		return NeedAssigned
-	case "take":
-		return NeedTaken
-	case "done":
-		return NeedDone
-	case "rate":
-		return NeedRated
-	case "refuse":
-		return NeedRefused
-	}
-	return ""
-}
+func NeedStatusAfter(action string) string { return NeedFlow.To(action) }
