@@ -1,0 +1,126 @@
+package bank
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"siwei/internal/db"
+)
+
+// prepare readies a posting's statements on the SQLite writer, before any transaction holds it.
+func (s *Service) prepare() {
+	if s.DB.Engine != db.SQLite {
+		return
+	}
+	for _, q := range []string{qLock, qTransaction, qBalances, qEntries, qEarnings, qEarningsPlaced} {
+		if st, err := s.DB.Write().Prepare(q); err == nil {
+			s.stmts.Store(q, st)
+		}
+	}
+}
+
+// readStmt returns a read query prepared on the reader pool (database/sql prepares it once per
+// connection), or the plain query if it cannot be prepared.
+func (s *Service) readStmt(ctx context.Context, q string) interface {
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+} {
+	if st, ok := s.stmts.Load("read:" + q); ok {
+		return st.(*sql.Stmt)
+	}
+	st, err := s.DB.Read().PrepareContext(ctx, q)
+	if err != nil {
+		return readQuery{s.DB.Read(), q}
+	}
+	if prev, loaded := s.stmts.LoadOrStore("read:"+q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	return st
+}
+
+type readQuery struct {
+	db *sql.DB
+	q  string
+}
+
+func (r readQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return r.db.QueryRowContext(ctx, r.q, args...)
+}
+
+// stmt returns q prepared for tx when it is one of the posting's statements prepared on the SQLite
+// writer (which saves parsing each one on every posting; pgx caches its own), else q as is. It
+// never prepares: the group transaction holds the only writer connection.
+func (s *Service) stmt(ctx context.Context, tx *sql.Tx, q string) interface {
+	ExecContext(ctx context.Context, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+} {
+	if st, ok := s.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt))
+	}
+	return txQuery{tx, q}
+}
+
+// txQuery runs one query on a transaction with the same methods as a prepared statement.
+type txQuery struct {
+	tx *sql.Tx
+	q  string
+}
+
+func (t txQuery) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.q, args...)
+}
+func (t txQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.q, args...)
+}
+func (t txQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.q, args...)
+}
+
+// params collects a generated statement's arguments and writes their placeholders: $N on
+// PostgreSQL; ? on SQLite, where $N is a named parameter that SQLite looks up in a list, once when
+// parsing and once when binding, which costs time quadratic in the thousands of parameters of a
+// multi-row statement. The placeholders must be written in the order of the arguments.
+type params struct {
+	args []any
+	anon bool
+}
+
+func (s *Service) params() *params { return &params{anon: s.DB.Engine == db.SQLite} }
+
+// add appends one argument and returns its placeholder.
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	if p.anon {
+		return "?"
+	}
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// list appends ids and returns their placeholders, comma-separated.
+func (p *params) list(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.add(id))
+	}
+	return b.String()
+}
+
+// row appends vs and returns a VALUES row of their placeholders.
+func (p *params) row(vs ...any) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.add(v))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
