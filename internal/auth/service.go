@@ -16,7 +16,6 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"siwei/internal/db"
-	"siwei/internal/errs"
 )
 
 // Service manages accounts, roles, sessions and the audit log.
@@ -27,27 +26,33 @@ type Service struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
+	// Limits throttle logins and password changes; NewService sets DefaultLimits.
+	Limits Limits
+	// DeviceKey signs device cookies: a browser that logged in to a phone before keeps its own
+	// allowance of attempts (device.go). Without a key no browser is trusted.
+	DeviceKey []byte
+	// DecryptID opens a resident's sealed ID number, so that a password built from it can be
+	// refused. The server sets it from the people package's cipher, which auth cannot import.
+	DecryptID func(sealed []byte) (string, error)
+
 	// prepared holds statements prepared once; behind a pointer so that a Service can be copied.
 	prepared *prepared
 }
 
-// prepared is the Service's prepared statements.
+// prepared is what the copies of a Service share: its prepared statements and its counters.
 type prepared struct {
 	authenticate atomic.Pointer[sql.Stmt]
+	// hashes counts the passwords hashed to check a login or an old password.
+	hashes atomic.Int64
 }
 
 // NewService returns a Service with default settings.
 func NewService(d *db.DB) *Service {
-	return &Service{DB: d, SessionTTL: 30 * 24 * time.Hour, Now: db.Now, prepared: &prepared{}}
+	return &Service{DB: d, SessionTTL: 30 * 24 * time.Hour, Now: db.Now, Limits: DefaultLimits, prepared: &prepared{}}
 }
 
-// Login limits: failures in the window before the phone or the client address is refused.
-const (
-	loginWindow      = 15 * time.Minute
-	maxPhoneFailures = 5
-	maxAddrFailures  = 30
-	minPasswordLen   = 8
-)
+// minPasswordLen is the shortest password accepted.
+const minPasswordLen = 8
 
 // Account is a login: a phone and a password, optionally tied to a resident record.
 type Account struct {
@@ -62,8 +67,24 @@ type Account struct {
 	Grants      []Grant
 }
 
-// HashPassword hashes with argon2id (19 MiB, 2 passes: OWASP's minimum), in PHC string form.
+// HashPassword hashes with argon2id (19 MiB, 2 passes: OWASP's minimum), in PHC string form. It
+// waits for one of the hash slots (hashing.go).
 func HashPassword(pw string) string {
+	acquireHash(context.Background(), 0)
+	defer releaseHash()
+	return hashPassword(pw)
+}
+
+// CheckPassword reports whether pw matches a hash made by HashPassword. It waits for one of the
+// hash slots (hashing.go).
+func CheckPassword(hash, pw string) bool {
+	acquireHash(context.Background(), 0)
+	defer releaseHash()
+	return checkPassword(hash, pw)
+}
+
+// hashPassword is HashPassword for a caller that holds a hash slot.
+func hashPassword(pw string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	sum := argon2.IDKey([]byte(pw), salt, 2, 19*1024, 1, 32)
@@ -71,8 +92,8 @@ func HashPassword(pw string) string {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))
 }
 
-// CheckPassword reports whether pw matches a hash made by HashPassword.
-func CheckPassword(hash, pw string) bool {
+// checkPassword is CheckPassword for a caller that holds a hash slot.
+func checkPassword(hash, pw string) bool {
 	var m, t uint32
 	var p uint8
 	parts := strings.Split(hash, "$")
@@ -95,85 +116,14 @@ func CheckPassword(hash, pw string) bool {
 // phones have accounts.
 var dummyHash = HashPassword("siwei-no-such-account")
 
-// ValidatePassword checks a new password.
-func ValidatePassword(pw string) error {
-	var f errs.Fields
-	if len([]rune(pw)) < minPasswordLen {
-		f.Add("password", "auth.password_too_short")
-	} else if len(pw) > 128 {
-		f.Add("password", "auth.password_too_long")
-	}
-	return f.Err()
-}
-
 // Session is a login: a cookie for browsers or a bearer token for API clients.
 type Session struct {
 	Token     string // shown once, never stored
 	ExpiresAt time.Time
-}
-
-// Login checks a phone and password and opens a session of the kind "web" or "api". Failures are
-// counted per phone and per client address; past the limit the login is refused before checking.
-func (s *Service) Login(ctx context.Context, phone, password, addr, kind string) (Session, error) {
-	phone = strings.TrimSpace(phone)
-	var f errs.Fields
-	if phone == "" {
-		f.Add("phone", "field.required")
-	}
-	if password == "" {
-		f.Add("password", "field.required")
-	}
-	if err := f.Err(); err != nil {
-		return Session{}, err
-	}
-	now := s.Now()
-	since := now.Add(-loginWindow)
-	var byPhone, byAddr int
-	r := s.DB.Read()
-	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE phone = $1 AND at > $2 AND NOT ok`, phone, since).Scan(&byPhone); err != nil {
-		return Session{}, fmt.Errorf("auth: login: %w", err)
-	}
-	if err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE addr = $1 AND at > $2 AND NOT ok`, addr, since).Scan(&byAddr); err != nil {
-		return Session{}, fmt.Errorf("auth: login: %w", err)
-	}
-	if byPhone >= maxPhoneFailures || byAddr >= maxAddrFailures {
-		return Session{}, errs.New(errs.TooMany, "auth.too_many_attempts")
-	}
-	var id int64
-	var hash string
-	var disabled bool
-	err := r.QueryRowContext(ctx, `SELECT id, password_hash, disabled FROM accounts WHERE phone = $1`, phone).Scan(&id, &hash, &disabled)
-	if err != nil && !db.IsNoRows(err) {
-		return Session{}, fmt.Errorf("auth: login: %w", err)
-	}
-	ok := false
-	if id == 0 || hash == "" {
-		CheckPassword(dummyHash, password)
-	} else {
-		ok = CheckPassword(hash, password) && !disabled
-	}
-	var sess Session
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (phone, addr, ok, at) VALUES ($1, $2, $3, $4)`, phone, addr, ok, now); err != nil {
-			return err
-		}
-		if !ok {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET last_login_at = $1 WHERE id = $2`, now, id); err != nil {
-			return err
-		}
-		var err error
-		sess, err = s.openSession(ctx, tx, id, kind)
-		return err
-	})
-	if err != nil {
-		return Session{}, fmt.Errorf("auth: login: %w", err)
-	}
-	if !ok {
-		return Session{}, errs.New(errs.Unauthorized, "auth.bad_credentials")
-	}
-	return sess, nil
+	// Device is the device cookie to give the browser that logged in (device.go), and
+	// DeviceExpires when it ends.
+	Device        string
+	DeviceExpires time.Time
 }
 
 func (s *Service) openSession(ctx context.Context, tx db.Querier, accountID int64, kind string) (Session, error) {

@@ -287,53 +287,6 @@ func TestLogin(t *testing.T) {
 	})
 }
 
-func TestLoginRateLimit(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		f := newFixture(t, d)
-		now := db.Now()
-		f.as.Now = func() time.Time { return now }
-		t.Run("Phone", func(t *testing.T) {
-			for i := 1; i <= 5; i++ {
-				_, err := f.as.Login(f.ctx, r1Phone, "wrong-password", fmt.Sprintf("198.51.100.%d", i), "web")
-				wantErr(t, err, errs.Unauthorized, "auth.bad_credentials")
-			}
-			// The sixth attempt is refused before the password is looked at, even the right one.
-			n := f.count(t, "login_attempts")
-			_, err := f.as.Login(f.ctx, r1Phone, testPassword, "198.51.100.6", "web")
-			wantErr(t, err, errs.TooMany, "auth.too_many_attempts")
-			if f.count(t, "login_attempts") != n || f.count(t, "sessions") != 0 {
-				t.Fatal("a refused attempt stored something")
-			}
-			// Another phone is not affected.
-			f.login(t, r2Phone, testPassword)
-			// After the window the right password works again.
-			now = now.Add(15*time.Minute + time.Second)
-			f.login(t, r1Phone, testPassword)
-		})
-		t.Run("Address", func(t *testing.T) {
-			now = now.Add(time.Hour)
-			for i := 0; i < 30; i++ {
-				_, err := f.as.Login(f.ctx, fmt.Sprintf("137%08d", i), "guess", "203.0.113.9", "web")
-				wantErr(t, err, errs.Unauthorized, "auth.bad_credentials")
-			}
-			_, err := f.as.Login(f.ctx, v1AdminPhone, testPassword, "203.0.113.9", "web")
-			wantErr(t, err, errs.TooMany, "auth.too_many_attempts")
-			if _, err := f.as.Login(f.ctx, v1AdminPhone, testPassword, "203.0.113.10", "web"); err != nil {
-				t.Fatalf("another address: %v", err)
-			}
-		})
-		t.Run("Prune", func(t *testing.T) {
-			now = now.Add(2 * time.Hour)
-			if err := f.as.PruneLoginAttempts(f.ctx); err != nil {
-				t.Fatal(err)
-			}
-			if n := f.count(t, "login_attempts"); n != 0 {
-				t.Fatalf("%d attempts left after pruning", n)
-			}
-		})
-	})
-}
-
 func TestChangePassword(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newFixture(t, d)

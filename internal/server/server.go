@@ -58,7 +58,9 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	ps := people.NewService(d, cipher)
 	bs := bank.NewService(d, ps)
 	ns := notify.NewService(d)
-	return &System{DB: d, People: ps, Auth: auth.NewService(d), Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns)}, nil
+	as := auth.NewService(d)
+	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
+	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns)}, nil
 }
 
 // Close closes the database.

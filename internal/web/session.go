@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"siwei/internal/auth"
@@ -48,8 +49,9 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) loginPost(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
-	sess, err := a.Auth.Login(r.Context(), r.PostForm.Get("phone"), r.PostForm.Get("password"), ClientAddr(r, TrustProxy), "web")
+	sess, err := a.Auth.LoginWith(r.Context(), a.loginInput(r, r.PostForm.Get("phone"), r.PostForm.Get("password"), "web"))
 	if err != nil {
+		retryAfter(w, err)
 		p := a.NewPage(r, "login.title", nil)
 		p.Form = r.PostForm
 		p.Form.Del("password")
@@ -63,6 +65,7 @@ func (a *App) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", Expires: sess.ExpiresAt,
 		HttpOnly: true, Secure: a.HTTPS(r), SameSite: http.SameSiteLaxMode})
+	a.setDevice(w, r, sess)
 	next := r.PostForm.Get("next")
 	if next == "" {
 		actor, _ := a.Auth.Authenticate(r.Context(), sess.Token)
@@ -89,8 +92,9 @@ func (a *App) passwordPage(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) passwordPost(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
-	err := a.Auth.ChangePassword(r.Context(), auth.From(r.Context()), r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
+	err := a.Auth.ChangeOwnPassword(r.Context(), auth.From(r.Context()), r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
 	if err != nil {
+		retryAfter(w, err)
 		p := a.NewPage(r, "password.title", nil)
 		status, err := a.FormErrors(p, err)
 		if err != nil {
@@ -109,10 +113,37 @@ func (a *App) apiLogin(w http.ResponseWriter, r *http.Request) {
 		a.Error(w, r, err)
 		return
 	}
-	sess, err := a.Auth.Login(r.Context(), in.Phone, in.Password, ClientAddr(r, TrustProxy), "api")
+	sess, err := a.Auth.LoginWith(r.Context(), a.loginInput(r, in.Phone, in.Password, "api"))
 	if err != nil {
+		retryAfter(w, err)
 		a.Error(w, r, err)
 		return
 	}
 	JSON(w, http.StatusOK, LoginResponse{Token: sess.Token, ExpiresAt: sess.ExpiresAt})
+}
+
+// loginInput is a login attempt from r, with the browser's device cookie if it sent one.
+func (a *App) loginInput(r *http.Request, phone, password, kind string) auth.LoginInput {
+	in := auth.LoginInput{Phone: phone, Password: password, Addr: ClientAddr(r, TrustProxy), Kind: kind}
+	if c, err := r.Cookie(auth.DeviceCookie); err == nil {
+		in.Device = c.Value
+	}
+	return in
+}
+
+// setDevice gives the browser that logged in its device cookie, so that its next logins to the
+// phone count against its own allowance. Only /login reads it; logging out keeps it.
+func (a *App) setDevice(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+	if sess.Device == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: auth.DeviceCookie, Value: sess.Device, Path: "/login", Expires: sess.DeviceExpires,
+		HttpOnly: true, Secure: a.HTTPS(r), SameSite: http.SameSiteLaxMode})
+}
+
+// retryAfter tells a client refused for too many attempts, or a busy server, when to come back.
+func retryAfter(w http.ResponseWriter, err error) {
+	if d, ok := auth.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, (d+time.Second-1)/time.Second))))
+	}
 }
