@@ -1,0 +1,180 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"sync/atomic"
+)
+
+// Counter counts the statements and transactions a database opened with WithCounter runs, so that
+// a benchmark can report what an operation costs in round trips as well as in time. A database
+// opened without one goes straight to the driver: the count costs nothing when it is off.
+type Counter struct {
+	Queries atomic.Int64 // statements that return rows (reads, and writes with RETURNING)
+	Execs   atomic.Int64 // statements that return none
+	Txs     atomic.Int64 // transactions begun
+}
+
+// Reset sets the counts to zero.
+func (c *Counter) Reset() { c.Queries.Store(0); c.Execs.Store(0); c.Txs.Store(0) }
+
+type counterKey struct{}
+
+// WithCounter returns a context that makes Open count into c.
+func WithCounter(ctx context.Context, c *Counter) context.Context {
+	return context.WithValue(ctx, counterKey{}, c)
+}
+
+// sqlOpen is sql.Open, through a counting connector when ctx carries a Counter.
+func sqlOpen(ctx context.Context, name, dsn string) (*sql.DB, error) {
+	c, _ := ctx.Value(counterKey{}).(*Counter)
+	if c == nil {
+		return sql.Open(name, dsn)
+	}
+	probe, err := sql.Open(name, dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	probe.Close()
+	return sql.OpenDB(countConnector{drv, dsn, c}), nil
+}
+
+type countConnector struct {
+	drv driver.Driver
+	dsn string
+	c   *Counter
+}
+
+func (k countConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := k.drv.Open(k.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &countConn{conn, k.c}, nil
+}
+
+func (k countConnector) Driver() driver.Driver { return k.drv }
+
+// countConn passes every call to the driver's connection, counting statements and transactions.
+type countConn struct {
+	driver.Conn
+	c *Counter
+}
+
+func (cc *countConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	cc.c.Txs.Add(1)
+	if b, ok := cc.Conn.(driver.ConnBeginTx); ok {
+		return b.BeginTx(ctx, opts)
+	}
+	return cc.Conn.Begin() //nolint:staticcheck // the fallback database/sql itself uses
+}
+
+func (cc *countConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	var st driver.Stmt
+	var err error
+	if p, ok := cc.Conn.(driver.ConnPrepareContext); ok {
+		st, err = p.PrepareContext(ctx, q)
+	} else {
+		st, err = cc.Conn.Prepare(q)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &countStmt{st, cc.c}, nil
+}
+
+func (cc *countConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	e, ok := cc.Conn.(driver.ExecerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	cc.c.Execs.Add(1)
+	return e.ExecContext(ctx, q, args)
+}
+
+func (cc *countConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	r, ok := cc.Conn.(driver.QueryerContext)
+	if !ok {
+		return nil, driver.ErrSkip
+	}
+	cc.c.Queries.Add(1)
+	return r.QueryContext(ctx, q, args)
+}
+
+func (cc *countConn) CheckNamedValue(v *driver.NamedValue) error {
+	if n, ok := cc.Conn.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(v)
+	}
+	return driver.ErrSkip
+}
+
+func (cc *countConn) ResetSession(ctx context.Context) error {
+	if r, ok := cc.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (cc *countConn) IsValid() bool {
+	if v, ok := cc.Conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (cc *countConn) Ping(ctx context.Context) error {
+	if p, ok := cc.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// countStmt counts the runs of a prepared statement.
+type countStmt struct {
+	driver.Stmt
+	c *Counter
+}
+
+func (cs *countStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	cs.c.Execs.Add(1)
+	if e, ok := cs.Stmt.(driver.StmtExecContext); ok {
+		return e.ExecContext(ctx, args)
+	}
+	v, err := values(args)
+	if err != nil {
+		return nil, err
+	}
+	return cs.Stmt.Exec(v) //nolint:staticcheck // drivers without contexts
+}
+
+func (cs *countStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	cs.c.Queries.Add(1)
+	if q, ok := cs.Stmt.(driver.StmtQueryContext); ok {
+		return q.QueryContext(ctx, args)
+	}
+	v, err := values(args)
+	if err != nil {
+		return nil, err
+	}
+	return cs.Stmt.Query(v) //nolint:staticcheck // drivers without contexts
+}
+
+func (cs *countStmt) CheckNamedValue(v *driver.NamedValue) error {
+	if n, ok := cs.Stmt.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(v)
+	}
+	return driver.ErrSkip
+}
+
+func values(args []driver.NamedValue) ([]driver.Value, error) {
+	v := make([]driver.Value, len(args))
+	for i, a := range args {
+		if a.Name != "" {
+			return nil, driver.ErrSkip
+		}
+		v[i] = a.Value
+	}
+	return v, nil
+}
