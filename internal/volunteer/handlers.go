@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -370,16 +369,11 @@ func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, form url.V
 				h.App.Error(w, r, err)
 				return
 			}
-			if n.TeamID != 0 {
-				vols, err := h.S.Volunteers(r.Context(), a, n.VillageID, "")
-				if err != nil {
+			if v.Can["take"] {
+				// Volunteers listed the village's volunteers without their teams, so this form never showed.
+				if v.Volunteers, err = h.S.givenTo(r.Context(), n); err != nil {
 					h.App.Error(w, r, err)
 					return
-				}
-				for _, vol := range vols {
-					if slices.Contains(vol.Teams, n.TeamID) {
-						v.Volunteers = append(v.Volunteers, vol)
-					}
 				}
 			}
 		}

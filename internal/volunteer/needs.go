@@ -495,6 +495,25 @@ func (s *Service) taker(ctx context.Context, a *auth.Actor, n Need, p flow.Party
 	return named, nil
 }
 
+// givenTo are the members of the team a need is assigned to, whom its village's staff may give it to.
+func (s *Service) givenTo(ctx context.Context, n Need) ([]Volunteer, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+volunteerCols+` FROM volunteers v JOIN residents r ON r.id = v.resident_id
+		WHERE v.id IN (SELECT volunteer_id FROM volunteer_members WHERE team_id = $1) ORDER BY v.number`, n.TeamID)
+	if err != nil {
+		return nil, fmt.Errorf("volunteer: need: team: %w", err)
+	}
+	defer rows.Close()
+	var out []Volunteer
+	for rows.Next() {
+		v, err := scanVolunteer(rows)
+		if err != nil {
+			return nil, fmt.Errorf("volunteer: need: team: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // NeedStatusAfter is the status a need action moves a need to ("" for an unknown action; a
 // send_back's depends on where the need was).
 func NeedStatusAfter(action string) string { return NeedFlow.To(action) }

@@ -24,7 +24,7 @@ func TestNeedPageAndAPIAgreeOnWhoSeesIt(t *testing.T) {
 		town, _ := env.Sys.People.Town(t.Context(), env.Info.TownID)
 		qt, _ := env.Sys.People.VillageByName(t.Context(), town.ID, "前疃村")
 		leader, member, filer, other := env.API(demo.PhoneVillageAdmin), env.API(demo.PhoneResident), env.API(demo.PhonePartyMember), env.API(demo.PhoneVillageAdmin2)
-		memberPage, otherPage := env.Browser(demo.PhoneResident), env.Browser(demo.PhoneVillageAdmin2)
+		memberPage, otherPage, leaderPage := env.Browser(demo.PhoneResident), env.Browser(demo.PhoneVillageAdmin2), env.Browser(demo.PhoneVillageAdmin)
 
 		var teams []volunteer.Team
 		if st, body := leader.JSON("GET", fmt.Sprintf("/api/v1/volunteer/teams?village_id=%d", qt.ID), nil, &teams); st != 200 || len(teams) != 6 {
@@ -68,11 +68,28 @@ func TestNeedPageAndAPIAgreeOnWhoSeesIt(t *testing.T) {
 		if st, body := filer.JSON("GET", api, nil, &got); st != 200 || len(got.Actions) != 0 {
 			t.Errorf("the filer's actions: %d %v %.200s", st, got.Actions, body)
 		}
+		// buttons checks which of the need's forms a page draws.
+		buttons := func(when string, c *servertest.Client, path string, want ...string) {
+			t.Helper()
+			st, body := c.Get(path)
+			var got []string
+			for _, b := range []string{`value="assign"`, `name="volunteer_id"`, `value="take"`, `value="done"`, `name="rating"`, `value="send_back"`, `value="refuse"`} {
+				if strings.Contains(body, b) {
+					got = append(got, b)
+				}
+			}
+			if st != 200 || !slices.Equal(got, want) {
+				t.Errorf("%s: %d %q, want %q", when, st, got, want)
+			}
+		}
+		buttons("the leader's console, assigned", leaderPage, "/admin"+page, `value="assign"`, `name="volunteer_id"`, `value="take"`, `value="send_back"`, `value="refuse"`)
 		// The member takes it on the page; from then on it is theirs, and the API says so.
 		if st, body := memberPage.PostForm(page, url.Values{"action": {"take"}}); st != 303 {
 			t.Fatalf("take on the page: %d %.300s", st, body)
 		}
 		seen("taken by the member", member, memberPage, 200, "done", "send_back")
+		buttons("the member's page, taken", memberPage, page, `value="done"`, `value="send_back"`)
+		buttons("the leader's console, taken", leaderPage, "/admin"+page, `value="done"`, `value="send_back"`, `value="refuse"`)
 		if st, body := member.JSON("POST", api+"/actions", volunteer.NeedAction{Action: "take"}, nil); st != 409 {
 			t.Errorf("take again: %d %s", st, body)
 		}
