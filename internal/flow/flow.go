@@ -8,6 +8,7 @@
 package flow
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -93,17 +94,9 @@ type Flow struct {
 // New checks a declaration and fills the kit's default keys. It panics on a flow that cannot
 // work (an unknown state, two actions of one name from one state), as a mistyped constant would.
 func New(f Flow) *Flow {
-	def := Keys{Unknown: "flow.action_unknown", NotNow: "flow.not_now", NotYours: "flow.not_your_part", OwnWork: "flow.own_work",
-		ReasonRequired: "flow.reason_required", RatingInvalid: "flow.rating_invalid"}
-	for _, k := range []struct {
-		v *string
-		d string
-	}{{&f.Keys.Unknown, def.Unknown}, {&f.Keys.NotNow, def.NotNow}, {&f.Keys.NotYours, def.NotYours},
-		{&f.Keys.OwnWork, def.OwnWork}, {&f.Keys.ReasonRequired, def.ReasonRequired}, {&f.Keys.RatingInvalid, def.RatingInvalid}} {
-		if *k.v == "" {
-			*k.v = k.d
-		}
-	}
+	k := &f.Keys
+	k.Unknown, k.NotNow, k.NotYours = cmp.Or(k.Unknown, "flow.action_unknown"), cmp.Or(k.NotNow, "flow.not_now"), cmp.Or(k.NotYours, "flow.not_your_part")
+	k.OwnWork, k.ReasonRequired, k.RatingInvalid = cmp.Or(k.OwnWork, "flow.own_work"), cmp.Or(k.ReasonRequired, "flow.reason_required"), cmp.Or(k.RatingInvalid, "flow.rating_invalid")
 	if f.Name == "" || f.Table == "" {
 		panic("flow: a flow needs a name and a table")
 	}
