@@ -104,44 +104,30 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	if s.DB.Engine == db.Postgres && t.Guard == nil {
 		return s.postStatement(ctx, tx, t, resAcct, counter)
 	}
-	type acct struct {
-		balance, seq, owner int64
-		head, kind          string
-	}
-	accts := map[int64]*acct{}
+	accts := map[int64]*head{}
 	rows, err := s.stmt(ctx, tx, qLock+s.DB.ForUpdate()).QueryContext(ctx, resAcct, counter)
 	if err != nil {
 		return Posted{}, fmt.Errorf("bank: lock: %w", err)
 	}
 	for rows.Next() {
-		var id int64
-		a := &acct{}
-		if err := rows.Scan(&id, &a.balance, &a.seq, &a.head, &a.kind, &a.owner); err != nil {
+		a, err := scanHead(rows)
+		if err != nil {
 			rows.Close()
 			return Posted{}, err
 		}
-		accts[id] = a
+		accts[a.id] = a
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return Posted{}, err
 	}
-	if accts[resAcct] == nil || accts[counter] == nil || resAcct == counter {
+	r, c := accts[resAcct], accts[counter]
+	if r == nil || c == nil || resAcct == counter {
 		return Posted{}, fmt.Errorf("bank: post: accounts %d and %d not found", resAcct, counter)
 	}
 	now := s.Now()
-	var actorID any
-	actorName, forID := "", any(nil)
-	if t.Actor != nil {
-		actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
-		if t.Actor.ActingFor != nil {
-			forID = t.Actor.ActingFor.ID
-		}
-	}
 	var txID int64
-	err = s.stmt(ctx, tx, qTransaction).QueryRowContext(ctx,
-		t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason, nullID(t.ReversesID),
-		actorID, actorName, forID, t.ApprovedBy, t.Period, now).Scan(&txID)
+	err = s.stmt(ctx, tx, qTransaction).QueryRowContext(ctx, t.txRow(now)...).Scan(&txID)
 	if db.IsUnique(err) {
 		if s.DB.Engine != db.SQLite {
 			return Posted{}, errKeyRace // the transaction is aborted: write() answers from outside
@@ -165,36 +151,22 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 			return Posted{}, err
 		}
 	}
-	r, c := accts[resAcct], accts[counter]
-	r.balance += t.Amount
-	c.balance -= t.Amount
-	if r.balance < 0 {
-		return Posted{}, errs.New(errs.Conflict, "bank.insufficient")
-	}
-	r.seq++
-	c.seq++
-	rPrev, cPrev := r.head, c.head
 	if r.kind != "resident" || r.owner != t.ResidentID {
 		return Posted{}, fmt.Errorf("bank: post: account %d is not resident %d's", resAcct, t.ResidentID)
 	}
-	what := Content{Kind: t.Kind, ResidentID: t.ResidentID, RuleCode: t.RuleCode, Reason: t.Reason, ApprovedBy: t.ApprovedBy, ReversesID: t.ReversesID}
-	r.head = chainHash(rPrev, resAcct, r.seq, txID, t.Amount, r.balance, now, what.String(r.kind, r.owner))
-	c.head = chainHash(cPrev, counter, c.seq, txID, -t.Amount, c.balance, now, what.String(c.kind, c.owner))
-	if _, err := s.stmt(ctx, tx, qBalances).ExecContext(ctx, resAcct, r.balance, c.balance, r.seq, c.seq, r.head, c.head, t.Earned, counter); err != nil {
+	legs := t.legs(txID, now, r, c)
+	if r.balance < 0 {
+		return Posted{}, errs.New(errs.Conflict, "bank.insufficient")
+	}
+	r.earned = t.Earned
+	if _, err := s.stmt(ctx, tx, qHeads2).ExecContext(ctx, append(r.values(), c.values()...)...); err != nil {
 		return Posted{}, fmt.Errorf("bank: balances: %w", err)
 	}
-	if _, err := s.stmt(ctx, tx, qEntries).ExecContext(ctx,
-		txID, resAcct, r.seq, t.Amount, r.balance, rPrev, r.head, now, counter, c.seq, -t.Amount, c.balance, cPrev, c.head); err != nil {
+	if _, err := s.stmt(ctx, tx, qEntries2).ExecContext(ctx, append(legs[0].row(), legs[1].row()...)...); err != nil {
 		return Posted{}, fmt.Errorf("bank: entries: %w", err)
 	}
 	if t.Earned != 0 {
-		var err error
-		if t.VillageID != 0 && t.HouseholdID != 0 {
-			_, err = s.stmt(ctx, tx, qEarningsPlaced).ExecContext(ctx, t.ResidentID, t.Period, t.TownID, t.VillageID, t.HouseholdID, t.Earned)
-		} else {
-			_, err = s.stmt(ctx, tx, qEarnings).ExecContext(ctx, t.Period, t.Earned, t.ResidentID)
-		}
-		if err != nil {
+		if _, err := s.stmt(ctx, tx, qEarning).ExecContext(ctx, t.earningRow()...); err != nil {
 			return Posted{}, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}
@@ -205,24 +177,14 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 // statement, so one round trip. It locks both accounts (in id order) and, when both are the
 // accounts post expects, inserts the transaction (a key already used fails here, as in post);
 // then, only if the resident's balance stays at or above zero, it moves both balances, appends
-// both entries with their chain hashes (computed by PostgreSQL's sha256 over the text chainHash
-// hashes) and keeps the earnings row. A refusal returns an error, so the caller rolls the
+// both entries with their chain hashes (computed by PostgreSQL's sha256 over the same hashText
+// as entry.sum) and keeps the earnings row. A refusal returns an error, so the caller rolls the
 // transaction row back. The values come from the locked rows, which READ COMMITTED gives in their
 // latest committed version.
 func (s *Service) postStatement(ctx context.Context, tx db.Querier, t Transfer, resAcct, counter int64) (Posted, error) {
 	now := s.Now()
-	var actorID any
-	actorName, forID := "", any(nil)
-	if t.Actor != nil {
-		actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
-		if t.Actor.ActingFor != nil {
-			forID = t.Actor.ActingFor.ID
-		}
-	}
-	what := Content{Kind: t.Kind, ResidentID: t.ResidentID, RuleCode: t.RuleCode, Reason: t.Reason, ApprovedBy: t.ApprovedBy, ReversesID: t.ReversesID}
-	rows, err := tx.QueryContext(ctx, qPostPG, resAcct, counter, t.ResidentID, t.Amount, t.TownID, t.Kind, t.Key, t.digest(),
-		nullID(t.RuleID), t.RuleCode, t.Reason, nullID(t.ReversesID), actorID, actorName, forID, t.ApprovedBy, t.Period, now,
-		now.UTC().UnixMicro(), what.common(), t.Earned, t.VillageID, t.HouseholdID)
+	args := append(t.txRow(now), resAcct, counter, hashTime(now), t.content().common(), t.Earned, t.VillageID, t.HouseholdID)
+	rows, err := tx.QueryContext(ctx, qPostPG, args...)
 	if db.IsUnique(err) {
 		return Posted{}, errKeyRace // the transaction is aborted: write() answers from outside
 	}
@@ -301,60 +263,37 @@ func (s *Service) postAlone(ctx context.Context, t Transfer) (p Posted, ok bool,
 	return p, true, err
 }
 
-// qPostPG is a whole posting in one PostgreSQL statement (postStatement). The hash text is
-// chainHash's: prev|account|seq|transaction|amount|balance|microseconds|content.
-const qPostPG = `WITH l AS (
-		SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) AS owner FROM bank_accounts
-		WHERE id IN (CAST($1 AS BIGINT), CAST($2 AS BIGINT)) ORDER BY id FOR UPDATE),
-	d (id, amt, earned) AS (VALUES (CAST($1 AS BIGINT), CAST($4 AS BIGINT), CAST($21 AS BIGINT)),
-		(CAST($2 AS BIGINT), -CAST($4 AS BIGINT), CAST(0 AS BIGINT))),
+// qPostPG is a whole posting in one PostgreSQL statement (postStatement), rendered from the
+// posting format: the transaction row is txRow's values ($1–$16, cast to txColumns' types), the
+// entries are entryValues of SQL expressions, the resident's first as in legs, with hashes of
+// hashText.sql, the accounts move by headUpdate and the earnings row is earningSelect's. Then $17
+// is the resident's account, $18 the counter account, $19 the time as hashed (hashTime), $20 the
+// content (Content.common), $21 what the resident earned, $22 and $23 the village and household.
+var qPostPG = `WITH l AS (` + headSelect + `
+		WHERE id IN (CAST($17 AS BIGINT), CAST($18 AS BIGINT)) ORDER BY id FOR UPDATE),
+	d (id, amount, earned) AS (VALUES (CAST($17 AS BIGINT), CAST($8 AS BIGINT), CAST($21 AS BIGINT)),
+		(CAST($18 AS BIGINT), -CAST($8 AS BIGINT), CAST(0 AS BIGINT))),
 	ok AS (SELECT COUNT(*) = 2 AS ok FROM l
-		WHERE CAST($1 AS BIGINT) <> CAST($2 AS BIGINT) AND (l.id <> CAST($1 AS BIGINT) OR (l.kind = 'resident' AND l.owner = CAST($3 AS BIGINT)))),
-	t AS (INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount, reason,
-			reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at)
-		SELECT CAST($5 AS BIGINT), CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS TEXT), CAST($3 AS BIGINT), CAST($9 AS BIGINT), CAST($10 AS TEXT),
-			CAST($4 AS BIGINT), CAST($11 AS TEXT), CAST($12 AS BIGINT), CAST($13 AS BIGINT), CAST($14 AS TEXT), CAST($15 AS BIGINT), CAST($16 AS TEXT),
-			CAST($17 AS TEXT), CAST($18 AS TIMESTAMPTZ)
-		FROM ok WHERE ok.ok RETURNING id),
-	n AS (SELECT l.id, t.id AS tx, d.amt, d.earned, l.seq + 1 AS seq, l.balance + d.amt AS bal, l.head_hash AS prev,
-			encode(sha256(convert_to(l.head_hash || '|' || l.id || '|' || (l.seq + 1) || '|' || t.id || '|' || d.amt || '|' || (l.balance + d.amt)
-				|| '|' || CAST($19 AS BIGINT) || '|' || CAST($20 AS TEXT) || '|' || l.kind || '|' || l.owner, 'UTF8')), 'hex') AS hash
+		WHERE CAST($17 AS BIGINT) <> CAST($18 AS BIGINT) AND (l.id <> CAST($17 AS BIGINT) OR (l.kind = 'resident' AND l.owner = CAST($5 AS BIGINT)))),
+	t AS (INSERT INTO bank_transactions (` + names(txColumns) + `)
+		SELECT ` + casts(txColumns, 1) + ` FROM ok WHERE ok.ok RETURNING id),
+	n AS (SELECT l.id, t.id AS tx, d.amount, d.earned, l.seq + 1 AS seq, l.balance + d.amount AS balance, l.head_hash AS prev, ` +
+	hashText{prev: "l.head_hash", account: "l.id", seq: "(l.seq + 1)", tx: "t.id", amount: "d.amount", balance: "(l.balance + d.amount)",
+		at: "CAST($19 AS BIGINT)", content: "CAST($20 AS TEXT)", accountKind: "l.kind", owner: "l.owner"}.sql() + ` AS hash
 		FROM l JOIN d USING (id) CROSS JOIN t
-		WHERE NOT EXISTS (SELECT 1 FROM l JOIN d USING (id) WHERE l.id = CAST($1 AS BIGINT) AND l.balance + d.amt < 0)),
-	u AS (UPDATE bank_accounts a SET balance = n.bal, seq = n.seq, head_hash = n.hash, earned = a.earned + n.earned FROM n WHERE a.id = n.id),
-	e AS (INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
-		SELECT tx, id, seq, amt, bal, prev, hash, CAST($18 AS TIMESTAMPTZ) FROM n),
-	g AS (INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points)
-		SELECT r.id, CAST($17 AS TEXT), r.town_id, COALESCE(NULLIF(CAST($22 AS BIGINT), 0), r.village_id),
-			COALESCE(NULLIF(CAST($23 AS BIGINT), 0), r.household_id), CAST($21 AS BIGINT)
-		FROM n JOIN residents r ON r.id = CAST($3 AS BIGINT) WHERE n.id = CAST($1 AS BIGINT) AND CAST($21 AS BIGINT) <> 0
-		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points)
-	SELECT l.id, l.balance, l.kind, l.owner, COALESCE((SELECT id FROM t), 0), COALESCE(n.tx, 0), COALESCE(n.bal, 0) FROM l LEFT JOIN n USING (id)`
+		WHERE NOT EXISTS (SELECT 1 FROM l JOIN d USING (id) WHERE l.id = CAST($17 AS BIGINT) AND l.balance + d.amount < 0)),
+	u AS (` + headUpdate("n") + `),
+	e AS (INSERT INTO bank_entries (` + names(entryColumns) + `)
+		SELECT ` + strings.Join(entryValues("n.tx", "n.id", "n.seq", "n.amount", "n.balance", "n.prev", "n.hash", "CAST($16 AS TIMESTAMPTZ)"), ", ") + `
+		FROM n ORDER BY n.id <> CAST($17 AS BIGINT)),
+	g AS (INSERT INTO bank_earnings (` + earningColumns + `) ` + earningSelect("CAST($5 AS BIGINT)", "$15", "$1", "$22", "$23", "$21") + `
+		AND CAST($21 AS BIGINT) <> 0 AND EXISTS (SELECT 1 FROM n WHERE n.id = CAST($17 AS BIGINT)) ` + earningMerge + `)
+	SELECT l.id, l.balance, l.kind, l.owner, COALESCE((SELECT id FROM t), 0), COALESCE(n.tx, 0), COALESCE(n.balance, 0) FROM l LEFT JOIN n USING (id)`
 
-// The statements of a posting.
-const (
-	qLock        = `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id IN ($1, $2) ORDER BY id`
-	qTransaction = `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount, reason,
-		reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`
-	qBalances = `UPDATE bank_accounts SET
-		balance = CASE WHEN id = $1 THEN CAST($2 AS BIGINT) ELSE CAST($3 AS BIGINT) END,
-		seq = CASE WHEN id = $1 THEN CAST($4 AS BIGINT) ELSE CAST($5 AS BIGINT) END,
-		head_hash = CASE WHEN id = $1 THEN CAST($6 AS TEXT) ELSE CAST($7 AS TEXT) END,
-		earned = earned + CASE WHEN id = $1 THEN CAST($8 AS BIGINT) ELSE 0 END
-		WHERE id IN ($1, $9)`
-	qEntries = `INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8), ($1, $9, $10, $11, $12, $13, $14, $8)`
-	qEarnings = `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points)
-		SELECT r.id, $1, r.town_id, r.village_id, r.household_id, $2 FROM residents r WHERE r.id = $3
-		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`
-	// qTarget is read before every award (not inside a posting).
-	qTarget = `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status,
+// qTarget is read before every award (not inside a posting).
+const qTarget = `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status,
 		(SELECT COUNT(*) FROM bank_claims WHERE idem_key = $2), (SELECT COUNT(*) FROM bank_transactions WHERE idem_key = $2)
 		FROM residents r WHERE r.id = $1`
-	qEarningsPlaced = `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`
-)
 
 // Period is the town-calendar month of t, YYYY-MM.
 func Period(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01") }
@@ -378,16 +317,11 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 			return nil, nil, fmt.Errorf("bank: post many: transfer %q cannot be posted in a chunk", t.Key)
 		}
 	}
-	type acct struct {
-		id, balance, seq, owner int64
-		earned                  int64 // what the chunk adds to the account's lifetime earnings
-		head, kind              string
-	}
-	byResident := map[int64]*acct{}
-	var shard *acct
+	byResident := map[int64]*head{}
+	var shard *head
 	lock := func(residents []int64) error {
 		p := s.params()
-		q := `SELECT id, balance, seq, head_hash, kind, COALESCE(resident_id, 0) FROM bank_accounts WHERE id = ` + p.add(counter) +
+		q := headSelect + ` WHERE id = ` + p.add(counter) +
 			` OR resident_id IN (` + p.list(residents) + `) ORDER BY id` + s.DB.ForUpdate()
 		rows, err := tx.QueryContext(ctx, q, p.args...)
 		if err != nil {
@@ -395,8 +329,8 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 		}
 		defer rows.Close()
 		for rows.Next() {
-			a := &acct{}
-			if err := rows.Scan(&a.id, &a.balance, &a.seq, &a.head, &a.kind, &a.owner); err != nil {
+			a, err := scanHead(rows)
+			if err != nil {
 				return err
 			}
 			switch {
@@ -450,22 +384,12 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 	p := s.params()
 	var b strings.Builder
 	for i, t := range ts {
-		var actorID any
-		actorName, forID := "", any(nil)
-		if t.Actor != nil {
-			actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
-			if t.Actor.ActingFor != nil {
-				forID = t.Actor.ActingFor.ID
-			}
-		}
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(p.row(t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason, nil,
-			actorID, actorName, forID, t.ApprovedBy, t.Period, now))
+		b.WriteString(p.row(t.txRow(now)...))
 	}
-	rows, err := tx.QueryContext(ctx, `INSERT INTO bank_transactions (town_id, kind, idem_key, request_hash, resident_id, rule_id, rule_code, amount,
-		reason, reverses_id, actor_id, actor_name, for_resident_id, approved_by, period, created_at) VALUES `+b.String()+`
+	rows, err := tx.QueryContext(ctx, `INSERT INTO bank_transactions (`+names(txColumns)+`) VALUES `+b.String()+`
 		ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key`, p.args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bank: post many: %w", err)
@@ -489,7 +413,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 	// entries and the earnings.
 	var entries, earnings strings.Builder
 	entryArgs, earnArgs := s.params(), s.params()
-	touched := []*acct{shard}
+	touched := []*head{shard}
 	for i, t := range ts {
 		txID, ok := ids[t.Key]
 		if !ok {
@@ -498,20 +422,11 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 		}
 		delete(ids, t.Key) // a second transfer with the same key is a replay of the first
 		r := byResident[t.ResidentID]
-		what := Content{Kind: t.Kind, ResidentID: t.ResidentID, RuleCode: t.RuleCode, Reason: t.Reason, ApprovedBy: t.ApprovedBy, ReversesID: t.ReversesID}
-		for _, leg := range []struct {
-			a      *acct
-			amount int64
-		}{{r, t.Amount}, {shard, -t.Amount}} {
-			a := leg.a
-			prev := a.head
-			a.balance += leg.amount
-			a.seq++
-			a.head = chainHash(prev, a.id, a.seq, txID, leg.amount, a.balance, now, what.String(a.kind, a.owner))
+		for _, e := range t.legs(txID, now, r, shard) {
 			if entries.Len() > 0 {
 				entries.WriteString(", ")
 			}
-			entries.WriteString(entryArgs.row(txID, a.id, a.seq, leg.amount, a.balance, prev, a.head, now))
+			entries.WriteString(entryArgs.row(e.row()...))
 		}
 		touched = append(touched, r)
 		r.earned += t.Earned
@@ -519,7 +434,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 			if earnings.Len() > 0 {
 				earnings.WriteString(", ")
 			}
-			earnings.WriteString(earnArgs.row(t.ResidentID, t.Period, t.TownID, t.VillageID, t.HouseholdID, t.Earned))
+			earnings.WriteString(earnArgs.row(t.earningRow()...))
 		}
 		posted[i] = Posted{TransactionID: txID, Balance: r.balance}
 	}
@@ -527,25 +442,14 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 		return posted, results, nil // every key was taken: nothing to move
 	}
 	acctArgs := s.params()
-	var vals strings.Builder
-	for i, a := range touched {
-		if i > 0 {
-			vals.WriteString(", ")
-		}
-		fmt.Fprintf(&vals, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT))",
-			acctArgs.add(a.id), acctArgs.add(a.balance), acctArgs.add(a.seq), acctArgs.add(a.head), acctArgs.add(a.earned))
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET balance = v.column2, seq = v.column3, head_hash = v.column4,
-		earned = bank_accounts.earned + v.column5 FROM (VALUES `+vals.String()+`) AS v WHERE bank_accounts.id = v.column1`, acctArgs.args...); err != nil {
+	if _, err := tx.ExecContext(ctx, headsSQL(acctArgs, touched), acctArgs.args...); err != nil {
 		return nil, nil, fmt.Errorf("bank: balances: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (transaction_id, account_id, seq, amount, balance_after, prev_hash, hash, created_at)
-		VALUES `+entries.String(), entryArgs.args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (`+names(entryColumns)+`) VALUES `+entries.String(), entryArgs.args...); err != nil {
 		return nil, nil, fmt.Errorf("bank: entries: %w", err)
 	}
 	if len(earnArgs.args) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points) VALUES `+earnings.String()+`
-			ON CONFLICT (resident_id, period) DO UPDATE SET points = bank_earnings.points + excluded.points`, earnArgs.args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (`+earningColumns+`) VALUES `+earnings.String()+` `+earningMerge, earnArgs.args...); err != nil {
 			return nil, nil, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}

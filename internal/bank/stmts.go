@@ -14,7 +14,7 @@ func (s *Service) prepare() {
 	if s.DB.Engine != db.SQLite {
 		return
 	}
-	for _, q := range []string{qLock, qTransaction, qBalances, qEntries, qEarnings, qEarningsPlaced} {
+	for _, q := range []string{qLock, qTransaction, qHeads2, qEntries2, qEarning} {
 		if st, err := s.DB.Write().Prepare(q); err == nil {
 			s.stmts.Store(q, st)
 		}
@@ -108,6 +108,21 @@ func (p *params) list(ids []int64) string {
 		}
 		b.WriteString(p.add(id))
 	}
+	return b.String()
+}
+
+// typedRow appends vs and returns a VALUES row of their placeholders cast to cols' types, which
+// PostgreSQL needs where it cannot infer them (a VALUES list in a CTE).
+func (p *params) typedRow(cols []column, vs []any) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("CAST(" + p.add(v) + " AS " + cols[i].typ + ")")
+	}
+	b.WriteByte(')')
 	return b.String()
 }
 

@@ -103,15 +103,12 @@ func (s *Service) verifyChains(ctx context.Context) (*Problem, error) {
 	var account, seq, balance int64 = -1, 0, 0
 	prev := ""
 	for rows.Next() {
-		var e struct {
-			id, account, seq, tx, amount, balance int64
-			prev, hash                            string
-		}
-		var at = s.Now()
+		var e entry
+		var id int64
 		var c Content
 		var kind string
 		var owner int64
-		if err := rows.Scan(&e.id, &e.account, &e.seq, &e.tx, &e.amount, &e.balance, &e.prev, &e.hash, &at,
+		if err := rows.Scan(&id, &e.account, &e.seq, &e.tx, &e.amount, &e.balance, &e.prev, &e.hash, &e.at,
 			&c.Kind, &c.ResidentID, &c.RuleCode, &c.Reason, &c.ApprovedBy, &c.ReversesID, &kind, &owner); err != nil {
 			return nil, err
 		}
@@ -122,13 +119,13 @@ func (s *Service) verifyChains(ctx context.Context) (*Problem, error) {
 		balance += e.amount
 		switch {
 		case e.seq != seq:
-			return &Problem{"chain", fmt.Sprintf("entry %d (account %d): number %d, want %d", e.id, e.account, e.seq, seq)}, nil
+			return &Problem{"chain", fmt.Sprintf("entry %d (account %d): number %d, want %d", id, e.account, e.seq, seq)}, nil
 		case e.prev != prev:
-			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): does not link to the entry before it", e.id, e.account, e.seq)}, nil
+			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): does not link to the entry before it", id, e.account, e.seq)}, nil
 		case e.balance != balance:
-			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): running balance %d, want %d", e.id, e.account, e.seq, e.balance, balance)}, nil
-		case chainHash(e.prev, e.account, e.seq, e.tx, e.amount, e.balance, at, c.String(kind, owner)) != e.hash:
-			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): hash does not match its content", e.id, e.account, e.seq)}, nil
+			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): running balance %d, want %d", id, e.account, e.seq, e.balance, balance)}, nil
+		case e.sum(c, kind, owner) != e.hash:
+			return &Problem{"chain", fmt.Sprintf("entry %d (account %d, number %d): hash does not match its content", id, e.account, e.seq)}, nil
 		}
 		prev = e.hash
 	}
