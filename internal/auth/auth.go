@@ -81,6 +81,7 @@ const (
 	BankLedger  Action = "bank.ledger"  // read accounts, statements, figures
 
 	VolunteerLead Action = "volunteer.lead" // 微志愿: posts, shifts, attendance, completion, needs, figures
+	VolunteerPay  Action = "volunteer.pay"  // 微志愿: pay volunteers the points their shifts earned
 )
 
 // allowed is the permission table: which roles may take an action within their scope. A district
@@ -107,6 +108,14 @@ var allowed = map[Action][]Role{
 	BankReverse:     {TownAdmin},
 	BankLedger:      {TownAdmin, VillageAdmin, Reviewer, Shopkeeper},
 	VolunteerLead:   {TownAdmin, VillageAdmin, TeamLeader},
+	VolunteerPay:    {TownAdmin, VillageAdmin, TeamLeader}, // team leaders lead a village's teams
+}
+
+// PayActions is the permission that pays a pillar's events, by the pillar's name: the first word of
+// its event keys (volunteer:shift:812:resident:4411). The bank asks for it in each resident's
+// scope before it pays; a pillar that pays points adds its row here and its action's row above.
+var PayActions = map[string]Action{
+	"volunteer": VolunteerPay,
 }
 
 // selfActions are allowed to a resident on their own record, and to staff acting for them.

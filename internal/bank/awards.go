@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -18,7 +19,7 @@ import (
 )
 
 // AwardInput awards a resident points under a rule. Key names the event that earned them, in the
-// caller's namespace (Award) or a pillar's (AwardEvent: `volunteer:shift:9:resident:4411`);
+// caller's namespace (Award; pillars pay theirs, `volunteer:shift:9:resident:4411`, through Earn);
 // replaying it returns the first result.
 type AwardInput struct {
 	ResidentID     int64  `json:"resident_id"`
@@ -78,6 +79,29 @@ func (s *Service) placeTarget(ctx context.Context, tg *target) error {
 // targetsKeyed is targetKeyed for many residents, a chunk of them per query: residents missing
 // from the map do not exist.
 func (s *Service) targetsKeyed(ctx context.Context, ids []int64, keyOf func(id int64) string) (map[int64]*target, error) {
+	out, err := s.targets(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = keyOf(id)
+	}
+	claims, posted, err := s.keysHeld(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if tg := out[id]; tg != nil {
+			tg.keyClaims, tg.keyPosted = claims[keyOf(id)], posted[keyOf(id)]
+		}
+	}
+	return out, nil
+}
+
+// targets is target for many residents, a chunk of them per query: residents missing from the map
+// do not exist.
+func (s *Service) targets(ctx context.Context, ids []int64) (map[int64]*target, error) {
 	out := make(map[int64]*target, len(ids))
 	const chunk = 500
 	for lo := 0; lo < len(ids); lo += chunk {
@@ -102,41 +126,6 @@ func (s *Service) targetsKeyed(ctx context.Context, ids []int64, keyOf func(id i
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		// Which of the chunk's keys a claim or a transaction already holds.
-		keys := s.params()
-		var ph strings.Builder
-		owner := make(map[string]int64, len(part))
-		for i, id := range part {
-			if i > 0 {
-				ph.WriteString(", ")
-			}
-			ph.WriteString(keys.add(keyOf(id)))
-			owner[keyOf(id)] = id
-		}
-		for _, table := range []string{"bank_claims", "bank_transactions"} {
-			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+ph.String()+`)`, keys.args...)
-			if err != nil {
-				return nil, fmt.Errorf("bank: keys: %w", err)
-			}
-			for rows.Next() {
-				var k string
-				if err := rows.Scan(&k); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				if tg := out[owner[k]]; tg != nil {
-					if table == "bank_claims" {
-						tg.keyClaims++
-					} else {
-						tg.keyPosted++
-					}
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-		}
 	}
 	for _, tg := range out {
 		if err := s.placeTarget(ctx, tg); err != nil {
@@ -144,6 +133,47 @@ func (s *Service) targetsKeyed(ctx context.Context, ids []int64, keyOf func(id i
 		}
 	}
 	return out, nil
+}
+
+// keysHeld counts, of each key, the claims and the transactions that already hold it, a chunk of
+// keys per query.
+func (s *Service) keysHeld(ctx context.Context, keys []string) (claims, posted map[string]int, err error) {
+	claims, posted = map[string]int{}, map[string]int{}
+	const chunk = 500
+	for lo := 0; lo < len(keys); lo += chunk {
+		part := keys[lo:min(lo+chunk, len(keys))]
+		p := s.params()
+		var ph strings.Builder
+		for i, k := range part {
+			if i > 0 {
+				ph.WriteString(", ")
+			}
+			ph.WriteString(p.add(k))
+		}
+		for _, table := range []string{"bank_claims", "bank_transactions"} {
+			held := posted
+			if table == "bank_claims" {
+				held = claims
+			}
+			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+ph.String()+`)`, p.args...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("bank: keys: %w", err)
+			}
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return nil, nil, err
+				}
+				held[k]++
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return claims, posted, nil
 }
 
 // town returns a town, cached: towns change (name, time zone) far less often than once a minute.
@@ -181,16 +211,9 @@ func (s *Service) rule(ctx context.Context, tg target, code string) (Rule, error
 // village's notice board instead, and the points follow when the notice ends without an upheld
 // objection. The key is the caller's (an API client's, a form's): it is kept in the namespace of
 // the caller's account, so that it names nothing of anyone else's, and no caller can take or
-// probe a pillar's event key. Pillars pay through AwardEvent.
+// probe a pillar's event key. Pillars pay through Earn.
 func (s *Service) Award(ctx context.Context, a *auth.Actor, in AwardInput) (AwardResult, error) {
 	return s.award(ctx, a, in, callerSpace(a))
-}
-
-// AwardEvent is Award for a pillar's event: the key names the event in the pillar's own namespace
-// (`volunteer:shift:9:resident:4411`), which no caller's key can reach. A key that does not begin
-// with a pillar's name, or that begins with one of the bank's own, is refused.
-func (s *Service) AwardEvent(ctx context.Context, a *auth.Actor, in AwardInput) (AwardResult, error) {
-	return s.award(ctx, a, in, eventSpace)
 }
 
 func (s *Service) award(ctx context.Context, a *auth.Actor, in AwardInput, ks keySpace) (AwardResult, error) {
@@ -219,14 +242,12 @@ func (s *Service) award(ctx context.Context, a *auth.Actor, in AwardInput, ks ke
 //   - self:<resident id>:… a resident's own claims; redeem:r<resident id>:… their orders;
 //   - claim:, reverse:, refund:… the bank's own postings, made from ids it chose;
 //   - <pillar>:… a pillar's events (volunteer:…, and the pillars to come): any other lowercase
-//     word, given only through AwardEvent.
+//     word, given only through Earn, which pays a pillar's keys under the pillar's permission
+//     (auth.PayActions).
 //
 // So a key names one thing in one space, and whether it is taken can be learnt only from inside
 // that space.
 type keySpace string
-
-// eventSpace is the pillars' events: the key is taken as given, and must begin with a pillar's name.
-const eventSpace keySpace = ""
 
 // callerSpace is the namespace of the caller's account.
 func callerSpace(a *auth.Actor) keySpace {
@@ -239,9 +260,6 @@ func callerSpace(a *auth.Actor) keySpace {
 
 // key checks a key given in the space and returns it as stored, or ok=false.
 func (ks keySpace) key(k string) (string, bool) {
-	if ks == eventSpace {
-		return k, eventKeyOK(k)
-	}
 	return string(ks) + k, keyOK(k)
 }
 
@@ -299,7 +317,12 @@ func awardFields(in *AwardInput) errs.Fields {
 // admitAward decides whether the actor may award the resident under the rule with this code, and
 // finds the rule.
 func (s *Service) admitAward(ctx context.Context, a *auth.Actor, tg target, ruleCode string) (Rule, error) {
-	if err := auth.Can(a, auth.BankAward, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
+	return s.admit(ctx, a, auth.BankAward, tg, ruleCode)
+}
+
+// admit is admitAward under the permission act: a staff award's, or a pillar's for its events.
+func (s *Service) admit(ctx context.Context, a *auth.Actor, act auth.Action, tg target, ruleCode string) (Rule, error) {
+	if err := auth.Can(a, act, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}); err != nil {
 		return Rule{}, auth.Hide(err)
 	}
 	if a.ResidentID == tg.R.ID {
@@ -385,11 +408,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 	if err != nil {
 		return nil, err
 	}
-	transfers := make([]*Transfer, len(residentIDs))
-	var notices []int
-	inputs := make([]AwardInput, len(residentIDs))
-	targets := make([]*target, len(residentIDs))
-	rules := make([]Rule, len(residentIDs))
+	items := make([]*admitted, len(residentIDs))
 	for i, id := range residentIDs {
 		out[i].ResidentID = id
 		in := AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: keyOf(id)}
@@ -407,17 +426,53 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 			fail(i, err)
 			continue
 		}
-		inputs[i], targets[i], rules[i] = in, tg, rule
+		items[i] = &admitted{in: in, tg: tg, rule: rule}
+	}
+	results, refused, err := s.settleAwards(ctx, a, items)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if refused[i] != nil {
+			fail(i, refused[i])
+		} else if results[i] != nil {
+			out[i].Result = results[i]
+		}
+	}
+	return out, nil
+}
+
+// admitted is an award that passed admission: its input with its key as stored, its resident and
+// its rule.
+type admitted struct {
+	in   AwardInput
+	tg   *target
+	rule Rule
+}
+
+// settleAwards puts admitted awards on notice or posts them, as Award would one by one (nil items are
+// skipped): those posted share transactions, a chunk of them in one group (postChunk), so a
+// batch costs a few commits instead of one per award. It returns each item's result or refusal;
+// err is a failure of the whole batch.
+func (s *Service) settleAwards(ctx context.Context, a *auth.Actor, items []*admitted) ([]*AwardResult, []error, error) {
+	results := make([]*AwardResult, len(items))
+	refused := make([]error, len(items))
+	transfers := make([]*Transfer, len(items))
+	var notices []int
+	for i, it := range items {
+		if it == nil {
+			continue
+		}
 		// As in Award: a key names one event whichever way it went first.
-		if tg.keyClaims > 0 || (rule.NoticeRequired && tg.keyPosted == 0) {
+		if it.tg.keyClaims > 0 || (it.rule.NoticeRequired && it.tg.keyPosted == 0) {
 			notices = append(notices, i)
 			continue
 		}
-		if err := s.ensureTown(ctx, tg.Town.ID); err != nil {
-			fail(i, err)
+		if err := s.ensureTown(ctx, it.tg.Town.ID); err != nil {
+			refused[i] = err
 			continue
 		}
-		t := s.awardTransfer(a, *tg, rule, "award", in.IdempotencyKey, in.Reason, a.Name)
+		t := s.awardTransfer(a, *it.tg, it.rule, "award", it.in.IdempotencyKey, it.in.Reason, a.Name)
 		transfers[i] = &t
 	}
 	var wg sync.WaitGroup
@@ -427,19 +482,23 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c, err := s.noticeAward(ctx, a, *targets[i], rules[i], inputs[i])
+			c, err := s.noticeAward(ctx, a, *items[i].tg, items[i].rule, items[i].in)
 			if err != nil {
-				fail(i, err)
+				refused[i] = err
 				return
 			}
-			out[i].Result = &AwardResult{Pending: c}
+			results[i] = &AwardResult{Pending: c}
 		}()
 	}
 	wg.Wait()
-	// Each chunk holds awards drawn on one issuing sub-account only, so chunks of different shards
-	// run in parallel without waiting for each other, and no two chunks can wait in a cycle.
+	// A town's batch of up to a chunk is one transaction, drawing on its issuing sub-accounts in
+	// their order. A larger one is split into chunks that each draw on one sub-account only, so
+	// that chunks of different shards run in parallel without waiting for each other. Either way
+	// every transaction takes sub-accounts in ascending order, so no two can wait in a cycle.
+	const chunk = 250
 	type shardKey struct{ town, shard int64 }
 	byShard := map[shardKey][]int{}
+	byTown := map[int64]int{}
 	var order []shardKey
 	for i, t := range transfers {
 		if t != nil {
@@ -448,15 +507,29 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 				order = append(order, k)
 			}
 			byShard[k] = append(byShard[k], i)
+			byTown[t.TownID]++
 		}
+	}
+	slices.SortFunc(order, func(a, b shardKey) int { return cmp.Or(cmp.Compare(a.town, b.town), cmp.Compare(a.shard, b.shard)) })
+	var parts [][]int
+	whole := map[int64]int{} // town → its part, when the town's batch is one
+	var split []shardKey
+	for _, k := range order {
+		if byTown[k.town] > chunk {
+			split = append(split, k)
+			continue
+		}
+		if _, ok := whole[k.town]; !ok {
+			whole[k.town] = len(parts)
+			parts = append(parts, nil)
+		}
+		parts[whole[k.town]] = append(parts[whole[k.town]], byShard[k]...)
 	}
 	// Chunks are taken from each shard in turn, so that those running at once draw on different
 	// sub-accounts.
-	var parts [][]int
-	const chunk = 250
 	for lo, more := 0, true; more; lo += chunk {
 		more = false
-		for _, k := range order {
+		for _, k := range split {
 			if idx := byShard[k]; lo < len(idx) {
 				parts = append(parts, idx[lo:min(lo+chunk, len(idx))])
 				more = more || lo+chunk < len(idx)
@@ -471,7 +544,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 		par <- struct{}{}
 		go func() {
 			defer func() { <-par; wg.Done() }()
-			posted, results, err := s.postChunk(ctx, transfers, part)
+			posted, each, err := s.postChunk(ctx, transfers, part)
 			if err != nil {
 				mu.Lock()
 				batchErr = err
@@ -479,7 +552,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 				return
 			}
 			for j, i := range part {
-				err := results[j]
+				err := each[j]
 				if errors.Is(err, errKeyRace) {
 					var found bool
 					posted[j], found, err = s.replay(ctx, s.DB.Read(), *transfers[i])
@@ -488,23 +561,24 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 					}
 				}
 				if err != nil {
-					fail(i, err)
+					refused[i] = err
 					continue
 				}
-				out[i].Result = &AwardResult{Posted: posted[j]}
+				results[i] = &AwardResult{Posted: posted[j]}
 			}
 		}()
 	}
 	wg.Wait()
 	if batchErr != nil {
-		return nil, batchErr
+		return nil, nil, batchErr
 	}
-	return out, nil
+	return results, refused, nil
 }
 
-// postChunk posts the transfers of one chunk of a bulk award (indexes part of transfers, all drawn
-// on one issuing sub-account): uncapped awards all at once with postMany, in one transaction that
-// shares the group commit on SQLite; capped ones each with post and its Guard, a savepoint each.
+// postChunk posts the transfers of one chunk of a batch (indexes part of transfers, of one town,
+// in ascending order of their issuing sub-accounts): uncapped awards all at once with postMany, a
+// call per sub-account in one transaction that shares the group commit on SQLite; capped ones
+// each with post and its Guard, a savepoint each.
 func (s *Service) postChunk(ctx context.Context, transfers []*Transfer, part []int) ([]Posted, []error, error) {
 	detached := context.WithoutCancel(ctx)
 	defer s.earned(transfers[part[0]].TownID)
@@ -515,16 +589,35 @@ func (s *Service) postChunk(ctx context.Context, transfers []*Transfer, part []i
 		guarded = guarded || ts[j].Guard != nil
 	}
 	if !guarded {
-		counter, err := s.issuingAccount(ctx, ts[0].TownID, ts[0].ResidentID)
-		if err != nil {
-			return nil, nil, err
+		// Runs of transfers drawn on the same sub-account.
+		type run struct {
+			counter int64
+			lo, hi  int
 		}
-		var posted []Posted
-		var results []error
-		err = s.group.Do(ctx, func(tx *sql.Tx) error {
-			var err error
-			posted, results, err = s.postMany(detached, tx, ts[0].TownID, counter, ts)
-			return err
+		var runs []run
+		for j, t := range ts {
+			counter, err := s.issuingAccount(ctx, t.TownID, t.ResidentID)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(runs) > 0 && runs[len(runs)-1].counter == counter {
+				runs[len(runs)-1].hi = j + 1
+			} else {
+				runs = append(runs, run{counter, j, j + 1})
+			}
+		}
+		posted := make([]Posted, len(ts))
+		results := make([]error, len(ts))
+		err := s.group.Do(ctx, func(tx *sql.Tx) error {
+			for _, r := range runs {
+				p, res, err := s.postMany(detached, tx, ts[0].TownID, r.counter, ts[r.lo:r.hi])
+				if err != nil {
+					return err
+				}
+				copy(posted[r.lo:r.hi], p)
+				copy(results[r.lo:r.hi], res)
+			}
+			return nil
 		})
 		return posted, results, err
 	}

@@ -173,6 +173,15 @@ func (e *claimEnv) approved(rule string) bank.Claim {
 	return c
 }
 
+// earn pays one event through Earn, as a pillar does, and answers as Award would.
+func (e *claimEnv) earn(a *auth.Actor, in bank.AwardInput) (bank.AwardResult, error) {
+	res, err := e.bs.Earn(e.ctx, a, []bank.Earning{{Key: in.IdempotencyKey, ResidentID: in.ResidentID, RuleCode: in.RuleCode, Reason: in.Reason}})
+	if err != nil {
+		return bank.AwardResult{}, err
+	}
+	return res[0].AwardResult, res[0].Err
+}
+
 func (e *claimEnv) count(query string, args ...any) int {
 	e.t.Helper()
 	var n int
@@ -662,8 +671,8 @@ func TestClaimPhotoStoredReencoded(t *testing.T) {
 func TestNoticeBoard(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newClaimEnv(t, d)
-		in := bank.AwardInput{ResidentID: e.minor.ID, RuleCode: "study", Reason: "期末考试进步", IdempotencyKey: "school:term:2026:minor"}
-		r, err := e.bs.AwardEvent(e.ctx, e.qtAdmin, in)
+		in := bank.AwardInput{ResidentID: e.minor.ID, RuleCode: "study", Reason: "期末考试进步", IdempotencyKey: "volunteer:term:2026:minor"}
+		r, err := e.earn(e.qtAdmin, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -672,15 +681,15 @@ func TestNoticeBoard(t *testing.T) {
 			!kid.NoticeUntil.Equal(time.UnixMicro(e.clock.Load()).Add(bank.NoticePeriod)) || kid.Points != 6 || r.TransactionID != 0 {
 			t.Fatalf("award on notice = %+v / %+v", r, kid)
 		}
-		again, err := e.bs.AwardEvent(e.ctx, e.qtAdmin, in)
+		again, err := e.earn(e.qtAdmin, in)
 		if err != nil || again.Pending == nil || again.Pending.ID != kid.ID {
 			t.Fatalf("replayed award = %+v, %v", again, err)
 		}
 		in.ResidentID = e.resident.ResidentID
 		in.RuleCode = "notice"
-		_, err = e.bs.AwardEvent(e.ctx, e.qtAdmin, in)
+		_, err = e.earn(e.qtAdmin, in)
 		wantClaimRefusal(t, "key reused for another resident", err, "conflict bank.key_reused idempotency_key:bank.key_reused")
-		if n := e.count(`SELECT COUNT(*) FROM bank_claims WHERE idem_key = $1`, "school:term:2026:minor"); n != 1 {
+		if n := e.count(`SELECT COUNT(*) FROM bank_claims WHERE idem_key = $1`, "volunteer:term:2026:minor"); n != 1 {
 			t.Errorf("%d claims for one award key", n)
 		}
 		adult := e.approved("notice")

@@ -211,14 +211,6 @@ func (s *Service) scan(ctx context.Context, a *auth.Actor, shiftID int64, in Che
 	return s.signupOf(ctx, s.DB.Read(), id, self)
 }
 
-// payer is the actor the bank sees for a leader's confirmation. The bank's own award permission
-// belongs to staff who award at will; a leader pays only what attendance on a shift of their
-// village earned, under the post's rule, which Complete has checked. The ledger still names the
-// leader's account, and the bank still refuses an award to the payer's own resident record.
-func payer(a *auth.Actor) *auth.Actor {
-	return &auth.Actor{AccountID: a.AccountID, Name: a.Name, ResidentID: a.Self(), TownID: a.TownID, Grants: []auth.Grant{{Role: auth.DistrictAdmin}}}
-}
-
 // awardKey names the event a volunteer is paid for.
 func awardKey(shiftID, residentID int64) string {
 	return fmt.Sprintf("volunteer:shift:%d:resident:%d", shiftID, residentID)
@@ -279,28 +271,50 @@ func (s *Service) Complete(ctx context.Context, a *auth.Actor, shiftID int64) (C
 	if err != nil {
 		return CompleteResult{}, err
 	}
+	// One call pays them all, under the leader's own permission to pay for 微志愿 in the village.
+	var paid []Signup
+	var earnings []bank.Earning
 	for _, su := range attended {
 		if own(su) || su.Minutes <= 0 {
 			continue
 		}
-		res, err := s.Bank.AwardEvent(ctx, payer(a), bank.AwardInput{ResidentID: su.ResidentID, RuleCode: p.RuleCode, IdempotencyKey: awardKey(shiftID, su.ResidentID),
+		paid = append(paid, su)
+		earnings = append(earnings, bank.Earning{Key: awardKey(shiftID, su.ResidentID), ResidentID: su.ResidentID, RuleCode: p.RuleCode,
 			Reason: trunc(fmt.Sprintf("志愿服务：%s %s %d 分钟", p.Title, sh.Day, su.Minutes), 200)})
-		var txID any
-		note := ""
-		switch e, ok := errs.As(err); {
-		case err == nil && res.Pending != nil:
-			note = "volunteer.award_pending"
-		case err == nil:
-			txID = res.TransactionID
-		case ok:
-			note = e.Key
-		default:
+	}
+	if len(earnings) > 0 {
+		results, err := s.Bank.Earn(ctx, a, earnings)
+		if err != nil {
 			return CompleteResult{}, fmt.Errorf("volunteer: pay shift %d: %w", shiftID, err)
 		}
-		if err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `UPDATE volunteer_signups SET transaction_id = $1, award_error = $2 WHERE id = $3`, txID, note, su.ID)
-			return err
-		}); err != nil {
+		// Each sign-up keeps its transaction or why it was not paid; a failure that is no
+		// refusal is left unrecorded, for the next confirmation to pay under the same key.
+		var failed error
+		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			for i, res := range results {
+				var txID any
+				note := ""
+				switch e, ok := errs.As(res.Err); {
+				case res.Err == nil && res.Pending != nil:
+					note = "volunteer.award_pending"
+				case res.Err == nil:
+					txID = res.TransactionID
+				case ok:
+					note = e.Key
+				default:
+					failed = res.Err
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE volunteer_signups SET transaction_id = $1, award_error = $2 WHERE id = $3`, txID, note, paid[i].ID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil && failed != nil {
+			err = fmt.Errorf("volunteer: pay shift %d: %w", shiftID, failed)
+		}
+		if err != nil {
 			return CompleteResult{}, err
 		}
 	}

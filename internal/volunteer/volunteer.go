@@ -1,8 +1,9 @@
 // Package volunteer is 微志愿, micro volunteering: the six teams of every village, volunteers and
 // their skills, posts with shifts and a waiting list, attendance and hours, service certificates,
 // and the needs found by knocking on doors (敲门问需), matched to teams. Completed shifts are paid
-// through the bank's one entry point for events, bank.Service.AwardEvent, with the key
-// volunteer:shift:<id>:resident:<id>; this package never writes points itself.
+// through the bank's one entry point for events, bank.Service.Earn, under the leader's own
+// permission auth.VolunteerPay, with the key volunteer:shift:<id>:resident:<id>; this package never
+// writes points itself.
 package volunteer
 
 import (
