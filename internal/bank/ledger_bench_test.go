@@ -16,6 +16,8 @@ import (
 // writer (postMany) is measured by BenchmarkBank/*/BulkAward20000.
 //
 //	SIWEI_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/postgres go test ./internal/bank -run '^$' -bench 'Ledger' -benchtime 2s
+//
+// On a shared 2-core machine one run varies by ±50%: compare commits run by run, interleaved.
 func BenchmarkLedgerAward(b *testing.B) {
 	dbtest.EachB(b, func(b *testing.B, d *db.DB) {
 		f := newBenchTown(b, d, 500)
