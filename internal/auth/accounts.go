@@ -58,8 +58,8 @@ func (s *Service) CreateAccount(ctx context.Context, a *Actor, in AccountInput) 
 		f.Add("name", "field.required")
 	}
 	if in.Password != "" {
-		if e, ok := errs.As(ValidatePassword(in.Password)); ok {
-			f.Add("password", e.Fields[0].Key)
+		if err := s.checkNewPassword(ctx, &f, "password", in.Password, in.Phone, in.ResidentID); err != nil {
+			return Activation{}, err
 		}
 	}
 	for _, g := range in.Grants {
@@ -346,37 +346,6 @@ func (s *Service) Revoke(ctx context.Context, a *Actor, grantID int64) error {
 		}
 		return Audit(ctx, tx, a, AuditEntry{Action: "role.revoke", Entity: "account", EntityID: accountID, TownID: g.TownID,
 			VillageID: g.VillageID, Summary: Summarize(g, nil)})
-	})
-}
-
-// ChangePassword changes the actor's own password after checking the old one; other sessions end.
-func (s *Service) ChangePassword(ctx context.Context, a *Actor, old, new string) error {
-	if a == nil {
-		return errs.New(errs.Unauthorized, "error.unauthorized")
-	}
-	var hash string
-	if err := s.DB.Read().QueryRowContext(ctx, `SELECT password_hash FROM accounts WHERE id = $1`, a.AccountID).Scan(&hash); err != nil {
-		return fmt.Errorf("auth: change password: %w", err)
-	}
-	var f errs.Fields
-	if !CheckPassword(hash, old) {
-		f.Add("old_password", "auth.old_password_wrong")
-	}
-	if e, ok := errs.As(ValidatePassword(new)); ok {
-		f.Add("new_password", e.Fields[0].Key)
-	} else if new == old {
-		f.Add("new_password", "auth.password_same")
-	}
-	if err := f.Err(); err != nil {
-		return err
-	}
-	nh := HashPassword(new)
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = $1, must_change_password = FALSE WHERE id = $2`, nh, a.AccountID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2`, a.AccountID, a.Session)
-		return err
 	})
 }
 

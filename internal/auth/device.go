@@ -40,8 +40,9 @@ func (s *Service) device(cookie, phone string) string {
 	if !ok {
 		return ""
 	}
-	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
-	sig, err2 := base64.RawURLEncoding.DecodeString(sig64)
+	// Strict: a cookie has one spelling, so no altered copy of it passes for the original.
+	payload, err1 := base64.RawURLEncoding.Strict().DecodeString(p64)
+	sig, err2 := base64.RawURLEncoding.Strict().DecodeString(sig64)
 	if err1 != nil || err2 != nil {
 		return ""
 	}

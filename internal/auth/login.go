@@ -286,10 +286,10 @@ func failures(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]tim
 	return out, rows.Err()
 }
 
-// ChangeOwnPassword changes the actor's own password after checking the old one; other sessions
+// ChangePassword changes the actor's own password after checking the old one; other sessions
 // end. The new password is checked first, so a refused one costs no hash. Wrong old passwords
 // are limited per account, and the old one is checked in a hash slot, as logins are.
-func (s *Service) ChangeOwnPassword(ctx context.Context, a *Actor, old, new string) error {
+func (s *Service) ChangePassword(ctx context.Context, a *Actor, old, new string) error {
 	if a == nil {
 		return errs.New(errs.Unauthorized, "error.unauthorized")
 	}

@@ -92,7 +92,7 @@ func (a *App) passwordPage(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) passwordPost(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
-	err := a.Auth.ChangeOwnPassword(r.Context(), auth.From(r.Context()), r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
+	err := a.Auth.ChangePassword(r.Context(), auth.From(r.Context()), r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
 	if err != nil {
 		retryAfter(w, err)
 		p := a.NewPage(r, "password.title", nil)
