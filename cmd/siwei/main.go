@@ -44,6 +44,7 @@ usage:
   siwei verify  [--data DIR] [--db URL]
   siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…]
   siwei bench http   [--url U | --pg postgres://…] [--clients 16] [--seconds 10]
+  siwei bench attack [--phases photos,xlsx,logins,logins-many] [--residents 200]
   siwei version
 
 Every flag has a SIWEI_* environment equivalent (SIWEI_ADDR, SIWEI_DATA, SIWEI_DB, …).
