@@ -61,9 +61,7 @@ func TestNoActorImpersonates(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, why := range impersonations(fset, f) {
-			found[rel] = append(found[rel], why)
-		}
+		found[rel] = append(found[rel], impersonations(fset, f)...)
 		return nil
 	})
 	if err != nil {

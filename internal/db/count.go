@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"sync/atomic"
 )
 
@@ -57,6 +58,9 @@ func (k countConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (k countConnector) Driver() driver.Driver { return k.drv }
 
+// errNoContexts refuses a driver without the context methods; both of siwei's drivers have them.
+var errNoContexts = errors.New("db: counting needs a driver with context methods")
+
 // countConn passes every call to the driver's connection, counting statements and transactions.
 type countConn struct {
 	driver.Conn
@@ -68,7 +72,7 @@ func (cc *countConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	if b, ok := cc.Conn.(driver.ConnBeginTx); ok {
 		return b.BeginTx(ctx, opts)
 	}
-	return cc.Conn.Begin() //nolint:staticcheck // the fallback database/sql itself uses
+	return nil, errNoContexts
 }
 
 func (cc *countConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
@@ -142,11 +146,7 @@ func (cs *countStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 	if e, ok := cs.Stmt.(driver.StmtExecContext); ok {
 		return e.ExecContext(ctx, args)
 	}
-	v, err := values(args)
-	if err != nil {
-		return nil, err
-	}
-	return cs.Stmt.Exec(v) //nolint:staticcheck // drivers without contexts
+	return nil, errNoContexts
 }
 
 func (cs *countStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -154,11 +154,7 @@ func (cs *countStmt) QueryContext(ctx context.Context, args []driver.NamedValue)
 	if q, ok := cs.Stmt.(driver.StmtQueryContext); ok {
 		return q.QueryContext(ctx, args)
 	}
-	v, err := values(args)
-	if err != nil {
-		return nil, err
-	}
-	return cs.Stmt.Query(v) //nolint:staticcheck // drivers without contexts
+	return nil, errNoContexts
 }
 
 func (cs *countStmt) CheckNamedValue(v *driver.NamedValue) error {
@@ -166,15 +162,4 @@ func (cs *countStmt) CheckNamedValue(v *driver.NamedValue) error {
 		return n.CheckNamedValue(v)
 	}
 	return driver.ErrSkip
-}
-
-func values(args []driver.NamedValue) ([]driver.Value, error) {
-	v := make([]driver.Value, len(args))
-	for i, a := range args {
-		if a.Name != "" {
-			return nil, driver.ErrSkip
-		}
-		v[i] = a.Value
-	}
-	return v, nil
 }
