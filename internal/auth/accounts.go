@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -535,7 +536,7 @@ func (s *Service) SearchAudit(ctx context.Context, a *Actor, f AuditFilter) ([]A
 
 // PruneLoginAttempts deletes attempts older than the rate-limit window; the server calls it hourly.
 func (s *Service) PruneLoginAttempts(ctx context.Context) error {
-	_, err := s.DB.Write().ExecContext(ctx, `DELETE FROM login_attempts WHERE at < $1`, s.Now().Add(-loginWindow-time.Hour))
+	_, err := s.DB.Write().ExecContext(ctx, `DELETE FROM login_attempts WHERE at < $1`, s.Now().Add(-cmp.Or(s.Limits.Window, loginWindow)-time.Hour))
 	return err
 }
 
