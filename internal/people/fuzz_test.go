@@ -151,7 +151,8 @@ func FuzzResidentInput(f *testing.F) {
 
 // importKeys are the keys readSheet refuses a whole file with.
 var importKeys = map[string]errs.Code{"import.empty": errs.Invalid, "import.not_xlsx": errs.Invalid,
-	"import.missing_headers": errs.Invalid, "import.too_large": errs.TooLarge, "import.too_many_rows": errs.TooLarge}
+	"import.missing_headers": errs.Invalid, "import.too_large": errs.TooLarge, "import.too_many_rows": errs.TooLarge,
+	"import.unzip_too_large": errs.TooLarge}
 
 // checkRefusal fails unless err is one of readSheet's whole-file refusals.
 func checkRefusal(t *testing.T, err error) {
