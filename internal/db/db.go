@@ -218,3 +218,11 @@ func (d *DB) Stats() (writer, reader sql.DBStats) {
 // Now is the current time as stored: UTC, to the microsecond (PostgreSQL's precision), so a value
 // written and read back compares equal on both engines.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// NullID is an id as a query argument: NULL for zero (no such reference).
+func NullID(id int64) any {
+	if id <= 0 {
+		return nil
+	}
+	return id
+}

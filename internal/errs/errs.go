@@ -51,6 +51,12 @@ func New(code Code, key string, args ...any) *Error {
 	return &Error{Code: code, Key: key, Args: args}
 }
 
+// Field is an Invalid error naming one field and the message key that says what is wrong with it:
+// the refusal of a single value.
+func Field(field, key string, args ...any) *Error {
+	return &Error{Code: Invalid, Key: "error.invalid", Fields: []FieldError{{Field: field, Key: key, Args: args}}}
+}
+
 // Fields collects field errors while validating; Err returns nil when there are none.
 type Fields []FieldError
 
