@@ -54,7 +54,7 @@ type Grant struct {
 // Action is something a handler asks permission for.
 type Action string
 
-// The actions of the registry; pillars add theirs to the table below.
+// The actions of the registry; each pillar declares its own and adds their rows with Allow.
 const (
 	TownCreate      Action = "town.create"
 	TownManage      Action = "town.manage"
@@ -71,17 +71,6 @@ const (
 	SelfRead        Action = "self.read"
 	SelfWrite       Action = "self.write"
 	StaffConsoleUse Action = "admin.use"
-
-	BankRules   Action = "bank.rules"   // adopt rule versions
-	BankAward   Action = "bank.award"   // award points directly or in bulk
-	BankReview  Action = "bank.review"  // approve or reject claims, decide objections
-	BankShop    Action = "bank.shop"    // manage items and stock
-	BankFulfil  Action = "bank.fulfil"  // fulfil and cancel orders at the counter
-	BankReverse Action = "bank.reverse" // reverse a transaction
-	BankLedger  Action = "bank.ledger"  // read accounts, statements, figures
-
-	VolunteerLead Action = "volunteer.lead" // 微志愿: posts, shifts, attendance, completion, needs, figures
-	VolunteerPay  Action = "volunteer.pay"  // 微志愿: pay volunteers the points their shifts earned
 )
 
 // allowed is the permission table: which roles may take an action within their scope. A district
@@ -100,22 +89,47 @@ var allowed = map[Action][]Role{
 	AuditRead:       {TownAdmin},
 	OfficeAct:       {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader},
 	StaffConsoleUse: {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge},
-	BankRules:       {TownAdmin, VillageAdmin},
-	BankAward:       {TownAdmin, VillageAdmin},
-	BankReview:      {TownAdmin, VillageAdmin, Reviewer},
-	BankShop:        {TownAdmin, VillageAdmin, Shopkeeper},
-	BankFulfil:      {TownAdmin, VillageAdmin, Shopkeeper},
-	BankReverse:     {TownAdmin},
-	BankLedger:      {TownAdmin, VillageAdmin, Reviewer, Shopkeeper},
-	VolunteerLead:   {TownAdmin, VillageAdmin, TeamLeader},
-	VolunteerPay:    {TownAdmin, VillageAdmin, TeamLeader}, // team leaders lead a village's teams
 }
 
-// PayActions is the permission that pays a pillar's events, by the pillar's name: the first word of
-// its event keys (volunteer:shift:812:resident:4411). The bank asks for it in each resident's
-// scope before it pays; a pillar that pays points adds its row here and its action's row above.
-var PayActions = map[string]Action{
-	"volunteer": VolunteerPay,
+// payActions is the permission that pays a pillar's events, by the pillar's name: the first word
+// of its event keys (volunteer:shift:812:resident:4411). The bank asks for it (PayAction) in each
+// resident's scope before it pays; a pillar that pays points names it with AllowPay.
+var payActions = map[string]Action{}
+
+// Allow adds a pillar's rows to the permission table: which roles may take each of its actions
+// within their scope. A pillar calls it from a package-level variable, so that its rows are in
+// place before any of its code runs. An action given rows twice is a programming error and panics.
+func Allow(rows map[Action][]Role) Rows {
+	for act, roles := range rows {
+		if _, dup := allowed[act]; dup {
+			panic("auth: permission rows for " + string(act) + " given twice")
+		}
+		allowed[act] = roles
+	}
+	return Rows(rows)
+}
+
+// Rows are a pillar's permission rows, as Allow took them: pillars keep them for their pages to
+// say who may do what.
+type Rows map[Action][]Role
+
+// AllowPay names the action whose holders pay a pillar's events, by the pillar's name (the first
+// word of its event keys). The action must have rows.
+func AllowPay(pillar string, act Action) Action {
+	if _, ok := allowed[act]; !ok {
+		panic("auth: pay action " + string(act) + " has no permission rows")
+	}
+	if _, dup := payActions[pillar]; dup {
+		panic("auth: pay action for " + pillar + " given twice")
+	}
+	payActions[pillar] = act
+	return act
+}
+
+// PayAction is the action that pays a pillar's events; ok is false for a pillar that pays none.
+func PayAction(pillar string) (act Action, ok bool) {
+	act, ok = payActions[pillar]
+	return act, ok
 }
 
 // selfActions are allowed to a resident on their own record, and to staff acting for them.

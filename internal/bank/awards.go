@@ -243,7 +243,7 @@ func (s *Service) award(ctx context.Context, a *auth.Actor, in AwardInput, ks ke
 //   - claim:, reverse:, refund:… the bank's own postings, made from ids it chose;
 //   - <pillar>:… a pillar's events (volunteer:…, and the pillars to come): any other lowercase
 //     word, given only through Earn, which pays a pillar's keys under the pillar's permission
-//     (auth.PayActions).
+//     (auth.AllowPay).
 //
 // So a key names one thing in one space, and whether it is taken can be learnt only from inside
 // that space.
@@ -317,7 +317,7 @@ func awardFields(in *AwardInput) errs.Fields {
 // admitAward decides whether the actor may award the resident under the rule with this code, and
 // finds the rule.
 func (s *Service) admitAward(ctx context.Context, a *auth.Actor, tg target, ruleCode string) (Rule, error) {
-	return s.admit(ctx, a, auth.BankAward, tg, ruleCode)
+	return s.admit(ctx, a, PermAward, tg, ruleCode)
 }
 
 // admit is admitAward under the permission act: a staff award's, or a pillar's for its events.
@@ -656,7 +656,7 @@ func (s *Service) Reverse(ctx context.Context, a *auth.Actor, in ReverseInput) (
 	if err != nil {
 		return Posted{}, errs.New(errs.NotFound, "error.not_found")
 	}
-	if err := auth.Can(a, auth.BankReverse, auth.Scope{TownID: orig.town}); err != nil {
+	if err := auth.Can(a, PermReverse, auth.Scope{TownID: orig.town}); err != nil {
 		return Posted{}, auth.Hide(err)
 	}
 	var f errs.Fields

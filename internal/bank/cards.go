@@ -489,7 +489,7 @@ func (s *Service) LookupCard(ctx context.Context, a *auth.Actor, tokenOrNumber s
 	if !found {
 		return Card{}, unknown
 	}
-	if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: c.townID, VillageID: c.villageID}); err != nil {
+	if err := auth.Can(a, PermFulfil, auth.Scope{TownID: c.townID, VillageID: c.villageID}); err != nil {
 		if errs.Is(err, errs.Forbidden) {
 			return Card{}, unknown
 		}
@@ -751,9 +751,9 @@ type CardFigure struct {
 // CardFigures gives the card figures of each village of a town the actor may read the ledger of:
 // every village for town staff, their own for village staff.
 func (s *Service) CardFigures(ctx context.Context, a *auth.Actor, townID int64) ([]CardFigure, error) {
-	all, ids := auth.Visible(a, auth.BankLedger, townID)
+	all, ids := auth.Visible(a, PermLedger, townID)
 	if !all && len(ids) == 0 {
-		if err := auth.Can(a, auth.BankLedger, auth.Scope{TownID: townID}); err != nil {
+		if err := auth.Can(a, PermLedger, auth.Scope{TownID: townID}); err != nil {
 			return nil, err
 		}
 	}

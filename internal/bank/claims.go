@@ -342,7 +342,7 @@ func (s *Service) Review(ctx context.Context, a *auth.Actor, claimID int64, appr
 	if err != nil {
 		return Claim{}, err
 	}
-	if err := auth.Can(a, auth.BankReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
+	if err := auth.Can(a, PermReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
 		return Claim{}, auth.Hide(err)
 	}
 	reason = strings.TrimSpace(reason)
@@ -534,7 +534,7 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 	if err != nil {
 		return err
 	}
-	if err := auth.Can(a, auth.BankReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
+	if err := auth.Can(a, PermReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
 		return auth.Hide(err)
 	}
 	decision = strings.TrimSpace(decision)
@@ -696,7 +696,7 @@ func (s *Service) Claims(ctx context.Context, a *auth.Actor, f ClaimFilter) ([]C
 	if town == 0 {
 		town = a.TownID
 	}
-	all, villages := auth.Visible(a, auth.BankReview, town)
+	all, villages := auth.Visible(a, PermReview, town)
 	if !all && len(villages) == 0 {
 		return nil, errs.New(errs.Forbidden, "error.forbidden")
 	}
@@ -771,7 +771,7 @@ func (s *Service) NoticeBoard(ctx context.Context, a *auth.Actor, villageID int6
 			out[i].ResidentName, out[i].ResidentID = MaskMinor(out[i].ResidentName), 0
 		}
 	}
-	return out, s.withObjections(ctx, out, auth.Can(a, auth.BankReview, sc) == nil, a.Self())
+	return out, s.withObjections(ctx, out, auth.Can(a, PermReview, sc) == nil, a.Self())
 }
 
 // MyClaims lists the claims of the resident the actor is, newest first (the last 100).
@@ -807,7 +807,7 @@ func (s *Service) visibleClaim(ctx context.Context, a *auth.Actor, id int64) (c 
 	if c, err = s.claimByID(ctx, s.DB.Read(), id); err != nil {
 		return Claim{}, false, err
 	}
-	if auth.Can(a, auth.BankReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}) == nil {
+	if auth.Can(a, PermReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}) == nil {
 		return c, true, nil
 	}
 	if a.Self() == c.ResidentID || a.ResidentID == c.ResidentID {

@@ -11,7 +11,7 @@ import (
 
 // Earning is an event a pillar pays points for: a volunteer's shift, a lesson attended. Key names
 // the event in the pillar's namespace (volunteer:shift:812:resident:4411): its first word is the
-// pillar, whose permission pays it (auth.PayActions), and paying it again returns the first result.
+// pillar, whose permission pays it (auth.AllowPay), and paying it again returns the first result.
 type Earning struct {
 	Key        string `json:"key"`
 	ResidentID int64  `json:"resident_id"`
@@ -120,6 +120,6 @@ func payAction(key string) (auth.Action, bool) {
 		return "", false
 	}
 	pillar, _, _ := strings.Cut(key, ":")
-	act, ok := auth.PayActions[pillar]
+	act, ok := auth.PayAction(pillar)
 	return act, ok
 }

@@ -26,7 +26,7 @@ func TestEarn(t *testing.T) {
 			t.Fatal(err)
 		}
 		leader := e.login(demo.PhonePartyMember)
-		if err := auth.Can(leader, auth.BankAward, auth.Scope{TownID: e.town.ID, VillageID: e.qt.ID}); err == nil {
+		if err := auth.Can(leader, bank.PermAward, auth.Scope{TownID: e.town.ID, VillageID: e.qt.ID}); err == nil {
 			t.Fatal("a team leader may award at will; the test needs one who may only pay")
 		}
 		key := func(what string) string { return fmt.Sprintf("volunteer:shift:7:%s", what) }

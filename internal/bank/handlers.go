@@ -907,7 +907,7 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 		return
 	}
 	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder, Periods: itemPeriods,
-		CanEdit: auth.Can(auth.From(r.Context()), auth.BankShop, auth.Scope{TownID: townOf(r)}) == nil, Names: map[int64]string{}}
+		CanEdit: auth.Can(auth.From(r.Context()), PermShop, auth.Scope{TownID: townOf(r)}) == nil, Names: map[int64]string{}}
 	for _, x := range vs {
 		v.Names[x.ID] = x.Name
 	}
@@ -1110,7 +1110,7 @@ func (h *Handlers) renderLedger(w http.ResponseWriter, r *http.Request, rid int6
 				v.Reversed[l.ReversesID] = true
 			}
 		}
-		v.CanReverse = auth.Can(a, auth.BankReverse, auth.Scope{TownID: res.TownID}) == nil
+		v.CanReverse = auth.Can(a, PermReverse, auth.Scope{TownID: res.TownID}) == nil
 	}
 	h.App.RenderForm(w, r, "admin_ledger.html", "bank.ledger.title", v, form, ferr)
 }

@@ -1,7 +1,7 @@
 // Package bank is the 文明银行 (civilization bank), the hub of the model: a double-entry ledger of
 // integer points with idempotent postings and a hash chain per account, the rules (积分细则) per
 // member class, awards, the shop (积分超市), statements (善行簿) and rankings. Other pillars pay into
-// it only through Earn, under a permission of their own (auth.PayActions), with an idempotency key that names the event in the pillar's namespace.
+// it only through Earn, under a permission of their own (auth.AllowPay), with an idempotency key that names the event in the pillar's namespace.
 package bank
 
 import (

@@ -134,7 +134,7 @@ func (s *Service) AdoptVersion(ctx context.Context, a *auth.Actor, in VersionInp
 		}
 		sc.TownID, in.TownID = v.TownID, v.TownID
 	}
-	if err := auth.Can(a, auth.BankRules, sc); err != nil {
+	if err := auth.Can(a, PermRules, sc); err != nil {
 		return 0, err
 	}
 	if err := in.validate().Err(); err != nil {
@@ -296,9 +296,9 @@ type RuleVersion struct {
 // RuleVersions lists a town's rule sets, every version newest first with its rules; village sets
 // only of villages the actor may read the bank of.
 func (s *Service) RuleVersions(ctx context.Context, a *auth.Actor, townID int64) ([]RuleVersion, error) {
-	all, ids := auth.Visible(a, auth.BankLedger, townID)
+	all, ids := auth.Visible(a, PermLedger, townID)
 	if !all && len(ids) == 0 {
-		return nil, auth.Can(a, auth.BankLedger, auth.Scope{TownID: townID})
+		return nil, auth.Can(a, PermLedger, auth.Scope{TownID: townID})
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, rs.class, COALESCE(rs.village_id, 0), COALESCE(vi.name, ''), v.version, v.adopted_by,
 		v.adopted_on, v.resolution, v.effective_from, v.created_at

@@ -146,7 +146,7 @@ func (in *ItemInput) validate() errs.Fields {
 
 // CreateItem adds an item to the town's shop.
 func (s *Service) CreateItem(ctx context.Context, a *auth.Actor, townID int64, in ItemInput) (Item, error) {
-	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: townID}); err != nil {
+	if err := auth.Can(a, PermShop, auth.Scope{TownID: townID}); err != nil {
 		return Item{}, err
 	}
 	if err := s.checkItem(ctx, townID, &in); err != nil {
@@ -181,7 +181,7 @@ func (s *Service) InsertItem(ctx context.Context, tx db.Querier, townID int64, i
 
 // Item returns one of a town's items, withdrawn or not, as staff edit it.
 func (s *Service) Item(ctx context.Context, a *auth.Actor, townID, id int64) (Item, error) {
-	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: townID}); err != nil {
+	if err := auth.Can(a, PermShop, auth.Scope{TownID: townID}); err != nil {
 		return Item{}, err
 	}
 	var it Item
@@ -262,7 +262,7 @@ func (s *Service) StockIn(ctx context.Context, a *auth.Actor, in StockInput) err
 	if err != nil {
 		return err
 	}
-	if err := auth.Can(a, auth.BankShop, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
+	if err := auth.Can(a, PermShop, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
 		return auth.Hide(err)
 	}
 	in.Note = strings.TrimSpace(in.Note)
@@ -597,7 +597,7 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 		return r, err
 	}
 	if auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: r.ResidentID}) != nil {
-		if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: tg.Town.ID, VillageID: r.VillageID}); err != nil {
+		if err := auth.Can(a, PermFulfil, auth.Scope{TownID: tg.Town.ID, VillageID: r.VillageID}); err != nil {
 			return Redemption{}, auth.Hide(err)
 		}
 	}
@@ -663,7 +663,7 @@ func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redempti
 	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, r.VillageID).Scan(&town); err != nil {
 		return r, err
 	}
-	if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: town, VillageID: r.VillageID}); err != nil {
+	if err := auth.Can(a, PermFulfil, auth.Scope{TownID: town, VillageID: r.VillageID}); err != nil {
 		return Redemption{}, auth.Hide(err)
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -695,7 +695,7 @@ func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, village
 			if err != nil {
 				return nil, err
 			}
-			if err := auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.Town.ID, VillageID: tg.R.VillageID}); err != nil {
+			if err := auth.Can(a, PermLedger, auth.Scope{TownID: tg.Town.ID, VillageID: tg.R.VillageID}); err != nil {
 				return nil, auth.Hide(err)
 			}
 		}
@@ -705,7 +705,7 @@ func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, village
 		if err != nil {
 			return nil, err
 		}
-		if err := auth.Can(a, auth.BankFulfil, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
+		if err := auth.Can(a, PermFulfil, auth.Scope{TownID: v.TownID, VillageID: v.ID}); err != nil {
 			return nil, auth.Hide(err)
 		}
 		where, arg = "r.village_id = $1 AND r.status = 'reserved'", villageID

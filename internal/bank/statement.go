@@ -33,7 +33,7 @@ func (s *Service) canSee(ctx context.Context, a *auth.Actor, residentID int64) (
 	if auth.Can(a, auth.SelfRead, auth.Scope{ResidentID: residentID}) == nil {
 		return tg, nil
 	}
-	return tg, auth.Hide(auth.Can(a, auth.BankLedger, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}))
+	return tg, auth.Hide(auth.Can(a, PermLedger, auth.Scope{TownID: tg.R.TownID, VillageID: tg.R.VillageID}))
 }
 
 // Account returns a resident's balance and lifetime earnings (zero before the first posting).
@@ -304,9 +304,9 @@ type Figures struct {
 // TownFigures sums points issued, redeemed and outstanding per village from the resident accounts
 // and their entries; staff see the villages they may read.
 func (s *Service) TownFigures(ctx context.Context, a *auth.Actor, townID int64) ([]Figures, error) {
-	all, ids := auth.Visible(a, auth.BankLedger, townID)
+	all, ids := auth.Visible(a, PermLedger, townID)
 	if !all && len(ids) == 0 {
-		return nil, auth.Can(a, auth.BankLedger, auth.Scope{TownID: townID})
+		return nil, auth.Can(a, PermLedger, auth.Scope{TownID: townID})
 	}
 	// From the accounts (lifetime earnings net of reversals, balances) and the orders, by the
 	// residents' village: never a scan of the ledger, which at a town's scale is 150,000 postings.

@@ -33,7 +33,7 @@ func (f Figure) Hours() string { return fmt.Sprintf("%.1f", float64(f.Minutes)/6
 // last. A need counts under its team's kind, or the kind its category usually goes to.
 func (s *Service) Figures(ctx context.Context, a *auth.Actor, townID int64) ([]Figure, error) {
 	// Village staff see their villages' rows, and a total over those.
-	all, ids := auth.Visible(a, auth.VolunteerLead, townID)
+	all, ids := auth.Visible(a, PermLead, townID)
 	if !all && len(ids) == 0 {
 		return nil, auth.Hide(lead(a, townID, 0))
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
@@ -32,7 +33,7 @@ func TestATeamLeaderPaysUnderTheirOwnPermission(t *testing.T) {
 		}
 		leader := e.login(phone)
 		scope := auth.Scope{TownID: e.town.ID, VillageID: e.qt.ID}
-		if auth.Can(leader, auth.BankAward, scope) == nil || auth.Can(leader, auth.VolunteerPay, scope) != nil {
+		if auth.Can(leader, bank.PermAward, scope) == nil || auth.Can(leader, volunteer.PermPay, scope) != nil {
 			t.Fatal("the leader should hold volunteer.pay and not bank.award")
 		}
 		_, sh := e.post("serve", 5)

@@ -532,7 +532,7 @@ func (s *Service) staffScope(ctx context.Context, a *auth.Actor, villageID int64
 		}
 		return alias + `.village_id = ` + arg(v.ID), true, nil
 	}
-	all, ids := auth.Visible(a, auth.VolunteerLead, a.TownID)
+	all, ids := auth.Visible(a, PermLead, a.TownID)
 	switch {
 	case all:
 		return alias + `.town_id = ` + arg(a.TownID), true, nil

@@ -2,7 +2,7 @@
 // their skills, posts with shifts and a waiting list, attendance and hours, service certificates,
 // and the needs found by knocking on doors (敲门问需), matched to teams. Completed shifts are paid
 // through the bank's one entry point for events, bank.Service.Earn, under the leader's own
-// permission auth.VolunteerPay, with the key volunteer:shift:<id>:resident:<id>; this package never
+// permission PermPay, with the key volunteer:shift:<id>:resident:<id>; this package never
 // writes points itself.
 package volunteer
 
@@ -141,7 +141,7 @@ var EarlyCheckin = time.Hour
 
 // lead checks that the actor may lead teams in a village (team leaders, village and town staff).
 func lead(a *auth.Actor, townID, villageID int64) error {
-	return auth.Can(a, auth.VolunteerLead, auth.Scope{TownID: townID, VillageID: villageID})
+	return auth.Can(a, PermLead, auth.Scope{TownID: townID, VillageID: villageID})
 }
 
 // invalid is a refusal naming one field.
