@@ -405,6 +405,7 @@ func (a *App) funcs() template.FuncMap {
 			return t.In(shanghai).Format("2006-01-02 15:04")
 		},
 		"add":       func(a, b int) int { return a + b },
+		"picker":    picker,
 		"hasPrefix": strings.HasPrefix,
 		"seq": func(n int) []int {
 			out := make([]int, n)
