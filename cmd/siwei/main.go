@@ -27,8 +27,10 @@ import (
 	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/demo"
+	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/server"
+	"siwei/internal/volunteer"
 	"siwei/internal/web"
 )
 
@@ -266,7 +268,7 @@ func housekeeping(ctx context.Context, sys *server.System, log *slog.Logger) {
 }
 
 func mustCatalog() web.Catalog {
-	c, err := web.LoadCatalog()
+	c, err := web.LoadCatalog(people.Messages, bank.Messages, notify.Messages, volunteer.Messages)
 	if err != nil {
 		panic(err)
 	}

@@ -92,7 +92,7 @@ func get(t *testing.T, env *servertest.Env, token, path string) (*http.Response,
 // zh is a message as a page shows it in Chinese.
 func zh(t *testing.T, key string, args ...any) string {
 	t.Helper()
-	cat, err := web.LoadCatalog()
+	cat, err := web.LoadCatalog(people.Messages, bank.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func zh(t *testing.T, key string, args ...any) string {
 // zhText is a message as the API gives it in Chinese.
 func zhText(t *testing.T, key string, args ...any) string {
 	t.Helper()
-	cat, err := web.LoadCatalog()
+	cat, err := web.LoadCatalog(people.Messages, bank.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -416,7 +416,7 @@ func TestRankingsMaskMinors(t *testing.T) {
 func TestAdoptFormRefusesBadLines(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newBankFixture(t, d)
-		cat, err := web.LoadCatalog()
+		cat, err := web.LoadCatalog(people.Messages, bank.Messages)
 		if err != nil {
 			t.Fatal(err)
 		}

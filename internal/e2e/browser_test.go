@@ -14,6 +14,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"siwei/internal/bank"
+	"siwei/internal/notify"
+	"siwei/internal/people"
+	"siwei/internal/volunteer"
 	"siwei/internal/web"
 )
 
@@ -80,7 +84,7 @@ func newBrowser(t testing.TB, s *server, phone bool) *browser {
 	if err := chromedp.Do(bctx, viewport); err != nil {
 		t.Fatalf("start %s: %v", path, err)
 	}
-	cat, err := web.LoadCatalog()
+	cat, err := web.LoadCatalog(people.Messages, bank.Messages, notify.Messages, volunteer.Messages)
 	if err != nil {
 		t.Fatal(err)
 	}

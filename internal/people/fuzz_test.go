@@ -40,7 +40,7 @@ var (
 // knownKey reports whether the zh-CN catalog has a message for key.
 func knownKey(key string) bool {
 	catalogOnce.Do(func() {
-		cat, err := web.LoadCatalog()
+		cat, err := web.LoadCatalog(Messages)
 		if err != nil {
 			panic(err)
 		}

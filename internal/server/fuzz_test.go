@@ -61,7 +61,7 @@ func decode(t reflect.Type, body []byte) (reflect.Value, error) {
 // value and encodes to the same bytes again.
 func FuzzDecode(f *testing.F) {
 	bodies := apiBodies(f)
-	cat, err := web.LoadCatalog()
+	cat, err := loadCatalog()
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func (s *System) Close() error { return s.DB.Close() }
 
 // App builds the web application with every route registered.
 func (s *System) App(log *slog.Logger) (*web.App, error) {
-	cat, err := web.LoadCatalog()
+	cat, err := web.LoadCatalog(people.Messages, bank.Messages, notify.Messages, volunteer.Messages)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -24,19 +25,41 @@ var Langs = []string{"zh-CN", "en"}
 // Catalog maps message keys to text, per language. Messages may hold fmt verbs filled by args.
 type Catalog map[string]map[string]string
 
-// LoadCatalog reads the embedded catalogs.
-func LoadCatalog() (Catalog, error) {
+// LoadCatalog reads web's own messages and each pillar's: every fs holds locales/<lang>.json for
+// every language in Langs. A pillar's keys live beside it, so a key defined twice is an error
+// rather than one file silently winning; so is a missing language, which would show keys.
+func LoadCatalog(pillars ...fs.FS) (Catalog, error) {
 	c := Catalog{}
+	from := map[string]string{} // key → the file that defined it, for the error
+	srcs := append([]fs.FS{localeFS}, pillars...)
 	for _, lang := range Langs {
-		b, err := localeFS.ReadFile("locales/" + lang + ".json")
-		if err != nil {
-			return nil, err
+		c[lang] = map[string]string{}
+		clear(from)
+		for i, src := range srcs {
+			if src == nil {
+				continue
+			}
+			name := "locales/" + lang + ".json"
+			where := "web " + name
+			if i > 0 {
+				where = fmt.Sprintf("pillar %d %s", i, name)
+			}
+			b, err := fs.ReadFile(src, name)
+			if err != nil {
+				return nil, fmt.Errorf("web: catalog: %s: %w", where, err)
+			}
+			m := map[string]string{}
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, fmt.Errorf("web: catalog: %s: %w", where, err)
+			}
+			for k, v := range m {
+				if prev, ok := from[k]; ok {
+					return nil, fmt.Errorf("web: catalog: %q is defined in both %s and %s", k, prev, where)
+				}
+				from[k] = where
+				c[lang][k] = v
+			}
 		}
-		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("web: catalog %s: %w", lang, err)
-		}
-		c[lang] = m
 	}
 	return c, nil
 }

@@ -1,0 +1,8 @@
+package bank
+
+import "embed"
+
+// Messages holds the bank's message keys, locales/<lang>.json per language, for web.LoadCatalog.
+//
+//go:embed locales/*.json
+var Messages embed.FS

@@ -1,0 +1,8 @@
+package notify
+
+import "embed"
+
+// Messages holds the inbox's message keys, locales/<lang>.json per language, for web.LoadCatalog.
+//
+//go:embed locales/*.json
+var Messages embed.FS

@@ -1,0 +1,8 @@
+package people
+
+import "embed"
+
+// Messages holds the registry's message keys, locales/<lang>.json per language, for web.LoadCatalog.
+//
+//go:embed locales/*.json
+var Messages embed.FS
