@@ -32,12 +32,6 @@ func TestNoActorImpersonates(t *testing.T) {
 		// The bank's own scheduler rejects an over-cap claim when its notice ends: nobody asked,
 		// and the audit log names the scheduler.
 		"internal/bank/claims.go": 1,
-		// Debt: 微志愿 reads villages and residents through the people service as the system,
-		// to learn their town and village; each should become a look-up that needs no actor.
-		"internal/volunteer/teams.go":    5,
-		"internal/volunteer/posts.go":    3,
-		"internal/volunteer/needs.go":    3,
-		"internal/volunteer/handlers.go": 1,
 	}
 	root := moduleRoot(t)
 	found := map[string][]string{}

@@ -1,10 +1,10 @@
 package volunteer
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"siwei/internal/auth"
@@ -36,30 +36,12 @@ func (h *Handlers) registerAdmin() {
 	a.Handle(web.Route{Method: "GET", Path: "/admin/volunteer/figures", Access: web.Staff, Summary: "figures by village and team kind"}, h.adminFigures)
 }
 
-// villages are the villages the actor leads, and the one chosen (?village_id= or the first).
-func (h *Handlers) villages(r *http.Request, form url.Values) ([]people.Village, int64, error) {
-	a := auth.From(r.Context())
-	all, err := h.S.People.Villages(r.Context(), a, a.TownID)
-	if err != nil {
-		return nil, 0, err
+// villageAsked is the village a console page is asked for: ?village_id=, or the refused form's.
+func villageAsked(r *http.Request, f url.Values) int64 {
+	if id := web.QueryInt(r, "village_id"); id != 0 || f == nil {
+		return id
 	}
-	var vs []people.Village
-	for _, v := range all {
-		if lead(a, v.TownID, v.ID) == nil {
-			vs = append(vs, v)
-		}
-	}
-	id := web.QueryInt(r, "village_id")
-	if id == 0 && form != nil {
-		id = parseID(form.Get("village_id"))
-	}
-	if id == 0 && len(vs) > 0 {
-		id = vs[0].ID
-	}
-	if id != 0 && !slices.ContainsFunc(vs, func(v people.Village) bool { return v.ID == id }) {
-		return nil, 0, notFound
-	}
-	return vs, id, nil
+	return web.FormID(f.Get("village_id"))
 }
 
 // teamsView is a village's teams with the staff who could lead them.
@@ -70,38 +52,44 @@ type teamsView struct {
 	Candidates []Candidate
 }
 
-func (h *Handlers) adminTeams(w http.ResponseWriter, r *http.Request) { h.renderTeams(w, r, nil) }
+func (h *Handlers) adminTeams(w http.ResponseWriter, r *http.Request) { h.renderTeams(w, r, nil, nil) }
 
-func (h *Handlers) renderTeams(w http.ResponseWriter, r *http.Request, ferr error) {
-	vs, vid, err := h.villages(r, r.PostForm)
-	if err != nil {
+func (h *Handlers) renderTeams(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	var v teamsView
+	var err error
+	if v.Villages, v.Village, err = h.S.Villages(ctx, a, villageAsked(r, f)); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	v := teamsView{Villages: vs, Village: vid}
-	if vid != 0 {
-		a := auth.From(r.Context())
-		if v.Teams, err = h.S.Teams(r.Context(), a, vid); err != nil {
+	if v.Village != 0 {
+		if v.Teams, err = h.S.Teams(ctx, a, v.Village); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
-		if v.Candidates, err = h.S.LeaderCandidates(r.Context(), a, vid); err != nil {
+		if v.Candidates, err = h.S.LeaderCandidates(ctx, a, v.Village); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
 	}
-	h.App.RenderForm(w, r, "admin_volunteer.html", "volunteer.admin.title", v, r.PostForm, ferr)
+	h.App.RenderForm(w, r, "admin_volunteer.html", "volunteer.admin.title", v, f, ferr)
 }
 
 func (h *Handlers) setLeader(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		on := r.PostFormValue("op") != "remove"
-		if err := h.S.SetLeader(r.Context(), auth.From(r.Context()), id, parseID(r.PostFormValue("account_id")), on); err != nil {
-			h.renderTeams(w, r, err)
-			return
-		}
-		web.Redirect(w, r, "/admin/volunteer?flash=flash.saved&village_id="+r.PostFormValue("village_id"))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	on := f.Get("op") != "remove"
+	if err := h.S.SetLeader(r.Context(), auth.From(r.Context()), id, web.FormID(f.Get("account_id")), on); err != nil {
+		h.renderTeams(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer?flash=flash.saved&village_id=%d", web.FormID(f.Get("village_id"))))
 }
 
 // postsView is the posts of a village and the form to publish one.
@@ -117,43 +105,46 @@ type postsView struct {
 
 func (h *Handlers) adminPosts(w http.ResponseWriter, r *http.Request) { h.renderPosts(w, r, nil, nil) }
 
-func (h *Handlers) renderPosts(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	a := auth.From(r.Context())
-	vs, vid, err := h.villages(r, form)
-	if err != nil {
+func (h *Handlers) renderPosts(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	v := postsView{Skills: Skills, Weekdays: []int{1, 2, 3, 4, 5, 6, 7}}
+	var err error
+	if v.Villages, v.Village, err = h.S.Villages(ctx, a, villageAsked(r, f)); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	v := postsView{Villages: vs, Village: vid, Skills: Skills, Weekdays: []int{1, 2, 3, 4, 5, 6, 7}}
-	if vid != 0 {
-		if v.Teams, err = h.S.Teams(r.Context(), a, vid); err != nil {
+	if v.Village != 0 {
+		if v.Teams, err = h.S.Teams(ctx, a, v.Village); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
-		if v.Posts, err = h.S.Posts(r.Context(), a, PostFilter{VillageID: vid}); err != nil {
+		if v.Posts, err = h.S.Posts(ctx, a, PostFilter{VillageID: v.Village}); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
-		v.Rules = h.S.ruleCodes(r, vid)
+		if v.Rules, err = h.S.RuleCodes(ctx, a, v.Village); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
 	}
-	if form == nil {
-		form = url.Values{"open_to": {"village"}, "capacity": {"5"}, "rule_code": {"volunteer"}}
+	if f == nil {
+		f = url.Values{"open_to": {"village"}, "capacity": {"5"}, "rule_code": {"volunteer"}}
 	}
-	h.App.RenderForm(w, r, "admin_volunteer_posts.html", "volunteer.admin_posts.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_volunteer_posts.html", "volunteer.admin_posts.title", v, f, ferr)
 }
 
 // postForm reads the publish form: one shift, or a weekly pattern when weekdays are ticked.
 func postForm(f url.Values) PostInput {
-	in := PostInput{TeamID: parseID(f.Get("team_id")), Title: f.Get("title"), Description: f.Get("description"), Place: f.Get("place"),
+	in := PostInput{TeamID: web.FormID(f.Get("team_id")), Title: f.Get("title"), Description: f.Get("description"), Place: f.Get("place"),
 		Skills: f["skills"], OpenTo: f.Get("open_to"), RuleCode: f.Get("rule_code")}
 	if days := f["weekdays"]; len(days) > 0 {
-		rep := &Repeat{Start: f.Get("start"), End: f.Get("end"), From: f.Get("date"), Until: f.Get("until"), Capacity: formInt(f, "capacity")}
+		rep := &Repeat{Start: f.Get("start"), End: f.Get("end"), From: f.Get("date"), Until: f.Get("until"), Capacity: web.FormInt(f.Get("capacity"))}
 		for _, d := range days {
-			rep.Weekdays = append(rep.Weekdays, int(parseID(d)))
+			rep.Weekdays = append(rep.Weekdays, web.FormInt(d))
 		}
 		in.Repeat = rep
 	} else {
-		in.Shifts = []ShiftInput{{Date: f.Get("date"), Start: f.Get("start"), End: f.Get("end"), Capacity: formInt(f, "capacity")}}
+		in.Shifts = []ShiftInput{{Date: f.Get("date"), Start: f.Get("start"), End: f.Get("end"), Capacity: web.FormInt(f.Get("capacity"))}}
 	}
 	return in
 }
@@ -177,13 +168,13 @@ func formErr(err error) error {
 }
 
 func (h *Handlers) createPost(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+	f, ok := h.form(w, r)
+	if !ok {
 		return
 	}
-	p, err := h.S.CreatePost(r.Context(), auth.From(r.Context()), postForm(r.PostForm))
+	p, err := h.S.CreatePost(r.Context(), auth.From(r.Context()), postForm(f))
 	if err != nil {
-		h.renderPosts(w, r, r.PostForm, formErr(err))
+		h.renderPosts(w, r, f, formErr(err))
 		return
 	}
 	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", p.ID))
@@ -197,58 +188,66 @@ type rosterView struct {
 	Hidden int
 }
 
-func (h *Handlers) adminPost(w http.ResponseWriter, r *http.Request) { h.renderRoster(w, r, nil, nil) }
+func (h *Handlers) adminPost(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	h.renderRoster(w, r, id, nil, nil)
+}
 
-func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	h.withID(w, r, func(id int64) {
-		p, shifts, err := h.S.Roster(r.Context(), auth.From(r.Context()), id)
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		v := rosterView{Post: p, All: r.URL.Query().Get("all") == "1"}
-		if v.All || len(shifts) <= 60 {
-			v.Shifts = shifts
-		} else {
-			// The recent past and what is coming: a long-running post has thousands of shifts.
-			now := h.S.Now()
-			for _, sh := range shifts {
-				if sh.EndsAt.After(now.AddDate(0, 0, -14)) && len(v.Shifts) < 60 {
-					v.Shifts = append(v.Shifts, sh)
-				}
+func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, id int64, f url.Values, ferr error) {
+	p, shifts, err := h.S.Roster(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := rosterView{Post: p, All: r.URL.Query().Get("all") == "1"}
+	if v.All || len(shifts) <= 60 {
+		v.Shifts = shifts
+	} else {
+		// The recent past and what is coming: a long-running post has thousands of shifts.
+		since := h.S.Now().AddDate(0, 0, -14)
+		for _, sh := range shifts {
+			if sh.EndsAt.After(since) && len(v.Shifts) < 60 {
+				v.Shifts = append(v.Shifts, sh)
 			}
-			v.Hidden = len(shifts) - len(v.Shifts)
 		}
-		if form == nil {
-			form = url.Values{"capacity": {"5"}}
-		}
-		h.App.RenderForm(w, r, "admin_volunteer_post.html", "volunteer.roster.title", v, form, ferr)
-	})
+		v.Hidden = len(shifts) - len(v.Shifts)
+	}
+	if f == nil {
+		f = url.Values{"capacity": {"5"}}
+	}
+	h.App.RenderForm(w, r, "admin_volunteer_post.html", "volunteer.roster.title", v, f, ferr)
 }
 
 func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		if err := r.ParseForm(); err != nil {
-			h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
-			return
-		}
-		in := postForm(r.PostForm)
-		if _, err := h.S.AddShifts(r.Context(), auth.From(r.Context()), id, in.Shifts, in.Repeat); err != nil {
-			h.renderRoster(w, r, r.PostForm, formErr(err))
-			return
-		}
-		web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", id))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := postForm(f)
+	if _, err := h.S.AddShifts(r.Context(), auth.From(r.Context()), id, in.Shifts, in.Repeat); err != nil {
+		h.renderRoster(w, r, id, f, formErr(err))
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", id))
 }
 
 func (h *Handlers) closePost(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		if _, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", id))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	if _, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.renderRoster(w, r, id, nil, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", id))
 }
 
 // shiftView is a shift at the site: its sign-ups and what the leader can do.
@@ -256,117 +255,133 @@ type shiftView struct {
 	Shift   Shift
 	Post    Post
 	ScanURL string
-	Result  *CompleteResult
 }
 
 func (h *Handlers) adminShift(w http.ResponseWriter, r *http.Request) {
-	h.renderShift(w, r, nil, nil, nil)
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	h.renderShift(w, r, id, nil, nil)
 }
 
-func (h *Handlers) renderShift(w http.ResponseWriter, r *http.Request, form url.Values, ferr error, res *CompleteResult) {
-	h.withID(w, r, func(id int64) {
-		a := auth.From(r.Context())
-		if _, _, err := h.S.shiftFor(r.Context(), a, id); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		sh, p, err := h.S.Shift(r.Context(), a, id)
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		h.App.RenderForm(w, r, "admin_volunteer_shift.html", "volunteer.shift.title", shiftView{Shift: sh, Post: p, ScanURL: "/volunteer/scan?t=" + h.S.ShiftToken(id), Result: res}, form, ferr)
-	})
+func (h *Handlers) renderShift(w http.ResponseWriter, r *http.Request, id int64, f url.Values, ferr error) {
+	sh, p, err := h.S.ShiftRoster(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := shiftView{Shift: sh, Post: p, ScanURL: "/volunteer/scan?t=" + url.QueryEscape(h.S.ShiftToken(id))}
+	h.App.RenderForm(w, r, "admin_volunteer_shift.html", "volunteer.shift.title", v, f, ferr)
 }
 
 func (h *Handlers) shiftQR(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		if _, _, err := h.S.shiftFor(r.Context(), auth.From(r.Context()), id); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		png, err := qrPNG(scheme + "://" + r.Host + "/volunteer/scan?t=" + h.S.ShiftToken(id))
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Write(png)
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	tok, err := h.S.SiteToken(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	png, err := qrPNG(scheme + "://" + r.Host + "/volunteer/scan?t=" + url.QueryEscape(tok))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(png)
 }
 
 func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		in := CheckinInput{ResidentID: parseID(r.PostFormValue("resident_id")), VolunteerNumber: r.PostFormValue("volunteer_number"), Action: r.PostFormValue("action"), At: r.PostFormValue("at")}
-		if _, err := h.S.Checkin(r.Context(), auth.From(r.Context()), id, in); err != nil {
-			h.renderShift(w, r, r.PostForm, err, nil)
-			return
-		}
-		web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.saved", id))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := CheckinInput{ResidentID: web.FormID(f.Get("resident_id")), VolunteerNumber: f.Get("volunteer_number"), Action: f.Get("action"), At: f.Get("at")}
+	if _, err := h.S.Checkin(r.Context(), auth.From(r.Context()), id, in); err != nil {
+		h.renderShift(w, r, id, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.saved", id))
 }
 
 func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		res, err := h.S.Complete(r.Context(), auth.From(r.Context()), id)
-		if err != nil {
-			h.renderShift(w, r, nil, err, nil)
-			return
-		}
-		h.renderShift(w, r, nil, nil, &res)
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	if _, err := h.S.Complete(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.renderShift(w, r, id, nil, err)
+		return
+	}
+	// The roster shows each volunteer's payment: paid, pending on notice, or refused and why.
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.saved", id))
 }
 
 func (h *Handlers) message(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		if _, err := h.S.Message(r.Context(), auth.From(r.Context()), id, r.PostFormValue("title"), r.PostFormValue("body")); err != nil {
-			h.renderShift(w, r, r.PostForm, err, nil)
-			return
-		}
-		web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_message_sent", id))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	if _, err := h.S.Message(r.Context(), auth.From(r.Context()), id, f.Get("title"), f.Get("body")); err != nil {
+		h.renderShift(w, r, id, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_message_sent", id))
 }
 
 func (h *Handlers) adminNeeds(w http.ResponseWriter, r *http.Request) {
 	h.renderAdminNeeds(w, r, nil, nil)
 }
 
-func (h *Handlers) renderAdminNeeds(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	vs, vid, err := h.villages(r, form)
-	if err != nil {
+func (h *Handlers) renderAdminNeeds(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	v := needsView{Categories: CategoryList, Urgencies: Urgencies, Status: r.URL.Query().Get("status")}
+	var err error
+	if v.Villages, v.Village, err = h.S.Villages(ctx, a, villageAsked(r, f)); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	status := r.URL.Query().Get("status")
-	if status == "" {
-		status = "active"
-	}
+	status := cmp.Or(v.Status, "active")
 	if status == "all" {
 		status = ""
 	}
-	v := needsView{Villages: vs, Village: vid, Categories: CategoryList, Urgencies: Urgencies, Status: r.URL.Query().Get("status")}
-	if vid != 0 {
-		if v.Needs, err = h.S.Needs(r.Context(), auth.From(r.Context()), NeedFilter{VillageID: vid, Status: status}); err != nil {
+	if v.Village != 0 {
+		if v.Needs, err = h.S.Needs(ctx, a, NeedFilter{VillageID: v.Village, Status: status}); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
 	}
-	if form == nil {
-		form = url.Values{"urgency": {"normal"}}
+	if f == nil {
+		f = url.Values{"urgency": {"normal"}}
 	}
-	h.App.RenderForm(w, r, "admin_volunteer_needs.html", "volunteer.admin_needs.title", v, form, ferr)
+	h.App.RenderForm(w, r, "admin_volunteer_needs.html", "volunteer.admin_needs.title", v, f, ferr)
 }
 
 func (h *Handlers) recordNeed(w http.ResponseWriter, r *http.Request) {
-	in := NeedInput{VillageID: parseID(r.PostFormValue("village_id")), Category: r.PostFormValue("category"), Description: r.PostFormValue("description"),
-		ForName: r.PostFormValue("for_name"), ForResidentID: parseID(r.PostFormValue("for_resident_id")), Urgency: r.PostFormValue("urgency")}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := NeedInput{VillageID: web.FormID(f.Get("village_id")), Category: f.Get("category"), Description: f.Get("description"),
+		ForName: f.Get("for_name"), ForResidentID: web.FormID(f.Get("for_resident_id")), Urgency: f.Get("urgency")}
 	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
 	if err != nil {
-		h.renderAdminNeeds(w, r, r.PostForm, err)
+		h.renderAdminNeeds(w, r, f, err)
 		return
 	}
 	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/needs/%d?flash=flash.saved", n.ID))
@@ -382,14 +397,15 @@ type volunteersView struct {
 }
 
 func (h *Handlers) adminVolunteers(w http.ResponseWriter, r *http.Request) {
-	vs, vid, err := h.villages(r, nil)
-	if err != nil {
+	ctx, a := r.Context(), auth.From(r.Context())
+	v := volunteersView{Skill: r.URL.Query().Get("skill"), Skills: Skills}
+	var err error
+	if v.Villages, v.Village, err = h.S.Villages(ctx, a, villageAsked(r, nil)); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	v := volunteersView{Villages: vs, Village: vid, Skill: r.URL.Query().Get("skill"), Skills: Skills}
-	if vid != 0 {
-		if v.Volunteers, err = h.S.Volunteers(r.Context(), auth.From(r.Context()), vid, v.Skill); err != nil {
+	if v.Village != 0 {
+		if v.Volunteers, err = h.S.Volunteers(ctx, a, v.Village, v.Skill); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
@@ -398,14 +414,16 @@ func (h *Handlers) adminVolunteers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) adminRecord(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		rec, err := h.S.RecordOf(r.Context(), auth.From(r.Context()), id)
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	rec, err := h.S.RecordOf(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
 }
 
 func (h *Handlers) adminFigures(w http.ResponseWriter, r *http.Request) {

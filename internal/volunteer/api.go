@@ -1,7 +1,7 @@
 package volunteer
 
 import (
-	"context"
+	"cmp"
 	"net/http"
 
 	"siwei/internal/auth"
@@ -81,9 +81,8 @@ func (h *Handlers) registerAPI() {
 		Summary: "volunteers, hours, shifts served, needs opened and closed, median days to close, by village and team kind (town_id)", Response: []Figure{}}, h.apiFigures)
 }
 
-// answer runs a service call for the request's actor and writes its result as JSON.
-func answer[T any](h *Handlers, w http.ResponseWriter, r *http.Request, status int, fn func(context.Context, *auth.Actor) (T, error)) {
-	v, err := fn(r.Context(), auth.From(r.Context()))
+// reply answers a service's result as JSON with status, or its error.
+func (h *Handlers) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
@@ -91,178 +90,183 @@ func answer[T any](h *Handlers, w http.ResponseWriter, r *http.Request, status i
 	web.JSON(w, status, v)
 }
 
-// withID runs fn with the path's id, or answers 404.
-func (h *Handlers) withID(w http.ResponseWriter, r *http.Request, fn func(id int64)) {
-	id, err := web.ID(r, "id")
-	if err != nil {
+// decode reads the request's JSON body into v; when it does not decode, the answer is sent and
+// decode is false.
+func (h *Handlers) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := web.Decode(r, v); err != nil {
 		h.App.Error(w, r, err)
-		return
+		return false
 	}
-	fn(id)
-}
-
-// decoded runs fn with the request's JSON body decoded, or answers 422.
-func decoded[T any](h *Handlers, w http.ResponseWriter, r *http.Request, fn func(in T)) {
-	var in T
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	fn(in)
+	return true
 }
 
 func (h *Handlers) apiPosts(w http.ResponseWriter, r *http.Request) {
 	f := PostFilter{VillageID: web.QueryInt(r, "village_id"), Status: r.URL.Query().Get("status"), Kind: r.URL.Query().Get("kind")}
-	answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) ([]Post, error) { return h.S.Posts(ctx, a, f) })
+	list, err := h.S.Posts(r.Context(), auth.From(r.Context()), f)
+	h.reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiCreatePost(w http.ResponseWriter, r *http.Request) {
-	decoded(h, w, r, func(in PostInput) {
-		answer(h, w, r, http.StatusCreated, func(ctx context.Context, a *auth.Actor) (Post, error) { return h.S.CreatePost(ctx, a, in) })
-	})
+	var in PostInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	p, err := h.S.CreatePost(r.Context(), auth.From(r.Context()), in)
+	h.reply(w, r, http.StatusCreated, p, err)
 }
 
 func (h *Handlers) apiPost(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (PostDetail, error) { return h.S.PostDetail(ctx, a, id) })
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	d, err := h.S.PostDetail(r.Context(), auth.From(r.Context()), id)
+	h.reply(w, r, http.StatusOK, d, err)
 }
 
 func (h *Handlers) apiAddShifts(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		decoded(h, w, r, func(in ShiftsInput) {
-			answer(h, w, r, http.StatusCreated, func(ctx context.Context, a *auth.Actor) (Created, error) {
-				n, err := h.S.AddShifts(ctx, a, id, in.Shifts, in.Repeat)
-				return Created{n}, err
-			})
-		})
-	})
+	var in ShiftsInput
+	id, ok := h.id(w, r)
+	if !ok || !h.decode(w, r, &in) {
+		return
+	}
+	n, err := h.S.AddShifts(r.Context(), auth.From(r.Context()), id, in.Shifts, in.Repeat)
+	h.reply(w, r, http.StatusCreated, Created{n}, err)
 }
 
 func (h *Handlers) apiClosePost(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (Post, error) { return h.S.ClosePost(ctx, a, id) })
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	p, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id)
+	h.reply(w, r, http.StatusOK, p, err)
 }
 
 func (h *Handlers) apiShift(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (Shift, error) {
-			sh, _, err := h.S.Shift(ctx, a, id)
-			return sh, err
-		})
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	sh, _, err := h.S.Shift(r.Context(), auth.From(r.Context()), id)
+	h.reply(w, r, http.StatusOK, sh, err)
 }
 
 func (h *Handlers) apiSignUp(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		su, err := h.S.SignUp(r.Context(), auth.From(r.Context()), id)
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		status := http.StatusCreated
-		if su.Replayed {
-			status = http.StatusOK
-		}
-		web.JSON(w, status, su)
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	su, err := h.S.SignUp(r.Context(), auth.From(r.Context()), id)
+	status := http.StatusCreated
+	if su.Replayed {
+		status = http.StatusOK
+	}
+	h.reply(w, r, status, su, err)
 }
 
 func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		if err := h.S.Cancel(r.Context(), auth.From(r.Context()), id); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	if err := h.S.Cancel(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handlers) apiCheckin(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		decoded(h, w, r, func(in CheckinInput) {
-			answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (Signup, error) { return h.S.Checkin(ctx, a, id, in) })
-		})
-	})
+	var in CheckinInput
+	id, ok := h.id(w, r)
+	if !ok || !h.decode(w, r, &in) {
+		return
+	}
+	su, err := h.S.Checkin(r.Context(), auth.From(r.Context()), id, in)
+	h.reply(w, r, http.StatusOK, su, err)
 }
 
 func (h *Handlers) apiComplete(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (CompleteResult, error) { return h.S.Complete(ctx, a, id) })
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	res, err := h.S.Complete(r.Context(), auth.From(r.Context()), id)
+	h.reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *Handlers) apiMessage(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		decoded(h, w, r, func(in MessageInput) {
-			answer(h, w, r, http.StatusCreated, func(ctx context.Context, a *auth.Actor) (Sent, error) {
-				n, err := h.S.Message(ctx, a, id, in.Title, in.Body)
-				return Sent{n}, err
-			})
-		})
-	})
+	var in MessageInput
+	id, ok := h.id(w, r)
+	if !ok || !h.decode(w, r, &in) {
+		return
+	}
+	n, err := h.S.Message(r.Context(), auth.From(r.Context()), id, in.Title, in.Body)
+	h.reply(w, r, http.StatusCreated, Sent{n}, err)
 }
 
 func (h *Handlers) apiMe(w http.ResponseWriter, r *http.Request) {
-	answer(h, w, r, http.StatusOK, h.S.Me)
+	v, err := h.S.Me(r.Context(), auth.From(r.Context()))
+	h.reply(w, r, http.StatusOK, v, err)
 }
 
 func (h *Handlers) apiRegister(w http.ResponseWriter, r *http.Request) {
-	decoded(h, w, r, func(in RegisterInput) {
-		answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (Volunteer, error) { return h.S.Register(ctx, a, in) })
-	})
+	var in RegisterInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	v, err := h.S.Register(r.Context(), auth.From(r.Context()), in)
+	h.reply(w, r, http.StatusOK, v, err)
 }
 
 func (h *Handlers) apiRecord(w http.ResponseWriter, r *http.Request) {
-	answer(h, w, r, http.StatusOK, h.S.MyRecord)
+	rec, err := h.S.MyRecord(r.Context(), auth.From(r.Context()))
+	h.reply(w, r, http.StatusOK, rec, err)
 }
 
 func (h *Handlers) apiTeams(w http.ResponseWriter, r *http.Request) {
-	answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) ([]Team, error) {
-		v := web.QueryInt(r, "village_id")
-		if v == 0 {
-			res, err := h.S.selfResident(ctx, a)
-			if err != nil {
-				return nil, err
-			}
-			v = res.VillageID
-		}
-		return h.S.Teams(ctx, a, v)
-	})
+	teams, err := h.S.TeamsOf(r.Context(), auth.From(r.Context()), web.QueryInt(r, "village_id"))
+	h.reply(w, r, http.StatusOK, teams, err)
 }
 
 func (h *Handlers) apiNeeds(w http.ResponseWriter, r *http.Request) {
 	f := NeedFilter{VillageID: web.QueryInt(r, "village_id"), Status: r.URL.Query().Get("status")}
-	answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) ([]Need, error) { return h.S.Needs(ctx, a, f) })
+	list, err := h.S.Needs(r.Context(), auth.From(r.Context()), f)
+	h.reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiCreateNeed(w http.ResponseWriter, r *http.Request) {
-	decoded(h, w, r, func(in NeedInput) {
-		answer(h, w, r, http.StatusCreated, func(ctx context.Context, a *auth.Actor) (Need, error) { return h.S.CreateNeed(ctx, a, in) })
-	})
+	var in NeedInput
+	if !h.decode(w, r, &in) {
+		return
+	}
+	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
+	h.reply(w, r, http.StatusCreated, n, err)
 }
 
 func (h *Handlers) apiNeed(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (Need, error) { return h.S.Need(ctx, a, id) })
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	n, err := h.S.Need(r.Context(), auth.From(r.Context()), id)
+	h.reply(w, r, http.StatusOK, n, err)
 }
 
 func (h *Handlers) apiAct(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		decoded(h, w, r, func(in NeedAction) {
-			answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) (Need, error) { return h.S.Act(ctx, a, id, in) })
-		})
-	})
+	var in NeedAction
+	id, ok := h.id(w, r)
+	if !ok || !h.decode(w, r, &in) {
+		return
+	}
+	n, err := h.S.Act(r.Context(), auth.From(r.Context()), id, in)
+	h.reply(w, r, http.StatusOK, n, err)
 }
 
 func (h *Handlers) apiFigures(w http.ResponseWriter, r *http.Request) {
-	town := web.QueryInt(r, "town_id")
-	answer(h, w, r, http.StatusOK, func(ctx context.Context, a *auth.Actor) ([]Figure, error) {
-		if town == 0 {
-			town = a.TownID
-		}
-		return h.S.Figures(ctx, a, town)
-	})
+	a := auth.From(r.Context())
+	town := cmp.Or(web.QueryInt(r, "town_id"), a.TownID)
+	fs, err := h.S.Figures(r.Context(), a, town)
+	h.reply(w, r, http.StatusOK, fs, err)
 }

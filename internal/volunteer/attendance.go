@@ -13,6 +13,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/clock"
 	"siwei/internal/errs"
 )
 
@@ -52,30 +53,32 @@ func shiftMAC(key []byte, id string) string {
 func (s *Service) ParseShiftToken(token string) (int64, error) {
 	parts := strings.Split(strings.TrimSpace(token), ".")
 	if len(parts) != 3 || parts[0] != "VS1" {
-		return 0, invalid("token", "volunteer.token_invalid")
+		return 0, errs.Field("token", "volunteer.token_invalid")
 	}
 	id, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || id <= 0 || !hmac.Equal([]byte(parts[2]), []byte(shiftMAC(s.People.Cipher.Derive(shiftKeyPurpose), parts[1]))) {
-		return 0, invalid("token", "volunteer.token_invalid")
+		return 0, errs.Field("token", "volunteer.token_invalid")
 	}
 	return id, nil
 }
 
 // at is the moment a check-in names: HH:MM on the shift's day in the town's zone, or now.
-func (s *Service) at(ctx context.Context, sh Shift, hhmm string) (time.Time, error) {
+func (s *Service) at(sh Shift, hhmm string) (time.Time, error) {
 	now := s.Now()
 	if strings.TrimSpace(hhmm) == "" {
 		return now, nil
 	}
-	h, m, ok := clock(hhmm)
+	h, m, ok := timeOfDay(hhmm)
 	if !ok {
-		return time.Time{}, invalid("at", "volunteer.time_invalid")
+		return time.Time{}, errs.Field("at", "volunteer.time_invalid")
 	}
-	loc := s.zone(ctx, sh.TownID)
-	day, _ := time.ParseInLocation("2006-01-02", sh.Day, loc)
-	t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, loc).UTC()
+	day, ok := clock.ParseDay(sh.Day, sh.loc)
+	if !ok || day.IsZero() {
+		return time.Time{}, fmt.Errorf("volunteer: shift %d has no day: %q", sh.ID, sh.Day)
+	}
+	t := time.Date(day.Year(), day.Month(), day.Day(), h, m, 0, 0, sh.loc).UTC()
 	if t.After(now.Add(time.Minute)) {
-		return time.Time{}, invalid("at", "volunteer.time_in_future")
+		return time.Time{}, errs.Field("at", "volunteer.time_in_future")
 	}
 	return t, nil
 }
@@ -107,20 +110,20 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, shiftID int64, in 
 	}
 	in.Action = strings.TrimSpace(in.Action)
 	if in.Action != "in" && in.Action != "out" && in.Action != "confirm" {
-		return Signup{}, invalid("action", "volunteer.action_invalid")
+		return Signup{}, errs.Field("action", "volunteer.action_invalid")
 	}
 	rid := in.ResidentID
 	if n := strings.TrimSpace(in.VolunteerNumber); n != "" {
 		if err := s.DB.Read().QueryRowContext(ctx, `SELECT resident_id FROM volunteers WHERE number = $1`, n).Scan(&rid); err != nil {
-			return Signup{}, invalid("volunteer_number", "volunteer.not_on_shift")
+			return Signup{}, errs.Field("volunteer_number", "volunteer.not_on_shift")
 		}
 	}
 	if rid <= 0 {
-		return Signup{}, invalid("resident_id", "field.required")
+		return Signup{}, errs.Field("resident_id", "field.required")
 	}
 	su, err := s.signupOf(ctx, s.DB.Read(), shiftID, rid)
 	if err != nil || su.Status != Confirmed {
-		return Signup{}, invalid("resident_id", "volunteer.not_on_shift")
+		return Signup{}, errs.Field("resident_id", "volunteer.not_on_shift")
 	}
 	if rid == a.Self() || rid == a.ResidentID {
 		return Signup{}, errs.New(errs.Forbidden, "volunteer.own_hours")
@@ -128,7 +131,7 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, shiftID int64, in 
 	if !sh.CompletedAt.IsZero() {
 		return Signup{}, errs.New(errs.Conflict, "volunteer.shift_completed")
 	}
-	t, err := s.at(ctx, sh, in.At)
+	t, err := s.at(sh, in.At)
 	if err != nil {
 		return Signup{}, err
 	}
@@ -137,20 +140,20 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, shiftID int64, in 
 	switch in.Action {
 	case "in":
 		if t.Before(sh.StartsAt.Add(-EarlyCheckin)) || t.After(sh.EndsAt) {
-			return Signup{}, invalid("at", "volunteer.outside_shift")
+			return Signup{}, errs.Field("at", "volunteer.outside_shift")
 		}
 		q, args = `UPDATE volunteer_signups SET checked_in_at = $1, checked_in_by = $2, checked_out_at = NULL, checked_out_by = '', minutes = 0, updated_at = $3 WHERE id = $4`, []any{t, a.Name, s.Now(), su.ID}
 	case "out":
 		if su.CheckedInAt.IsZero() {
-			return Signup{}, invalid("at", "volunteer.not_checked_in")
+			return Signup{}, errs.Field("at", "volunteer.not_checked_in")
 		}
 		if !t.After(su.CheckedInAt) {
-			return Signup{}, invalid("at", "volunteer.out_before_in")
+			return Signup{}, errs.Field("at", "volunteer.out_before_in")
 		}
 		q, args = `UPDATE volunteer_signups SET checked_out_at = $1, checked_out_by = $2, minutes = $3, updated_at = $4 WHERE id = $5`, []any{t, a.Name, minutes(sh, su.CheckedInAt, t), s.Now(), su.ID}
 	case "confirm":
 		if su.ScannedInAt.IsZero() {
-			return Signup{}, invalid("resident_id", "volunteer.no_scan")
+			return Signup{}, errs.Field("resident_id", "volunteer.no_scan")
 		}
 		out, by, mins := any(nil), "", 0
 		if !su.ScannedOutAt.IsZero() && su.ScannedOutAt.After(su.ScannedInAt) {
@@ -164,7 +167,7 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, shiftID int64, in 
 			return err
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.checkin." + in.Action, Entity: "volunteer_signup", EntityID: su.ID, TownID: sh.TownID, VillageID: sh.VillageID,
-			Summary: fmt.Sprintf("%s %s", su.Name, t.In(s.zone(ctx, sh.TownID)).Format("15:04"))})
+			Summary: su.Name + " " + timeIn(t, sh.loc)})
 	})
 	if err != nil {
 		return Signup{}, fmt.Errorf("volunteer: check-in: %w", err)
@@ -183,7 +186,7 @@ func (s *Service) scan(ctx context.Context, a *auth.Actor, shiftID int64, in Che
 		return Signup{}, err
 	}
 	if shiftID != 0 && id != shiftID {
-		return Signup{}, invalid("token", "volunteer.token_invalid")
+		return Signup{}, errs.Field("token", "volunteer.token_invalid")
 	}
 	sh, _, err := s.shift(ctx, s.DB.Read(), id)
 	if err != nil {

@@ -51,27 +51,36 @@ func (h *Handlers) Register() {
 	h.registerAPI()
 }
 
-func parseID(s string) int64 {
-	n, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	return n
+// id is the id in the request's path; when there is none, the answer is sent and ok is false.
+func (h *Handlers) id(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return 0, false
+	}
+	return id, true
 }
 
-func formInt(form url.Values, k string) int {
-	n, _ := strconv.Atoi(strings.TrimSpace(form.Get(k)))
-	return n
+// form is the posted form; a body that does not parse is refused as a whole, the answer is sent
+// and ok is false.
+func (h *Handlers) form(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if err := r.ParseForm(); err != nil {
+		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+		return nil, false
+	}
+	return r.PostForm, true
 }
 
 // hubView is the resident's home of the pillar.
 type hubView struct {
-	Me      *Volunteer
-	Posts   []Post
-	Kinds   []TeamKind
-	Kind    string
-	Village int64
+	Me    *Volunteer
+	Posts []Post
+	Kinds []TeamKind
+	Kind  string
 }
 
 func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
-	a := auth.From(r.Context())
+	ctx, a := r.Context(), auth.From(r.Context())
 	if a.Self() == 0 {
 		if a.IsStaff() {
 			http.Redirect(w, r, "/admin/volunteer", http.StatusSeeOther)
@@ -81,16 +90,12 @@ func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := hubView{Kinds: Kinds, Kind: r.URL.Query().Get("kind")}
-	if me, err := h.S.Me(r.Context(), a); err == nil {
-		v.Me = &me
-	}
-	res, err := h.S.selfResident(r.Context(), a)
-	if err != nil {
+	var err error
+	if v.Me, err = h.S.Registered(ctx, a); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	v.Village = res.VillageID
-	if v.Posts, err = h.S.Posts(r.Context(), asResident(a), PostFilter{Kind: v.Kind}); err != nil {
+	if v.Posts, err = h.S.Posts(ctx, asResident(a), PostFilter{Kind: v.Kind}); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
@@ -105,48 +110,43 @@ type registerView struct {
 	Child  bool
 }
 
-func (h *Handlers) registerForm(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	a := auth.From(r.Context())
-	res, err := h.S.selfResident(r.Context(), a)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	v := registerView{Skills: Skills}
-	if me, err := h.S.Me(r.Context(), a); err == nil {
-		v.Me = &me
-		if form == nil {
-			form = url.Values{"skills": me.Skills, "availability": {me.Availability}, "guardian_name": {me.GuardianName}, "guardian_relation": {me.GuardianRelation}}
-			for _, t := range me.Teams {
-				form.Add("teams", fmt.Sprint(t))
-			}
-		}
-	}
-	if v.Teams, err = h.S.Teams(r.Context(), auth.System("volunteer"), res.VillageID); err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	t, _ := h.S.People.Town(r.Context(), res.TownID)
-	v.Child = age(res.BirthDate, t.Today(h.S.Now())) < 14
-	h.App.RenderForm(w, r, "volunteer_register.html", "volunteer.register.title", v, form, ferr)
+func (h *Handlers) registerPage(w http.ResponseWriter, r *http.Request) {
+	h.renderRegister(w, r, nil, nil)
 }
 
-func (h *Handlers) registerPage(w http.ResponseWriter, r *http.Request) {
-	h.registerForm(w, r, nil, nil)
+func (h *Handlers) renderRegister(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	v := registerView{Skills: Skills}
+	var err error
+	if v.Teams, v.Child, err = h.S.Joining(ctx, a); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if v.Me, err = h.S.Registered(ctx, a); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if f == nil && v.Me != nil {
+		f = url.Values{"skills": v.Me.Skills, "availability": {v.Me.Availability}, "guardian_name": {v.Me.GuardianName}, "guardian_relation": {v.Me.GuardianRelation}}
+		for _, t := range v.Me.Teams {
+			f.Add("teams", strconv.FormatInt(t, 10))
+		}
+	}
+	h.App.RenderForm(w, r, "volunteer_register.html", "volunteer.register.title", v, f, ferr)
 }
 
 func (h *Handlers) register(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+	f, ok := h.form(w, r)
+	if !ok {
 		return
 	}
-	in := RegisterInput{Skills: r.PostForm["skills"], Availability: r.PostFormValue("availability"), Consent: r.PostFormValue("consent") == "1",
-		GuardianName: r.PostFormValue("guardian_name"), GuardianRelation: r.PostFormValue("guardian_relation"), GuardianConsent: r.PostFormValue("guardian_consent") == "1"}
-	for _, t := range r.PostForm["teams"] {
-		in.Teams = append(in.Teams, parseID(t))
+	in := RegisterInput{Skills: f["skills"], Availability: f.Get("availability"), Consent: f.Get("consent") == "1",
+		GuardianName: f.Get("guardian_name"), GuardianRelation: f.Get("guardian_relation"), GuardianConsent: f.Get("guardian_consent") == "1"}
+	for _, t := range f["teams"] {
+		in.Teams = append(in.Teams, web.FormID(t))
 	}
 	if _, err := h.S.Register(r.Context(), auth.From(r.Context()), in); err != nil {
-		h.registerForm(w, r, r.PostForm, err)
+		h.renderRegister(w, r, f, err)
 		return
 	}
 	web.Redirect(w, r, "/volunteer?flash=flash.volunteer_registered")
@@ -159,70 +159,82 @@ type postView struct {
 	Registered bool
 }
 
-func (h *Handlers) postPage(w http.ResponseWriter, r *http.Request) { h.renderPost(w, r, nil) }
-
-func (h *Handlers) renderPost(w http.ResponseWriter, r *http.Request, ferr error) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+func (h *Handlers) postPage(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.id(w, r)
+	if !ok {
 		return
 	}
-	a := auth.From(r.Context())
-	self := asResident(a)
-	p, err := h.S.Post(r.Context(), self, id)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	shifts, err := h.S.UpcomingShifts(r.Context(), self, id)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	_, merr := h.S.Me(r.Context(), a)
-	h.App.RenderForm(w, r, "volunteer_post.html", "volunteer.post.title", postView{Post: p, Shifts: shifts, Registered: merr == nil}, nil, ferr)
+	h.renderPost(w, r, id, nil)
 }
 
-// shiftPost finds the post of a shift for redirects.
-func (h *Handlers) shiftPost(r *http.Request, shiftID int64) int64 {
-	var id int64
-	h.S.DB.Read().QueryRowContext(r.Context(), `SELECT post_id FROM volunteer_shifts WHERE id = $1`, shiftID).Scan(&id)
-	return id
+func (h *Handlers) renderPost(w http.ResponseWriter, r *http.Request, id int64, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	self := asResident(a)
+	p, err := h.S.Post(ctx, self, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	shifts, err := h.S.UpcomingShifts(ctx, self, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	me, err := h.S.Registered(ctx, a)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "volunteer_post.html", "volunteer.post.title", postView{Post: p, Shifts: shifts, Registered: me != nil}, nil, ferr)
 }
 
 func (h *Handlers) signUp(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		su, err := h.S.SignUp(r.Context(), auth.From(r.Context()), id)
-		if err != nil {
-			h.afterShift(w, r, id, err)
-			return
-		}
-		flash := "flash.volunteer_signed_up"
-		if su.Status == Waiting {
-			flash = "flash.volunteer_waiting"
-		}
-		web.Redirect(w, r, fmt.Sprintf("/volunteer/posts/%d?flash=%s", h.shiftPost(r, id), flash))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	su, err := h.S.SignUp(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.shiftRefused(w, r, id, err)
+		return
+	}
+	flash := "flash.volunteer_signed_up"
+	if su.Status == Waiting {
+		flash = "flash.volunteer_waiting"
+	}
+	h.backToPost(w, r, id, flash)
 }
 
 func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		if err := h.S.Cancel(r.Context(), auth.From(r.Context()), id); err != nil {
-			h.afterShift(w, r, id, err)
-			return
-		}
-		web.Redirect(w, r, fmt.Sprintf("/volunteer/posts/%d?flash=flash.volunteer_cancelled", h.shiftPost(r, id)))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	if err := h.S.Cancel(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.shiftRefused(w, r, id, err)
+		return
+	}
+	h.backToPost(w, r, id, "flash.volunteer_cancelled")
 }
 
-// afterShift shows a refused sign-up or cancellation on the post's page.
-func (h *Handlers) afterShift(w http.ResponseWriter, r *http.Request, shiftID int64, err error) {
-	if _, ok := errs.As(err); !ok || errs.Is(err, errs.NotFound) {
+// backToPost sends the resident back to the page of a shift's post, with a flash.
+func (h *Handlers) backToPost(w http.ResponseWriter, r *http.Request, shiftID int64, flash string) {
+	post, err := h.S.PostOf(r.Context(), shiftID)
+	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	r.SetPathValue("id", fmt.Sprint(h.shiftPost(r, shiftID)))
-	h.renderPost(w, r, err)
+	web.Redirect(w, r, fmt.Sprintf("/volunteer/posts/%d?flash=%s", post, flash))
+}
+
+// shiftRefused shows a refused sign-up or cancellation on the page of the shift's post.
+func (h *Handlers) shiftRefused(w http.ResponseWriter, r *http.Request, shiftID int64, ferr error) {
+	post, err := h.S.PostOf(r.Context(), shiftID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.renderPost(w, r, post, ferr)
 }
 
 func (h *Handlers) myShifts(w http.ResponseWriter, r *http.Request) {
@@ -234,7 +246,7 @@ func (h *Handlers) myShifts(w http.ResponseWriter, r *http.Request) {
 	h.App.RenderForm(w, r, "volunteer_shifts.html", "volunteer.shifts.title", shifts, nil, nil)
 }
 
-// scanView is the page a volunteer reaches from the QR at the site.
+// scanView is the page a volunteer reaches from the QR at the site: the shift, and their own scans.
 type scanView struct {
 	Token string
 	Shift Shift
@@ -253,23 +265,34 @@ func (h *Handlers) scanPage(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{Token: tok, Shift: sh}, nil, nil)
+	v := scanView{Token: tok, Shift: sh}
+	if sh.Mine != nil && !sh.Mine.ScannedInAt.IsZero() {
+		v.Done = sh.Mine
+	}
+	h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", v, nil, nil)
 }
 
 func (h *Handlers) scan(w http.ResponseWriter, r *http.Request) {
-	tok := r.PostFormValue("t")
-	su, err := h.S.Checkin(r.Context(), auth.From(r.Context()), 0, CheckinInput{Token: tok})
-	v := scanView{Token: tok}
-	if err == nil {
-		v.Done = &su
-		v.Shift, _, _ = h.S.Shift(r.Context(), auth.From(r.Context()), su.ShiftID)
+	f, ok := h.form(w, r)
+	if !ok {
+		return
 	}
-	h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", v, nil, err)
+	tok := f.Get("t")
+	if _, err := h.S.Checkin(r.Context(), auth.From(r.Context()), 0, CheckinInput{Token: tok}); err != nil {
+		h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{Token: tok}, f, err)
+		return
+	}
+	web.Redirect(w, r, "/volunteer/scan?"+url.Values{"t": {tok}, "flash": {"flash.saved"}}.Encode())
 }
 
 func (h *Handlers) recordPage(w http.ResponseWriter, r *http.Request) {
+	h.renderRecord(w, r, nil)
+}
+
+func (h *Handlers) renderRecord(w http.ResponseWriter, r *http.Request, ferr error) {
 	rec, err := h.S.MyRecord(r.Context(), auth.From(r.Context()))
-	if errors.Is(err, notFound) {
+	if errors.Is(err, notFound) && ferr == nil {
+		// Someone not registered has no record yet: the page to register is where to go.
 		http.Redirect(w, r, "/volunteer/register", http.StatusSeeOther)
 		return
 	}
@@ -277,32 +300,29 @@ func (h *Handlers) recordPage(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, nil)
+	h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, ferr)
 }
 
 func (h *Handlers) issue(w http.ResponseWriter, r *http.Request) {
 	c, err := h.S.IssueCertificate(r.Context(), auth.From(r.Context()))
 	if err != nil {
-		rec, rerr := h.S.MyRecord(r.Context(), auth.From(r.Context()))
-		if rerr != nil {
-			h.App.Error(w, r, rerr)
-			return
-		}
-		h.App.RenderForm(w, r, "volunteer_record.html", "volunteer.record.title", rec, nil, err)
+		h.renderRecord(w, r, err)
 		return
 	}
 	web.Redirect(w, r, fmt.Sprintf("/volunteer/certificates/%d", c.ID))
 }
 
 func (h *Handlers) certificate(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		c, err := h.S.Certificate(r.Context(), auth.From(r.Context()), id)
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		h.App.RenderForm(w, r, "volunteer_certificate.html", "volunteer.certificate.title", c, nil, nil)
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	c, err := h.S.Certificate(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "volunteer_certificate.html", "volunteer.certificate.title", c, nil, nil)
 }
 
 // needsView lists needs with the form to file one.
@@ -317,21 +337,23 @@ type needsView struct {
 
 func (h *Handlers) myNeeds(w http.ResponseWriter, r *http.Request) { h.renderMyNeeds(w, r, nil, nil) }
 
-func (h *Handlers) renderMyNeeds(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	a := auth.From(r.Context())
-	self := asResident(a)
-	ns, err := h.S.Needs(r.Context(), self, NeedFilter{})
+func (h *Handlers) renderMyNeeds(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
+	ns, err := h.S.Needs(r.Context(), asResident(auth.From(r.Context())), NeedFilter{})
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Needs: ns, Categories: CategoryList, Urgencies: Urgencies}, form, ferr)
+	h.App.RenderForm(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Needs: ns, Categories: CategoryList, Urgencies: Urgencies}, f, ferr)
 }
 
 func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
-	in := NeedInput{Category: r.PostFormValue("category"), Description: r.PostFormValue("description"), Urgency: r.PostFormValue("urgency")}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := NeedInput{Category: f.Get("category"), Description: f.Get("description"), Urgency: f.Get("urgency")}
 	if _, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in); err != nil {
-		h.renderMyNeeds(w, r, r.PostForm, err)
+		h.renderMyNeeds(w, r, f, err)
 		return
 	}
 	web.Redirect(w, r, "/volunteer/needs?flash=flash.volunteer_need_filed")
@@ -348,49 +370,44 @@ type needView struct {
 	Admin       bool
 }
 
-func (h *Handlers) needPage(w http.ResponseWriter, r *http.Request) { h.renderNeed(w, r, nil, nil) }
+func (h *Handlers) needPage(w http.ResponseWriter, r *http.Request) {
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	h.renderNeed(w, r, id, nil, nil)
+}
 
-func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	h.withID(w, r, func(id int64) {
-		a := auth.From(r.Context())
-		n, p, err := h.S.needFor(r.Context(), a, id)
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		admin := strings.HasPrefix(r.URL.Path, "/admin/")
-		if !admin {
-			// The resident pages show the person's part as a resident; staff dispatch in the console.
-			p &^= flow.Dispatcher
-		}
-		v := needView{Need: n, Can: NeedFlow.Can(n.Status, p), Lead: p.Has(flow.Dispatcher), Admin: admin}
-		if v.Lead {
-			if v.Suggestions, err = h.S.Suggest(r.Context(), a, id); err != nil {
-				h.App.Error(w, r, err)
-				return
-			}
-			if v.Can["take"] {
-				// Volunteers listed the village's volunteers without their teams, so this form never showed.
-				if v.Volunteers, err = h.S.givenTo(r.Context(), n); err != nil {
-					h.App.Error(w, r, err)
-					return
-				}
-			}
-		}
-		h.App.RenderForm(w, r, "volunteer_need.html", "volunteer.need.title", v, form, ferr)
-	})
+func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, id int64, f url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	admin := strings.HasPrefix(r.URL.Path, "/admin/")
+	// The resident pages show the person's part as a resident; staff dispatch in the console.
+	d, err := h.S.NeedDesk(ctx, a, id, admin)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := needView{Need: d.Need, Can: NeedFlow.Can(d.Need.Status, d.Parties), Lead: d.Parties.Has(flow.Dispatcher), Admin: admin,
+		Suggestions: d.Suggestions, Volunteers: d.Volunteers}
+	h.App.RenderForm(w, r, "volunteer_need.html", "volunteer.need.title", v, f, ferr)
 }
 
 func (h *Handlers) act(w http.ResponseWriter, r *http.Request) {
-	h.withID(w, r, func(id int64) {
-		in := NeedAction{Action: r.PostFormValue("action"), TeamID: parseID(r.PostFormValue("team_id")), VolunteerID: parseID(r.PostFormValue("volunteer_id")),
-			Reason: r.PostFormValue("reason"), Rating: formInt(r.PostForm, "rating"), Comment: r.PostFormValue("comment")}
-		if _, err := h.S.Act(r.Context(), auth.From(r.Context()), id, in); err != nil {
-			h.renderNeed(w, r, r.PostForm, err)
-			return
-		}
-		web.Redirect(w, r, fmt.Sprintf("%s?flash=flash.saved", r.URL.Path))
-	})
+	id, ok := h.id(w, r)
+	if !ok {
+		return
+	}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := NeedAction{Action: f.Get("action"), TeamID: web.FormID(f.Get("team_id")), VolunteerID: web.FormID(f.Get("volunteer_id")),
+		Reason: f.Get("reason"), Rating: web.FormInt(f.Get("rating")), Comment: f.Get("comment")}
+	if _, err := h.S.Act(r.Context(), auth.From(r.Context()), id, in); err != nil {
+		h.renderNeed(w, r, id, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("%s?flash=flash.saved", r.URL.Path))
 }
 
 // qrPNG is a QR code of a shift's check-in address.

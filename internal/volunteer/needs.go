@@ -124,19 +124,21 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 	var v people.Village
 	if staff {
 		if in.VillageID <= 0 {
-			return Need{}, invalid("village_id", "field.required")
+			return Need{}, errs.Field("village_id", "field.required")
 		}
 		var err error
-		if v, err = s.People.Village(ctx, auth.System("volunteer"), in.VillageID); err != nil {
-			return Need{}, invalid("village_id", "volunteer.village_unknown")
+		if v, err = s.village(ctx, in.VillageID); errs.Is(err, errs.NotFound) {
+			return Need{}, errs.Field("village_id", "volunteer.village_unknown")
+		} else if err != nil {
+			return Need{}, err
 		}
 		if err := lead(a, v.TownID, v.ID); err != nil {
 			return Need{}, auth.Hide(err)
 		}
 		if in.ForResidentID > 0 {
-			r, err := s.People.Resident(ctx, auth.System("volunteer"), in.ForResidentID)
+			r, err := s.resident(ctx, in.ForResidentID)
 			if err != nil || r.VillageID != v.ID {
-				return Need{}, invalid("for_resident_id", "volunteer.resident_not_in_village")
+				return Need{}, errs.Field("for_resident_id", "volunteer.resident_not_in_village")
 			}
 			in.ForName = r.Name
 		}
@@ -148,7 +150,7 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 		if err != nil {
 			return Need{}, err
 		}
-		if v, err = s.People.Village(ctx, auth.System("volunteer"), r.VillageID); err != nil {
+		if v, err = s.village(ctx, r.VillageID); err != nil {
 			return Need{}, err
 		}
 		in.ForResidentID, in.ForName, source = r.ID, r.Name, "self"
@@ -181,13 +183,9 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 	}
 	var id int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		var forID any
-		if in.ForResidentID > 0 {
-			forID = in.ForResidentID
-		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO volunteer_needs (town_id, village_id, category, description, for_resident_id, for_name, urgency, status, source, recorded_by, recorded_by_name, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11) RETURNING id`,
-			v.TownID, v.ID, in.Category, in.Description, forID, in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now()).Scan(&id); err != nil {
+			v.TownID, v.ID, in.Category, in.Description, db.NullID(in.ForResidentID), in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now()).Scan(&id); err != nil {
 			return fmt.Errorf("volunteer: need: %w", err)
 		}
 		if err := NeedFlow.Open(ctx, tx, id, flow.Step{By: a, At: s.Now()}); err != nil {
@@ -316,6 +314,41 @@ func (s *Service) Need(ctx context.Context, a *auth.Actor, id int64) (Need, erro
 	return n, err
 }
 
+// NeedDesk is a need as its page shows it: what the person is to it and, for those who dispatch
+// it, the teams suggested for it and, while it can be taken, the members of its team it may be
+// given to.
+type NeedDesk struct {
+	Need        Need
+	Parties     flow.Party
+	Suggestions []Suggestion
+	Volunteers  []Volunteer
+}
+
+// NeedDesk returns a need's page for whoever it is something to. The resident pages (asStaff
+// false) show staff their part as residents; they dispatch in the console.
+func (s *Service) NeedDesk(ctx context.Context, a *auth.Actor, id int64, asStaff bool) (NeedDesk, error) {
+	n, p, err := s.needFor(ctx, a, id)
+	if err != nil {
+		return NeedDesk{}, err
+	}
+	if !asStaff {
+		p &^= flow.Dispatcher
+	}
+	d := NeedDesk{Need: n, Parties: p}
+	if !p.Has(flow.Dispatcher) {
+		return d, nil
+	}
+	if d.Suggestions, err = s.Suggest(ctx, a, id); err != nil {
+		return d, err
+	}
+	if NeedFlow.Can(n.Status, p)["take"] {
+		// The village's volunteer list carries no teams: the form to give a need showed only once
+		// it was drawn from the members of the need's team.
+		d.Volunteers, err = s.givenTo(ctx, n)
+	}
+	return d, err
+}
+
 // NeedFilter selects needs: staff see their villages' (VillageID narrows, Status filters, Mine
 // only those the caller can take as a volunteer); residents see their own.
 type NeedFilter struct {
@@ -431,7 +464,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedA
 		return Need{}, err
 	}
 	if utf8.RuneCountInString(in.Reason) > 200 {
-		return Need{}, invalid("reason", "field.too_long")
+		return Need{}, errs.Field("reason", "field.too_long")
 	}
 	o := flow.Order{ID: n.ID, State: n.Status, Parties: p}
 	act, err := NeedFlow.Check(o, in.Action, in.Reason, in.Rating)
@@ -443,7 +476,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedA
 	case "assign":
 		t, err := s.team(ctx, s.DB.Read(), in.TeamID)
 		if err != nil || t.VillageID != n.VillageID {
-			return Need{}, invalid("team_id", "volunteer.team_unknown")
+			return Need{}, errs.Field("team_id", "volunteer.team_unknown")
 		}
 		st.Set, st.Args = `team_id = $1, volunteer_id = NULL`, []any{t.ID}
 	case "take":
@@ -458,7 +491,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedA
 		st.Set, st.Args = `closed_at = $1`, []any{st.At}
 	case "rate":
 		if utf8.RuneCountInString(in.Comment) > 200 {
-			return Need{}, invalid("comment", "field.too_long")
+			return Need{}, errs.Field("comment", "field.too_long")
 		}
 		st.Set, st.Args, st.Rating = `rating = $1, rating_comment = $2`, []any{in.Rating, in.Comment}, in.Rating
 		st.Reason = fmt.Sprintf("%d★ %s", in.Rating, in.Comment)
@@ -490,28 +523,14 @@ func (s *Service) taker(ctx context.Context, a *auth.Actor, n Need, p flow.Party
 		return 0, fmt.Errorf("volunteer: need: %w", err)
 	}
 	if k == 0 {
-		return 0, invalid("volunteer_id", "volunteer.not_in_team")
+		return 0, errs.Field("volunteer_id", "volunteer.not_in_team")
 	}
 	return named, nil
 }
 
 // givenTo are the members of the team a need is assigned to, whom its village's staff may give it to.
 func (s *Service) givenTo(ctx context.Context, n Need) ([]Volunteer, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+volunteerCols+` FROM volunteers v JOIN residents r ON r.id = v.resident_id
-		WHERE v.id IN (SELECT volunteer_id FROM volunteer_members WHERE team_id = $1) ORDER BY v.number`, n.TeamID)
-	if err != nil {
-		return nil, fmt.Errorf("volunteer: need: team: %w", err)
-	}
-	defer rows.Close()
-	var out []Volunteer
-	for rows.Next() {
-		v, err := scanVolunteer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("volunteer: need: team: %w", err)
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return s.volunteers(ctx, `v.id IN (SELECT volunteer_id FROM volunteer_members WHERE team_id = $1)`, n.TeamID)
 }
 
 // NeedStatusAfter is the status a need action moves a need to ("" for an unknown action; a

@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/people"
@@ -81,9 +81,9 @@ type shiftSpan struct {
 	capacity   int
 }
 
-// clock parses HH:MM.
-func clock(s string) (h, m int, ok bool) {
-	t, err := time.Parse("15:04", strings.TrimSpace(s))
+// timeOfDay parses HH:MM.
+func timeOfDay(s string) (h, m int, ok bool) {
+	t, err := time.Parse(clock.TimeLayout, strings.TrimSpace(s))
 	if err != nil {
 		return 0, 0, false
 	}
@@ -92,8 +92,8 @@ func clock(s string) (h, m int, ok bool) {
 
 // span validates one shift in a town's zone: a real date, end after start, not begun, places > 0.
 func span(f *errs.Fields, prefix string, day time.Time, start, end string, capacity int, loc *time.Location, now time.Time) (shiftSpan, bool) {
-	sh, sm, ok1 := clock(start)
-	eh, em, ok2 := clock(end)
+	sh, sm, ok1 := timeOfDay(start)
+	eh, em, ok2 := timeOfDay(end)
 	if !ok1 {
 		f.Add(prefix+"start", "volunteer.time_invalid")
 	}
@@ -120,12 +120,7 @@ func span(f *errs.Fields, prefix string, day time.Time, start, end string, capac
 	if badCap {
 		return shiftSpan{}, false
 	}
-	return shiftSpan{day: day.Format("2006-01-02"), start: st.UTC(), end: en.UTC(), capacity: capacity}, true
-}
-
-func parseDay(s string, loc *time.Location) (time.Time, bool) {
-	t, err := time.ParseInLocation("2006-01-02", strings.TrimSpace(s), loc)
-	return t, err == nil
+	return shiftSpan{day: clock.Day(day), start: st.UTC(), end: en.UTC(), capacity: capacity}, true
 }
 
 // spans validates a post's shifts and expands its weekly pattern.
@@ -133,19 +128,20 @@ func spans(f *errs.Fields, shifts []ShiftInput, rep *Repeat, loc *time.Location,
 	var out []shiftSpan
 	for i, in := range shifts {
 		p := fmt.Sprintf("shifts[%d].", i)
-		day, ok := parseDay(in.Date, loc)
-		if !ok {
+		d, ok := clock.ParseDay(in.Date, loc)
+		if !ok || d.IsZero() {
 			f.Add(p+"date", "volunteer.date_invalid")
 			continue
 		}
-		if sp, ok := span(f, p, day, in.Start, in.End, in.Capacity, loc, now); ok {
+		if sp, ok := span(f, p, d, in.Start, in.End, in.Capacity, loc, now); ok {
 			out = append(out, sp)
 		}
 	}
 	recurrence := ""
 	if rep != nil {
-		from, ok1 := parseDay(rep.From, loc)
-		until, ok2 := parseDay(rep.Until, loc)
+		from, ok1 := clock.ParseDay(rep.From, loc)
+		until, ok2 := clock.ParseDay(rep.Until, loc)
+		ok1, ok2 = ok1 && !from.IsZero(), ok2 && !until.IsZero() // a day the form left empty is not a day
 		if !ok1 {
 			f.Add("repeat.from", "volunteer.date_invalid")
 		}
@@ -203,20 +199,38 @@ func spans(f *errs.Fields, shifts []ShiftInput, rep *Repeat, loc *time.Location,
 	return out, recurrence
 }
 
-// ruleExists reports whether a bank rule code is in force in a village for some member class.
-func (s *Service) ruleExists(ctx context.Context, townID, villageID int64, code, day string) (bool, error) {
+// ruleCodes lists the codes of the bank rules in force in a village on a day, for any member
+// class: those a post may pay under.
+func (s *Service) ruleCodes(ctx context.Context, townID, villageID int64, day string) ([]string, error) {
+	var codes []string
 	for _, c := range []people.MemberClass{people.Villager, people.PartyMember, people.Minor} {
 		rules, err := s.Bank.RulesInForce(ctx, townID, villageID, c, day)
 		if err != nil {
-			return false, err
+			return nil, fmt.Errorf("volunteer: rules: %w", err)
 		}
 		for _, r := range rules {
-			if r.Code == code {
-				return true, nil
+			if !slices.Contains(codes, r.Code) {
+				codes = append(codes, r.Code)
 			}
 		}
 	}
-	return false, nil
+	return codes, nil
+}
+
+// RuleCodes lists the codes a post in a village the actor leads may pay under today.
+func (s *Service) RuleCodes(ctx context.Context, a *auth.Actor, villageID int64) ([]string, error) {
+	v, err := s.village(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	if lead(a, v.TownID, v.ID) != nil {
+		return nil, notFound
+	}
+	t, err := s.People.Town(ctx, v.TownID)
+	if err != nil {
+		return nil, err
+	}
+	return s.ruleCodes(ctx, v.TownID, v.ID, clock.In(t.Location(), s.Now).Day())
 }
 
 // CreatePost publishes a post of a team with its shifts. Team leaders, village and town staff of
@@ -224,11 +238,11 @@ func (s *Service) ruleExists(ctx context.Context, townID, villageID int64, code,
 func (s *Service) CreatePost(ctx context.Context, a *auth.Actor, in PostInput) (Post, error) {
 	in.Title, in.Description, in.Place, in.OpenTo, in.RuleCode = strings.TrimSpace(in.Title), strings.TrimSpace(in.Description), strings.TrimSpace(in.Place), strings.TrimSpace(in.OpenTo), strings.TrimSpace(in.RuleCode)
 	if in.TeamID <= 0 {
-		return Post{}, invalid("team_id", "field.required")
+		return Post{}, errs.Field("team_id", "field.required")
 	}
 	t, err := s.team(ctx, s.DB.Read(), in.TeamID)
 	if err != nil {
-		return Post{}, invalid("team_id", "volunteer.team_unknown")
+		return Post{}, errs.Field("team_id", "volunteer.team_unknown")
 	}
 	if err := lead(a, t.TownID, t.VillageID); err != nil {
 		return Post{}, auth.Hide(err)
@@ -261,12 +275,12 @@ func (s *Service) CreatePost(ctx context.Context, a *auth.Actor, in PostInput) (
 	if in.OpenTo != "village" && in.OpenTo != "town" {
 		f.Add("open_to", "volunteer.open_to_invalid")
 	}
-	today := town.Today(s.Now()).Format("2006-01-02")
+	today := clock.In(town.Location(), s.Now).Day()
 	if in.RuleCode == "" {
 		f.Add("rule_code", "field.required")
-	} else if ok, err := s.ruleExists(ctx, t.TownID, t.VillageID, in.RuleCode, today); err != nil {
+	} else if codes, err := s.ruleCodes(ctx, t.TownID, t.VillageID, today); err != nil {
 		return Post{}, err
-	} else if !ok {
+	} else if !slices.Contains(codes, in.RuleCode) {
 		f.Add("rule_code", "bank.rule_unknown")
 	}
 	sp, recurrence := spans(&f, in.Shifts, in.Repeat, town.Location(), s.Now())
@@ -299,7 +313,7 @@ func (s *Service) insertShifts(ctx context.Context, tx *sql.Tx, postID int64, t 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO volunteer_shifts (post_id, town_id, village_id, day, starts_at, ends_at, capacity, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			postID, t.TownID, t.VillageID, x.day, x.start, x.end, x.capacity, s.Now()); err != nil {
 			if db.IsUnique(err) {
-				return invalid("shifts", "volunteer.shift_exists", x.day)
+				return errs.Field("shifts", "volunteer.shift_exists", x.day)
 			}
 			return fmt.Errorf("volunteer: shifts: %w", err)
 		}
@@ -401,13 +415,6 @@ func openTo(p Post, r people.Resident) bool {
 	return r.TownID == p.TownID && (p.OpenTo == "town" || r.VillageID == p.VillageID)
 }
 
-func (s *Service) selfResident(ctx context.Context, a *auth.Actor) (people.Resident, error) {
-	if a == nil || a.Self() == 0 {
-		return people.Resident{}, notFound
-	}
-	return s.People.Resident(ctx, auth.System("volunteer"), a.Self())
-}
-
 // PostFilter selects posts. Staff see their villages' posts (VillageID narrows); residents see the
 // open posts open to them, their own village's first.
 type PostFilter struct {
@@ -419,9 +426,12 @@ type PostFilter struct {
 // Posts lists posts with their next shift and how many shifts are still to come.
 func (s *Service) Posts(ctx context.Context, a *auth.Actor, f PostFilter) ([]Post, error) {
 	now := s.Now()
-	q := `SELECT ` + postCols + `, (SELECT MIN(sh.starts_at) FROM volunteer_shifts sh WHERE sh.post_id = p.id AND sh.starts_at > $1),
-		(SELECT COUNT(*) FROM volunteer_shifts sh WHERE sh.post_id = p.id AND sh.starts_at > $1)
-		FROM volunteer_posts p JOIN volunteer_teams t ON t.id = p.team_id JOIN villages v ON v.id = p.village_id WHERE `
+	// The next shift is joined as a row, not taken as MIN(starts_at): SQLite answers an aggregate
+	// of timestamps as text, a column as a time.
+	q := `SELECT ` + postCols + `, nx.starts_at, (SELECT COUNT(*) FROM volunteer_shifts sh WHERE sh.post_id = p.id AND sh.starts_at > $1)
+		FROM volunteer_posts p JOIN volunteer_teams t ON t.id = p.team_id JOIN villages v ON v.id = p.village_id
+		LEFT JOIN volunteer_shifts nx ON nx.id = (SELECT sh.id FROM volunteer_shifts sh WHERE sh.post_id = p.id AND sh.starts_at > $1 ORDER BY sh.starts_at, sh.id LIMIT 1)
+		WHERE `
 	args := []any{now}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	var own int64
@@ -452,14 +462,14 @@ func (s *Service) Posts(ctx context.Context, a *auth.Actor, f PostFilter) ([]Pos
 	}
 	defer rows.Close()
 	out := []Post{}
-	var p0 Post
 	for rows.Next() {
-		var next any
-		p, err := scanPost(rows, &next, &p0.Upcoming)
+		var next sql.Null[time.Time]
+		var upcoming int
+		p, err := scanPost(rows, &next, &upcoming)
 		if err != nil {
 			return nil, err
 		}
-		p.Upcoming, p.NextShift = p0.Upcoming, dbTime(next)
+		p.Upcoming, p.NextShift = upcoming, next.V
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -480,68 +490,22 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// dbTime reads a timestamp from an aggregate (MIN, MAX), which SQLite returns as text.
-func dbTime(v any) time.Time {
-	switch t := v.(type) {
-	case time.Time:
-		return t
-	case []byte:
-		return dbTime(string(t))
-	case string:
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
-			if x, err := time.Parse(layout, t); err == nil {
-				return x
-			}
-		}
-	}
-	return time.Time{}
-}
-
-// ruleCodes lists the codes of the bank rules in force in a village, for the publish form.
-func (s *Service) ruleCodes(r *http.Request, villageID int64) []string {
-	v, err := s.People.Village(r.Context(), auth.System("volunteer"), villageID)
-	if err != nil {
-		return nil
-	}
-	t, err := s.People.Town(r.Context(), v.TownID)
-	if err != nil {
-		return nil
-	}
-	var codes []string
-	for _, c := range []people.MemberClass{people.Villager, people.PartyMember, people.Minor} {
-		rules, _ := s.Bank.RulesInForce(r.Context(), v.TownID, v.ID, c, t.Today(s.Now()).Format("2006-01-02"))
-		for _, rule := range rules {
-			if !slices.Contains(codes, rule.Code) {
-				codes = append(codes, rule.Code)
-			}
-		}
-	}
-	return codes
-}
-
 // staffScope is the condition on a table (by its alias) selecting what staff lead: the village
-// asked for (checked), the whole town, or their own villages; ok is false when they lead none.
+// asked for, or all the villages they lead (Villages decides both); ok is false when they lead none.
 func (s *Service) staffScope(ctx context.Context, a *auth.Actor, villageID int64, alias string, arg func(any) string) (cond string, ok bool, err error) {
+	vs, chosen, err := s.Villages(ctx, a, villageID)
+	if err != nil {
+		return "", false, err
+	}
 	if villageID != 0 {
-		v, err := s.People.Village(ctx, auth.System("volunteer"), villageID)
-		if err != nil {
-			return "", false, err
-		}
-		if err := lead(a, v.TownID, v.ID); err != nil {
-			return "", false, auth.Hide(err)
-		}
-		return alias + `.village_id = ` + arg(v.ID), true, nil
+		return alias + `.village_id = ` + arg(chosen), true, nil
 	}
-	all, ids := auth.Visible(a, PermLead, a.TownID)
-	switch {
-	case all:
-		return alias + `.town_id = ` + arg(a.TownID), true, nil
-	case len(ids) > 0:
-		ps := make([]string, len(ids))
-		for i, id := range ids {
-			ps[i] = arg(id)
-		}
-		return alias + `.village_id IN (` + strings.Join(ps, ", ") + `)`, true, nil
+	if len(vs) == 0 {
+		return "", false, nil
 	}
-	return "", false, nil
+	ps := make([]string, len(vs))
+	for i, v := range vs {
+		ps[i] = arg(v.ID)
+	}
+	return alias + `.village_id IN (` + strings.Join(ps, ", ") + `)`, true, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 )
@@ -24,6 +26,9 @@ type Served struct {
 	Minutes     int       `json:"minutes"`
 	RecordedBy  string    `json:"recorded_by"`
 	ConfirmedBy string    `json:"confirmed_by"`
+
+	// loc is the town's zone, in which the times are shown.
+	loc *time.Location
 }
 
 // Record is a volunteer's service record: every shift served and the totals.
@@ -75,9 +80,9 @@ func (s *Service) RecordOf(ctx context.Context, a *auth.Actor, volunteerID int64
 
 func (s *Service) record(ctx context.Context, v Volunteer) (Record, error) {
 	rec := Record{Volunteer: v, Served: []Served{}, Certificates: []Certificate{}}
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT sh.id, p.title, t.kind, vi.name, sh.day, su.checked_in_at, su.checked_out_at, su.minutes, su.checked_in_by, su.confirmed_by
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT sh.id, p.title, t.kind, vi.name, sh.day, su.checked_in_at, su.checked_out_at, su.minutes, su.checked_in_by, su.confirmed_by, tw.timezone
 		FROM volunteer_signups su JOIN volunteer_shifts sh ON sh.id = su.shift_id JOIN volunteer_posts p ON p.id = sh.post_id
-		JOIN volunteer_teams t ON t.id = p.team_id JOIN villages vi ON vi.id = sh.village_id
+		JOIN volunteer_teams t ON t.id = p.team_id JOIN villages vi ON vi.id = sh.village_id JOIN towns tw ON tw.id = sh.town_id
 		WHERE su.volunteer_id = $1 AND su.status = 'attended' ORDER BY sh.starts_at`, v.ID)
 	if err != nil {
 		return rec, fmt.Errorf("volunteer: record: %w", err)
@@ -85,11 +90,11 @@ func (s *Service) record(ctx context.Context, v Volunteer) (Record, error) {
 	defer rows.Close()
 	for rows.Next() {
 		var x Served
-		var kind string
-		if err := rows.Scan(&x.ShiftID, &x.PostTitle, &kind, &x.VillageName, &x.Day, &x.CheckedIn, &x.CheckedOut, &x.Minutes, &x.RecordedBy, &x.ConfirmedBy); err != nil {
+		var kind, zone string
+		if err := rows.Scan(&x.ShiftID, &x.PostTitle, &kind, &x.VillageName, &x.Day, &x.CheckedIn, &x.CheckedOut, &x.Minutes, &x.RecordedBy, &x.ConfirmedBy, &zone); err != nil {
 			return rec, err
 		}
-		x.TeamKind = TeamKind(kind)
+		x.TeamKind, x.loc = TeamKind(kind), clock.Zone(zone)
 		rec.Served = append(rec.Served, x)
 		rec.Minutes += x.Minutes
 		rec.Shifts++
@@ -135,7 +140,7 @@ func (s *Service) IssueCertificate(ctx context.Context, a *auth.Actor) (Certific
 			rec.Volunteer.ID, fmt.Sprintf("pending-%d-%d", rec.Volunteer.ID, c.CreatedAt.UnixNano()), c.Minutes, c.Shifts, c.IssuedBy, c.CreatedAt).Scan(&c.ID); err != nil {
 			return err
 		}
-		c.Number = fmt.Sprintf("ZYZM-%s-%s-%06d", town.Code, c.CreatedAt.In(town.Location()).Format("2006"), c.ID)
+		c.Number = fmt.Sprintf("ZYZM-%s-%s-%06d", town.Code, strconv.Itoa(c.CreatedAt.In(town.Location()).Year()), c.ID)
 		_, err := tx.ExecContext(ctx, `UPDATE volunteer_certificates SET number = $1 WHERE id = $2`, c.Number, c.ID)
 		return err
 	})
@@ -169,9 +174,14 @@ func (s *Service) Certificate(ctx context.Context, a *auth.Actor, id int64) (Cer
 	if len(rec.Served) > c.Shifts {
 		rec.Served = rec.Served[:c.Shifts]
 	}
-	t, _ := s.People.Town(ctx, rec.Volunteer.TownID)
+	t, err := s.People.Town(ctx, rec.Volunteer.TownID)
+	if err != nil {
+		return CertificateView{}, err
+	}
 	return CertificateView{Certificate: c, Record: rec, TownName: t.Name}, nil
 }
 
 // Span is the served time of day, 09:02–11:00.
-func (x Served) Span() string { return Clock(x.CheckedIn) + "–" + Clock(x.CheckedOut) }
+func (x Served) Span() string {
+	return timeIn(x.CheckedIn, x.loc) + "–" + timeIn(x.CheckedOut, x.loc)
+}

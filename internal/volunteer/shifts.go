@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/notify"
@@ -32,6 +33,9 @@ type Shift struct {
 	Signups     []Signup  `json:"signups,omitempty"`
 	// Mine is the caller's own sign-up on the shift, when they have one.
 	Mine *Signup `json:"mine,omitempty"`
+
+	// loc is the town's zone, in which the shift's hours are shown.
+	loc *time.Location
 }
 
 // The statuses of a sign-up.
@@ -64,20 +68,26 @@ type Signup struct {
 	TransactionID   int64     `json:"transaction_id,omitzero"`
 	AwardError      string    `json:"award_error,omitempty"`
 	Replayed        bool      `json:"replayed,omitempty"`
+
+	// loc is the town's zone, in which the times are shown.
+	loc *time.Location
 }
 
-const shiftCols = `sh.id, sh.post_id, p.title, p.place, sh.town_id, sh.village_id, sh.day, sh.starts_at, sh.ends_at, sh.capacity, sh.taken, sh.waiting, sh.completed_at, sh.completed_by_name`
+const shiftCols = `sh.id, sh.post_id, p.title, p.place, sh.town_id, sh.village_id, sh.day, sh.starts_at, sh.ends_at, sh.capacity, sh.taken, sh.waiting, sh.completed_at, sh.completed_by_name, tw.timezone`
+
+const shiftFrom = ` FROM volunteer_shifts sh JOIN volunteer_posts p ON p.id = sh.post_id JOIN towns tw ON tw.id = sh.town_id `
 
 func scanShift(sc interface{ Scan(...any) error }) (Shift, error) {
 	var sh Shift
 	var done sql.Null[time.Time]
-	err := sc.Scan(&sh.ID, &sh.PostID, &sh.PostTitle, &sh.Place, &sh.TownID, &sh.VillageID, &sh.Day, &sh.StartsAt, &sh.EndsAt, &sh.Capacity, &sh.Taken, &sh.Waiting, &done, &sh.CompletedBy)
-	sh.CompletedAt = done.V
+	var zone string
+	err := sc.Scan(&sh.ID, &sh.PostID, &sh.PostTitle, &sh.Place, &sh.TownID, &sh.VillageID, &sh.Day, &sh.StartsAt, &sh.EndsAt, &sh.Capacity, &sh.Taken, &sh.Waiting, &done, &sh.CompletedBy, &zone)
+	sh.CompletedAt, sh.loc = done.V, clock.Zone(zone)
 	return sh, err
 }
 
 func (s *Service) shift(ctx context.Context, q db.Querier, id int64) (Shift, Post, error) {
-	sh, err := scanShift(q.QueryRowContext(ctx, `SELECT `+shiftCols+` FROM volunteer_shifts sh JOIN volunteer_posts p ON p.id = sh.post_id WHERE sh.id = $1`, id))
+	sh, err := scanShift(q.QueryRowContext(ctx, `SELECT `+shiftCols+shiftFrom+`WHERE sh.id = $1`, id))
 	if db.IsNoRows(err) {
 		return sh, Post{}, notFound
 	}
@@ -100,18 +110,52 @@ func (s *Service) shiftFor(ctx context.Context, a *auth.Actor, id int64) (Shift,
 	return sh, p, nil
 }
 
-const signupCols = `su.id, su.shift_id, su.volunteer_id, v.number, su.resident_id, r.name, su.status, su.scanned_in_at, su.scanned_out_at, su.checked_in_at, su.checked_out_at,
-	su.checked_in_by, su.checked_out_by, su.minutes, su.confirmed_by, su.transaction_id, su.award_error`
+// ShiftRoster is a shift with its sign-ups, for those who lead it.
+func (s *Service) ShiftRoster(ctx context.Context, a *auth.Actor, id int64) (Shift, Post, error) {
+	sh, p, err := s.shiftFor(ctx, a, id)
+	if err != nil {
+		return sh, p, err
+	}
+	sh.Signups, err = s.signups(ctx, s.DB.Read(), `su.shift_id = $1 AND su.status <> 'cancelled'`, id)
+	return sh, p, err
+}
 
-const signupFrom = ` FROM volunteer_signups su JOIN volunteers v ON v.id = su.volunteer_id JOIN residents r ON r.id = su.resident_id `
+// SiteToken is the token of the QR code a shift's leader posts at its site.
+func (s *Service) SiteToken(ctx context.Context, a *auth.Actor, shiftID int64) (string, error) {
+	if _, _, err := s.shiftFor(ctx, a, shiftID); err != nil {
+		return "", err
+	}
+	return s.ShiftToken(shiftID), nil
+}
+
+// PostOf is the post a shift belongs to, for pages that go back to it; it checks no permission,
+// and names only the post's number.
+func (s *Service) PostOf(ctx context.Context, shiftID int64) (int64, error) {
+	var id int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT post_id FROM volunteer_shifts WHERE id = $1`, shiftID).Scan(&id)
+	if db.IsNoRows(err) {
+		return 0, notFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("volunteer: post of shift %d: %w", shiftID, err)
+	}
+	return id, nil
+}
+
+const signupCols = `su.id, su.shift_id, su.volunteer_id, v.number, su.resident_id, r.name, su.status, su.scanned_in_at, su.scanned_out_at, su.checked_in_at, su.checked_out_at,
+	su.checked_in_by, su.checked_out_by, su.minutes, su.confirmed_by, su.transaction_id, su.award_error, tw.timezone`
+
+const signupFrom = ` FROM volunteer_signups su JOIN volunteers v ON v.id = su.volunteer_id JOIN residents r ON r.id = su.resident_id JOIN towns tw ON tw.id = v.town_id `
 
 func scanSignup(sc interface{ Scan(...any) error }) (Signup, error) {
 	var su Signup
 	var si, so, ci, co sql.Null[time.Time]
 	var tx sql.NullInt64
+	var zone string
 	err := sc.Scan(&su.ID, &su.ShiftID, &su.VolunteerID, &su.VolunteerNumber, &su.ResidentID, &su.Name, &su.Status, &si, &so, &ci, &co,
-		&su.CheckedInBy, &su.CheckedOutBy, &su.Minutes, &su.ConfirmedBy, &tx, &su.AwardError)
+		&su.CheckedInBy, &su.CheckedOutBy, &su.Minutes, &su.ConfirmedBy, &tx, &su.AwardError, &zone)
 	su.ScannedInAt, su.ScannedOutAt, su.CheckedInAt, su.CheckedOutAt, su.TransactionID = si.V, so.V, ci.V, co.V, tx.Int64
+	su.loc = clock.Zone(zone)
 	return su, err
 }
 
@@ -192,7 +236,7 @@ func (s *Service) Roster(ctx context.Context, a *auth.Actor, postID int64) (Post
 }
 
 func (s *Service) shifts(ctx context.Context, where string, args ...any) ([]Shift, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+shiftCols+` FROM volunteer_shifts sh JOIN volunteer_posts p ON p.id = sh.post_id WHERE `+where+` ORDER BY sh.starts_at, sh.id`, args...)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+shiftCols+shiftFrom+`WHERE `+where+` ORDER BY sh.starts_at, sh.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("volunteer: shifts: %w", err)
 	}
@@ -330,8 +374,12 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 		if err != nil {
 			return err
 		}
+		took, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		status := Waiting
-		if n, _ := res.RowsAffected(); n == 1 {
+		if took == 1 {
 			status = Confirmed
 		} else if err := tx.QueryRowContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting + 1 WHERE id = $1 RETURNING waiting`, shiftID).Scan(&su.Position); err != nil {
 			return err // the end of the line, under the same row lock
@@ -348,7 +396,8 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 			su.ID = id
 			var res sql.Result
 			if res, err = tx.ExecContext(ctx, `UPDATE volunteer_signups SET status = $1, queued_at = $2, updated_at = $2, checked_in_at = NULL, checked_out_at = NULL, scanned_in_at = NULL, scanned_out_at = NULL WHERE id = $3 AND status = 'cancelled'`, status, now, id); err == nil {
-				if n, _ := res.RowsAffected(); n != 1 {
+				var n int64
+				if n, err = res.RowsAffected(); err == nil && n != 1 {
 					err = errs.New(errs.Conflict, "volunteer.signup_raced")
 				}
 			}
@@ -401,7 +450,9 @@ func (s *Service) Cancel(ctx context.Context, a *auth.Actor, shiftID int64) erro
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
 			return errs.New(errs.Conflict, "volunteer.signup_closed")
 		}
 		if su.Status != Confirmed {
@@ -435,7 +486,7 @@ func (s *Service) promote(ctx context.Context, tx *sql.Tx, sh Shift, p Post, fre
 			return err
 		}
 		if err := s.Notify.Send(ctx, tx, []int64{resident}, notify.Message{Title: "候补成功：" + trunc(p.Title, 40),
-			Body: fmt.Sprintf("%s %s 的班次空出名额，您已从候补转为正式报名。", sh.Day, sh.StartsAt.In(s.zone(ctx, sh.TownID)).Format("15:04")),
+			Body: fmt.Sprintf("%s %s 的班次空出名额，您已从候补转为正式报名。", sh.Day, timeIn(sh.StartsAt, sh.loc)),
 			Link: fmt.Sprintf("/volunteer/posts/%d", p.ID), SenderName: "微志愿"}); err != nil {
 			return err
 		}
@@ -480,15 +531,6 @@ func trunc(s string, n int) string {
 	return s
 }
 
-// zone is a town's time zone.
-func (s *Service) zone(ctx context.Context, townID int64) *time.Location {
-	t, err := s.People.Town(ctx, townID)
-	if err != nil {
-		return time.UTC
-	}
-	return t.Location()
-}
-
 // PostDetail is a post with its roster for leaders, or with its shifts to come for residents.
 func (s *Service) PostDetail(ctx context.Context, a *auth.Actor, id int64) (PostDetail, error) {
 	p, err := s.Post(ctx, a, id)
@@ -503,32 +545,27 @@ func (s *Service) PostDetail(ctx context.Context, a *auth.Actor, id int64) (Post
 	return PostDetail{Post: p, Shifts: shifts}, err
 }
 
-// display is the zone pages show times in, as the layout's datetime does.
-var display = func() *time.Location {
-	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return l
-	}
-	return time.FixedZone("CST", 8*3600)
-}()
-
-// When is the shift's day and hours as a page shows them: 2026-12-01 09:00–11:00.
+// When is the shift's day and hours in its town's zone: 2026-12-01 09:00–11:00.
 func (sh Shift) When() string {
-	return sh.Day + " " + sh.StartsAt.In(display).Format("15:04") + "–" + sh.EndsAt.In(display).Format("15:04")
+	return sh.Day + " " + timeIn(sh.StartsAt, sh.loc) + "–" + timeIn(sh.EndsAt, sh.loc)
 }
 
-// Clock is a time of day as a page shows it, empty for a zero time.
-func Clock(t time.Time) string {
+// timeIn is a time of day in a town's zone as a page shows it, empty for a zero time.
+func timeIn(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(display).Format("15:04")
+	if loc == nil {
+		loc = clock.Zone("")
+	}
+	return t.In(loc).Format(clock.TimeLayout)
 }
 
 // In is the sign-up's check-in time of day, empty when not checked in.
-func (su Signup) In() string { return Clock(su.CheckedInAt) }
+func (su Signup) In() string { return timeIn(su.CheckedInAt, su.loc) }
 
 // Out is the sign-up's check-out time of day, empty when not checked out.
-func (su Signup) Out() string { return Clock(su.CheckedOutAt) }
+func (su Signup) Out() string { return timeIn(su.CheckedOutAt, su.loc) }
 
 // Payment is how the sign-up's payment stands: paid, pending (on public notice), refused or "".
 func (su Signup) Payment() string { return awardNote(su) }

@@ -11,30 +11,45 @@ import (
 	"unicode/utf8"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/people"
 )
 
 // Teams lists the six teams of a village with their leaders and member counts. Residents of the
-// village see them too (to choose teams when they register).
+// village's town see them too (to choose teams when they register).
 func (s *Service) Teams(ctx context.Context, a *auth.Actor, villageID int64) ([]Team, error) {
-	v, err := s.People.Village(ctx, auth.System("volunteer"), villageID)
+	v, err := s.village(ctx, villageID)
 	if err != nil {
 		return nil, err
 	}
 	if lead(a, v.TownID, v.ID) != nil {
-		if a == nil || a.Self() == 0 {
-			return nil, notFound
-		}
-		r, err := s.People.Resident(ctx, a, a.Self())
+		r, err := s.selfResident(ctx, a)
 		if err != nil || r.TownID != v.TownID {
 			return nil, notFound
 		}
 	}
+	return s.teams(ctx, v)
+}
+
+// TeamsOf lists the teams of a village (Teams), or of the acting resident's own when villageID is 0.
+func (s *Service) TeamsOf(ctx context.Context, a *auth.Actor, villageID int64) ([]Team, error) {
+	if villageID == 0 {
+		r, err := s.selfResident(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		villageID = r.VillageID
+	}
+	return s.Teams(ctx, a, villageID)
+}
+
+// teams are a village's teams with their leaders and member counts; it checks no permission.
+func (s *Service) teams(ctx context.Context, v people.Village) ([]Team, error) {
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT t.id, t.kind,
 		(SELECT COUNT(*) FROM volunteer_members m WHERE m.team_id = t.id)
-		FROM volunteer_teams t WHERE t.village_id = $1`, villageID)
+		FROM volunteer_teams t WHERE t.village_id = $1`, v.ID)
 	if err != nil {
 		return nil, fmt.Errorf("volunteer: teams: %w", err)
 	}
@@ -54,7 +69,7 @@ func (s *Service) Teams(ctx context.Context, a *auth.Actor, villageID int64) ([]
 	}
 	slices.SortFunc(out, func(x, y Team) int { return slices.Index(Kinds, x.Kind) - slices.Index(Kinds, y.Kind) })
 	lr, err := s.DB.Read().QueryContext(ctx, `SELECT l.team_id, a.name FROM volunteer_team_leaders l
-		JOIN volunteer_teams t ON t.id = l.team_id JOIN accounts a ON a.id = l.account_id WHERE t.village_id = $1 ORDER BY a.name`, villageID)
+		JOIN volunteer_teams t ON t.id = l.team_id JOIN accounts a ON a.id = l.account_id WHERE t.village_id = $1 ORDER BY a.name`, v.ID)
 	if err != nil {
 		return nil, fmt.Errorf("volunteer: leaders: %w", err)
 	}
@@ -111,7 +126,7 @@ func (s *Service) SetLeader(ctx context.Context, a *auth.Actor, teamID, accountI
 			return err
 		}
 		if n == 0 {
-			return invalid("account_id", "volunteer.leader_not_staff")
+			return errs.Field("account_id", "volunteer.leader_not_staff")
 		}
 		var held int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM volunteer_team_leaders WHERE team_id = $1 AND account_id = $2`, teamID, accountID).Scan(&held); err != nil || held > 0 {
@@ -141,7 +156,7 @@ func (s *Service) Register(ctx context.Context, a *auth.Actor, in RegisterInput)
 	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: self}); err != nil {
 		return Volunteer{}, err
 	}
-	r, err := s.People.Resident(ctx, auth.System("volunteer"), self)
+	r, err := s.resident(ctx, self)
 	if err != nil {
 		return Volunteer{}, err
 	}
@@ -161,8 +176,7 @@ func (s *Service) Register(ctx context.Context, a *auth.Actor, in RegisterInput)
 	if !in.Consent {
 		f.Add("consent", "volunteer.consent_required")
 	}
-	child := age(r.BirthDate, town.Today(s.Now())) < 14
-	if child {
+	if isChild(r, town, s.Now) {
 		if in.GuardianName == "" || utf8.RuneCountInString(in.GuardianName) > 40 {
 			f.Add("guardian_name", "volunteer.guardian_required")
 		}
@@ -181,13 +195,17 @@ func (s *Service) Register(ctx context.Context, a *auth.Actor, in RegisterInput)
 	if err := f.Err(); err != nil {
 		return Volunteer{}, err
 	}
-	teams, err := s.Teams(ctx, auth.System("volunteer"), r.VillageID)
+	village, err := s.village(ctx, r.VillageID)
+	if err != nil {
+		return Volunteer{}, err
+	}
+	teams, err := s.teams(ctx, village)
 	if err != nil {
 		return Volunteer{}, err
 	}
 	for _, id := range in.Teams {
 		if !slices.ContainsFunc(teams, func(t Team) bool { return t.ID == id }) {
-			return Volunteer{}, invalid("teams", "volunteer.team_unknown")
+			return Volunteer{}, errs.Field("teams", "volunteer.team_unknown")
 		}
 	}
 	now := s.Now()
@@ -230,6 +248,42 @@ func (s *Service) Register(ctx context.Context, a *auth.Actor, in RegisterInput)
 		return Volunteer{}, err
 	}
 	return s.volunteer(ctx, s.DB.Read(), `v.id = $1`, id)
+}
+
+// Registered is the acting resident's volunteer record, or nil when they have not registered.
+func (s *Service) Registered(ctx context.Context, a *auth.Actor) (*Volunteer, error) {
+	v, err := s.Me(ctx, a)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Joining is what the registration form offers the acting resident: the teams of their village,
+// and whether they are a child, who needs a guardian's consent.
+func (s *Service) Joining(ctx context.Context, a *auth.Actor) ([]Team, bool, error) {
+	r, err := s.selfResident(ctx, a)
+	if err != nil {
+		return nil, false, err
+	}
+	town, err := s.People.Town(ctx, r.TownID)
+	if err != nil {
+		return nil, false, err
+	}
+	teams, err := s.Teams(ctx, a, r.VillageID)
+	if err != nil {
+		return nil, false, err
+	}
+	return teams, isChild(r, town, s.Now), nil
+}
+
+// isChild reports whether a resident is under 14 today in their town: a child registers with a
+// guardian's consent.
+func isChild(r people.Resident, town people.Town, now func() time.Time) bool {
+	return age(r.BirthDate, clock.In(town.Location(), now).Today()) < 14
 }
 
 // Me is the acting resident's volunteer record, or NotFound when they have not registered.
@@ -276,28 +330,41 @@ func (s *Service) volunteer(ctx context.Context, q db.Querier, where string, arg
 
 // Volunteers lists a village's volunteers for its staff, optionally only those with a skill.
 func (s *Service) Volunteers(ctx context.Context, a *auth.Actor, villageID int64, skill string) ([]Volunteer, error) {
-	v, err := s.People.Village(ctx, auth.System("volunteer"), villageID)
+	v, err := s.village(ctx, villageID)
 	if err != nil {
 		return nil, err
 	}
 	if err := lead(a, v.TownID, v.ID); err != nil {
 		return nil, auth.Hide(err)
 	}
+	all, err := s.volunteers(ctx, `v.village_id = $1`, villageID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Volunteer{}
+	for _, vol := range all {
+		if skill == "" || slices.Contains(vol.Skills, skill) {
+			out = append(out, vol)
+		}
+	}
+	return out, nil
+}
+
+// volunteers lists volunteers by a condition on v (volunteers) or r (residents), by number.
+func (s *Service) volunteers(ctx context.Context, where string, args ...any) ([]Volunteer, error) {
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT `+volunteerCols+` FROM volunteers v JOIN residents r ON r.id = v.resident_id
-		WHERE v.village_id = $1 ORDER BY v.number LIMIT 2000`, villageID)
+		WHERE `+where+` ORDER BY v.number LIMIT 2000`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("volunteer: list: %w", err)
 	}
 	defer rows.Close()
-	out := []Volunteer{}
+	var out []Volunteer
 	for rows.Next() {
 		vol, err := scanVolunteer(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("volunteer: list: %w", err)
 		}
-		if skill == "" || slices.Contains(vol.Skills, skill) {
-			out = append(out, vol)
-		}
+		out = append(out, vol)
 	}
 	return out, rows.Err()
 }
@@ -310,7 +377,7 @@ type Candidate struct {
 
 // LeaderCandidates lists the accounts holding a team leader or village admin role in a village.
 func (s *Service) LeaderCandidates(ctx context.Context, a *auth.Actor, villageID int64) ([]Candidate, error) {
-	v, err := s.People.Village(ctx, auth.System("volunteer"), villageID)
+	v, err := s.village(ctx, villageID)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/notify"
@@ -144,11 +145,6 @@ func lead(a *auth.Actor, townID, villageID int64) error {
 	return auth.Can(a, PermLead, auth.Scope{TownID: townID, VillageID: villageID})
 }
 
-// invalid is a refusal naming one field.
-func invalid(field, key string, args ...any) error {
-	return &errs.Error{Code: errs.Invalid, Key: key, Args: args, Fields: []errs.FieldError{{Field: field, Key: key, Args: args}}}
-}
-
 // cleanList trims, drops empties and duplicates, and keeps only values in allowed.
 func cleanList(in []string, allowed []string) ([]string, bool) {
 	var out []string
@@ -173,3 +169,97 @@ func splitList(s string) []string {
 }
 
 var notFound = errs.New(errs.NotFound, "error.not_found")
+
+// Villages decides where staff work in 微志愿: the villages of the town that the actor leads
+// teams in, and of those the one asked for (requested), or the first when none is asked for. A
+// village asked for that the actor does not lead is not found, as a village that does not exist
+// is. Every console page and every staff listing asks it.
+func (s *Service) Villages(ctx context.Context, a *auth.Actor, requested int64) ([]people.Village, int64, error) {
+	if a == nil {
+		return nil, 0, notFound
+	}
+	townID := a.TownID
+	if requested != 0 {
+		v, err := s.village(ctx, requested)
+		if err != nil {
+			return nil, 0, err
+		}
+		if lead(a, v.TownID, v.ID) != nil {
+			return nil, 0, notFound
+		}
+		townID = v.TownID
+	}
+	all, err := s.townVillages(ctx, townID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var led []people.Village
+	for _, v := range all {
+		if lead(a, v.TownID, v.ID) == nil {
+			led = append(led, v)
+		}
+	}
+	if requested == 0 && len(led) > 0 {
+		requested = led[0].ID
+	}
+	return led, requested, nil
+}
+
+// village is a village by id, for the pillar's own look-ups; it checks no permission.
+func (s *Service) village(ctx context.Context, id int64) (people.Village, error) {
+	var v people.Village
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, code, name, active, created_at FROM villages WHERE id = $1`, id).
+		Scan(&v.ID, &v.TownID, &v.Code, &v.Name, &v.Active, &v.CreatedAt)
+	if db.IsNoRows(err) {
+		return v, notFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("volunteer: village %d: %w", id, err)
+	}
+	return v, nil
+}
+
+// townVillages are a town's villages in the registry's order; it checks no permission.
+func (s *Service) townVillages(ctx context.Context, townID int64) ([]people.Village, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, town_id, code, name, active, created_at FROM villages WHERE town_id = $1 ORDER BY code, id`, townID)
+	if err != nil {
+		return nil, fmt.Errorf("volunteer: villages: %w", err)
+	}
+	defer rows.Close()
+	var out []people.Village
+	for rows.Next() {
+		var v people.Village
+		if err := rows.Scan(&v.ID, &v.TownID, &v.Code, &v.Name, &v.Active, &v.CreatedAt); err != nil {
+			return nil, fmt.Errorf("volunteer: villages: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// resident is what the pillar needs to know of a resident: where they live, their name, birth
+// date and status. It checks no permission; callers decide who may act on the resident.
+func (s *Service) resident(ctx context.Context, id int64) (people.Resident, error) {
+	var r people.Resident
+	var birth string
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT id, town_id, village_id, name, birth_date, status FROM residents WHERE id = $1`, id).
+		Scan(&r.ID, &r.TownID, &r.VillageID, &r.Name, &birth, &r.Status)
+	if db.IsNoRows(err) {
+		return r, notFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("volunteer: resident %d: %w", id, err)
+	}
+	if r.BirthDate, err = time.Parse(clock.DayLayout, birth); err != nil {
+		return r, fmt.Errorf("volunteer: resident %d: birth date: %w", id, err)
+	}
+	return r, nil
+}
+
+// selfResident is the resident the actor is, or acts for.
+func (s *Service) selfResident(ctx context.Context, a *auth.Actor) (people.Resident, error) {
+	if a == nil || a.Self() == 0 {
+		return people.Resident{}, notFound
+	}
+	return s.resident(ctx, a.Self())
+}
