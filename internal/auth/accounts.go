@@ -119,7 +119,7 @@ func (s *Service) CreateAccount(ctx context.Context, a *Actor, in AccountInput) 
 func (s *Service) InsertAccount(ctx context.Context, tx db.Querier, phone, name string, residentID int64, hash string, mustChange bool) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO accounts (phone, name, resident_id, password_hash, must_change_password, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, phone, name, nullID(residentID), hash, mustChange, s.Now()).Scan(&id)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, phone, name, db.NullID(residentID), hash, mustChange, s.Now()).Scan(&id)
 	return id, err
 }
 
@@ -130,7 +130,7 @@ func (s *Service) InsertGrant(ctx context.Context, tx db.Querier, accountID int6
 
 func (s *Service) insertGrant(ctx context.Context, tx db.Querier, accountID int64, g Grant, by int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO account_roles (account_id, role, town_id, village_id, granted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		accountID, string(g.Role), nullID(g.TownID), nullID(g.VillageID), nullID(by), s.Now())
+		accountID, string(g.Role), db.NullID(g.TownID), db.NullID(g.VillageID), db.NullID(by), s.Now())
 	return err
 }
 
@@ -154,7 +154,7 @@ func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
 	}
 	if g.Role.VillageScoped() {
 		if g.VillageID == 0 {
-			return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "village_id", Key: "field.required"}}}
+			return errs.Field("village_id", "field.required")
 		}
 		if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, g.VillageID).Scan(&g.TownID); err != nil {
 			if db.IsNoRows(err) {
@@ -167,7 +167,7 @@ func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
 		}
 	}
 	if g.TownID == 0 {
-		return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "town_id", Key: "field.required"}}}
+		return errs.Field("town_id", "field.required")
 	}
 	return Hide(Can(a, RoleGrant, Scope{TownID: g.TownID}))
 }
@@ -296,7 +296,7 @@ func (s *Service) Grant(ctx context.Context, a *Actor, accountID int64, g Grant)
 		return err
 	}
 	if !g.Role.Valid() {
-		return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "role", Key: "auth.role_invalid"}}}
+		return errs.Field("role", "auth.role_invalid")
 	}
 	if g.Role.VillageScoped() && g.VillageID != 0 {
 		s.DB.Read().QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, g.VillageID).Scan(&g.TownID)

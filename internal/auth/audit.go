@@ -42,8 +42,8 @@ func Audit(ctx context.Context, q db.Querier, a *Actor, e AuditEntry) error {
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (at, actor_account_id, actor_name, for_resident_id, for_name,
 		town_id, village_id, action, entity, entity_id, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		db.Now(), nullID(e.ActorID), e.ActorName, nullID(e.ForID), e.ForName, nullID(e.TownID), nullID(e.VillageID),
-		e.Action, e.Entity, nullID(e.EntityID), e.Summary)
+		db.Now(), db.NullID(e.ActorID), e.ActorName, db.NullID(e.ForID), e.ForName, db.NullID(e.TownID), db.NullID(e.VillageID),
+		e.Action, e.Entity, db.NullID(e.EntityID), e.Summary)
 	if err != nil {
 		return fmt.Errorf("auth: audit: %w", err)
 	}
@@ -70,13 +70,6 @@ type AuditFilter struct {
 
 // AuditPageSize is the number of entries on a page of the audit log.
 const AuditPageSize = 50
-
-func nullID(id int64) any {
-	if id <= 0 {
-		return nil
-	}
-	return id
-}
 
 // System is the actor for command-line jobs (import, export) run by whoever operates the server:
 // it may do anything, and the audit log names it.
