@@ -1,0 +1,135 @@
+package bank
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"siwei/internal/auth"
+	"siwei/internal/people"
+	"siwei/internal/web"
+)
+
+// The admin console's bank pages: figures, rules, awards, the shop, the counter and the ledger.
+func (h *Handlers) registerAdmin() {
+	a := h.App
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank", Access: web.Staff, Summary: "bank figures by village and this month's rankings"}, h.adminHome)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/rules", Access: web.Staff, Summary: "rule sets and their versions"}, h.adminRules)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/rules", Access: web.Staff, Summary: "adopt a new version of a rule set"}, h.adoptVersion)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/award", Access: web.Staff, Summary: "award points form"}, h.awardPage)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/award", Access: web.Staff, Summary: "award points to a resident"}, h.award)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/award/bulk", Access: web.Staff, Summary: "award points to many residents"}, h.bulkAward)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/shop", Access: web.Staff, Summary: "shop items and a village's stock"}, h.adminShop)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/items", Access: web.Staff, Summary: "add a shop item"}, h.createItem)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/items/{id}", Access: web.Staff, Summary: "a shop item's edit form"}, h.itemPage)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/items/{id}", Access: web.Staff, Summary: "change a shop item, or withdraw it"}, h.updateItem)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/stock", Access: web.Staff, Summary: "stock in (purchase or donation)"}, h.stockIn)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/orders", Access: web.Staff, Summary: "a village's open orders"}, h.adminOrders)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/orders/{id}/fulfil", Access: web.Staff, Summary: "hand over an order"}, h.fulfilOrder)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/orders/{id}/cancel", Access: web.Staff, Summary: "cancel an order at the counter"}, h.adminCancelOrder)
+	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/ledger", Access: web.Staff, Summary: "a resident's ledger"}, h.ledger)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/ledger/reverse", Access: web.Staff, Summary: "reverse a transaction"}, h.reverse)
+}
+
+// figuresView is the bank's admin landing page.
+type figuresView struct {
+	Town      people.Town
+	Figures   []Figures
+	Total     Figures
+	Period    string
+	Residents []Ranked
+	Villages  []Ranked
+}
+
+func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	v := figuresView{Town: h.town(ctx, townOf(r))}
+	var err error
+	if v.Figures, err = h.S.TownFigures(ctx, a, townOf(r)); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	for _, f := range v.Figures {
+		v.Total.Issued += f.Issued
+		v.Total.Redeemed += f.Redeemed
+		v.Total.Refunded += f.Refunded
+		v.Total.Outstanding += f.Outstanding
+		v.Total.Accounts += f.Accounts
+	}
+	v.Period = Period(h.S.Now(), v.Town.Location())
+	if v.Residents, _, err = h.S.Board(ctx, townOf(r), "resident", v.Period, 10); err == nil {
+		v.Villages, _, err = h.S.Board(ctx, townOf(r), "village", v.Period, 100)
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "admin_bank.html", "bank.admin.title", v, nil, nil)
+}
+
+// ledgerView is a resident's ledger for staff, with a reverse form on each award not yet reversed.
+type ledgerView struct {
+	Q          string
+	Found      []people.Resident
+	R          *people.Resident
+	Balance    Balance
+	Lines      []Line
+	Reversed   map[int64]bool
+	Older      int64
+	CanReverse bool
+}
+
+func (h *Handlers) ledger(w http.ResponseWriter, r *http.Request) {
+	h.renderLedger(w, r, web.QueryInt(r, "resident_id"), nil, nil)
+}
+
+func (h *Handlers) renderLedger(w http.ResponseWriter, r *http.Request, rid int64, form url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	v := ledgerView{Q: r.URL.Query().Get("q"), Reversed: map[int64]bool{}}
+	if v.Q != "" {
+		page, err := h.S.People.Search(ctx, a, people.Filter{TownID: townOf(r), Q: v.Q, Page: 1})
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		v.Found = page.Items
+	}
+	if rid != 0 {
+		res, err := h.S.People.Resident(ctx, a, rid)
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		v.R = &res
+		if v.Balance, err = h.S.Account(ctx, a, rid); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		const page = 100
+		if v.Lines, err = h.S.Statement(ctx, a, rid, StatementFilter{Before: web.QueryInt(r, "before"), Limit: page}); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		if len(v.Lines) == page {
+			v.Older = v.Lines[page-1].Seq
+		}
+		for _, l := range v.Lines {
+			if l.ReversesID != 0 {
+				v.Reversed[l.ReversesID] = true
+			}
+		}
+		v.CanReverse = auth.Can(a, PermReverse, auth.Scope{TownID: res.TownID}) == nil
+	}
+	h.App.RenderForm(w, r, "admin_ledger.html", "bank.ledger.title", v, form, ferr)
+}
+
+func (h *Handlers) reverse(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f := r.PostForm
+	rid := parseID(f.Get("resident_id"))
+	if _, err := h.S.Reverse(r.Context(), auth.From(r.Context()), ReverseInput{TransactionID: parseID(f.Get("transaction_id")), Reason: f.Get("reason")}); err != nil {
+		h.renderLedger(w, r, rid, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/bank/ledger?resident_id=%d&flash=flash.reversed", rid))
+}

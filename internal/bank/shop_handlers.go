@@ -1,0 +1,284 @@
+package bank
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"siwei/internal/auth"
+	"siwei/internal/people"
+	"siwei/internal/web"
+)
+
+// shopItem is an item with its own order form's idempotency key.
+type shopItem struct {
+	Item
+	Key string
+}
+
+// shopView is the village store as a resident sees it.
+type shopView struct {
+	R       people.Resident
+	Balance Balance
+	Items   []shopItem
+}
+
+func (h *Handlers) shop(w http.ResponseWriter, r *http.Request) {
+	h.renderShop(w, r, nil, nil)
+}
+
+func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	res, town, ok := h.me(w, r)
+	if !ok {
+		return
+	}
+	b, err := h.S.Account(r.Context(), auth.From(r.Context()), res.ID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	items, err := h.S.Items(r.Context(), res.TownID, res.VillageID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := shopView{R: res, Balance: b}
+	class := string(res.Class(town.Today(h.S.Now())))
+	for _, it := range items {
+		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) || !it.ForVillage(res.VillageID) {
+			continue // another class's or village's item: Redeem would refuse it, so it is not offered
+		}
+		v.Items = append(v.Items, shopItem{Item: it, Key: newKey()})
+	}
+	h.App.RenderForm(w, r, "bank_shop.html", "bank.shop.title", v, form, ferr)
+}
+
+func (h *Handlers) redeem(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	qty, _ := strconv.Atoi(r.PostForm.Get("quantity"))
+	in := RedeemInput{ItemID: parseID(r.PostForm.Get("item_id")), Quantity: qty, IdempotencyKey: r.PostForm.Get("idempotency_key")}
+	if _, err := h.S.Redeem(r.Context(), auth.From(r.Context()), in); err != nil {
+		h.renderShop(w, r, r.PostForm, err)
+		return
+	}
+	web.Redirect(w, r, "/bank/orders?flash=flash.redeemed")
+}
+
+func (h *Handlers) orders(w http.ResponseWriter, r *http.Request) {
+	h.renderOrders(w, r, nil)
+}
+
+func (h *Handlers) renderOrders(w http.ResponseWriter, r *http.Request, ferr error) {
+	res, _, ok := h.me(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.S.Orders(r.Context(), auth.From(r.Context()), res.ID, 0)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "bank_orders.html", "bank.orders.title", map[string]any{"R": res, "Orders": list}, nil, ferr)
+}
+
+func (h *Handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if _, err := h.S.CancelRedemption(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.renderOrders(w, r, err)
+		return
+	}
+	web.Redirect(w, r, "/bank/orders?flash=flash.order_cancelled")
+}
+
+// shopAdminView is the shop page: the town's items with one village's stock, low stock flagged.
+type shopAdminView struct {
+	Villages  []people.Village
+	VillageID int64
+	Items     []Item // withdrawn ones last
+	Low       int
+	Classes   []people.MemberClass
+	Periods   []string         // for the new-item form (bank-item-fields)
+	ItemKind  string           // "": the new-item form lets staff choose the kind
+	CanEdit   bool             // the town's shop staff may change items
+	Names     map[int64]string // village names, for the items limited to some villages
+}
+
+func (h *Handlers) adminShop(w http.ResponseWriter, r *http.Request) {
+	h.renderAdminShop(w, r, nil, nil)
+}
+
+func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	if err := h.S.SeesTown(auth.From(r.Context()), townOf(r)); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	vs, vid, err := h.village(r, form)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	items, err := h.S.AllItems(r.Context(), townOf(r), vid)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	v := shopAdminView{Villages: vs, VillageID: vid, Items: items, Classes: classOrder, Periods: itemPeriods,
+		CanEdit: auth.Can(auth.From(r.Context()), PermShop, auth.Scope{TownID: townOf(r)}) == nil, Names: map[int64]string{}}
+	for _, x := range vs {
+		v.Names[x.ID] = x.Name
+	}
+	for _, it := range items {
+		if it.Active && it.Stock <= it.LowStock {
+			v.Low++
+		}
+	}
+	h.App.RenderForm(w, r, "admin_shop.html", "bank.admin_shop.title", v, form, ferr)
+}
+
+// itemInput reads an item's form; a number left empty or not a number reads as 0, which the
+// item's checks refuse where a number is required.
+func itemInput(f url.Values) ItemInput {
+	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(f.Get(k))); return n }
+	var villages []int64
+	for _, v := range f["villages"] {
+		villages = append(villages, parseID(v)) // not a number: 0, which the checks refuse
+	}
+	return ItemInput{Kind: f.Get("kind"), Name: f.Get("name"), Description: f.Get("description"), Price: int64(num("price")),
+		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], Villages: villages, LowStock: num("low_stock"),
+		Capacity: num("capacity"), CapacityPeriod: f.Get("capacity_period")}
+}
+
+func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f := r.PostForm
+	if _, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), itemInput(f)); err != nil {
+		h.renderAdminShop(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.saved", parseID(f.Get("village_id"))))
+}
+
+// itemView is an item's edit page.
+type itemView struct {
+	Item     Item
+	ItemKind string // the kind the form's fields are for (bank-item-fields)
+	Classes  []people.MemberClass
+	Periods  []string
+	Villages []people.Village // the town's, to limit the item to some of them
+}
+
+// itemPeriods are the periods an item's limit and a service's places may count over, in the
+// order the forms offer them.
+var itemPeriods = []string{"day", "week", "month", "year"}
+
+func (h *Handlers) itemPage(w http.ResponseWriter, r *http.Request) {
+	h.renderItem(w, r, nil, nil)
+}
+
+// renderItem shows the item's edit form: with the item's values, or with what was sent and why
+// it was refused.
+func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	it, err := h.S.Item(r.Context(), auth.From(r.Context()), townOf(r), id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	vs, err := h.S.People.Villages(r.Context(), auth.From(r.Context()), townOf(r))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if form == nil {
+		form = url.Values{"kind": {it.Kind}, "name": {it.Name}, "description": {it.Description}, "price": {strconv.FormatInt(it.Price, 10)},
+			"limit_count": {strconv.Itoa(it.LimitCount)}, "limit_period": {it.LimitPeriod}, "classes": it.Classes,
+			"low_stock": {strconv.Itoa(it.LowStock)}, "capacity": {strconv.Itoa(it.Capacity)}, "capacity_period": {it.CapacityPeriod}}
+		if it.Active {
+			form.Set("active", "1")
+		}
+		for _, v := range it.Villages {
+			form.Add("villages", strconv.FormatInt(v, 10))
+		}
+	}
+	h.App.RenderForm(w, r, "admin_item.html", "bank.item_edit.title", itemView{Item: it, ItemKind: it.Kind, Classes: classOrder, Periods: itemPeriods, Villages: vs}, form, ferr)
+}
+
+func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	f := r.PostForm
+	if _, err := h.S.UpdateItem(r.Context(), auth.From(r.Context()), townOf(r), id, itemInput(f), f.Get("active") == "1"); err != nil {
+		h.renderItem(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, "/admin/bank/shop?flash=flash.saved")
+}
+
+func (h *Handlers) stockIn(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f := r.PostForm
+	qty, _ := strconv.Atoi(f.Get("quantity"))
+	in := StockInput{ItemID: parseID(f.Get("item_id")), VillageID: parseID(f.Get("village_id")), Quantity: qty, Source: f.Get("source"), Note: f.Get("note")}
+	if err := h.S.StockIn(r.Context(), auth.From(r.Context()), in); err != nil {
+		h.renderAdminShop(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.stocked", in.VillageID))
+}
+
+func (h *Handlers) adminOrders(w http.ResponseWriter, r *http.Request) {
+	h.renderAdminOrders(w, r, nil, nil)
+}
+
+func (h *Handlers) renderAdminOrders(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	vs, vid, err := h.village(r, form)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	list, err := h.S.Orders(r.Context(), auth.From(r.Context()), 0, vid)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "admin_orders.html", "bank.admin_orders.title", map[string]any{"Villages": vs, "VillageID": vid, "Orders": list}, form, ferr)
+}
+
+func (h *Handlers) fulfilOrder(w http.ResponseWriter, r *http.Request) {
+	h.counter(w, r, h.S.Fulfil, "flash.fulfilled")
+}
+
+func (h *Handlers) adminCancelOrder(w http.ResponseWriter, r *http.Request) {
+	h.counter(w, r, h.S.CancelRedemption, "flash.order_cancelled")
+}
+
+// counter runs one action on an order at the counter and goes back to the village's orders.
+func (h *Handlers) counter(w http.ResponseWriter, r *http.Request, act func(context.Context, *auth.Actor, int64) (Redemption, error), flash string) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	r.ParseForm()
+	if _, err := act(r.Context(), auth.From(r.Context()), id); err != nil {
+		h.renderAdminOrders(w, r, r.PostForm, err)
+		return
+	}
+	web.Redirect(w, r, fmt.Sprintf("/admin/bank/orders?village_id=%d&flash=%s", parseID(r.PostForm.Get("village_id")), flash))
+}
