@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/errs"
 	"siwei/internal/web"
 )
@@ -41,8 +42,12 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 		h.App.Error(w, r, err)
 		return
 	}
+	vs, _, err := h.S.VillagesFor(r.Context(), a, a.TownID, 0)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	names := map[int64]string{}
-	vs, _ := h.S.Villages(r.Context(), a, a.TownID)
 	for _, v := range vs {
 		names[v.ID] = v.Name
 	}
@@ -59,8 +64,7 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 }
 
 func grantFromForm(r *http.Request, townID int64) auth.Grant {
-	vid, _ := strconv.ParseInt(r.PostForm.Get("village_id"), 10, 64)
-	g := auth.Grant{Role: auth.Role(r.PostForm.Get("role")), VillageID: vid}
+	g := auth.Grant{Role: auth.Role(r.PostForm.Get("role")), VillageID: web.FormID(r.PostForm.Get("village_id"))}
 	if !g.Role.VillageScoped() {
 		g.TownID, g.VillageID = townID, 0
 	}
@@ -68,7 +72,9 @@ func grantFromForm(r *http.Request, townID int64) auth.Grant {
 }
 
 func (h *Handlers) createAccount(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if !h.parseForm(w, r) {
+		return
+	}
 	a := auth.From(r.Context())
 	act, err := h.Auth.CreateAccount(r.Context(), a, auth.AccountInput{Phone: r.PostForm.Get("phone"), Name: r.PostForm.Get("name"),
 		Grants: []auth.Grant{grantFromForm(r, a.TownID)}})
@@ -85,7 +91,9 @@ func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	r.ParseForm()
+	if !h.parseForm(w, r) {
+		return
+	}
 	a := auth.From(r.Context())
 	if err := h.Auth.Grant(r.Context(), a, id, grantFromForm(r, a.TownID)); err != nil {
 		h.renderAccounts(w, r, 0, err)
@@ -135,7 +143,7 @@ func (h *Handlers) residentAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Phone == "" {
-		h.renderResident(w, r, 0, &errs.Error{Code: errs.Invalid, Key: "people.no_phone", Fields: []errs.FieldError{{Field: "phone", Key: "people.no_phone"}}})
+		h.renderResident(w, r, 0, errs.Field("phone", "people.no_phone"))
 		return
 	}
 	act, err := h.Auth.CreateAccount(r.Context(), a, auth.AccountInput{Phone: res.Phone, Name: res.Name, ResidentID: res.ID,
@@ -183,10 +191,16 @@ func (h *Handlers) audit(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	q := r.URL.Query()
 	f := auth.AuditFilter{TownID: townOf(r), Q: q.Get("q"), Page: int(web.QueryInt(r, "page"))}
-	if t, err := time.ParseInLocation("2006-01-02", q.Get("from"), Town{}.Location()); err == nil {
+	// Days are the town's: a day typed into the filter starts at midnight where its staff are.
+	loc, err := h.S.Zone(r.Context(), f.TownID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if t, ok := clock.ParseDay(q.Get("from"), loc); ok {
 		f.From = t
 	}
-	if t, err := time.ParseInLocation("2006-01-02", q.Get("to"), Town{}.Location()); err == nil {
+	if t, ok := clock.ParseDay(q.Get("to"), loc); ok && !t.IsZero() {
 		f.To = t.AddDate(0, 0, 1)
 	}
 	entries, err := h.Auth.SearchAudit(r.Context(), a, f)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
+	"siwei/internal/errs"
 	"siwei/internal/web"
 )
 
@@ -76,7 +78,7 @@ func residentJSON(r Resident, today time.Time, list bool) ResidentJSON {
 		j.IDNumber = r.IDNumber
 	}
 	if r.BirthShown {
-		j.BirthDate = r.BirthDate.Format("2006-01-02")
+		j.BirthDate = r.BirthDate.Format(clock.DayLayout)
 	}
 	if list {
 		j.Phone = r.MaskedPhone()
@@ -105,12 +107,24 @@ func (h *Handlers) registerAPI() {
 		Response: ResidentJSON{}}, h.apiMe)
 }
 
-func (h *Handlers) today(r *http.Request, townID int64) time.Time {
+// today is the calendar day of a town, for ages and member classes; a town that does not exist
+// (0, for district staff) has the default zone's calendar.
+func (h *Handlers) today(r *http.Request, townID int64) (time.Time, error) {
 	t, err := h.S.Town(r.Context(), townID)
-	if err != nil {
-		return dateOnly(h.S.Now())
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return time.Time{}, err
 	}
-	return t.Today(h.S.Now())
+	return t.Clock(h.S.Now).Today(), nil
+}
+
+// writeResident answers with one resident, its age and class on its town's calendar.
+func (h *Handlers) writeResident(w http.ResponseWriter, r *http.Request, status int, res Resident) {
+	today, err := h.today(r, res.TownID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, status, residentJSON(res, today, false))
 }
 
 func townOf(r *http.Request) int64 {
@@ -159,8 +173,12 @@ func (h *Handlers) apiResidents(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
+	today, err := h.today(r, townOf(r))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	out := ResidentList{Items: []ResidentJSON{}, Total: page.Total, Page: page.Page, Pages: page.Pages}
-	today := h.today(r, townOf(r))
 	for _, res := range page.Items {
 		out.Items = append(out.Items, residentJSON(res, today, true))
 	}
@@ -183,7 +201,7 @@ func (h *Handlers) apiCreateResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusCreated, residentJSON(res, h.today(r, res.TownID), false))
+	h.writeResident(w, r, http.StatusCreated, res)
 }
 
 func (h *Handlers) apiResident(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +209,7 @@ func (h *Handlers) apiResident(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var res Resident
 		if res, err = h.S.Resident(r.Context(), auth.From(r.Context()), id); err == nil {
-			web.JSON(w, http.StatusOK, residentJSON(res, h.today(r, res.TownID), false))
+			h.writeResident(w, r, http.StatusOK, res)
 			return
 		}
 	}
@@ -214,7 +232,7 @@ func (h *Handlers) apiPatchResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusOK, residentJSON(res, h.today(r, res.TownID), false))
+	h.writeResident(w, r, http.StatusOK, res)
 }
 
 func (h *Handlers) apiMe(w http.ResponseWriter, r *http.Request) {
@@ -224,5 +242,5 @@ func (h *Handlers) apiMe(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.JSON(w, http.StatusOK, residentJSON(res, h.today(r, res.TownID), false))
+	h.writeResident(w, r, http.StatusOK, res)
 }

@@ -35,13 +35,21 @@ type importView struct {
 
 func (h *Handlers) importPage(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
-	vs, _ := h.S.Villages(r.Context(), a, a.TownID)
+	vs, _, err := h.S.VillagesFor(r.Context(), a, a.TownID, 0)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	h.App.Render(w, r, http.StatusOK, "import.html", h.App.NewPage(r, "import.title", importView{Villages: vs}))
 }
 
 func (h *Handlers) importPost(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
-	vs, _ := h.S.Villages(r.Context(), a, a.TownID)
+	vs, _, err := h.S.VillagesFor(r.Context(), a, a.TownID, 0)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	v := importView{Villages: vs}
 	p := h.App.NewPage(r, "import.title", &v)
 	status := http.StatusOK

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 )
 
 var statusNames = map[Status]string{Active: "在册", MovedOut: "迁出", Deceased: "死亡"}
@@ -86,7 +87,7 @@ func (s *Service) exportRows(ctx context.Context, v Village, showID bool, t *tab
 			if id, err = s.Cipher.Decrypt(enc); err != nil {
 				return n, err
 			}
-			birth = r.BirthDate.Format("2006-01-02")
+			birth = r.BirthDate.Format(clock.DayLayout)
 		}
 		gender := "女"
 		if r.Gender == Male {

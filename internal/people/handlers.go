@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/errs"
 	"siwei/internal/web"
 )
@@ -58,10 +59,19 @@ type formOptions struct {
 	CareTags  []CareTag
 }
 
-func (h *Handlers) options(r *http.Request) formOptions {
+func (h *Handlers) options(r *http.Request) (formOptions, error) {
 	a := auth.From(r.Context())
-	vs, _ := h.S.Villages(r.Context(), a, a.TownID)
-	return formOptions{Villages: vs, Relations: Relations, CareTags: CareTags}
+	vs, _, err := h.S.VillagesFor(r.Context(), a, a.TownID, 0)
+	return formOptions{Villages: vs, Relations: Relations, CareTags: CareTags}, err
+}
+
+// parseForm reads a posted form, answering the request itself when the body cannot be read.
+func (h *Handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+		return false
+	}
+	return true
 }
 
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
@@ -79,8 +89,12 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	town, _ := h.S.Town(r.Context(), res.TownID)
-	today := town.Today(h.S.Now())
+	town, err := h.S.Town(r.Context(), res.TownID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	today := town.Clock(h.S.Now).Today()
 	v := residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town}
 	if h.Unread != nil {
 		if v.Unread, err = h.Unread(r.Context(), res.ID); err != nil {
@@ -103,19 +117,25 @@ type dashboardData struct {
 func (h *Handlers) dashboard(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	d := dashboardData{}
-	d.Towns, _ = h.S.Towns(r.Context(), a)
+	var err error
+	if d.Towns, err = h.S.Towns(r.Context(), a); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	townID := townOf(r)
 	if townID == 0 && len(d.Towns) > 0 {
 		townID = d.Towns[0].ID
 	}
-	d.Town, _ = h.S.Town(r.Context(), townID)
-	vs, err := h.S.Villages(r.Context(), a, townID)
-	if err != nil && !errs.Is(err, errs.Forbidden) {
+	// A town that does not exist shows an empty dashboard, as for staff of no town.
+	if d.Town, err = h.S.Town(r.Context(), townID); err != nil && !errs.Is(err, errs.NotFound) {
 		h.App.Error(w, r, err)
 		return
 	}
-	d.Villages = vs
-	for _, v := range vs {
+	if d.Villages, _, err = h.S.VillagesFor(r.Context(), a, townID, 0); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	for _, v := range d.Villages {
 		d.Total += v.Residents
 	}
 	h.App.Render(w, r, http.StatusOK, "dashboard.html", h.App.NewPage(r, "dashboard.title", d))
@@ -144,7 +164,9 @@ func (h *Handlers) renderVillages(w http.ResponseWriter, r *http.Request, status
 }
 
 func (h *Handlers) createVillage(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if !h.parseForm(w, r) {
+		return
+	}
 	_, err := h.S.CreateVillage(r.Context(), auth.From(r.Context()), townOf(r), VillageInput{Name: r.PostForm.Get("name"), Code: r.PostForm.Get("code")})
 	if err != nil {
 		h.renderVillages(w, r, 0, r.PostForm, err)
@@ -196,7 +218,12 @@ func (h *Handlers) renderHousehold(w http.ResponseWriter, r *http.Request, statu
 	if len(members) > 0 {
 		town = members[0].TownID
 	}
-	p := h.App.NewPage(r, "household.title", map[string]any{"H": hh, "Members": members, "Today": h.today(r, town)})
+	today, err := h.today(r, town)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "household.title", map[string]any{"H": hh, "Members": members, "Today": today})
 	p.Title = hh.VillageName + " " + hh.Number
 	if ferr != nil {
 		p.Form = r.PostForm
@@ -214,9 +241,11 @@ func (h *Handlers) updateHousehold(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	r.ParseForm()
-	head, _ := strconv.ParseInt(r.PostForm.Get("head_resident_id"), 10, 64)
-	if _, err := h.S.UpdateHousehold(r.Context(), auth.From(r.Context()), id, HouseholdInput{Address: r.PostForm.Get("address"), HeadResidentID: head}); err != nil {
+	if !h.parseForm(w, r) {
+		return
+	}
+	in := HouseholdInput{Address: r.PostForm.Get("address"), HeadResidentID: web.FormID(r.PostForm.Get("head_resident_id"))}
+	if _, err := h.S.UpdateHousehold(r.Context(), auth.From(r.Context()), id, in); err != nil {
 		h.renderHousehold(w, r, 0, err)
 		return
 	}
@@ -232,36 +261,50 @@ func (h *Handlers) residents(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	p := h.App.NewPage(r, "residents.title", map[string]any{"Page": page, "F": f, "Options": h.options(r), "Today": h.today(r, f.TownID)})
+	opts, err := h.options(r)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	today, err := h.today(r, f.TownID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "residents.title", map[string]any{"Page": page, "F": f, "Options": opts, "Today": today})
 	h.App.Render(w, r, http.StatusOK, "residents.html", p)
 }
 
 func (h *Handlers) newResident(w http.ResponseWriter, r *http.Request) {
-	p := h.App.NewPage(r, "resident.new", residentView{Options: h.options(r)})
+	opts, err := h.options(r)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "resident.new", residentView{Options: opts})
 	p.Form = r.URL.Query()
 	h.App.Render(w, r, http.StatusOK, "resident_new.html", p)
 }
 
 // inputFromForm reads a resident form.
 func inputFromForm(f url.Values) ResidentInput {
-	vid, _ := strconv.ParseInt(f.Get("village_id"), 10, 64)
-	return ResidentInput{VillageID: vid, HouseholdNumber: f.Get("household_number"), HouseholdAddress: f.Get("household_address"),
+	return ResidentInput{VillageID: web.FormID(f.Get("village_id")), HouseholdNumber: f.Get("household_number"), HouseholdAddress: f.Get("household_address"),
 		Name: f.Get("name"), Gender: Gender(f.Get("gender")), BirthDate: f.Get("birth_date"), IDNumber: f.Get("id_number"),
 		Phone: f.Get("phone"), Relation: f.Get("relation"), PartyMember: f.Get("party_member") == "on", CareTags: f["care_tags"]}
 }
 
 func (h *Handlers) createResident(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if !h.parseForm(w, r) {
+		return
+	}
 	res, err := h.S.CreateResident(r.Context(), auth.From(r.Context()), inputFromForm(r.PostForm))
 	if err != nil {
-		p := h.App.NewPage(r, "resident.new", residentView{Options: h.options(r)})
-		p.Form = r.PostForm
-		status, err := h.App.FormErrors(p, err)
-		if err != nil {
-			h.App.Error(w, r, err)
+		opts, oerr := h.options(r)
+		if oerr != nil {
+			h.App.Error(w, r, oerr)
 			return
 		}
-		h.App.Render(w, r, status, "resident_new.html", p)
+		h.App.RenderForm(w, r, "resident_new.html", "resident.new", residentView{Options: opts}, r.PostForm, err)
 		return
 	}
 	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(res.ID, 10)+"?flash=flash.saved")
@@ -289,18 +332,32 @@ func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status
 		h.App.Error(w, r, err)
 		return
 	}
-	town, _ := h.S.Town(r.Context(), res.TownID)
-	today := town.Today(h.S.Now())
+	town, err := h.S.Town(r.Context(), res.TownID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	opts, err := h.options(r)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	today := town.Clock(h.S.Now).Today()
 	sc := auth.Scope{TownID: res.TownID, VillageID: res.VillageID}
-	v := residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town, History: hist, Options: h.options(r),
+	v := residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town, History: hist, Options: opts,
 		Can: map[string]bool{"write": auth.Can(a, auth.ResidentWrite, sc) == nil, "office": auth.Can(a, auth.OfficeAct, sc) == nil,
 			"account": auth.Can(a, auth.AccountManage, sc) == nil}}
-	v.Account, _ = h.accountOf(r, res.ID)
+	if v.Account, err = h.accountOf(r, res.ID); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	p := h.App.NewPage(r, "resident.title", v)
 	p.Title = res.Name
 	p.Form = formOf(res, today)
 	if ferr != nil {
-		r.ParseForm()
+		if !h.parseForm(w, r) {
+			return
+		}
 		for k, vals := range r.PostForm {
 			p.Form[k] = vals
 		}
@@ -319,7 +376,7 @@ func formOf(r Resident, today time.Time) url.Values {
 		in.BirthDate = ""
 	}
 	f := url.Values{"name": {in.Name}, "gender": {string(in.Gender)}, "birth_date": {in.BirthDate}, "id_number": {in.IDNumber},
-		"phone": {in.Phone}, "relation": {in.Relation}, "care_tags": in.CareTags, "status_date": {today.Format("2006-01-02")}}
+		"phone": {in.Phone}, "relation": {in.Relation}, "care_tags": in.CareTags, "status_date": {clock.Day(today)}}
 	if in.PartyMember {
 		f.Set("party_member", "on")
 	}
@@ -332,7 +389,9 @@ func (h *Handlers) updateResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	r.ParseForm()
+	if !h.parseForm(w, r) {
+		return
+	}
 	if _, err := h.S.UpdateResident(r.Context(), auth.From(r.Context()), id, inputFromForm(r.PostForm)); err != nil {
 		h.renderResident(w, r, 0, err)
 		return
@@ -346,9 +405,10 @@ func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	r.ParseForm()
-	vid, _ := strconv.ParseInt(r.PostForm.Get("to_village_id"), 10, 64)
-	in := MoveInput{VillageID: vid, HouseholdNumber: r.PostForm.Get("to_household_number"), Reason: r.PostForm.Get("reason")}
+	if !h.parseForm(w, r) {
+		return
+	}
+	in := MoveInput{VillageID: web.FormID(r.PostForm.Get("to_village_id")), HouseholdNumber: r.PostForm.Get("to_household_number"), Reason: r.PostForm.Get("reason")}
 	if _, err := h.S.Move(r.Context(), auth.From(r.Context()), id, in); err != nil {
 		h.renderResident(w, r, 0, err)
 		return
@@ -362,7 +422,9 @@ func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	r.ParseForm()
+	if !h.parseForm(w, r) {
+		return
+	}
 	if _, err := h.S.SetStatus(r.Context(), auth.From(r.Context()), id, Status(r.PostForm.Get("status")), r.PostForm.Get("status_date")); err != nil {
 		h.renderResident(w, r, 0, err)
 		return

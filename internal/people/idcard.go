@@ -3,6 +3,8 @@ package people
 import (
 	"strings"
 	"time"
+
+	"siwei/internal/clock"
 )
 
 // IDNumber is a checked 身份证号 (GB 11643-1999): 6-digit area, 8-digit birth date, 3-digit
@@ -48,7 +50,7 @@ func ParseIDNumber(s string, today time.Time) (IDNumber, string) {
 	if birth.Year() < 1900 {
 		return IDNumber{}, "people.id_birth_invalid"
 	}
-	if birth.After(dateOnly(today)) {
+	if birth.After(clock.Date(today)) {
 		return IDNumber{}, "people.id_birth_future"
 	}
 	if IDCheckChar(s) != s[17] {
@@ -78,10 +80,4 @@ func MaskPhone(s string) string {
 		return s
 	}
 	return s[:3] + "****" + s[7:]
-}
-
-// dateOnly drops the clock from t, keeping its calendar day.
-func dateOnly(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -80,7 +80,7 @@ func (s *Service) ImportResidents(ctx context.Context, a *auth.Actor, townID int
 	if err != nil {
 		return rep, err
 	}
-	rows, rowErrs := sh.check(a, town.Today(s.Now()), villages)
+	rows, rowErrs := sh.check(a, town.Clock(s.Now).Today(), villages)
 	more, err := s.checkStored(ctx, rows)
 	if err != nil {
 		return rep, err

@@ -5,12 +5,12 @@ package people
 import (
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/errs"
 )
 
@@ -24,25 +24,16 @@ type Town struct {
 	CreatedAt time.Time
 }
 
-// Location is the town's time zone, Asia/Shanghai when unset or unknown.
-func (t Town) Location() *time.Location {
-	if l, ok := zones.Load(t.TimeZone); ok {
-		return l.(*time.Location)
-	}
-	loc, err := time.LoadLocation(t.TimeZone)
-	if err != nil || t.TimeZone == "" {
-		loc, _ = time.LoadLocation("Asia/Shanghai")
-	}
-	zones.Store(t.TimeZone, loc)
-	return loc
-}
+// Location is the town's time zone, clock.DefaultZone when unset or unknown.
+func (t Town) Location() *time.Location { return clock.Zone(t.TimeZone) }
 
-// zones caches loaded time zones by name: loading one reads and parses its zoneinfo, which every
-// award, cap and ranking asks for.
-var zones sync.Map
+// Clock is the town's calendar read from now (a service's Now): what day and month it is in the
+// town. Every question about the town's today goes through it.
+func (t Town) Clock(now func() time.Time) clock.Clock { return clock.In(t.Location(), now) }
 
-// Today is the town's calendar day at now, as a UTC midnight date.
-func (t Town) Today(now time.Time) time.Time { return dateOnly(now.In(t.Location())) }
+// Today is the town's calendar day at the moment now, as a UTC midnight date: Clock for a caller
+// that holds a moment rather than a clock.
+func (t Town) Today(now time.Time) time.Time { return clock.Date(now.In(t.Location())) }
 
 // Village is a 村 of a town.
 type Village struct {
@@ -213,13 +204,13 @@ func (in *ResidentInput) Validate(today time.Time) (IDNumber, errs.Fields) {
 	if in.Gender != Male && in.Gender != Female {
 		f.Add("gender", "people.gender_invalid")
 	}
-	birth, err := time.Parse("2006-01-02", in.BirthDate)
+	birth, err := time.Parse(clock.DayLayout, in.BirthDate)
 	switch {
 	case in.BirthDate == "":
 		f.Add("birth_date", "field.required")
 	case err != nil:
 		f.Add("birth_date", "people.birth_invalid")
-	case birth.After(dateOnly(today)):
+	case birth.After(clock.Date(today)):
 		f.Add("birth_date", "people.birth_future")
 	}
 	id, key := ParseIDNumber(in.IDNumber, today)
@@ -244,7 +235,7 @@ func (in *ResidentInput) Validate(today time.Time) (IDNumber, errs.Fields) {
 			f.Add("care_tags", "people.care_tag_invalid")
 			break
 		}
-		if CareTag(t) == LeftBehind && err == nil && (Resident{BirthDate: birth}).Age(dateOnly(today)) >= 18 {
+		if CareTag(t) == LeftBehind && err == nil && (Resident{BirthDate: birth}).Age(clock.Date(today)) >= 18 {
 			f.Add("care_tags", "people.left_behind_adult")
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 )
@@ -45,7 +46,7 @@ func scanResident(sc interface{ Scan(...any) error }) (Resident, error) {
 	if err != nil {
 		return r, err
 	}
-	r.BirthDate, _ = time.Parse("2006-01-02", birth)
+	r.BirthDate, _ = time.Parse(clock.DayLayout, birth)
 	r.CareTags = decodeTags(tags)
 	// Rows written before migration 0013, or by an older server while it ran, carry the wider mask.
 	r.IDMasked = MaskID(r.IDMasked)
@@ -99,7 +100,7 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 	case "all":
 	default:
 		if !f.Status.Valid() {
-			return ResidentPage{}, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "status", Key: "people.status_invalid"}}}
+			return ResidentPage{}, errs.Field("status", "people.status_invalid")
 		}
 		where = append(where, "r.status = "+arg(string(f.Status)))
 	}
@@ -246,7 +247,7 @@ func (s *Service) CreateResident(ctx context.Context, a *auth.Actor, in Resident
 			return Resident{}, err
 		}
 	}
-	id, f := in.Validate(town.Today(s.Now()))
+	id, f := in.Validate(town.Clock(s.Now).Today())
 	if v.ID == 0 {
 		f.Add("village_id", "people.village_unknown")
 	}
@@ -280,14 +281,14 @@ func (s *Service) InsertResident(ctx context.Context, tx db.Querier, v Village, 
 	}
 	r := Resident{TownID: v.TownID, VillageID: v.ID, VillageName: v.Name, HouseholdID: hhID, HouseholdNumber: in.HouseholdNumber,
 		Name: in.Name, Gender: in.Gender, BirthDate: id.Birth, IDMasked: MaskID(id.Number), Phone: in.Phone, Relation: in.Relation,
-		PartyMember: in.PartyMember, Status: Active, RegisteredOn: now.Format("2006-01-02"), CreatedAt: now, UpdatedAt: now}
+		PartyMember: in.PartyMember, Status: Active, RegisteredOn: now.Format(clock.DayLayout), CreatedAt: now, UpdatedAt: now}
 	for _, t := range in.CareTags {
 		r.CareTags = append(r.CareTags, CareTag(t))
 	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO residents (town_id, village_id, household_id, name, gender, birth_date, id_enc, id_hash, id_masked,
 		phone, relation, party_member, care_tags, status, registered_on, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'active', $14, $15, $15) RETURNING id`,
-		r.TownID, r.VillageID, r.HouseholdID, r.Name, string(r.Gender), id.Birth.Format("2006-01-02"), s.Cipher.Encrypt(id.Number),
+		r.TownID, r.VillageID, r.HouseholdID, r.Name, string(r.Gender), id.Birth.Format(clock.DayLayout), s.Cipher.Encrypt(id.Number),
 		s.Cipher.Hash(id.Number), r.IDMasked, r.Phone, r.Relation, r.PartyMember, encodeTags(in.CareTags), r.RegisteredOn, now).Scan(&r.ID)
 	if db.IsUnique(err) {
 		return Resident{}, &errs.Error{Code: errs.Conflict, Key: "people.id_duplicate", Fields: []errs.FieldError{{Field: "id_number", Key: "people.id_duplicate"}}}
@@ -335,14 +336,14 @@ func (s *Service) UpdateResident(ctx context.Context, a *auth.Actor, id int64, i
 	if err != nil {
 		return Resident{}, err
 	}
-	idn, f := in.Validate(town.Today(s.Now()))
+	idn, f := in.Validate(town.Clock(s.Now).Today())
 	if err := f.Err(); err != nil {
 		return Resident{}, err
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE residents SET name = $1, gender = $2, birth_date = $3, id_enc = $4, id_hash = $5, id_masked = $6,
 			phone = $7, relation = $8, party_member = $9, care_tags = $10, updated_at = $11 WHERE id = $12`,
-			in.Name, string(in.Gender), idn.Birth.Format("2006-01-02"), s.Cipher.Encrypt(idn.Number), s.Cipher.Hash(idn.Number), MaskID(idn.Number),
+			in.Name, string(in.Gender), idn.Birth.Format(clock.DayLayout), s.Cipher.Encrypt(idn.Number), s.Cipher.Hash(idn.Number), MaskID(idn.Number),
 			in.Phone, in.Relation, in.PartyMember, encodeTags(in.CareTags), s.Now(), id)
 		if db.IsUnique(err) {
 			return &errs.Error{Code: errs.Conflict, Key: "people.id_duplicate", Fields: []errs.FieldError{{Field: "id_number", Key: "people.id_duplicate"}}}
@@ -442,13 +443,13 @@ func (s *Service) SetStatus(ctx context.Context, a *auth.Actor, id int64, st Sta
 	if !st.Valid() {
 		f.Add("status", "people.status_invalid")
 	}
-	d, derr := time.Parse("2006-01-02", strings.TrimSpace(date))
+	d, ok := clock.ParseDay(date, time.UTC)
 	switch {
-	case strings.TrimSpace(date) == "":
-		f.Add("status_date", "field.required")
-	case derr != nil:
+	case !ok:
 		f.Add("status_date", "people.date_invalid")
-	case d.After(town.Today(s.Now())):
+	case d.IsZero():
+		f.Add("status_date", "field.required")
+	case d.After(town.Clock(s.Now).Today()):
 		f.Add("status_date", "people.date_future")
 	case d.Before(r.BirthDate):
 		f.Add("status_date", "people.date_before_birth")
@@ -460,11 +461,11 @@ func (s *Service) SetStatus(ctx context.Context, a *auth.Actor, id int64, st Sta
 		return Resident{}, err
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE residents SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4`, string(st), d.Format("2006-01-02"), s.Now(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE residents SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4`, string(st), d.Format(clock.DayLayout), s.Now(), id); err != nil {
 			return err
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "resident.status", Entity: "resident", EntityID: id, TownID: r.TownID, VillageID: r.VillageID,
-			Summary: auth.Summarize(map[string]any{"status": r.Status}, map[string]any{"status": st, "date": d.Format("2006-01-02")})})
+			Summary: auth.Summarize(map[string]any{"status": r.Status}, map[string]any{"status": st, "date": d.Format(clock.DayLayout)})})
 	})
 	if err != nil {
 		return Resident{}, err
@@ -639,6 +640,6 @@ func validHouseholdNumber(s string) bool {
 
 // auditView is what the audit log keeps of a resident: never the full ID number.
 func auditView(r Resident) map[string]any {
-	return map[string]any{"name": r.Name, "gender": r.Gender, "birth": r.BirthDate.Format("2006-01-02"), "id": r.IDMasked,
+	return map[string]any{"name": r.Name, "gender": r.Gender, "birth": r.BirthDate.Format(clock.DayLayout), "id": r.IDMasked,
 		"phone": MaskPhone(r.Phone), "relation": r.Relation, "party": r.PartyMember, "care": r.CareTags, "village": r.VillageName, "household": r.HouseholdNumber}
 }

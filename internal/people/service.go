@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 )
@@ -26,6 +27,8 @@ type Service struct {
 	// imports holds a token for each import in flight; see BeginImport.
 	importsOnce sync.Once
 	imports     chan struct{}
+	// zones caches each town's time zone by town id; see Zone.
+	zones sync.Map
 }
 
 // OnVillageCreated registers fn to run inside the transaction of every village created from now
@@ -103,6 +106,24 @@ func (s *Service) Town(ctx context.Context, id int64) (Town, error) {
 		return t, notFound
 	}
 	return t, err
+}
+
+// Zone is a town's time zone, for pages that show its times. A town keeps the zone it was created
+// with, so each is read once; a town that does not exist (0, for district staff) is in
+// clock.DefaultZone.
+func (s *Service) Zone(ctx context.Context, townID int64) (*time.Location, error) {
+	if l, ok := s.zones.Load(townID); ok {
+		return l.(*time.Location), nil
+	}
+	t, err := s.Town(ctx, townID)
+	if errs.Is(err, errs.NotFound) {
+		return clock.Zone(""), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("people: zone: %w", err)
+	}
+	s.zones.Store(townID, t.Location())
+	return t.Location(), nil
 }
 
 // TownByName returns a town by name.
@@ -216,6 +237,22 @@ func (s *Service) Villages(ctx context.Context, a *auth.Actor, townID int64) ([]
 	return out, rows.Err()
 }
 
+// VillagesFor is the registry's one decision of which villages a page offers the actor and which
+// one the request chose: the villages of the town it may see (none, rather than a refusal, when it
+// may see none, so that a form still shows), and the chosen village when villageID is not 0. A
+// chosen village the actor may not see is not found, as if it did not exist.
+func (s *Service) VillagesFor(ctx context.Context, a *auth.Actor, townID, villageID int64) ([]Village, Village, error) {
+	vs, err := s.Villages(ctx, a, townID)
+	if err != nil && !errs.Is(err, errs.Forbidden) {
+		return nil, Village{}, err
+	}
+	if villageID == 0 {
+		return vs, Village{}, nil
+	}
+	v, err := s.Village(ctx, a, villageID)
+	return vs, v, err
+}
+
 // Village returns a village the actor may see.
 func (s *Service) Village(ctx context.Context, a *auth.Actor, id int64) (Village, error) {
 	v, err := s.village(ctx, s.DB.Read(), id)
@@ -311,7 +348,7 @@ func (s *Service) PatchResident(ctx context.Context, a *auth.Actor, id int64, p 
 // InputOf is the input that would recreate r as it is (IDNumber only if r carries it).
 func InputOf(r Resident) ResidentInput {
 	in := ResidentInput{VillageID: r.VillageID, HouseholdNumber: r.HouseholdNumber, Name: r.Name, Gender: r.Gender,
-		BirthDate: r.BirthDate.Format("2006-01-02"), IDNumber: r.IDNumber, Phone: r.Phone, Relation: r.Relation, PartyMember: r.PartyMember}
+		BirthDate: r.BirthDate.Format(clock.DayLayout), IDNumber: r.IDNumber, Phone: r.Phone, Relation: r.Relation, PartyMember: r.PartyMember}
 	for _, t := range r.CareTags {
 		in.CareTags = append(in.CareTags, string(t))
 	}
