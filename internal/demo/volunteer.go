@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/notify"
 	"siwei/internal/people"
@@ -38,12 +40,12 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 		return err
 	}
 	now := time.Now().UTC()
-	var clock struct {
+	var demoNow struct {
 		sync.Mutex
 		t time.Time
 	}
-	at := func() time.Time { clock.Lock(); defer clock.Unlock(); return clock.t.Truncate(time.Microsecond) }
-	set := func(t time.Time) { clock.Lock(); clock.t = t.UTC(); clock.Unlock() }
+	at := func() time.Time { demoNow.Lock(); defer demoNow.Unlock(); return demoNow.t.Truncate(time.Microsecond) }
+	set := func(t time.Time) { demoNow.Lock(); demoNow.t = t.UTC(); demoNow.Unlock() }
 	bs := bank.NewService(d, ps)
 	bs.Now = at
 	// A service of its own on the demo's clock; the server's registers the village hook.
@@ -54,7 +56,8 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 		return err
 	}
 	loc := town.Location()
-	start := town.Today(now).AddDate(0, 0, -42)
+	today := clock.In(loc, func() time.Time { return now }).Today()
+	start := today.AddDate(0, 0, -42)
 	set(start.Add(8 * time.Hour))
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x766f6c))
 	staff := auth.System("村志愿服务队长")
@@ -72,37 +75,38 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 	}
 	var villages []*village
 	rows, err := d.Read().QueryContext(ctx, `SELECT id, name FROM villages WHERE town_id = $1 ORDER BY id`, info.TownID)
-	if err != nil {
+	if err := scanAll(rows, err, func() error {
+		v := &village{}
+		villages = append(villages, v)
+		return rows.Scan(&v.id, &v.name)
+	}); err != nil {
 		return err
 	}
-	for rows.Next() {
-		v := &village{}
-		rows.Scan(&v.id, &v.name)
-		villages = append(villages, v)
-	}
-	rows.Close()
 	var demoResident int64
-	d.Read().QueryRowContext(ctx, `SELECT resident_id FROM accounts WHERE phone = $1`, PhoneResident).Scan(&demoResident)
+	if err := d.Read().QueryRowContext(ctx, `SELECT resident_id FROM accounts WHERE phone = $1`, PhoneResident).Scan(&demoResident); err != nil && !db.IsNoRows(err) {
+		return err
+	}
 
 	// Volunteers: about one adult in eight, and the demo resident; skills and one or two teams each.
-	adult := town.Today(now).AddDate(-18, 0, 0).Format("2006-01-02")
+	adult := clock.Day(today.AddDate(-18, 0, 0))
 	for _, v := range villages {
 		if v.teams, err = vs.Teams(ctx, staff, v.id); err != nil {
 			return err
 		}
 		rs, err := d.Read().QueryContext(ctx, `SELECT id FROM residents WHERE village_id = $1 AND status = 'active' AND birth_date < $2 ORDER BY id`, v.id, adult)
-		if err != nil {
-			return err
-		}
 		var ids []int64
-		for rs.Next() {
+		if err := scanAll(rs, err, func() error {
 			var id int64
-			rs.Scan(&id)
+			if err := rs.Scan(&id); err != nil {
+				return err
+			}
 			if id == demoResident || rng.IntN(8) == 0 {
 				ids = append(ids, id)
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		rs.Close()
 		for _, id := range ids {
 			skills := []string{volunteer.Skills[rng.IntN(len(volunteer.Skills))]}
 			teams := []int64{v.teams[0].ID, v.teams[rng.IntN(len(v.teams))].ID}
@@ -116,18 +120,15 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 		}
 	}
 	// Village admins lead their village's six teams.
-	lr, err := d.Read().QueryContext(ctx, `SELECT account_id, village_id FROM account_roles WHERE role = 'village_admin' AND town_id = $1`, info.TownID)
-	if err != nil {
-		return err
-	}
 	type lead struct{ account, village int64 }
 	var leads []lead
-	for lr.Next() {
-		var l lead
-		lr.Scan(&l.account, &l.village)
-		leads = append(leads, l)
+	lr, err := d.Read().QueryContext(ctx, `SELECT account_id, village_id FROM account_roles WHERE role = 'village_admin' AND town_id = $1`, info.TownID)
+	if err := scanAll(lr, err, func() error {
+		leads = append(leads, lead{})
+		return lr.Scan(&leads[len(leads)-1].account, &leads[len(leads)-1].village)
+	}); err != nil {
+		return err
 	}
-	lr.Close()
 	for _, l := range leads {
 		for _, v := range villages {
 			if v.id != l.village {
@@ -143,7 +144,7 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 
 	// Posts: in the seven villages the article names, a weekly haircut for the elderly and a night
 	// patrol; in every village a clean-up every other Saturday, the first open to the whole town.
-	from, until := start.AddDate(0, 0, 1).Format("2006-01-02"), town.Today(now).AddDate(0, 0, 28).Format("2006-01-02")
+	from, until := clock.Day(start.AddDate(0, 0, 1)), clock.Day(today.AddDate(0, 0, 28))
 	for i, v := range villages {
 		var posts []volunteer.PostInput
 		if i < 7 {
@@ -176,15 +177,13 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 	}
 	var shifts []shift
 	sr, err := d.Read().QueryContext(ctx, `SELECT id, village_id, starts_at, ends_at, capacity FROM volunteer_shifts WHERE town_id = $1 ORDER BY starts_at, id`, info.TownID)
-	if err != nil {
+	if err := scanAll(sr, err, func() error {
+		shifts = append(shifts, shift{})
+		s := &shifts[len(shifts)-1]
+		return sr.Scan(&s.id, &s.village, &s.start, &s.end, &s.capacity)
+	}); err != nil {
 		return err
 	}
-	for sr.Next() {
-		var s shift
-		sr.Scan(&s.id, &s.village, &s.start, &s.end, &s.capacity)
-		shifts = append(shifts, s)
-	}
-	sr.Close()
 	// Every other Saturday's clean-up is dropped, so not every village is out every week.
 	named := map[int64]bool{}
 	for _, v := range villages[:min(7, len(villages))] {
@@ -255,7 +254,10 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 			if nd.upTo == volunteer.NeedRefused {
 				steps = []volunteer.NeedAction{{Action: "refuse", Reason: "不属于志愿服务范围，已转村委会研究"}}
 			}
-			doer := memberOf(ctx, d, steps[0].TeamID, forID)
+			doer, err := memberOf(ctx, d, steps[0].TeamID, forID)
+			if err != nil {
+				return err
+			}
 			if doer != 0 {
 				steps = append(steps, volunteer.NeedAction{Action: "take", VolunteerID: doer}, volunteer.NeedAction{Action: "done"}, volunteer.NeedAction{Action: "rate", Rating: 4 + rng.IntN(2), Comment: "服务周到"})
 			}
@@ -263,9 +265,9 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 				if volunteer.NeedStatusAfter(st.Action) == "" {
 					continue
 				}
-				clock.Lock()
-				clock.t = clock.t.Add(time.Duration(3+rng.IntN(10)) * time.Hour)
-				clock.Unlock()
+				demoNow.Lock()
+				demoNow.t = demoNow.t.Add(time.Duration(3+rng.IntN(10)) * time.Hour)
+				demoNow.Unlock()
 				if _, err := vs.Act(ctx, staff, need.ID, st); err != nil {
 					return fmt.Errorf("demo: need %s: %w", st.Action, err)
 				}
@@ -288,9 +290,27 @@ func suggestTeam(ctx context.Context, vs *volunteer.Service, a *auth.Actor, need
 }
 
 // memberOf is a volunteer of a team other than the person served, 0 when there is none.
-func memberOf(ctx context.Context, d *db.DB, teamID, notResident int64) int64 {
+func memberOf(ctx context.Context, d *db.DB, teamID, notResident int64) (int64, error) {
 	var id int64
-	d.Read().QueryRowContext(ctx, `SELECT v.id FROM volunteer_members m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.team_id = $1 AND v.resident_id <> $2 ORDER BY v.id LIMIT 1`,
+	err := d.Read().QueryRowContext(ctx, `SELECT v.id FROM volunteer_members m JOIN volunteers v ON v.id = m.volunteer_id WHERE m.team_id = $1 AND v.resident_id <> $2 ORDER BY v.id LIMIT 1`,
 		teamID, notResident).Scan(&id)
-	return id
+	if db.IsNoRows(err) {
+		return 0, nil
+	}
+	return id, err
+}
+
+// scanAll reads every row of a query's answer with scan, which scans rows' current row, and
+// closes them; the query's own error comes first.
+func scanAll(rows *sql.Rows, err error, scan func() error) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
