@@ -1,14 +1,23 @@
 package server_test
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/flow"
 	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/volunteer"
@@ -39,10 +48,146 @@ func TestCatalogsHaveTheSameKeys(t *testing.T) {
 	}
 }
 
-// keyUse finds message keys written literally in templates and Go code.
-var keyUse = []*regexp.Regexp{
-	regexp.MustCompile(`\.T "([a-z_]+\.[a-z_.]+)"`),
-	regexp.MustCompile(`"((?:error|field|people|auth|import|export|flash|login|nav|password|slip)\.[a-z_]+)"`),
+// A family is the keys that code builds from a prefix and a value of the domain: (print
+// "bank.claim_status." .Status) in a template, "bank.kind." + l.Kind in Go.
+type family struct {
+	prefix string   // as the code writes it
+	key    string   // the keys' prefix, when it is not prefix (an audit action's label is "audit." + it)
+	values []string // every value the code can put after the prefix
+	from   string   // where the values come from, for the failure message
+}
+
+// families declares every prefix that keys are built from, each with the values it can take,
+// taken from the domain: the pillars' exported lists and constants where they have them, else the
+// schema's CHECK constraint on the column the value is stored in (see schemaValues), else a list
+// here that is checked against the code that makes the values. A prefix built in code and not
+// declared here fails TestEveryKeyUsedIsInTheCatalog.
+func families(t *testing.T, audits []string) []family {
+	t.Helper()
+	str := func(xs ...any) []string {
+		var out []string
+		for _, x := range xs {
+			switch x := x.(type) {
+			case []string:
+				out = append(out, x...)
+			default:
+				out = append(out, fmt.Sprint(x))
+			}
+		}
+		return out
+	}
+	roles := str()
+	for _, r := range auth.Roles {
+		roles = append(roles, string(r))
+	}
+	care := str()
+	for _, c := range people.CareTags {
+		care = append(care, string(c))
+	}
+	kinds := str()
+	for _, k := range volunteer.Kinds {
+		kinds = append(kinds, string(k))
+	}
+	var needStates []string
+	for _, s := range volunteer.NeedFlow.States {
+		needStates = append(needStates, s.Name)
+	}
+	periods := schemaValues(t, "bank_items", "limit_period")
+	sameAs(t, "bank periods", periods, schemaValues(t, "bank_items", "capacity_period"), schemaValues(t, "bank_rules", "cap_period"))
+
+	// The kinds of the bank's transactions are written as literals where each is made; there are
+	// no constants. A kind the bank starts to make that is not here fails.
+	txKinds := []string{"award", "claim", "redeem", "refund", "reversal"}
+	within(t, "bank.Transfer kinds", txKinds, literalsOf(t, "../bank", fieldOf("Transfer", "Kind"), argOf("postAward", 4), argOf("awardTransfer", 3)))
+	// How a sign-up's payment stands is worked out by awardNote, which returns these.
+	payments := []string{"paid", "pending", "refused"}
+	within(t, "volunteer awardNote", payments, literalsOf(t, "../volunteer", returnsOf("awardNote")))
+	// A leader checks a volunteer in, out, or confirms the hours; CheckinInput.Action is one of
+	// these literals, and the audit action is "volunteer.checkin." + it.
+	checkins := []string{"in", "out", "confirm"}
+	within(t, "volunteer CheckinInput.Action", checkins, literalsOf(t, "../volunteer", comparedTo("in", "Action")))
+
+	claimStatuses := str(bank.ClaimPending, bank.ClaimNotice, bank.ClaimPosted, bank.ClaimRejected, bank.ClaimWithdrawn)
+	sameAs(t, "bank claim statuses", claimStatuses, schemaValues(t, "bank_claims", "status"))
+	cardStatuses := str(bank.CardActive, bank.CardLost)
+	sameAs(t, "bank card statuses", cardStatuses, schemaValues(t, "bank_cards", "status"))
+	classes := str(people.PartyMember, people.Villager, people.Minor)
+	sameAs(t, "people classes", classes, schemaValues(t, "bank_rule_sets", "class"))
+	signups := str(volunteer.Confirmed, volunteer.Waiting, volunteer.Cancelled, volunteer.Attended, volunteer.NoShow)
+	sameAs(t, "volunteer sign-up statuses", signups, schemaValues(t, "volunteer_signups", "status"))
+	statuses := str(people.Active, people.MovedOut, people.Deceased)
+	sameAs(t, "resident statuses", statuses, schemaValues(t, "residents", "status"))
+	genders := str(people.Male, people.Female)
+	sameAs(t, "genders", genders, schemaValues(t, "residents", "gender"))
+	sameAs(t, "need states", needStates, schemaValues(t, "volunteer_needs", "status"))
+	sameAs(t, "team kinds", kinds, schemaValues(t, "volunteer_teams", "kind"))
+	sameAs(t, "urgencies", volunteer.Urgencies, schemaValues(t, "volunteer_needs", "urgency"))
+
+	return []family{
+		{prefix: "role.", values: roles, from: "auth.Roles"},
+		{prefix: "class.", values: classes, from: "people.PartyMember, Villager, Minor"},
+		{prefix: "status.", values: statuses, from: "people.Active, MovedOut, Deceased"},
+		{prefix: "gender.", values: genders, from: "people.Male, Female"},
+		{prefix: "care.", values: care, from: "people.CareTags"},
+		{prefix: "audit.", values: audits, from: "every auth.AuditEntry Action in the code, and each flow's actions"},
+
+		{prefix: "bank.kind.", values: txKinds, from: "the bank's Transfer kinds"},
+		{prefix: "bank.cap.", values: periods, from: "schema bank_items.limit_period"},
+		{prefix: "bank.per.", values: periods, from: "schema bank_items.limit_period"},
+		{prefix: "bank.places_left.", values: periods, from: "schema bank_items.capacity_period"},
+		{prefix: "bank.places_per.", values: periods, from: "schema bank_items.capacity_period"},
+		{prefix: "bank.card_status.", values: cardStatuses, from: "bank.CardActive, CardLost"},
+		{prefix: "bank.item_kind.", values: schemaValues(t, "bank_items", "kind"), from: "schema bank_items.kind"},
+		// "all" is the claims queue's tab for no filter (claimStatusTabs).
+		{prefix: "bank.claim_status.", values: append(claimStatuses, "all"), from: "bank.Claim* constants"},
+		{prefix: "bank.status.", values: schemaValues(t, "bank_redemptions", "status"), from: "schema bank_redemptions.status"},
+		{prefix: "bank.objection_status.", values: schemaValues(t, "bank_objections", "status"), from: "schema bank_objections.status"},
+
+		{prefix: "volunteer.kind.", values: kinds, from: "volunteer.Kinds"},
+		{prefix: "volunteer.skill.", values: volunteer.Skills, from: "volunteer.Skills"},
+		{prefix: "volunteer.category.", values: volunteer.CategoryList, from: "volunteer.CategoryList"},
+		{prefix: "volunteer.urgency.", values: volunteer.Urgencies, from: "volunteer.Urgencies"},
+		{prefix: "volunteer.need_status.", values: needStates, from: "volunteer.NeedFlow.States"},
+		{prefix: "volunteer.status.", values: signups, from: "volunteer.Confirmed … NoShow"},
+		{prefix: "volunteer.post_status.", values: schemaValues(t, "volunteer_posts", "status"), from: "schema volunteer_posts.status"},
+		{prefix: "volunteer.source.", values: schemaValues(t, "volunteer_needs", "source"), from: "schema volunteer_needs.source"},
+		{prefix: "volunteer.payment.", values: payments, from: "volunteer's awardNote"},
+		// The post form offers the days of the week as (seq 7), Monday first.
+		{prefix: "volunteer.weekday.", values: str(1, 2, 3, 4, 5, 6, 7), from: "ISO weekdays 1–7"},
+		{prefix: "volunteer.checkin.", key: "audit.volunteer.checkin.", values: checkins, from: "volunteer CheckinInput.Action"},
+	}
+}
+
+// flows are the declared order flows. The kit writes each step to the audit log as the flow's
+// Name + "." + the action, so their actions are audit actions too; a flow declared in code and not
+// listed here fails.
+var flows = []*flow.Flow{volunteer.NeedFlow}
+
+// notKeys are literals that look like keys and are not, each with why. Permission actions
+// (auth.Action constants), audit actions (auth.AuditEntry.Action) and flow names are told apart
+// by where they are written, not listed here.
+var notKeys = map[string]string{}
+
+// fileExt marks literals that are file names, not keys.
+var fileExt = regexp.MustCompile(`\.(html|xlsx|json|css|js|png|svg|ico|txt|csv|sql|go|pdf|jpe?g|webp|woff2?|map)$`)
+
+var keyLike = regexp.MustCompile(`^([a-z][a-z0-9_]*)(\.[A-Za-z0-9_]+)+$`)
+
+// flashParam is a flash message named in a redirect's address (?flash=flash.saved).
+var flashParam = regexp.MustCompile(`[?&]flash=([a-z_.]+)`)
+
+// A use is a key, or a family's prefix, written somewhere.
+type use struct {
+	where string // file:line
+	key   string
+}
+
+// scan is what the code says about message keys.
+type scan struct {
+	keys     []use    // literal keys
+	prefixes []use    // prefixes keys are built from
+	audits   []string // audit actions written as literals
+	flows    []use    // flow names declared
 }
 
 func TestEveryKeyUsedIsInTheCatalog(t *testing.T) {
@@ -50,35 +195,434 @@ func TestEveryKeyUsedIsInTheCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	err = filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		if !strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".html") {
+	ns := map[string]bool{}
+	for _, k := range c.Keys(web.DefaultLang) {
+		ns[strings.SplitN(k, ".", 2)[0]] = true
+	}
+	var s scan
+	for _, root := range []string{"..", "../../cmd"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			switch filepath.Ext(path) {
+			case ".go":
+				s.goFile(t, path, ns)
+			case ".html":
+				s.template(t, path, ns)
+			}
 			return nil
-		}
-		b, err := os.ReadFile(path)
+		})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		for _, re := range keyUse {
-			for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-				if strings.HasSuffix(m[1], ".html") || strings.HasSuffix(m[1], ".xlsx") {
-					continue // a file name, not a key
-				}
-				n++
-				if _, ok := c[web.DefaultLang][m[1]]; !ok {
-					t.Errorf("%s uses %q, which is not in the catalog", path, m[1])
-				}
+	}
+	if len(s.keys) < 500 || len(s.prefixes) < 50 || len(s.audits) < 20 {
+		t.Fatalf("found only %d keys, %d prefixes, %d audit actions; is the scan broken?", len(s.keys), len(s.prefixes), len(s.audits))
+	}
+	t.Logf("%d literal keys, %d places building keys from a prefix, %d audit actions", len(s.keys), len(s.prefixes), len(s.audits))
+	has := func(k string) bool {
+		for _, lang := range web.Langs {
+			if _, ok := c[lang][k]; !ok {
+				return false
 			}
 		}
-		return nil
-	})
+		return true
+	}
+	for _, u := range s.keys {
+		if !has(u.key) && !fileExt.MatchString(u.key) { // a file name is a key only if the catalog has it ("form.go")
+			t.Errorf("%s: %q is not in the catalog", u.where, u.key)
+		}
+	}
+
+	for _, u := range s.flows {
+		if !slices.ContainsFunc(flows, func(f *flow.Flow) bool { return f.Name == u.key }) {
+			t.Errorf("%s: flow %q is not in this test's flows, so its audit actions are not checked", u.where, u.key)
+		}
+	}
+	audits := slices.Clone(s.audits)
+	for _, f := range flows {
+		for _, a := range f.Actions {
+			audits = append(audits, f.Name+"."+a.Name)
+		}
+	}
+	fams := families(t, audits)
+	used := map[string]bool{}
+	for _, u := range s.prefixes {
+		i := slices.IndexFunc(fams, func(f family) bool { return f.prefix == u.key })
+		if i < 0 {
+			t.Errorf("%s: keys are built from %q, which this test declares no family for; add one with the values it can take", u.where, u.key)
+			continue
+		}
+		used[u.key] = true
+	}
+	for _, f := range fams {
+		if !used[f.prefix] {
+			t.Errorf("family %q is declared but no code builds keys from it; remove it", f.prefix)
+		}
+		if len(f.values) == 0 {
+			t.Errorf("family %q has no values (from %s)", f.prefix, f.from)
+		}
+		key := f.prefix
+		if f.key != "" {
+			key = f.key
+		}
+		for _, v := range f.values {
+			if !has(key + v) {
+				t.Errorf("%q (family %q, value %q from %s) is not in every language of the catalog", key+v, f.prefix, v, f.from)
+			}
+		}
+	}
+}
+
+func (s *scan) literal(where, lit string, ns map[string]bool) {
+	for _, m := range flashParam.FindAllStringSubmatch(lit, -1) {
+		s.keys = append(s.keys, use{where, m[1]})
+	}
+	m := keyLike.FindStringSubmatch(lit)
+	if m == nil || !ns[m[1]] || notKeys[lit] != "" {
+		return
+	}
+	s.keys = append(s.keys, use{where, lit})
+}
+
+// fmtPrefix is a key written as a format: "bank.cap.%s".
+var fmtPrefix = regexp.MustCompile(`^([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*\.)%[sdv]$`)
+
+// goFile reads the keys a Go file writes: its string literals, except those that are a
+// permission action, an audit action or a flow's name, and the prefixes it builds keys from.
+func (s *scan) goFile(t *testing.T, path string, ns map[string]bool) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n < 100 {
-		t.Fatalf("found only %d key uses; is the scan broken?", n)
+	at := func(n ast.Node) string { p := fset.Position(n.Pos()); return fmt.Sprintf("%s:%d", p.Filename, p.Line) }
+	skip := map[*ast.BasicLit]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.ValueSpec:
+			// A permission action is an auth.Action constant, not a message key.
+			if typeName(n.Type) == "Action" {
+				for _, v := range n.Values {
+					if l := strLit(v); l != nil {
+						skip[l] = true
+					}
+				}
+			}
+		case *ast.CompositeLit:
+			for _, e := range n.Elts {
+				kv, ok := e.(*ast.KeyValueExpr)
+				if !ok {
+					continue
+				}
+				field, _ := kv.Key.(*ast.Ident)
+				if field == nil {
+					continue
+				}
+				switch {
+				case typeName(n.Type) == "AuditEntry" && field.Name == "Action":
+					// An audit action; the audit page shows it as "audit." + it.
+					if l := strLit(kv.Value); l != nil {
+						skip[l] = true
+						s.audits = append(s.audits, unquote(l))
+					}
+				case typeName(n.Type) == "Flow" && field.Name == "Name":
+					if l := strLit(kv.Value); l != nil {
+						skip[l] = true
+						s.flows = append(s.flows, use{at(l), unquote(l)})
+					}
+				}
+			}
+		case *ast.BinaryExpr:
+			if l := strLit(n.X); l != nil && n.Op == token.ADD && strings.HasSuffix(unquote(l), ".") && keyLike.MatchString(strings.TrimSuffix(unquote(l), ".")+".x") {
+				skip[l] = true
+				s.prefixes = append(s.prefixes, use{at(l), unquote(l)})
+			}
+		case *ast.CallExpr:
+			// auth.System("bank.scheduler") names a system actor, shown as who did a thing.
+			if typeName(n.Fun) == "System" && len(n.Args) == 1 {
+				if l := strLit(n.Args[0]); l != nil {
+					skip[l] = true
+				}
+			}
+			if len(n.Args) > 0 {
+				if l := strLit(n.Args[0]); l != nil {
+					if m := fmtPrefix.FindStringSubmatch(unquote(l)); m != nil {
+						skip[l] = true
+						s.prefixes = append(s.prefixes, use{at(l), m[1]})
+					}
+				}
+			}
+		}
+		return true
+	})
+	ast.Inspect(f, func(n ast.Node) bool {
+		if l, ok := n.(*ast.BasicLit); ok && l.Kind == token.STRING && !skip[l] {
+			s.literal(at(l), unquote(l), ns)
+		}
+		return true
+	})
+}
+
+var (
+	tmplAction = regexp.MustCompile(`(?s)\{\{.*?\}\}`)
+	tmplString = regexp.MustCompile(`"((?:[^"\\\n]|\\.)*)"`)
+	tmplPrint  = regexp.MustCompile(`\(print "([^"]*\.)"`)
+)
+
+// template reads the keys a template writes, and the prefixes it builds keys from with print.
+func (s *scan) template(t *testing.T, path string, ns map[string]bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	text := string(b)
+	line := func(i int) string { return fmt.Sprintf("%s:%d", path, strings.Count(text[:i], "\n")+1) }
+	for _, m := range tmplPrint.FindAllStringSubmatchIndex(text, -1) {
+		s.prefixes = append(s.prefixes, use{line(m[0]), text[m[2]:m[3]]})
+	}
+	// Only the strings inside actions: an action may sit inside an attribute's quotes.
+	for _, a := range tmplAction.FindAllStringIndex(text, -1) {
+		for _, m := range tmplString.FindAllStringSubmatchIndex(text[a[0]:a[1]], -1) {
+			s.literal(line(a[0]+m[0]), text[a[0]+m[2]:a[0]+m[3]], ns)
+		}
+	}
+	for _, m := range flashParam.FindAllStringSubmatchIndex(text, -1) {
+		s.keys = append(s.keys, use{line(m[0]), text[m[2]:m[3]]})
+	}
+}
+
+func strLit(e ast.Expr) *ast.BasicLit {
+	if l, ok := e.(*ast.BasicLit); ok && l.Kind == token.STRING {
+		return l
+	}
+	return nil
+}
+
+func unquote(l *ast.BasicLit) string {
+	s, err := strconv.Unquote(l.Value)
+	if err != nil {
+		return l.Value
+	}
+	return s
+}
+
+// typeName is the name of a type expression without its package: auth.Action is "Action".
+func typeName(e ast.Expr) string {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return e.Name
+	case *ast.SelectorExpr:
+		return e.Sel.Name
+	case *ast.StarExpr:
+		return typeName(e.X)
+	}
+	return ""
+}
+
+// A finder picks string literals out of a file's syntax.
+type finder func(n ast.Node) []*ast.BasicLit
+
+// literalsOf is every literal the finders pick out of a package's non-test files.
+func literalsOf(t *testing.T, dir string, finders ...finder) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, path := range files {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			for _, fd := range finders {
+				for _, l := range fd(n) {
+					if v := unquote(l); !slices.Contains(out, v) && v != "" {
+						out = append(out, v)
+					}
+				}
+			}
+			return true
+		})
+	}
+	if len(out) == 0 {
+		t.Errorf("%s: the finders found nothing; the code they look for has moved", dir)
+	}
+	return out
+}
+
+// fieldOf finds the literal values of a field in composite literals of a type: Transfer{Kind: "claim"}.
+func fieldOf(typ, field string) finder {
+	return func(n ast.Node) []*ast.BasicLit {
+		c, ok := n.(*ast.CompositeLit)
+		if !ok || typeName(c.Type) != typ {
+			return nil
+		}
+		var out []*ast.BasicLit
+		for _, e := range c.Elts {
+			if kv, ok := e.(*ast.KeyValueExpr); ok {
+				if id, ok := kv.Key.(*ast.Ident); ok && id.Name == field {
+					if l := strLit(kv.Value); l != nil {
+						out = append(out, l)
+					}
+				}
+			}
+		}
+		return out
+	}
+}
+
+// argOf finds the literal i-th arguments of calls to a function or method.
+func argOf(fn string, i int) finder {
+	return func(n ast.Node) []*ast.BasicLit {
+		c, ok := n.(*ast.CallExpr)
+		if !ok || typeName(c.Fun) != fn || len(c.Args) <= i {
+			return nil
+		}
+		if l := strLit(c.Args[i]); l != nil {
+			return []*ast.BasicLit{l}
+		}
+		return nil
+	}
+}
+
+// returnsOf finds the literals a function returns.
+func returnsOf(fn string) finder {
+	return func(n ast.Node) []*ast.BasicLit {
+		d, ok := n.(*ast.FuncDecl)
+		if !ok || d.Name.Name != fn || d.Body == nil {
+			return nil
+		}
+		var out []*ast.BasicLit
+		ast.Inspect(d.Body, func(n ast.Node) bool {
+			if r, ok := n.(*ast.ReturnStmt); ok {
+				for _, e := range r.Results {
+					if l := strLit(e); l != nil {
+						out = append(out, l)
+					}
+				}
+			}
+			return true
+		})
+		return out
+	}
+}
+
+// comparedTo finds the literals compared with x.field (x.field == "in", != "in") or switched on
+// (switch x.field { case "in": }).
+func comparedTo(x, field string) finder {
+	is := func(e ast.Expr) bool {
+		s, ok := e.(*ast.SelectorExpr)
+		if !ok || s.Sel.Name != field {
+			return false
+		}
+		id, ok := s.X.(*ast.Ident)
+		return ok && id.Name == x
+	}
+	return func(n ast.Node) []*ast.BasicLit {
+		switch n := n.(type) {
+		case *ast.BinaryExpr:
+			if n.Op != token.EQL && n.Op != token.NEQ {
+				return nil
+			}
+			if l := strLit(n.Y); l != nil && is(n.X) {
+				return []*ast.BasicLit{l}
+			}
+			if l := strLit(n.X); l != nil && is(n.Y) {
+				return []*ast.BasicLit{l}
+			}
+		case *ast.SwitchStmt:
+			if n.Tag == nil || !is(n.Tag) {
+				return nil
+			}
+			var out []*ast.BasicLit
+			for _, st := range n.Body.List {
+				for _, e := range st.(*ast.CaseClause).List {
+					if l := strLit(e); l != nil {
+						out = append(out, l)
+					}
+				}
+			}
+			return out
+		}
+		return nil
+	}
+}
+
+// within fails when the code makes a value a family does not declare: the domain grew.
+func within(t *testing.T, what string, declared, found []string) {
+	t.Helper()
+	for _, v := range found {
+		if !slices.Contains(declared, v) {
+			t.Errorf("%s: the code makes %q, which this test's list %v lacks", what, v, declared)
+		}
+	}
+}
+
+// sameAs fails when a list of the domain and the schema's allow different values.
+func sameAs(t *testing.T, what string, values []string, others ...[]string) {
+	t.Helper()
+	a := slices.Sorted(slices.Values(values))
+	for _, o := range others {
+		if b := slices.Sorted(slices.Values(o)); !slices.Equal(a, b) {
+			t.Errorf("%s: %v, but the schema allows %v", what, a, b)
+		}
+	}
+}
+
+var (
+	createTable = regexp.MustCompile(`(?i)^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)`)
+	alterTable  = regexp.MustCompile(`(?i)^\s*ALTER TABLE (\w+) ADD COLUMN`)
+	checkIn     = regexp.MustCompile(`(?i)^\s*(?:ALTER TABLE \w+ ADD COLUMN )?(\w+)\s.*CHECK \((\w+) IN \(([^)]*)\)\)`)
+	sqlString   = regexp.MustCompile(`'([^']*)'`)
+)
+
+// schemaValues are the values the schema's CHECK (column IN (...)) allows in table.column, the
+// latest migration's, without ”. Both engines must agree.
+func schemaValues(t *testing.T, table, column string) []string {
+	t.Helper()
+	var got [][]string
+	for _, engine := range []string{"sqlite", "postgres"} {
+		files, err := filepath.Glob(filepath.Join("../db/migrations", engine, "*.sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(files)
+		var values []string
+		for _, path := range files {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur := ""
+			for _, line := range strings.Split(string(b), "\n") {
+				if m := createTable.FindStringSubmatch(line); m != nil {
+					cur = m[1]
+				}
+				if m := alterTable.FindStringSubmatch(line); m != nil {
+					cur = m[1]
+				}
+				if m := checkIn.FindStringSubmatch(line); m != nil && cur == table && m[1] == column && m[2] == column {
+					values = nil
+					for _, v := range sqlString.FindAllStringSubmatch(m[3], -1) {
+						if v[1] != "" {
+							values = append(values, v[1])
+						}
+					}
+				}
+			}
+		}
+		if values == nil {
+			t.Fatalf("the %s schema has no CHECK (%s IN (...)) on %s", engine, column, table)
+		}
+		got = append(got, values)
+	}
+	sameAs(t, table+"."+column+" in sqlite and postgres", got[0], got[1])
+	return got[0]
 }
