@@ -3,7 +3,6 @@ package people
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"siwei/internal/auth"
 	"siwei/internal/clock"
@@ -157,7 +156,13 @@ func (h *Handlers) residentAccount(w http.ResponseWriter, r *http.Request) {
 
 // slip shows an activation slip to print and hand over.
 func (h *Handlers) slip(w http.ResponseWriter, r *http.Request, act auth.Activation) {
-	p := h.App.NewPage(r, "slip.title", map[string]any{"A": act, "URL": "http://" + r.Host + "/login", "Date": time.Now()})
+	loc, err := h.S.Zone(r.Context(), auth.From(r.Context()).TownID)
+	if err != nil {
+		// The password is set: the slip must show, dated in the default zone if need be.
+		h.App.Log.Error("slip: town zone", "err", err)
+		loc = clock.Zone("")
+	}
+	p := h.App.NewPage(r, "slip.title", map[string]any{"A": act, "URL": "http://" + r.Host + "/login", "Date": clock.In(loc, h.S.Now).Today()})
 	h.App.Render(w, r, http.StatusOK, "slip.html", p)
 }
 

@@ -73,6 +73,7 @@ func (s *System) App(log *slog.Logger) (*web.App, error) {
 		return nil, err
 	}
 	app := web.New(cat, s.Auth, log)
+	app.Zone = s.People.Zone
 	app.SetOps(web.Ops{Ping: func(ctx context.Context) error { return s.DB.Read().PingContext(ctx) }, DBStats: s.DB.Stats})
 	app.RegisterSession()
 	(&people.Handlers{S: s.People, Auth: s.Auth, App: app, Unread: s.Notify.Unread}).Register()

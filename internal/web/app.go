@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/clock"
 	"siwei/internal/errs"
 )
 
@@ -66,7 +67,10 @@ type App struct {
 	Auth    *auth.Service
 	// Secure marks every cookie Secure and sends HSTS, whatever the request says (the serve flag
 	// --secure, for a deployment behind TLS that does not forward its scheme).
-	Secure  bool
+	Secure bool
+	// Zone is the time zone of a town, in which pages show times (Page.Time); nil, or a town it
+	// does not know, shows them in clock.DefaultZone.
+	Zone    func(ctx context.Context, townID int64) (*time.Location, error)
 	mux     *http.ServeMux
 	routes  []Route
 	tmpl    map[string]*template.Template
@@ -180,6 +184,7 @@ type Page struct {
 	Form    url.Values
 	Data    any
 	catalog Catalog
+	loc     *time.Location
 }
 
 // T translates a message key in the page's language.
@@ -201,10 +206,34 @@ func (p *Page) Value(field string) string {
 func (a *App) NewPage(r *http.Request, titleKey string, data any) *Page {
 	p := &Page{Lang: Lang(r), Actor: auth.From(r.Context()), Path: r.URL.Path, Data: data, catalog: a.Catalog}
 	p.Title = p.T(titleKey)
+	p.loc = a.zone(r.Context(), p.Actor)
 	if f := r.URL.Query().Get("flash"); f != "" && strings.HasPrefix(f, "flash.") {
 		p.Flash = p.T(f)
 	}
 	return p
+}
+
+// Time writes a moment as pages show it, in the zone of the page's town (the actor's): {{$.Time .At}}.
+func (p *Page) Time(t time.Time) string {
+	if p.loc == nil { // a page not made by NewPage
+		return clock.Minute(t, clock.Zone(""))
+	}
+	return clock.Minute(t, p.loc)
+}
+
+// zone is the zone a page for the actor shows times in: its town's, else the default.
+func (a *App) zone(ctx context.Context, actor *auth.Actor) *time.Location {
+	if a.Zone == nil || actor == nil || actor.TownID == 0 {
+		return clock.Zone("")
+	}
+	loc, err := a.Zone(ctx, actor.TownID)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			a.Log.Error("town zone", "town", actor.TownID, "err", err)
+		}
+		return clock.Zone("")
+	}
+	return loc
 }
 
 // Render executes a page template inside the layout. With HX-Request set only the page's
@@ -392,18 +421,11 @@ func Redirect(w http.ResponseWriter, r *http.Request, to string) {
 
 func (a *App) funcs() template.FuncMap {
 	return template.FuncMap{
-		"date": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.Format("2006-01-02")
-		},
-		"datetime": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.In(shanghai).Format("2006-01-02 15:04")
-		},
+		// date writes a calendar day (a birth date, a shift's day) as it is stored.
+		"date": clock.Day,
+		// datetime writes a moment in clock.DefaultZone; pages write moments with {{$.Time t}},
+		// in their town's zone.
+		"datetime":  func(t time.Time) string { return clock.Minute(t, clock.Zone("")) },
 		"add":       func(a, b int) int { return a + b },
 		"picker":    picker,
 		"hasPrefix": strings.HasPrefix,
@@ -437,15 +459,6 @@ func (a *App) funcs() template.FuncMap {
 		},
 	}
 }
-
-// shanghai is the display zone until a town's own zone is known to the page.
-var shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
 
 // Handler is the whole application with its middleware.
 func (a *App) Handler() http.Handler {
