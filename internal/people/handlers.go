@@ -52,9 +52,11 @@ type residentView struct {
 	Unread  int // unread in-app messages, on the resident's home page
 }
 
-// formOptions fill the selects of resident forms.
+// formOptions fill the selects of resident forms; VillageID is the village chosen in a new
+// resident's form.
 type formOptions struct {
 	Villages  []Village
+	VillageID int64
 	Relations []string
 	CareTags  []CareTag
 }
@@ -281,6 +283,7 @@ func (h *Handlers) newResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
+	opts.VillageID = web.FormID(r.URL.Query().Get("village_id"))
 	p := h.App.NewPage(r, "resident.new", residentView{Options: opts})
 	p.Form = r.URL.Query()
 	h.App.Render(w, r, http.StatusOK, "resident_new.html", p)
@@ -304,6 +307,7 @@ func (h *Handlers) createResident(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, oerr)
 			return
 		}
+		opts.VillageID = web.FormID(r.PostForm.Get("village_id"))
 		h.App.RenderForm(w, r, "resident_new.html", "resident.new", residentView{Options: opts}, r.PostForm, err)
 		return
 	}
