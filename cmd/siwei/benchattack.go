@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"siwei/internal/clock"
 	"siwei/internal/demo"
 	"siwei/internal/server"
 )
@@ -332,7 +333,7 @@ func photoBombs(ctx context.Context, hc *http.Client, base string, n int) ([]*ht
 	if err != nil {
 		return nil, err
 	}
-	body, _ := json.Marshal(map[string]any{"rule_code": rule, "description": "打扫村口", "happened_on": time.Now().Format("2006-01-02"),
+	body, _ := json.Marshal(map[string]any{"rule_code": rule, "description": "打扫村口", "happened_on": clock.In(clock.Zone(""), time.Now).Day(),
 		"photos": [][]byte{bomb}})
 	reqs := make([]*http.Request, n)
 	for i := range reqs {

@@ -26,6 +26,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/demo"
 	"siwei/internal/people"
@@ -330,7 +331,7 @@ func newBenchClient(ctx context.Context, base string, o httpBenchOptions) (*benc
 	runID := make([]byte, 6)
 	crand.Read(runID)
 	c.run = hex.EncodeToString(runID)
-	c.period = time.Now().In(time.FixedZone("CST", 8*3600)).Format("2006-01")
+	c.period = clock.In(clock.Zone(""), time.Now).Month()
 
 	// API login for the token; form login for the page cookie.
 	body, _ := json.Marshal(map[string]string{"phone": o.Phone, "password": o.Password})
