@@ -43,9 +43,13 @@ type figuresView struct {
 
 func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), auth.From(r.Context())
-	v := figuresView{Town: h.town(ctx, townOf(r))}
+	var v figuresView
 	var err error
 	if v.Figures, err = h.S.TownFigures(ctx, a, townOf(r)); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if v.Town, err = h.town(ctx, townOf(r)); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
@@ -56,7 +60,7 @@ func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 		v.Total.Outstanding += f.Outstanding
 		v.Total.Accounts += f.Accounts
 	}
-	v.Period = Period(h.S.Now(), v.Town.Location())
+	v.Period = h.S.clock(v.Town).Month()
 	if v.Residents, _, err = h.S.Board(ctx, townOf(r), "resident", v.Period, 10); err == nil {
 		v.Villages, _, err = h.S.Board(ctx, townOf(r), "village", v.Period, 100)
 	}
@@ -65,6 +69,17 @@ func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.App.RenderForm(w, r, "admin_bank.html", "bank.admin.title", v, nil, nil)
+}
+
+// search finds the residents of the town whose name or number is ?q=, for the pages that start
+// from a resident: the first page of them, none when q is empty.
+func (h *Handlers) search(r *http.Request) (string, []people.Resident, error) {
+	q := r.URL.Query().Get("q")
+	if q == "" {
+		return q, nil, nil
+	}
+	page, err := h.S.People.Search(r.Context(), auth.From(r.Context()), people.Filter{TownID: townOf(r), Q: q, Page: 1})
+	return q, page.Items, err
 }
 
 // ledgerView is a resident's ledger for staff, with a reverse form on each award not yet reversed.
@@ -85,14 +100,11 @@ func (h *Handlers) ledger(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) renderLedger(w http.ResponseWriter, r *http.Request, rid int64, form url.Values, ferr error) {
 	ctx, a := r.Context(), auth.From(r.Context())
-	v := ledgerView{Q: r.URL.Query().Get("q"), Reversed: map[int64]bool{}}
-	if v.Q != "" {
-		page, err := h.S.People.Search(ctx, a, people.Filter{TownID: townOf(r), Q: v.Q, Page: 1})
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		v.Found = page.Items
+	v := ledgerView{Reversed: map[int64]bool{}}
+	var err error
+	if v.Q, v.Found, err = h.search(r); err != nil {
+		h.App.Error(w, r, err)
+		return
 	}
 	if rid != 0 {
 		res, err := h.S.People.Resident(ctx, a, rid)
@@ -124,10 +136,12 @@ func (h *Handlers) renderLedger(w http.ResponseWriter, r *http.Request, rid int6
 }
 
 func (h *Handlers) reverse(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	f := r.PostForm
-	rid := parseID(f.Get("resident_id"))
-	if _, err := h.S.Reverse(r.Context(), auth.From(r.Context()), ReverseInput{TransactionID: parseID(f.Get("transaction_id")), Reason: f.Get("reason")}); err != nil {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	rid := web.FormID(f.Get("resident_id"))
+	if _, err := h.S.Reverse(r.Context(), auth.From(r.Context()), ReverseInput{TransactionID: web.FormID(f.Get("transaction_id")), Reason: f.Get("reason")}); err != nil {
 		h.renderLedger(w, r, rid, f, err)
 		return
 	}

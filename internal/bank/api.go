@@ -3,7 +3,7 @@ package bank
 import (
 	"context"
 	"net/http"
-	"strconv"
+	"siwei/internal/clock"
 	"time"
 
 	"siwei/internal/auth"
@@ -65,10 +65,14 @@ func townOf(r *http.Request) int64 {
 	return auth.From(r.Context()).TownID
 }
 
-// town is a town record for its zone and calendar; an unknown town gets the default zone.
-func (h *Handlers) town(ctx context.Context, id int64) people.Town {
-	t, _ := h.S.People.Town(ctx, id)
-	return t
+// town is a town record for its zone and calendar. An unknown town (a district admin has none of
+// their own) is a town in the default zone, so that its pages still have a calendar.
+func (h *Handlers) town(ctx context.Context, id int64) (people.Town, error) {
+	t, err := h.S.People.Town(ctx, id)
+	if errs.Is(err, errs.NotFound) {
+		return people.Town{}, nil
+	}
+	return t, err
 }
 
 // subject is the resident a request is about: ?resident_id= (checked by the registry's own
@@ -90,9 +94,13 @@ func (h *Handlers) rulesFor(ctx context.Context, a *auth.Actor, residentID int64
 	if err != nil {
 		return res, "", nil, err
 	}
-	today := h.town(ctx, res.TownID).Today(h.S.Now())
+	town, err := h.town(ctx, res.TownID)
+	if err != nil {
+		return res, "", nil, err
+	}
+	today := h.S.clock(town).Today()
 	class := res.Class(today)
-	rules, err := h.S.RulesInForce(ctx, res.TownID, res.VillageID, class, today.Format("2006-01-02"))
+	rules, err := h.S.RulesInForce(ctx, res.TownID, res.VillageID, class, clock.Day(today))
 	return res, class, rules, err
 }
 
@@ -101,8 +109,8 @@ func (h *Handlers) rulesFor(ctx context.Context, a *auth.Actor, residentID int64
 func (h *Handlers) storeOf(r *http.Request) (int64, error) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	if id := web.QueryInt(r, "village_id"); id != 0 {
-		v, err := h.S.People.Village(ctx, a, id)
-		return v.ID, err
+		_, err := h.S.Villages(ctx, a, web.QueryInt(r, "town_id"), auth.VillageRead, id)
+		return id, err
 	}
 	if self := a.Self(); self != 0 {
 		res, err := h.S.People.Resident(ctx, a, self)
@@ -114,24 +122,6 @@ func (h *Handlers) storeOf(r *http.Request) (int64, error) {
 		}
 	}
 	return 0, nil
-}
-
-// parseDay parses a YYYY-MM-DD day in loc as its first instant; the empty string is the zero time.
-func parseDay(s string, loc *time.Location) (time.Time, bool) {
-	if s == "" {
-		return time.Time{}, true
-	}
-	t, err := time.ParseInLocation("2006-01-02", s, loc)
-	return t, err == nil
-}
-
-// monthBounds is the start of a YYYY-MM month in loc and the start of the next.
-func monthBounds(period string, loc *time.Location) (time.Time, time.Time, error) {
-	t, err := time.ParseInLocation("2006-01", period, loc)
-	if err != nil {
-		return t, t, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "period", Key: "bank.period_invalid"}}}
-	}
-	return t, t.AddDate(0, 1, 0), nil
 }
 
 func (h *Handlers) apiRules(w http.ResponseWriter, r *http.Request) {
@@ -183,15 +173,20 @@ func (h *Handlers) apiEntries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := auth.From(r.Context())
-	loc := h.town(r.Context(), a.TownID).Location()
+	town, err := h.town(r.Context(), a.TownID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	loc := town.Location()
 	q := r.URL.Query()
 	f := StatementFilter{Before: web.QueryInt(r, "before"), Limit: int(web.QueryInt(r, "limit"))}
 	var ferr errs.Fields
 	var ok bool
-	if f.From, ok = parseDay(q.Get("from"), loc); !ok {
+	if f.From, ok = clock.ParseDay(q.Get("from"), loc); !ok {
 		ferr.Add("from", "people.date_invalid")
 	}
-	if f.To, ok = parseDay(q.Get("to"), loc); !ok {
+	if f.To, ok = clock.ParseDay(q.Get("to"), loc); !ok {
 		ferr.Add("to", "people.date_invalid")
 	} else if !f.To.IsZero() {
 		f.To = f.To.AddDate(0, 0, 1) // to is inclusive
@@ -297,7 +292,12 @@ func (h *Handlers) apiRankings(w http.ResponseWriter, r *http.Request) {
 		by = "resident"
 	}
 	if period == "" {
-		period = Period(h.S.Now(), h.town(r.Context(), a.TownID).Location())
+		town, err := h.town(r.Context(), a.TownID)
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		period = h.S.clock(town).Month()
 	}
 	items, asOf, err := h.S.Board(r.Context(), a.TownID, by, period, int(web.QueryInt(r, "limit")))
 	if err != nil {
@@ -316,19 +316,24 @@ func (h *Handlers) apiFigures(w http.ResponseWriter, r *http.Request) {
 	web.JSON(w, http.StatusOK, nonNil(figs))
 }
 
+// idBody is the record named by the path's {id} and the JSON body about it, decoded into v; ok is
+// false when the answer has been sent.
+func (h *Handlers) idBody(w http.ResponseWriter, r *http.Request, v any) (int64, bool) {
+	id, err := web.ID(r, "id")
+	if err == nil {
+		err = web.Decode(r, v)
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
 // nonNil makes an empty list encode as [] rather than null.
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}
 	}
 	return s
-}
-
-// parseID reads a positive id from a form value; anything else is 0.
-func parseID(s string) int64 {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
 }

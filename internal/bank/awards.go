@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"siwei/internal/clock"
 	"slices"
 	"strings"
 	"sync"
@@ -61,7 +62,7 @@ func (s *Service) targetKeyed(ctx context.Context, residentID int64, key string)
 	if err != nil {
 		return tg, fmt.Errorf("bank: resident: %w", err)
 	}
-	tg.R.BirthDate, _ = time.Parse("2006-01-02", birth)
+	tg.R.BirthDate, _ = time.Parse(clock.DayLayout, birth)
 	return tg, s.placeTarget(ctx, &tg)
 }
 
@@ -71,8 +72,8 @@ func (s *Service) placeTarget(ctx context.Context, tg *target) error {
 	if tg.Town, err = s.town(ctx, tg.R.TownID); err != nil {
 		return err
 	}
-	today := tg.Town.Today(s.Now())
-	tg.Class, tg.Today = tg.R.Class(today), today.Format("2006-01-02")
+	today := s.clock(tg.Town).Today()
+	tg.Class, tg.Today = tg.R.Class(today), clock.Day(today)
 	return nil
 }
 
@@ -119,7 +120,7 @@ func (s *Service) targets(ctx context.Context, ids []int64) (map[int64]*target, 
 				rows.Close()
 				return nil, err
 			}
-			tg.R.BirthDate, _ = time.Parse("2006-01-02", birth)
+			tg.R.BirthDate, _ = time.Parse(clock.DayLayout, birth)
 			out[tg.R.ID] = tg
 		}
 		rows.Close()
@@ -387,11 +388,11 @@ type BulkResult struct {
 // so a bulk award of a whole town costs a few hundred commits instead of one per resident.
 func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []int64, ruleCode, reason, key string) ([]BulkResult, error) {
 	if len(residentIDs) == 0 || len(residentIDs) > 50_000 {
-		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "resident_ids", Key: "bank.bulk_size"}}}
+		return nil, errs.Field("resident_ids", "bank.bulk_size")
 	}
 	key, ok := callerSpace(a).key(strings.TrimSpace(key))
 	if !ok {
-		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "idempotency_key", Key: "bank.key_invalid"}}}
+		return nil, errs.Field("idempotency_key", "bank.key_invalid")
 	}
 	out := make([]BulkResult, len(residentIDs))
 	fail := func(i int, err error) {

@@ -39,19 +39,16 @@ func (h *Handlers) awardPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) renderAward(w http.ResponseWriter, r *http.Request, form url.Values, ferr error, bulk []BulkResult) {
 	ctx, a := r.Context(), auth.From(r.Context())
-	v := awardView{Q: r.URL.Query().Get("q"), Key: newKey(), BulkKey: newKey(), Bulk: bulk}
+	v := awardView{Key: newKey(), BulkKey: newKey(), Bulk: bulk}
 	for _, b := range bulk {
 		if b.Error == "" {
 			v.Posted++
 		}
 	}
-	if v.Q != "" {
-		page, err := h.S.People.Search(ctx, a, people.Filter{TownID: townOf(r), Q: v.Q, Page: 1})
-		if err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-		v.Found = page.Items
+	var err error
+	if v.Q, v.Found, err = h.search(r); err != nil {
+		h.App.Error(w, r, err)
+		return
 	}
 	rid := web.QueryInt(r, "resident_id")
 	if form == nil {
@@ -60,7 +57,7 @@ func (h *Handlers) renderAward(w http.ResponseWriter, r *http.Request, form url.
 			form.Set("resident_id", strconv.FormatInt(rid, 10))
 		}
 	} else if rid == 0 {
-		rid = parseID(form.Get("resident_id"))
+		rid = web.FormID(form.Get("resident_id"))
 	}
 	if rid != 0 {
 		res, class, rules, err := h.rulesFor(ctx, a, rid)
@@ -76,15 +73,23 @@ func (h *Handlers) renderAward(w http.ResponseWriter, r *http.Request, form url.
 			return
 		}
 	}
-	town := h.town(ctx, townOf(r))
-	v.TownRules, _ = h.S.RulesInForce(ctx, town.ID, 0, people.Villager, town.Today(h.S.Now()).Format("2006-01-02"))
+	town, err := h.town(ctx, townOf(r))
+	if err == nil {
+		v.TownRules, err = h.S.RulesInForce(ctx, town.ID, 0, people.Villager, h.S.clock(town).Day())
+	}
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	h.App.RenderForm(w, r, "admin_award.html", "bank.award.title", v, form, ferr)
 }
 
 func (h *Handlers) award(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	f := r.PostForm
-	in := AwardInput{ResidentID: parseID(f.Get("resident_id")), RuleCode: f.Get("rule_code"), Reason: f.Get("reason"), IdempotencyKey: f.Get("idempotency_key")}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := AwardInput{ResidentID: web.FormID(f.Get("resident_id")), RuleCode: f.Get("rule_code"), Reason: f.Get("reason"), IdempotencyKey: f.Get("idempotency_key")}
 	res, err := h.S.Award(r.Context(), auth.From(r.Context()), in)
 	if err != nil {
 		h.renderAward(w, r, f, err, nil)
@@ -144,7 +149,7 @@ func bulkIDs(r *http.Request) (ids []int64, err error) {
 	for _, tok := range strings.FieldsFunc(r.PostForm.Get("resident_ids"), sep) {
 		id, err := strconv.ParseInt(tok, 10, 64)
 		if err != nil || id <= 0 {
-			return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "resident_ids", Key: "bank.bulk_bad_id", Args: []any{tok}}}}
+			return nil, errs.Field("resident_ids", "bank.bulk_bad_id", tok)
 		}
 		add(id)
 	}

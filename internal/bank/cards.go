@@ -751,11 +751,9 @@ type CardFigure struct {
 // CardFigures gives the card figures of each village of a town the actor may read the ledger of:
 // every village for town staff, their own for village staff.
 func (s *Service) CardFigures(ctx context.Context, a *auth.Actor, townID int64) ([]CardFigure, error) {
-	all, ids := auth.Visible(a, PermLedger, townID)
-	if !all && len(ids) == 0 {
-		if err := auth.Can(a, PermLedger, auth.Scope{TownID: townID}); err != nil {
-			return nil, err
-		}
+	all, ids, err := visible(a, PermLedger, townID)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, v.name,
 		(SELECT COUNT(*) FROM residents r WHERE r.village_id = v.id AND r.status = 'active'),

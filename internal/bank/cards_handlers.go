@@ -129,7 +129,7 @@ func (h *Handlers) adminCards(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
 	ctx, a := r.Context(), auth.From(r.Context())
-	vs, vid, err := h.village(r, form)
+	vs, vid, err := h.village(r, form, auth.VillageRead)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
@@ -137,8 +137,7 @@ func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form
 	v := cardsAdminView{Villages: vs, VillageID: vid, Q: r.URL.Query().Get("q"), Cards: map[int64]Card{}}
 	page := int(web.QueryInt(r, "page"))
 	if form != nil {
-		v.Q = form.Get("q")
-		page, _ = strconv.Atoi(form.Get("page"))
+		v.Q, page = form.Get("q"), web.FormInt(form.Get("page"))
 	}
 	if vid != 0 {
 		if v.Residents, err = h.S.People.Search(ctx, a, people.Filter{VillageID: vid, Q: v.Q, Page: page}); err != nil {
@@ -160,20 +159,15 @@ func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form
 
 // backToDesk is the card desk a form came from, with a flash.
 func backToDesk(f url.Values, flash string) string {
-	q := url.Values{}
-	for _, k := range []string{"village_id", "q", "page"} {
-		if v := f.Get(k); v != "" && v != "0" {
-			q.Set(k, v)
-		}
-	}
-	q.Set("flash", flash)
-	return "/admin/bank/cards?" + q.Encode()
+	return back("/admin/bank/cards", f, flash, "village_id", "q", "page")
 }
 
 func (h *Handlers) issueCard(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	f := r.PostForm
-	if _, err := h.S.IssueCard(r.Context(), auth.From(r.Context()), parseID(f.Get("resident_id"))); err != nil {
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	if _, err := h.S.IssueCard(r.Context(), auth.From(r.Context()), web.FormID(f.Get("resident_id"))); err != nil {
 		h.renderAdminCards(w, r, f, err)
 		return
 	}
@@ -190,13 +184,10 @@ func (h *Handlers) reissueCard(w http.ResponseWriter, r *http.Request) {
 
 // cardDesk runs one action on the card named in the path and goes back to the desk.
 func (h *Handlers) cardDesk(w http.ResponseWriter, r *http.Request, act func(*auth.Actor, int64) error, flash string) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, f, ok := h.idForm(w, r)
+	if !ok {
 		return
 	}
-	r.ParseForm()
-	f := r.PostForm
 	if err := act(auth.From(r.Context()), id); err != nil {
 		h.renderAdminCards(w, r, f, err)
 		return
@@ -206,7 +197,7 @@ func (h *Handlers) cardDesk(w http.ResponseWriter, r *http.Request, act func(*au
 
 // printVillage is the village a print sheet is for and its name.
 func (h *Handlers) printVillage(r *http.Request) (int64, string, error) {
-	vs, vid, err := h.village(r, nil)
+	vs, vid, err := h.village(r, nil, auth.VillageRead)
 	if err != nil {
 		return 0, "", err
 	}

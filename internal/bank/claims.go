@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"siwei/internal/clock"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -175,10 +176,10 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 	} else if utf8.RuneCountInString(in.Description) > 500 {
 		f.Add("description", "field.too_long")
 	}
-	today := tg.Town.Today(s.Now())
+	today := s.clock(tg.Town).Today()
 	if in.HappenedOn == "" {
 		f.Add("happened_on", "field.required")
-	} else if day, err := time.Parse("2006-01-02", in.HappenedOn); err != nil {
+	} else if day, err := time.Parse(clock.DayLayout, in.HappenedOn); err != nil {
 		f.Add("happened_on", "people.date_invalid")
 	} else if day.After(today) {
 		f.Add("happened_on", "people.date_future")
@@ -227,7 +228,7 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO bank_claims (town_id, village_id, resident_id, rule_id, rule_code, points, description, happened_on,
 			status, recorded_by, recorded_name, created_at, idem_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12) RETURNING id`,
-			tg.R.TownID, tg.R.VillageID, tg.R.ID, rule.ID, rule.Code, rule.Points, in.Description, in.HappenedOn, nullID(a.AccountID), a.Name, now, key).Scan(&id)
+			tg.R.TownID, tg.R.VillageID, tg.R.ID, rule.ID, rule.Code, rule.Points, in.Description, in.HappenedOn, db.NullID(a.AccountID), a.Name, now, key).Scan(&id)
 		if db.IsUnique(err) && key != nil {
 			return errClaimRaced
 		}
@@ -292,7 +293,7 @@ func (s *Service) noticeAward(ctx context.Context, a *auth.Actor, tg target, rul
 			status, idem_key, recorded_by, recorded_name, reviewed_by, reviewed_name, reviewed_at, notice_until, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'notice', $9, $10, $11, $10, $11, $12, $13, $12) RETURNING id`,
 			tg.R.TownID, tg.R.VillageID, tg.R.ID, rule.ID, rule.Code, rule.Points, in.Reason, tg.Today, in.IdempotencyKey,
-			nullID(a.AccountID), a.Name, now, now.Add(NoticePeriod)).Scan(&id)
+			db.NullID(a.AccountID), a.Name, now, now.Add(NoticePeriod)).Scan(&id)
 		if err != nil {
 			return err
 		}

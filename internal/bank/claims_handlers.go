@@ -80,7 +80,7 @@ func (h *Handlers) renderClaimForm(w http.ResponseWriter, r *http.Request, form 
 		h.App.Error(w, r, err)
 		return
 	}
-	today := town.Today(h.S.Now()).Format("2006-01-02")
+	today := h.S.clock(town).Day()
 	if form == nil {
 		form = url.Values{"happened_on": {today}}
 	}
@@ -112,8 +112,7 @@ func photoErrors(p *web.Page) {
 	var found []photoErr
 	for k, msg := range p.Errors {
 		if m := photoField.FindStringSubmatch(k); m != nil {
-			i, _ := strconv.Atoi(m[1])
-			found = append(found, photoErr{i + 1, msg})
+			found = append(found, photoErr{web.FormInt(m[1]) + 1, msg})
 		}
 	}
 	slices.SortFunc(found, func(a, b photoErr) int { return a.n - b.n })
@@ -201,7 +200,7 @@ func claimBodyError(err error) error {
 	if errors.As(err, &mbe) {
 		return &errs.Error{Code: errs.TooLarge, Key: "bank.photos_too_large", Fields: []errs.FieldError{{Field: "photos", Key: "bank.photos_too_large"}}}
 	}
-	return &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "photos", Key: "bank.photo_invalid"}}}
+	return errs.Field("photos", "bank.photo_invalid")
 }
 
 func (h *Handlers) myClaims(w http.ResponseWriter, r *http.Request) {
@@ -277,13 +276,10 @@ func (h *Handlers) renderNotices(w http.ResponseWriter, r *http.Request, form ur
 }
 
 func (h *Handlers) object(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, f, ok := h.idForm(w, r)
+	if !ok {
 		return
 	}
-	r.ParseForm()
-	f := r.PostForm
 	if _, err := h.S.Object(r.Context(), auth.From(r.Context()), id, f.Get("reason")); err != nil {
 		f.Set("claim_id", strconv.FormatInt(id, 10))
 		h.renderNotices(w, r, f, err)
@@ -323,9 +319,8 @@ func (h *Handlers) renderAdminClaims(w http.ResponseWriter, r *http.Request, for
 		}
 		return form.Get(k)
 	}
-	v := claimsAdminView{Status: get("status"), Tabs: claimStatusTabs, VillageID: parseID(get("village_id")), Village: map[int64]string{}}
-	v.Page, _ = strconv.Atoi(get("page"))
-	v.Page = max(v.Page, 1)
+	v := claimsAdminView{Status: get("status"), Tabs: claimStatusTabs, VillageID: web.FormID(get("village_id")), Page: max(web.FormInt(get("page")), 1),
+		Village: map[int64]string{}}
 	if v.Status == "" {
 		v.Status = ClaimPending
 	}
@@ -334,7 +329,7 @@ func (h *Handlers) renderAdminClaims(w http.ResponseWriter, r *http.Request, for
 		filter = ""
 	}
 	var err error
-	if v.Villages, err = h.S.People.Villages(ctx, a, townOf(r)); err != nil {
+	if v.Villages, err = h.S.Villages(ctx, a, townOf(r), PermReview, v.VillageID); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
@@ -351,24 +346,14 @@ func (h *Handlers) renderAdminClaims(w http.ResponseWriter, r *http.Request, for
 
 // backToQueue is the queue a form came from, with a flash.
 func backToQueue(f url.Values, flash string) string {
-	q := url.Values{}
-	for _, k := range []string{"status", "village_id", "page"} {
-		if v := f.Get(k); v != "" && v != "0" {
-			q.Set(k, v)
-		}
-	}
-	q.Set("flash", flash)
-	return "/admin/bank/claims?" + q.Encode()
+	return back("/admin/bank/claims", f, flash, "status", "village_id", "page")
 }
 
 func (h *Handlers) review(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, f, ok := h.idForm(w, r)
+	if !ok {
 		return
 	}
-	r.ParseForm()
-	f := r.PostForm
 	c, err := h.S.Review(r.Context(), auth.From(r.Context()), id, f.Get("approve") == "1", f.Get("reason"))
 	if err != nil {
 		f.Set("claim_id", strconv.FormatInt(id, 10))
@@ -386,13 +371,10 @@ func (h *Handlers) review(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) decideObjection(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, f, ok := h.idForm(w, r)
+	if !ok {
 		return
 	}
-	r.ParseForm()
-	f := r.PostForm
 	uphold := f.Get("uphold") == "1"
 	if err := h.S.DecideObjection(r.Context(), auth.From(r.Context()), id, uphold, f.Get("decision")); err != nil {
 		f.Set("objection_id", strconv.FormatInt(id, 10))
@@ -471,7 +453,7 @@ func (h *Handlers) apiMyClaims(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) apiNotices(w http.ResponseWriter, r *http.Request) {
 	village, err := h.storeOf(r)
 	if err == nil && village == 0 {
-		err = &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "village_id", Key: "field.required"}}}
+		err = errs.Field("village_id", "field.required")
 	}
 	if err != nil {
 		h.App.Error(w, r, err)
@@ -486,14 +468,9 @@ func (h *Handlers) apiNotices(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) apiObject(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
 	var in ObjectionInput
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.idBody(w, r, &in)
+	if !ok {
 		return
 	}
 	o, err := h.S.Object(r.Context(), auth.From(r.Context()), id, in.Reason)
@@ -505,14 +482,9 @@ func (h *Handlers) apiObject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) apiReview(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
 	var in ClaimReview
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.idBody(w, r, &in)
+	if !ok {
 		return
 	}
 	c, err := h.S.Review(r.Context(), auth.From(r.Context()), id, in.Approve, in.Reason)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"siwei/internal/clock"
 	"slices"
 	"strings"
 	"time"
@@ -23,15 +24,15 @@ func (s *Service) Claims(ctx context.Context, a *auth.Actor, f ClaimFilter) ([]C
 		return nil, errs.New(errs.Unauthorized, "error.unauthorized")
 	}
 	if f.Status != "" && !slices.Contains(claimStatuses, f.Status) {
-		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "status", Key: "bank.claim_status_invalid"}}}
+		return nil, errs.Field("status", "bank.claim_status_invalid")
 	}
 	town := f.TownID
 	if town == 0 {
 		town = a.TownID
 	}
-	all, villages := auth.Visible(a, PermReview, town)
-	if !all && len(villages) == 0 {
-		return nil, errs.New(errs.Forbidden, "error.forbidden")
+	all, villages, err := visible(a, PermReview, town)
+	if err != nil {
+		return nil, err
 	}
 	var where []string
 	var args []any
@@ -94,7 +95,7 @@ func (s *Service) NoticeBoard(ctx context.Context, a *auth.Actor, villageID int6
 	if err != nil {
 		return nil, err
 	}
-	today := town.Today(s.Now())
+	today := s.clock(town).Today()
 	out, err := s.claims(ctx, claimSelect+` WHERE c.village_id = $1 AND c.status = 'notice' ORDER BY c.notice_until, c.id`, villageID)
 	if err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func (s *Service) visibleClaim(ctx context.Context, a *auth.Actor, id int64) (c 
 		if err != nil {
 			return Claim{}, false, err
 		}
-		if !claimMinor(c, town.Today(s.Now())) {
+		if !claimMinor(c, s.clock(town).Today()) {
 			return c, false, nil
 		}
 	}
@@ -262,7 +263,7 @@ func (s *Service) withObjections(ctx context.Context, cs []Claim, names bool, vi
 
 // claimMinor reports whether the claimant is under 18 on the town's day.
 func claimMinor(c Claim, today time.Time) bool {
-	b, err := time.Parse("2006-01-02", c.birth)
+	b, err := time.Parse(clock.DayLayout, c.birth)
 	return err == nil && people.Resident{BirthDate: b}.Age(today) < 18
 }
 

@@ -56,7 +56,7 @@ func (s *Service) Review(ctx context.Context, a *auth.Actor, claimID int64, appr
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE bank_claims SET status = $1, reviewed_by = $2, reviewed_name = $3, review_reason = $4, reviewed_at = $5,
-			notice_until = $6 WHERE id = $7 AND status = 'pending'`, status, nullID(a.AccountID), a.Name, reason, now, until, c.ID)
+			notice_until = $6 WHERE id = $7 AND status = 'pending'`, status, db.NullID(a.AccountID), a.Name, reason, now, until, c.ID)
 		if err != nil {
 			return fmt.Errorf("bank: review: %w", err)
 		}
@@ -127,7 +127,7 @@ func (s *Service) postClaim(ctx context.Context, c Claim, reviewer *auth.Actor, 
 			return p, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'posted', transaction_id = $1, reviewed_by = $2, reviewed_name = $3,
-			review_reason = $4, reviewed_at = $5 WHERE id = $6`, p.TransactionID, nullID(reviewer.AccountID), reviewer.Name, reason, now, c.ID); err != nil {
+			review_reason = $4, reviewed_at = $5 WHERE id = $6`, p.TransactionID, db.NullID(reviewer.AccountID), reviewer.Name, reason, now, c.ID); err != nil {
 			return p, fmt.Errorf("bank: post claim: %w", err)
 		}
 		return p, auth.Audit(ctx, tx, reviewer, auth.AuditEntry{Action: "bank.claim.review", Entity: "claim", EntityID: c.ID, TownID: c.townID, VillageID: c.VillageID,
@@ -246,7 +246,7 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 			return fmt.Errorf("bank: decide objection: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE bank_objections SET status = $1, decided_by = $2, decided_name = $3, decision = $4, decided_at = $5
-			WHERE id = $6 AND status = 'open'`, outcome, nullID(a.AccountID), a.Name, decision, now, objectionID)
+			WHERE id = $6 AND status = 'open'`, outcome, db.NullID(a.AccountID), a.Name, decision, now, objectionID)
 		if err != nil {
 			return fmt.Errorf("bank: decide objection: %w", err)
 		}
@@ -257,7 +257,7 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 		}
 		if uphold {
 			if _, err := tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'rejected', reviewed_by = $1, reviewed_name = $2, review_reason = $3, reviewed_at = $4
-				WHERE id = $5 AND status IN ('pending', 'notice')`, nullID(a.AccountID), a.Name, decision, now, c.ID); err != nil {
+				WHERE id = $5 AND status IN ('pending', 'notice')`, db.NullID(a.AccountID), a.Name, decision, now, c.ID); err != nil {
 				return fmt.Errorf("bank: decide objection: %w", err)
 			}
 		}

@@ -40,7 +40,7 @@ func (s *Service) Earn(ctx context.Context, by *auth.Actor, earnings []Earning) 
 		return nil, errs.New(errs.Unauthorized, "error.unauthorized")
 	}
 	if len(earnings) > maxEarnings {
-		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "earnings", Key: "bank.bulk_size"}}}
+		return nil, errs.Field("earnings", "bank.bulk_size")
 	}
 	out := make([]EarnResult, len(earnings))
 	ins := make([]AwardInput, len(earnings))

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
-	"slices"
 
 	"siwei/internal/auth"
 	"siwei/internal/errs"
@@ -63,29 +62,79 @@ func (h *Handlers) me(w http.ResponseWriter, r *http.Request) (people.Resident, 
 		return people.Resident{}, people.Town{}, false
 	}
 	res, err := h.S.People.Resident(r.Context(), a, a.Self())
+	var town people.Town
+	if err == nil {
+		town, err = h.town(r.Context(), res.TownID)
+	}
 	if err != nil {
 		h.App.Error(w, r, err)
-		return res, people.Town{}, false
+		return res, town, false
 	}
-	return res, h.town(r.Context(), res.TownID), true
+	return res, town, true
 }
 
-// village is the village a staff page is about: ?village_id=, else the form's, else the first the
-// actor may see; one they may not see is not found.
-func (h *Handlers) village(r *http.Request, form url.Values) ([]people.Village, int64, error) {
-	vs, err := h.S.People.Villages(r.Context(), auth.From(r.Context()), townOf(r))
+// myAccount is me with the caller's balance, for the resident pages that show it.
+func (h *Handlers) myAccount(w http.ResponseWriter, r *http.Request) (people.Resident, people.Town, Balance, bool) {
+	res, town, ok := h.me(w, r)
+	if !ok {
+		return res, town, Balance{}, false
+	}
+	b, err := h.S.Account(r.Context(), auth.From(r.Context()), res.ID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return res, town, b, false
+	}
+	return res, town, b, true
+}
+
+// form is the posted form. A body that cannot be read is refused as a whole: the answer is sent
+// and ok is false.
+func (h *Handlers) form(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if err := r.ParseForm(); err != nil {
+		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
+// idForm is the record named by the path's {id} and the posted form about it, for the forms that
+// act on one record; ok is false when the answer has been sent.
+func (h *Handlers) idForm(w http.ResponseWriter, r *http.Request) (int64, url.Values, bool) {
+	id, err := web.ID(r, "id")
+	if err != nil {
+		h.App.Error(w, r, err)
+		return 0, nil, false
+	}
+	f, ok := h.form(w, r)
+	return id, f, ok
+}
+
+// back is the page at path that a form came from: with the form's values of keys that are set (a
+// village, a search, a page), and a flash.
+func back(path string, f url.Values, flash string, keys ...string) string {
+	q := url.Values{}
+	for _, k := range keys {
+		if v := f.Get(k); v != "" && v != "0" {
+			q.Set(k, v)
+		}
+	}
+	q.Set("flash", flash)
+	return path + "?" + q.Encode()
+}
+
+// village is the village a staff page is about, among those of the town where the actor may take
+// act (Service.Villages): ?village_id=, else the form's, else the first of them.
+func (h *Handlers) village(r *http.Request, form url.Values, act auth.Action) ([]people.Village, int64, error) {
+	id := web.QueryInt(r, "village_id")
+	if id == 0 && form != nil {
+		id = web.FormID(form.Get("village_id"))
+	}
+	vs, err := h.S.Villages(r.Context(), auth.From(r.Context()), townOf(r), act, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	id := web.QueryInt(r, "village_id")
-	if id == 0 && form != nil {
-		id = parseID(form.Get("village_id"))
-	}
 	if id == 0 && len(vs) > 0 {
 		id = vs[0].ID
-	}
-	if id != 0 && !slices.ContainsFunc(vs, func(v people.Village) bool { return v.ID == id }) {
-		return nil, 0, errs.New(errs.NotFound, "error.not_found")
 	}
 	return vs, id, nil
 }

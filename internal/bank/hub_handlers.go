@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"siwei/internal/clock"
+	"siwei/internal/errs"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,16 +34,11 @@ type hubView struct {
 }
 
 func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
-	res, town, ok := h.me(w, r)
+	res, town, b, ok := h.myAccount(w, r)
 	if !ok {
 		return
 	}
-	b, err := h.S.Account(r.Context(), auth.From(r.Context()), res.ID)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	v := hubView{R: res, Class: res.Class(town.Today(h.S.Now())), Balance: b}
+	v := hubView{R: res, Class: res.Class(h.S.clock(town).Today()), Balance: b}
 	for _, l := range hubLater {
 		if slices.ContainsFunc(h.App.Routes(), func(rt web.Route) bool { return rt.Method == "GET" && rt.Path == l.Path }) {
 			v.More = append(v.More, l)
@@ -67,9 +64,9 @@ type statementView struct {
 func (h *Handlers) lines(r *http.Request, residentID int64, loc *time.Location, before int64, limit int) ([]Line, error) {
 	f := StatementFilter{Before: before, Limit: limit}
 	if p := r.URL.Query().Get("period"); p != "" {
-		var err error
-		if f.From, f.To, err = monthBounds(p, loc); err != nil {
-			return nil, err
+		var ok bool
+		if f.From, f.To, ok = clock.ParseMonth(p, loc); !ok {
+			return nil, errs.Field("period", "bank.period_invalid")
 		}
 	}
 	return h.S.Statement(r.Context(), auth.From(r.Context()), residentID, f)
@@ -80,29 +77,23 @@ func lastMonths(today time.Time) []string {
 	out := make([]string, 12)
 	first := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, time.UTC)
 	for i := range out {
-		out[i] = first.AddDate(0, -i, 0).Format("2006-01")
+		out[i] = first.AddDate(0, -i, 0).Format(clock.MonthLayout)
 	}
 	return out
 }
 
 func (h *Handlers) statement(w http.ResponseWriter, r *http.Request) {
-	res, town, ok := h.me(w, r)
+	res, town, b, ok := h.myAccount(w, r)
 	if !ok {
 		return
 	}
-	a := auth.From(r.Context())
 	const page = 100
 	lines, err := h.lines(r, res.ID, town.Location(), web.QueryInt(r, "before"), page)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	b, err := h.S.Account(r.Context(), a, res.ID)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	v := statementView{R: res, Town: town, Balance: b, Period: r.URL.Query().Get("period"), Months: lastMonths(town.Today(h.S.Now())), Printed: h.S.Now()}
+	v := statementView{R: res, Town: town, Balance: b, Period: r.URL.Query().Get("period"), Months: lastMonths(h.S.clock(town).Today()), Printed: h.S.Now()}
 	if len(lines) == page {
 		v.Older = lines[len(lines)-1].Seq
 	}
@@ -182,7 +173,7 @@ func writeStatement(w io.Writer, p *web.Page, res people.Resident, loc *time.Loc
 		if rule == "" {
 			rule = l.RuleCode
 		}
-		rows = append(rows, []any{l.At.In(loc).Format("2006-01-02 15:04"), p.T("bank.kind." + l.Kind), rule, l.Reason, l.ApprovedBy, in, out, l.Balance, l.Hash[:min(12, len(l.Hash))]})
+		rows = append(rows, []any{clock.Minute(l.At, loc), p.T("bank.kind." + l.Kind), rule, l.Reason, l.ApprovedBy, in, out, l.Balance, l.Hash[:min(12, len(l.Hash))]})
 	}
 	for i, row := range rows {
 		cell, err := excelize.CoordinatesToCellName(1, i+1)
@@ -256,11 +247,11 @@ type rankingsView struct {
 func rangePeriod(rng string, today time.Time) string {
 	switch rng {
 	case "quarter":
-		return today.Format("2006") + "-Q" + strconv.Itoa((int(today.Month())-1)/3+1)
+		return strconv.Itoa(today.Year()) + "-Q" + strconv.Itoa((int(today.Month())-1)/3+1)
 	case "year":
-		return today.Format("2006")
+		return strconv.Itoa(today.Year())
 	}
-	return today.Format("2006-01")
+	return today.Format(clock.MonthLayout)
 }
 
 func (h *Handlers) rankings(w http.ResponseWriter, r *http.Request) {
@@ -274,7 +265,12 @@ func (h *Handlers) rankings(w http.ResponseWriter, r *http.Request) {
 		v.Range = "month"
 	}
 	if v.Period == "" {
-		v.Period = rangePeriod(v.Range, h.town(r.Context(), a.TownID).Today(h.S.Now()))
+		town, err := h.town(r.Context(), a.TownID)
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		v.Period = rangePeriod(v.Range, h.S.clock(town).Today())
 	}
 	var err error
 	if v.Items, v.AsOf, err = h.S.Board(r.Context(), a.TownID, v.By, v.Period, 50); err != nil {

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"siwei/internal/clock"
 	"strings"
 	"sync"
 	"time"
@@ -296,7 +297,10 @@ const qTarget = `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r
 		FROM residents r WHERE r.id = $1`
 
 // Period is the town-calendar month of t, YYYY-MM.
-func Period(t time.Time, loc *time.Location) string { return t.In(loc).Format("2006-01") }
+func Period(t time.Time, loc *time.Location) string { return t.In(loc).Format(clock.MonthLayout) }
+
+// clock is a town's calendar at the service's now: the one way the bank asks what day it is.
+func (s *Service) clock(t people.Town) clock.Clock { return clock.In(t.Location(), s.Now) }
 
 // postMany posts many awards at once, each with its own key, all drawn on one issuing
 // sub-account: the bulk award's path. It keeps post's invariants with a few statements for the

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"siwei/internal/db"
 	"strconv"
 	"strings"
 	"time"
@@ -73,13 +74,13 @@ func (t Transfer) txRow(now time.Time) []any {
 	var actorID, forID any
 	actorName := ""
 	if t.Actor != nil {
-		actorID, actorName = nullID(t.Actor.AccountID), t.Actor.Name
+		actorID, actorName = db.NullID(t.Actor.AccountID), t.Actor.Name
 		if t.Actor.ActingFor != nil {
 			forID = t.Actor.ActingFor.ID
 		}
 	}
-	return []any{t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, nullID(t.RuleID), t.RuleCode, t.Amount, t.Reason,
-		nullID(t.ReversesID), actorID, actorName, forID, t.ApprovedBy, t.Period, now}
+	return []any{t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, db.NullID(t.RuleID), t.RuleCode, t.Amount, t.Reason,
+		db.NullID(t.ReversesID), actorID, actorName, forID, t.ApprovedBy, t.Period, now}
 }
 
 // entryColumns are the columns of bank_entries a posting writes, in entry.row's order.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"siwei/internal/clock"
 	"slices"
 	"strings"
 	"time"
@@ -84,11 +85,11 @@ func (in *VersionInput) validate() errs.Fields {
 	} else if utf8.RuneCountInString(in.AdoptedBy) > 40 {
 		f.Add("adopted_by", "field.too_long")
 	}
-	adopted, err1 := time.Parse("2006-01-02", in.AdoptedOn)
+	adopted, err1 := time.Parse(clock.DayLayout, in.AdoptedOn)
 	if err1 != nil {
 		f.Add("adopted_on", "people.date_invalid")
 	}
-	eff, err2 := time.Parse("2006-01-02", in.EffectiveFrom)
+	eff, err2 := time.Parse(clock.DayLayout, in.EffectiveFrom)
 	if err2 != nil {
 		f.Add("effective_from", "people.date_invalid")
 	} else if err1 == nil && eff.Before(adopted) {
@@ -296,9 +297,9 @@ type RuleVersion struct {
 // RuleVersions lists a town's rule sets, every version newest first with its rules; village sets
 // only of villages the actor may read the bank of.
 func (s *Service) RuleVersions(ctx context.Context, a *auth.Actor, townID int64) ([]RuleVersion, error) {
-	all, ids := auth.Visible(a, PermLedger, townID)
-	if !all && len(ids) == 0 {
-		return nil, auth.Can(a, PermLedger, auth.Scope{TownID: townID})
+	all, ids, err := visible(a, PermLedger, townID)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, rs.class, COALESCE(rs.village_id, 0), COALESCE(vi.name, ''), v.version, v.adopted_by,
 		v.adopted_on, v.resolution, v.effective_from, v.created_at

@@ -18,13 +18,19 @@ import (
 
 // rulesAdminView is the rule sets page with the adopt form.
 type rulesAdminView struct {
-	Versions []RuleVersion
-	Villages []people.Village
-	Classes  []people.MemberClass
+	Versions  []RuleVersion
+	Villages  []people.Village
+	VillageID int64 // the form's village; 0: the whole town
+	Classes   []people.MemberClass
 }
 
 func (h *Handlers) adminRules(w http.ResponseWriter, r *http.Request) {
-	today := h.town(r.Context(), townOf(r)).Today(h.S.Now()).Format("2006-01-02")
+	town, err := h.town(r.Context(), townOf(r))
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	today := h.S.clock(town).Day()
 	form := url.Values{"adopted_on": {today}, "effective_from": {today}}
 	h.renderRules(w, r, form, nil, nil)
 }
@@ -38,7 +44,11 @@ func (h *Handlers) renderRules(w http.ResponseWriter, r *http.Request, form url.
 		h.App.Error(w, r, err)
 		return
 	}
-	vs, _ := h.S.People.Villages(ctx, a, townOf(r))
+	vs, err := h.S.Villages(ctx, a, townOf(r), auth.VillageRead, 0)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	if from := web.QueryInt(r, "from"); from != 0 && ferr == nil {
 		for _, v := range vers {
 			if v.ID == from {
@@ -48,7 +58,7 @@ func (h *Handlers) renderRules(w http.ResponseWriter, r *http.Request, form url.
 			}
 		}
 	}
-	p := h.App.NewPage(r, "bank.admin_rules.title", rulesAdminView{Versions: vers, Villages: vs, Classes: classOrder})
+	p := h.App.NewPage(r, "bank.admin_rules.title", rulesAdminView{Versions: vers, Villages: vs, VillageID: web.FormID(form.Get("village_id")), Classes: classOrder})
 	p.Form = form
 	status := http.StatusOK
 	if ferr != nil {
@@ -62,11 +72,13 @@ func (h *Handlers) renderRules(w http.ResponseWriter, r *http.Request, form url.
 }
 
 func (h *Handlers) adoptVersion(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	f := r.PostForm
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
 	rules, lines, err := parseRules(f.Get("rules"))
 	if err == nil {
-		_, err = h.S.AdoptVersion(r.Context(), auth.From(r.Context()), VersionInput{TownID: townOf(r), VillageID: parseID(f.Get("village_id")),
+		_, err = h.S.AdoptVersion(r.Context(), auth.From(r.Context()), VersionInput{TownID: townOf(r), VillageID: web.FormID(f.Get("village_id")),
 			Class: people.MemberClass(f.Get("class")), AdoptedBy: f.Get("adopted_by"), AdoptedOn: f.Get("adopted_on"), Resolution: f.Get("resolution"),
 			EffectiveFrom: f.Get("effective_from"), Rules: rules})
 	}
@@ -116,8 +128,7 @@ func parseRules(text string) ([]RuleInput, []int, error) {
 		from = append(from, i+1)
 	}
 	if len(bad) > 0 {
-		return nil, nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid",
-			Fields: []errs.FieldError{{Field: "rules", Key: "bank.rule_line_invalid", Args: []any{strings.Join(bad, "、")}}}}
+		return nil, nil, errs.Field("rules", "bank.rule_line_invalid", strings.Join(bad, "、"))
 	}
 	return out, from, nil
 }
@@ -174,7 +185,7 @@ func lineErrors(p *web.Page, lines []int) {
 		if m == nil {
 			continue
 		}
-		i, _ := strconv.Atoi(m[1])
+		i := web.FormInt(m[1])
 		line := i + 1
 		if i < len(lines) {
 			line = lines[i]

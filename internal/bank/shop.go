@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"siwei/internal/clock"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,7 +213,7 @@ func (s *Service) UpdateItem(ctx context.Context, a *auth.Actor, townID, id int6
 		return Item{}, err
 	}
 	if in.Kind != before.Kind {
-		return Item{}, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "kind", Key: "bank.kind_fixed"}}}
+		return Item{}, errs.Field("kind", "bank.kind_fixed")
 	}
 	if err := s.checkItem(ctx, townID, &in); err != nil {
 		return Item{}, err
@@ -378,7 +379,7 @@ func placesPeriod(period string, t time.Time, loc *time.Location) string {
 	if period == "" {
 		return ""
 	}
-	return period + ":" + periodStart(period, t, loc).In(loc).Format("2006-01-02")
+	return period + ":" + periodStart(period, t, loc).In(loc).Format(clock.DayLayout)
 }
 
 // Redemption is an order in the shop: points paid, stock reserved, waiting at the counter.
@@ -482,7 +483,7 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 			return &errs.Error{Code: errs.Conflict, Key: "bank.out_of_stock", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.out_of_stock"}}}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, 'redeem', $4, $5, $6)`,
-			it.ID, tg.R.VillageID, -in.Quantity, key, nullID(a.AccountID), s.Now())
+			it.ID, tg.R.VillageID, -in.Quantity, key, db.NullID(a.AccountID), s.Now())
 		return err
 	}
 	p, err := s.write(ctx, t, func(ctx context.Context, tx *sql.Tx) (Posted, error) {
@@ -613,7 +614,7 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 		Counter: shop, Actor: a, Reason: r.ItemName, Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'cancelled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
-			s.Now(), nullID(a.AccountID), id)
+			s.Now(), db.NullID(a.AccountID), id)
 		if err != nil {
 			return err
 		}
@@ -649,7 +650,7 @@ func (s *Service) AddStockMove(ctx context.Context, tx db.Querier, itemID, villa
 		return nil // nothing to give back to
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		itemID, villageID, qty, source, note, nullID(actor), s.Now())
+		itemID, villageID, qty, source, note, db.NullID(actor), s.Now())
 	return err
 }
 
@@ -668,7 +669,7 @@ func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redempti
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'fulfilled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
-			s.Now(), nullID(a.AccountID), id)
+			s.Now(), db.NullID(a.AccountID), id)
 		if err != nil {
 			return err
 		}
@@ -724,11 +725,4 @@ func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, village
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-func nullID(id int64) any {
-	if id <= 0 {
-		return nil
-	}
-	return id
 }

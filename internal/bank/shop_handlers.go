@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 
 	"siwei/internal/auth"
 	"siwei/internal/people"
@@ -32,13 +31,8 @@ func (h *Handlers) shop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	res, town, ok := h.me(w, r)
+	res, town, b, ok := h.myAccount(w, r)
 	if !ok {
-		return
-	}
-	b, err := h.S.Account(r.Context(), auth.From(r.Context()), res.ID)
-	if err != nil {
-		h.App.Error(w, r, err)
 		return
 	}
 	items, err := h.S.Items(r.Context(), res.TownID, res.VillageID)
@@ -47,7 +41,7 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	v := shopView{R: res, Balance: b}
-	class := string(res.Class(town.Today(h.S.Now())))
+	class := string(res.Class(h.S.clock(town).Today()))
 	for _, it := range items {
 		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) || !it.ForVillage(res.VillageID) {
 			continue // another class's or village's item: Redeem would refuse it, so it is not offered
@@ -58,11 +52,13 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 }
 
 func (h *Handlers) redeem(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	qty, _ := strconv.Atoi(r.PostForm.Get("quantity"))
-	in := RedeemInput{ItemID: parseID(r.PostForm.Get("item_id")), Quantity: qty, IdempotencyKey: r.PostForm.Get("idempotency_key")}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := RedeemInput{ItemID: web.FormID(f.Get("item_id")), Quantity: web.FormInt(f.Get("quantity")), IdempotencyKey: f.Get("idempotency_key")}
 	if _, err := h.S.Redeem(r.Context(), auth.From(r.Context()), in); err != nil {
-		h.renderShop(w, r, r.PostForm, err)
+		h.renderShop(w, r, f, err)
 		return
 	}
 	web.Redirect(w, r, "/bank/orders?flash=flash.redeemed")
@@ -120,7 +116,7 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 		h.App.Error(w, r, err)
 		return
 	}
-	vs, vid, err := h.village(r, form)
+	vs, vid, err := h.village(r, form, auth.VillageRead)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
@@ -146,10 +142,10 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 // itemInput reads an item's form; a number left empty or not a number reads as 0, which the
 // item's checks refuse where a number is required.
 func itemInput(f url.Values) ItemInput {
-	num := func(k string) int { n, _ := strconv.Atoi(strings.TrimSpace(f.Get(k))); return n }
+	num := func(k string) int { return web.FormInt(f.Get(k)) }
 	var villages []int64
 	for _, v := range f["villages"] {
-		villages = append(villages, parseID(v)) // not a number: 0, which the checks refuse
+		villages = append(villages, web.FormID(v)) // not a number: 0, which the checks refuse
 	}
 	return ItemInput{Kind: f.Get("kind"), Name: f.Get("name"), Description: f.Get("description"), Price: int64(num("price")),
 		LimitCount: num("limit_count"), LimitPeriod: f.Get("limit_period"), Classes: f["classes"], Villages: villages, LowStock: num("low_stock"),
@@ -157,13 +153,15 @@ func itemInput(f url.Values) ItemInput {
 }
 
 func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	f := r.PostForm
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
 	if _, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), itemInput(f)); err != nil {
 		h.renderAdminShop(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.saved", parseID(f.Get("village_id"))))
+	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.saved", web.FormID(f.Get("village_id"))))
 }
 
 // itemView is an item's edit page.
@@ -196,7 +194,7 @@ func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.V
 		h.App.Error(w, r, err)
 		return
 	}
-	vs, err := h.S.People.Villages(r.Context(), auth.From(r.Context()), townOf(r))
+	vs, err := h.S.Villages(r.Context(), auth.From(r.Context()), townOf(r), auth.VillageRead, 0)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
@@ -216,13 +214,10 @@ func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.V
 }
 
 func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, f, ok := h.idForm(w, r)
+	if !ok {
 		return
 	}
-	r.ParseForm()
-	f := r.PostForm
 	if _, err := h.S.UpdateItem(r.Context(), auth.From(r.Context()), townOf(r), id, itemInput(f), f.Get("active") == "1"); err != nil {
 		h.renderItem(w, r, f, err)
 		return
@@ -231,10 +226,11 @@ func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) stockIn(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
-	f := r.PostForm
-	qty, _ := strconv.Atoi(f.Get("quantity"))
-	in := StockInput{ItemID: parseID(f.Get("item_id")), VillageID: parseID(f.Get("village_id")), Quantity: qty, Source: f.Get("source"), Note: f.Get("note")}
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	in := StockInput{ItemID: web.FormID(f.Get("item_id")), VillageID: web.FormID(f.Get("village_id")), Quantity: web.FormInt(f.Get("quantity")), Source: f.Get("source"), Note: f.Get("note")}
 	if err := h.S.StockIn(r.Context(), auth.From(r.Context()), in); err != nil {
 		h.renderAdminShop(w, r, f, err)
 		return
@@ -247,7 +243,7 @@ func (h *Handlers) adminOrders(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) renderAdminOrders(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	vs, vid, err := h.village(r, form)
+	vs, vid, err := h.village(r, form, auth.VillageRead)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
@@ -270,15 +266,13 @@ func (h *Handlers) adminCancelOrder(w http.ResponseWriter, r *http.Request) {
 
 // counter runs one action on an order at the counter and goes back to the village's orders.
 func (h *Handlers) counter(w http.ResponseWriter, r *http.Request, act func(context.Context, *auth.Actor, int64) (Redemption, error), flash string) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, f, ok := h.idForm(w, r)
+	if !ok {
 		return
 	}
-	r.ParseForm()
 	if _, err := act(r.Context(), auth.From(r.Context()), id); err != nil {
-		h.renderAdminOrders(w, r, r.PostForm, err)
+		h.renderAdminOrders(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/orders?village_id=%d&flash=%s", parseID(r.PostForm.Get("village_id")), flash))
+	web.Redirect(w, r, fmt.Sprintf("/admin/bank/orders?village_id=%d&flash=%s", web.FormID(f.Get("village_id")), flash))
 }

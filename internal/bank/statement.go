@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"siwei/internal/clock"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,7 +143,7 @@ var periodRE = regexp.MustCompile(`^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$`)
 func Months(period string) ([]string, error) {
 	m := periodRE.FindStringSubmatch(period)
 	if m == nil {
-		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "period", Key: "bank.period_invalid"}}}
+		return nil, errs.Field("period", "bank.period_invalid")
 	}
 	switch {
 	case m[2] != "":
@@ -206,7 +207,7 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY village_id) e ON e.village_id = v.id
 			WHERE v.town_id = $1 ORDER BY 6 DESC, v.id LIMIT ` + lim
 	default:
-		return nil, &errs.Error{Code: errs.Invalid, Key: "error.invalid", Fields: []errs.FieldError{{Field: "by", Key: "bank.ranking_invalid"}}}
+		return nil, errs.Field("by", "bank.ranking_invalid")
 	}
 	// The town first: holding the rows' connection while asking the pool for another can starve it.
 	t, err := s.town(ctx, townID)
@@ -218,10 +219,10 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 		return nil, fmt.Errorf("bank: rankings: %w", err)
 	}
 	defer rows.Close()
-	today := t.Today(s.Now())
+	today := s.clock(t).Today()
 	// A board is public: a minor's name, a resident's or a household head's, shows masked.
 	minor := func(birthDate string) bool {
-		birth, err := time.Parse("2006-01-02", birthDate)
+		birth, err := time.Parse(clock.DayLayout, birthDate)
 		return err == nil && (people.Resident{BirthDate: birth}).Age(today) < 18
 	}
 	var out []Ranked
@@ -304,9 +305,9 @@ type Figures struct {
 // TownFigures sums points issued, redeemed and outstanding per village from the resident accounts
 // and their entries; staff see the villages they may read.
 func (s *Service) TownFigures(ctx context.Context, a *auth.Actor, townID int64) ([]Figures, error) {
-	all, ids := auth.Visible(a, PermLedger, townID)
-	if !all && len(ids) == 0 {
-		return nil, auth.Can(a, PermLedger, auth.Scope{TownID: townID})
+	all, ids, err := visible(a, PermLedger, townID)
+	if err != nil {
+		return nil, err
 	}
 	// From the accounts (lifetime earnings net of reversals, balances) and the orders, by the
 	// residents' village: never a scan of the ledger, which at a town's scale is 150,000 postings.
