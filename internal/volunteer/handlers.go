@@ -260,7 +260,11 @@ func (h *Handlers) scanPage(w http.ResponseWriter, r *http.Request) {
 		h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{}, nil, err)
 		return
 	}
-	sh, _, err := h.S.Shift(r.Context(), auth.From(r.Context()), id)
+	a := auth.From(r.Context())
+	if a.Self() != 0 {
+		a = asResident(a) // a leader who serves on the shift sees their own scans, not the roster
+	}
+	sh, _, err := h.S.Shift(r.Context(), a, id)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
