@@ -75,7 +75,7 @@ func (s *Service) CreateTown(ctx context.Context, a *auth.Actor, in TownInput) (
 func (s *Service) InsertTown(ctx context.Context, tx db.Querier, in TownInput) (Town, error) {
 	in.Name, in.Code = strings.TrimSpace(in.Name), strings.TrimSpace(in.Code)
 	if in.TimeZone == "" {
-		in.TimeZone = "Asia/Shanghai"
+		in.TimeZone = clock.DefaultZone
 	}
 	var f errs.Fields
 	validName(&f, "name", in.Name)
