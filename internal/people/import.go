@@ -57,7 +57,12 @@ func (s *Service) BeginImport(ctx context.Context) (release func(), err error) {
 // village is a row error.
 func (s *Service) ImportResidents(ctx context.Context, a *auth.Actor, townID int64, file io.Reader) (ImportReport, error) {
 	var rep ImportReport
-	if all, ids := auth.Visible(a, auth.ResidentImport, townID); a == nil || a.AccountID == 0 || (!all && len(ids) == 0) {
+	// Each row's village is checked on its own; an actor who may import into none, or one without
+	// an account, is refused before the file is read.
+	if _, _, err := reach(a, auth.ResidentImport, townID); err != nil {
+		return rep, err
+	}
+	if a.AccountID == 0 {
 		return rep, auth.Can(a, auth.ResidentImport, auth.Scope{TownID: townID, VillageID: -1})
 	}
 	town, err := s.Town(ctx, townID)

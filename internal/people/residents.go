@@ -76,16 +76,16 @@ func (s *Service) Search(ctx context.Context, a *auth.Actor, f Filter) (Resident
 		}
 		where = append(where, "r.village_id = "+arg(v.ID))
 	} else {
-		all, ids := auth.Visible(a, auth.ResidentRead, f.TownID)
+		all, ids, err := reach(a, auth.ResidentRead, f.TownID)
 		switch {
+		case err != nil:
+			return ResidentPage{}, err
 		case all && f.TownID != 0:
 			where = append(where, "r.town_id = "+arg(f.TownID))
 		case all:
 			if err := auth.Can(a, auth.TownCreate, auth.Scope{}); err != nil {
 				return ResidentPage{}, err
 			}
-		case len(ids) == 0:
-			return ResidentPage{}, auth.Can(a, auth.ResidentRead, auth.Scope{TownID: f.TownID})
 		default:
 			ph := make([]string, len(ids))
 			for i, id := range ids {

@@ -213,9 +213,9 @@ func (s *Service) InsertVillage(ctx context.Context, tx db.Querier, townID int64
 
 // Villages lists the villages of a town the actor may see, with resident counts.
 func (s *Service) Villages(ctx context.Context, a *auth.Actor, townID int64) ([]Village, error) {
-	all, ids := auth.Visible(a, auth.VillageRead, townID)
-	if !all && len(ids) == 0 {
-		return nil, auth.Can(a, auth.VillageRead, auth.Scope{TownID: townID})
+	all, ids, err := reach(a, auth.VillageRead, townID)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.id, v.town_id, v.code, v.name, v.active, v.created_at,
 		(SELECT COUNT(*) FROM residents r WHERE r.village_id = v.id AND r.status = 'active')
@@ -235,6 +235,20 @@ func (s *Service) Villages(ctx context.Context, a *auth.Actor, townID int64) ([]
 		}
 	}
 	return out, rows.Err()
+}
+
+// reach is the registry's one reading of the villages of a town an actor may take act on: every
+// one (all), or ids. An actor who may take it on none is refused as Can refuses it, so that no
+// caller lists, searches or imports over an empty set of villages.
+func reach(a *auth.Actor, act auth.Action, townID int64) (all bool, ids []int64, err error) {
+	all, ids = auth.Visible(a, act, townID)
+	if all || len(ids) > 0 {
+		return all, ids, nil
+	}
+	if err := auth.Can(a, act, auth.Scope{TownID: townID, VillageID: -1}); err != nil {
+		return false, nil, err
+	}
+	return false, nil, errs.New(errs.Forbidden, "error.forbidden")
 }
 
 // VillagesFor is the registry's one decision of which villages a page offers the actor and which
