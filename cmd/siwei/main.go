@@ -27,10 +27,8 @@ import (
 	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/demo"
-	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/server"
-	"siwei/internal/volunteer"
 	"siwei/internal/web"
 )
 
@@ -181,16 +179,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 
 	var info demo.Info
 	if isDemo {
-		if info, err = demo.Ensure(ctx, sys.DB, sys.People, sys.Auth, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
-			return err
-		}
-		if err := demo.Bank(ctx, sys.DB, sys.People, info, *seed); err != nil {
-			return err
-		}
-		if err := demo.Volunteer(ctx, sys.DB, sys.People, info, *seed); err != nil {
-			return err
-		}
-		if err := sys.DB.Analyze(ctx); err != nil {
+		if info, err = sys.Demo(ctx, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
 			return err
 		}
 	} else if *initAdmin != "" {
@@ -268,7 +257,7 @@ func housekeeping(ctx context.Context, sys *server.System, log *slog.Logger) {
 }
 
 func mustCatalog() web.Catalog {
-	c, err := web.LoadCatalog(people.Messages, bank.Messages, notify.Messages, volunteer.Messages)
+	c, err := server.Catalog()
 	if err != nil {
 		panic(err)
 	}

@@ -129,6 +129,11 @@ func Accounts() []Account {
 	}
 }
 
+// Step gives the demo town one pillar's data: rules, records and some history, built through the
+// pillar's own services. A step does nothing when the town has its data already, so running the
+// demo again changes nothing. The server lists the steps in its wiring, one per pillar.
+type Step func(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int64) error
+
 // Ensure returns the demo town, building it first if there is no town named 潞城镇. An existing
 // town is left as it is, whatever the options. The town is built in one transaction, so a failed
 // build leaves nothing behind.

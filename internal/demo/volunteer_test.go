@@ -1,4 +1,4 @@
-package demo
+package demo_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 
 	"siwei/internal/db"
 	"siwei/internal/db/dbtest"
+	"siwei/internal/demo"
 	"siwei/internal/server"
 )
 
@@ -19,14 +20,14 @@ func TestVolunteerHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := Ensure(ctx, d, sys.People, sys.Auth, Options{Seed: 3, Residents: 300})
+		info, err := demo.Ensure(ctx, d, sys.People, sys.Auth, demo.Options{Seed: 3, Residents: 300})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := Bank(ctx, d, sys.People, info, 3); err != nil {
+		if err := demo.Bank(ctx, d, sys.People, info, 3); err != nil {
 			t.Fatal(err)
 		}
-		if err := Volunteer(ctx, d, sys.People, info, 3); err != nil {
+		if err := demo.Volunteer(ctx, d, sys.People, info, 3); err != nil {
 			t.Fatal(err)
 		}
 		count := func(q string, args ...any) int {
@@ -59,7 +60,7 @@ func TestVolunteerHistory(t *testing.T) {
 		}
 		// Run again: nothing more.
 		before := count(`SELECT COUNT(*) FROM volunteer_signups`)
-		if err := Volunteer(ctx, d, sys.People, info, 3); err != nil || count(`SELECT COUNT(*) FROM volunteer_signups`) != before {
+		if err := demo.Volunteer(ctx, d, sys.People, info, 3); err != nil || count(`SELECT COUNT(*) FROM volunteer_signups`) != before {
 			t.Errorf("second run: %v", err)
 		}
 	})

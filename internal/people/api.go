@@ -1,7 +1,6 @@
 package people
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -16,9 +15,6 @@ type Handlers struct {
 	S    *Service
 	Auth *auth.Service
 	App  *web.App
-	// Unread counts a resident's unread in-app messages (站内消息) for the home page; nil shows
-	// none.
-	Unread func(ctx context.Context, residentID int64) (int, error)
 }
 
 // VillageJSON is a village in the API.

@@ -49,7 +49,6 @@ type residentView struct {
 	Can     map[string]bool
 	Options formOptions
 	Account *auth.Account
-	Unread  int // unread in-app messages, on the resident's home page
 }
 
 // formOptions fill the selects of resident forms; VillageID is the village chosen in a new
@@ -98,12 +97,6 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	}
 	today := town.Clock(h.S.Now).Today()
 	v := residentView{R: res, Class: res.Class(today), Age: res.Age(today), Town: town}
-	if h.Unread != nil {
-		if v.Unread, err = h.Unread(r.Context(), res.ID); err != nil {
-			h.App.Error(w, r, err)
-			return
-		}
-	}
 	p := h.App.NewPage(r, "home.title", v)
 	h.App.Render(w, r, http.StatusOK, "home.html", p)
 }

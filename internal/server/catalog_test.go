@@ -18,15 +18,15 @@ import (
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/flow"
-	"siwei/internal/notify"
 	"siwei/internal/people"
+	"siwei/internal/server"
 	"siwei/internal/volunteer"
 	"siwei/internal/web"
 )
 
 // loadCatalog is the app's whole catalog: web's messages and every pillar's, as App loads them.
 func loadCatalog() (web.Catalog, error) {
-	return web.LoadCatalog(people.Messages, bank.Messages, notify.Messages, volunteer.Messages)
+	return server.Catalog()
 }
 
 func TestCatalogsHaveTheSameKeys(t *testing.T) {

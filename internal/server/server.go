@@ -4,12 +4,14 @@ package server
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/db"
+	"siwei/internal/demo"
 	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/volunteer"
@@ -63,12 +65,54 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns)}, nil
 }
 
+// Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
+// its demo step to DemoSteps.
+func (s *System) Pillars() []web.Pillar {
+	return []web.Pillar{
+		people.Pillar(s.People, s.Auth),
+		bank.Pillar(s.Bank),
+		notify.Pillar(s.Notify),
+		volunteer.Pillar(s.Volunteer),
+	}
+}
+
+// DemoSteps give the demo town each pillar's data, in order: the bank first, whose rule sets the
+// other pillars pay under.
+var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer}
+
+// Demo builds the demo town with o, unless it exists, and runs every pillar's demo step on it.
+func (s *System) Demo(ctx context.Context, o demo.Options) (demo.Info, error) {
+	info, err := demo.Ensure(ctx, s.DB, s.People, s.Auth, o)
+	if err != nil {
+		return info, err
+	}
+	for _, step := range DemoSteps {
+		if err := step(ctx, s.DB, s.People, info, o.Seed); err != nil {
+			return info, err
+		}
+	}
+	return info, s.DB.Analyze(ctx)
+}
+
+// Catalog is the message catalog of web and every pillar, for what reads messages without an app
+// (the command line).
+func Catalog() (web.Catalog, error) { return catalog((&System{}).Pillars()) }
+
+func catalog(pillars []web.Pillar) (web.Catalog, error) {
+	var messages []fs.FS
+	for _, p := range pillars {
+		messages = append(messages, p.Messages)
+	}
+	return web.LoadCatalog(messages...)
+}
+
 // Close closes the database.
 func (s *System) Close() error { return s.DB.Close() }
 
 // App builds the web application with every route registered.
 func (s *System) App(log *slog.Logger) (*web.App, error) {
-	cat, err := web.LoadCatalog(people.Messages, bank.Messages, notify.Messages, volunteer.Messages)
+	pillars := s.Pillars()
+	cat, err := catalog(pillars)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +120,9 @@ func (s *System) App(log *slog.Logger) (*web.App, error) {
 	app.Zone = s.People.Zone
 	app.SetOps(web.Ops{Ping: func(ctx context.Context) error { return s.DB.Read().PingContext(ctx) }, DBStats: s.DB.Stats})
 	app.RegisterSession()
-	(&people.Handlers{S: s.People, Auth: s.Auth, App: app, Unread: s.Notify.Unread}).Register()
-	(&bank.Handlers{S: s.Bank, App: app}).Register()
-	(&notify.Handlers{S: s.Notify, App: app}).Register()
-	(&volunteer.Handlers{S: s.Volunteer, App: app}).Register()
+	for _, p := range pillars {
+		app.Plug(p)
+	}
 	return app, nil
 }
 

@@ -77,6 +77,8 @@ type App struct {
 	layout  *template.Template
 	metrics *metrics
 	ops     Ops
+	nav     []NavItem
+	tiles   []Tile
 }
 
 // New returns an App with its static assets and health routes registered. Template sets from
@@ -185,6 +187,8 @@ type Page struct {
 	Data    any
 	catalog Catalog
 	loc     *time.Location
+	app     *App
+	ctx     context.Context
 }
 
 // T translates a message key in the page's language.
@@ -204,7 +208,7 @@ func (p *Page) Value(field string) string {
 
 // NewPage starts a page for the request.
 func (a *App) NewPage(r *http.Request, titleKey string, data any) *Page {
-	p := &Page{Lang: Lang(r), Actor: auth.From(r.Context()), Path: r.URL.Path, Data: data, catalog: a.Catalog}
+	p := &Page{Lang: Lang(r), Actor: auth.From(r.Context()), Path: r.URL.Path, Data: data, catalog: a.Catalog, app: a, ctx: r.Context()}
 	p.Title = p.T(titleKey)
 	p.loc = a.zone(r.Context(), p.Actor)
 	if f := r.URL.Query().Get("flash"); f != "" && strings.HasPrefix(f, "flash.") {

@@ -1,0 +1,16 @@
+package bank
+
+import "siwei/internal/web"
+
+// Pillar plugs the bank into the app: its pages and API, its console entry for staff who may use
+// any of its actions, and its tile on a resident's home.
+func Pillar(s *Service) web.Pillar {
+	return web.Pillar{
+		Name:     "bank",
+		Messages: Messages,
+		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
+		Nav: []web.NavItem{{Path: "/admin/bank", Key: "nav.bank", Order: 30,
+			Show: web.MayAny(PermLedger, PermShop, PermFulfil, PermReview, PermAward, PermRules, PermReverse)}},
+		Tiles: []web.Tile{{Path: "/bank", Key: "bank.title", Order: 10}},
+	}
+}

@@ -1,0 +1,94 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/db/dbtest"
+	"siwei/internal/demo"
+	"siwei/internal/server"
+	"siwei/internal/server/servertest"
+)
+
+// TestSharedPagesNameNoPillar holds the layout and the resident's home to drawing what the
+// pillars plugged in: neither names a pillar's path or message keys, so adding a pillar edits
+// neither.
+func TestSharedPagesNameNoPillar(t *testing.T) {
+	var names []string
+	for _, p := range (&server.System{}).Pillars() {
+		if p.Name != "people" {
+			names = append(names, p.Name)
+		}
+	}
+	if len(names) < 3 {
+		t.Fatalf("pillars: %v", names)
+	}
+	pillarWord := regexp.MustCompile(`(?:"|/)(` + strings.Join(names, "|") + `)[./"]`)
+	for _, f := range []string{"../web/templates/layout/base.html", "../people/templates/home.html"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range pillarWord.FindAllString(string(b), -1) {
+			t.Errorf("%s names a pillar: %s", f, m)
+		}
+	}
+}
+
+// TestNavigationShowsWhatARoleMayDo: each console entry is shown to those who may use it, and the
+// pillars' entries come in their order between the registry's.
+func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		ctx := context.Background()
+		v, err := env.Sys.People.VillageByName(ctx, env.Info.TownID, "前疃村")
+		if err != nil {
+			t.Fatal(err)
+		}
+		staff := func(phone string, g auth.Grant) {
+			t.Helper()
+			g.TownID = env.Info.TownID
+			if _, err := env.Sys.Auth.CreateAccount(ctx, auth.System("test"), auth.AccountInput{Phone: phone, Name: string(g.Role), Password: demo.DemoPassword, Grants: []auth.Grant{g}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		staff("13911110001", auth.Grant{Role: auth.Shopkeeper, VillageID: v.ID})
+		staff("13911110002", auth.Grant{Role: auth.TeamLeader, VillageID: v.ID})
+		staff("13911110003", auth.Grant{Role: auth.Expert})
+		nav := regexp.MustCompile(`<nav class="side">([\s\S]*?)</nav>`)
+		link := regexp.MustCompile(`href="([^"]+)"`)
+		for _, tc := range []struct {
+			phone string
+			want  string
+		}{
+			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/import /admin/accounts /admin/audit"},
+			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/import /admin/accounts"},
+			{"13911110001", "/admin /admin/villages /admin/residents /admin/bank"},
+			{"13911110002", "/admin /admin/villages /admin/residents /admin/volunteer"},
+			{"13911110003", "/admin"},
+		} {
+			st, body := env.Browser(tc.phone).Get("/admin")
+			m := nav.FindStringSubmatch(body)
+			if st != 200 || m == nil {
+				t.Fatalf("%s: /admin: %d, navigation found: %v", tc.phone, st, m != nil)
+			}
+			var got []string
+			for _, l := range link.FindAllStringSubmatch(m[1], -1) {
+				got = append(got, l[1])
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("%s sees\n %v\nwant\n %s", tc.phone, got, tc.want)
+			}
+		}
+		// The current entry is marked on the pages below it, and only there.
+		_, body := env.Browser(demo.PhoneTownAdmin).Get("/admin/bank/shop")
+		if !strings.Contains(body, `<a href="/admin/bank" class="on">`) || strings.Count(body, `class="on"`) < 1 || strings.Contains(body, `<a href="/admin" class="on">`) {
+			t.Errorf("on /admin/bank/shop the bank entry is not the one marked current")
+		}
+	})
+}

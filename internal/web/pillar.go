@@ -1,0 +1,129 @@
+package web
+
+import (
+	"context"
+	"io/fs"
+	"slices"
+	"strings"
+
+	"siwei/internal/auth"
+)
+
+// Pillar is everything a pillar plugs into the app: its routes, its messages, its entry in the
+// staff console's navigation and its tile on a resident's home. The shared layout and the home
+// page name no pillar; they draw what the pillars plugged in. Adding a pillar is building its
+// Pillar and listing it in the server's wiring.
+type Pillar struct {
+	// Name is the pillar's namespace: of its message keys, its permission actions and the event
+	// keys it pays points under.
+	Name string
+	// Messages holds locales/<lang>.json for every language in Langs (see LoadCatalog).
+	Messages fs.FS
+	// Register parses the pillar's templates and registers its routes.
+	Register func(*App)
+	// Nav are the pillar's entries in the staff console's side navigation.
+	Nav []NavItem
+	// Tiles are the pillar's links on a resident's home page.
+	Tiles []Tile
+}
+
+// NavItem is an entry of the staff console's navigation.
+type NavItem struct {
+	Path  string // the page it opens; the entry is marked current on it and the pages below it
+	Key   string // the message key of its text
+	Order int    // its place: lower first (the registry's entries are 0–29 and 80–99)
+	// Show says whether an actor sees the entry: nil shows it to all staff. Use MayAny so that a
+	// role sees only what it may do.
+	Show func(*auth.Actor) bool
+}
+
+// Tile is a link on a resident's home page.
+type Tile struct {
+	Path  string
+	Key   string
+	Order int
+	// Badge, when set, counts what waits for the resident there (unread messages); 0 shows none.
+	Badge func(ctx context.Context, a *auth.Actor) (int, error)
+	// BadgeKey says what the count is, for the badge's title (notify.unread: "3 条未读").
+	BadgeKey string
+}
+
+// MayAny shows an entry to an actor who may take any of the actions somewhere.
+func MayAny(acts ...auth.Action) func(*auth.Actor) bool {
+	return func(a *auth.Actor) bool {
+		for _, act := range acts {
+			if all, villages := auth.Visible(a, act, 0); all || len(villages) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Plug adds a pillar: registers its templates and routes, and its navigation entries and tiles in
+// their order. Its messages are loaded with the catalog (LoadCatalog), before the app is built.
+func (a *App) Plug(p Pillar) {
+	if p.Register != nil {
+		p.Register(a)
+	}
+	a.nav = append(a.nav, p.Nav...)
+	slices.SortStableFunc(a.nav, func(x, y NavItem) int { return x.Order - y.Order })
+	a.tiles = append(a.tiles, p.Tiles...)
+	slices.SortStableFunc(a.tiles, func(x, y Tile) int { return x.Order - y.Order })
+}
+
+// NavLink is a navigation entry as the layout draws it.
+type NavLink struct {
+	Path string
+	Text string
+	On   bool
+}
+
+// Nav is the staff console's navigation for the page's actor: the entries they may use, the
+// current one marked.
+func (p *Page) Nav() []NavLink {
+	if p.app == nil {
+		return nil
+	}
+	var out []NavLink
+	for _, n := range p.app.nav {
+		if n.Show != nil && !n.Show(p.Actor) {
+			continue
+		}
+		on := p.Path == n.Path || (n.Path != "/admin" && strings.HasPrefix(p.Path, n.Path+"/"))
+		out = append(out, NavLink{Path: n.Path, Text: p.T(n.Key), On: on})
+	}
+	return out
+}
+
+// TileLink is a home-page tile as the page draws it.
+type TileLink struct {
+	Path       string
+	Text       string
+	Badge      int
+	BadgeTitle string
+}
+
+// Tiles are the resident home's links, with what waits behind each. A badge that cannot be
+// counted is left off rather than failing the home page.
+func (p *Page) Tiles() []TileLink {
+	if p.app == nil {
+		return nil
+	}
+	var out []TileLink
+	for _, t := range p.app.tiles {
+		l := TileLink{Path: t.Path, Text: p.T(t.Key)}
+		if t.Badge != nil {
+			n, err := t.Badge(p.ctx, p.Actor)
+			if err != nil {
+				p.app.Log.Warn("home tile badge", "path", t.Path, "err", err)
+			}
+			l.Badge = n
+			if n > 0 && t.BadgeKey != "" {
+				l.BadgeTitle = p.T(t.BadgeKey, n)
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
