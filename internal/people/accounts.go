@@ -71,7 +71,7 @@ func grantFromForm(r *http.Request, townID int64) auth.Grant {
 }
 
 func (h *Handlers) createAccount(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	a := auth.From(r.Context())
@@ -90,7 +90,7 @@ func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	a := auth.From(r.Context())

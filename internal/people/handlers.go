@@ -66,15 +66,6 @@ func (h *Handlers) options(r *http.Request) (formOptions, error) {
 	return formOptions{Villages: vs, Relations: Relations, CareTags: CareTags}, err
 }
 
-// parseForm reads a posted form, answering the request itself when the body cannot be read.
-func (h *Handlers) parseForm(w http.ResponseWriter, r *http.Request) bool {
-	if err := r.ParseForm(); err != nil {
-		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
-		return false
-	}
-	return true
-}
-
 func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	if a.Self() == 0 {
@@ -159,7 +150,7 @@ func (h *Handlers) renderVillages(w http.ResponseWriter, r *http.Request, status
 }
 
 func (h *Handlers) createVillage(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	_, err := h.S.CreateVillage(r.Context(), auth.From(r.Context()), townOf(r), VillageInput{Name: r.PostForm.Get("name"), Code: r.PostForm.Get("code")})
@@ -236,7 +227,7 @@ func (h *Handlers) updateHousehold(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	in := HouseholdInput{Address: r.PostForm.Get("address"), HeadResidentID: web.FormID(r.PostForm.Get("head_resident_id"))}
@@ -290,7 +281,7 @@ func inputFromForm(f url.Values) ResidentInput {
 }
 
 func (h *Handlers) createResident(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	res, err := h.S.CreateResident(r.Context(), auth.From(r.Context()), inputFromForm(r.PostForm))
@@ -352,7 +343,7 @@ func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status
 	p.Title = res.Name
 	p.Form = formOf(res, today)
 	if ferr != nil {
-		if !h.parseForm(w, r) {
+		if _, ok := h.App.Form(w, r); !ok {
 			return
 		}
 		for k, vals := range r.PostForm {
@@ -386,7 +377,7 @@ func (h *Handlers) updateResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	if _, err := h.S.UpdateResident(r.Context(), auth.From(r.Context()), id, inputFromForm(r.PostForm)); err != nil {
@@ -402,7 +393,7 @@ func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	in := MoveInput{VillageID: web.FormID(r.PostForm.Get("to_village_id")), HouseholdNumber: r.PostForm.Get("to_household_number"), Reason: r.PostForm.Get("reason")}
@@ -419,7 +410,7 @@ func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if !h.parseForm(w, r) {
+	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
 	if _, err := h.S.SetStatus(r.Context(), auth.From(r.Context()), id, Status(r.PostForm.Get("status")), r.PostForm.Get("status_date")); err != nil {

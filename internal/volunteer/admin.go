@@ -80,7 +80,7 @@ func (h *Handlers) setLeader(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -168,7 +168,7 @@ func formErr(err error) error {
 }
 
 func (h *Handlers) createPost(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -226,7 +226,7 @@ func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -303,7 +303,7 @@ func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -312,7 +312,7 @@ func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
 		h.renderShift(w, r, id, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.saved", id))
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_completed", id))
 }
 
 func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
@@ -325,7 +325,7 @@ func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The roster shows each volunteer's payment: paid, pending on notice, or refused and why.
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.saved", id))
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_completed", id))
 }
 
 func (h *Handlers) message(w http.ResponseWriter, r *http.Request) {
@@ -333,7 +333,7 @@ func (h *Handlers) message(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -373,7 +373,7 @@ func (h *Handlers) renderAdminNeeds(w http.ResponseWriter, r *http.Request, f ur
 }
 
 func (h *Handlers) recordNeed(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}

@@ -61,16 +61,6 @@ func (h *Handlers) id(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return id, true
 }
 
-// form is the posted form; a body that does not parse is refused as a whole, the answer is sent
-// and ok is false.
-func (h *Handlers) form(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	if err := r.ParseForm(); err != nil {
-		h.App.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
-		return nil, false
-	}
-	return r.PostForm, true
-}
-
 // hubView is the resident's home of the pillar.
 type hubView struct {
 	Me    *Volunteer
@@ -136,7 +126,7 @@ func (h *Handlers) renderRegister(w http.ResponseWriter, r *http.Request, f url.
 }
 
 func (h *Handlers) register(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -277,7 +267,7 @@ func (h *Handlers) scanPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) scan(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -351,7 +341,7 @@ func (h *Handlers) renderMyNeeds(w http.ResponseWriter, r *http.Request, f url.V
 }
 
 func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}
@@ -401,7 +391,7 @@ func (h *Handlers) act(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, ok := h.form(w, r)
+	f, ok := h.App.Form(w, r)
 	if !ok {
 		return
 	}

@@ -1,8 +1,12 @@
 package web
 
 import (
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+
+	"siwei/internal/errs"
 )
 
 // FormID reads a positive id from a form or query value; anything else (empty, malformed,
@@ -23,4 +27,14 @@ func FormInt(s string) int {
 		return 0
 	}
 	return n
+}
+
+// Form is the posted form. A body that cannot be read is refused as a whole: the refusal is sent
+// and ok is false, so a handler returns at once.
+func (a *App) Form(w http.ResponseWriter, r *http.Request) (form url.Values, ok bool) {
+	if err := r.ParseForm(); err != nil {
+		a.Error(w, r, errs.New(errs.Invalid, "error.invalid"))
+		return nil, false
+	}
+	return r.PostForm, true
 }

@@ -48,7 +48,9 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) loginPost(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if _, ok := a.Form(w, r); !ok {
+		return
+	}
 	sess, err := a.Auth.LoginWith(r.Context(), a.loginInput(r, r.PostForm.Get("phone"), r.PostForm.Get("password"), "web"))
 	if err != nil {
 		retryAfter(w, err)
@@ -68,7 +70,11 @@ func (a *App) loginPost(w http.ResponseWriter, r *http.Request) {
 	a.setDevice(w, r, sess)
 	next := r.PostForm.Get("next")
 	if next == "" {
-		actor, _ := a.Auth.Authenticate(r.Context(), sess.Token)
+		// The session was made a moment ago; if it cannot be read back, the home page sends staff on.
+		actor, err := a.Auth.Authenticate(r.Context(), sess.Token)
+		if err != nil {
+			a.Log.Warn("login: read back the new session", "err", err)
+		}
 		next = "/"
 		if actor.IsStaff() {
 			next = "/admin"
@@ -91,7 +97,9 @@ func (a *App) passwordPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) passwordPost(w http.ResponseWriter, r *http.Request) {
-	r.ParseForm()
+	if _, ok := a.Form(w, r); !ok {
+		return
+	}
 	err := a.Auth.ChangePassword(r.Context(), auth.From(r.Context()), r.PostForm.Get("old_password"), r.PostForm.Get("new_password"))
 	if err != nil {
 		retryAfter(w, err)
