@@ -225,6 +225,18 @@ func (p *Page) Time(t time.Time) string {
 	return clock.Minute(t, p.loc)
 }
 
+// Day writes the town's calendar day of a moment (when a record was made), as Time writes the
+// moment; a calendar date (a birth date, a shift's day) is written with the date function.
+func (p *Page) Day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if p.loc == nil {
+		return clock.Day(t.In(clock.Zone("")))
+	}
+	return clock.Day(t.In(p.loc))
+}
+
 // zone is the zone a page for the actor shows times in: its town's, else the default.
 func (a *App) zone(ctx context.Context, actor *auth.Actor) *time.Location {
 	if a.Zone == nil || actor == nil || actor.TownID == 0 {
@@ -425,11 +437,9 @@ func Redirect(w http.ResponseWriter, r *http.Request, to string) {
 
 func (a *App) funcs() template.FuncMap {
 	return template.FuncMap{
-		// date writes a calendar day (a birth date, a shift's day) as it is stored.
-		"date": clock.Day,
-		// datetime writes a moment in clock.DefaultZone; pages write moments with {{$.Time t}},
-		// in their town's zone.
-		"datetime":  func(t time.Time) string { return clock.Minute(t, clock.Zone("")) },
+		// date writes a calendar day (a birth date, a shift's day) as it is stored; moments are
+		// written in the town's zone by the page: {{$.Time t}}, {{$.Day t}}.
+		"date":      clock.Day,
 		"add":       func(a, b int) int { return a + b },
 		"picker":    picker,
 		"hasPrefix": strings.HasPrefix,
