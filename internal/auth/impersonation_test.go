@@ -31,7 +31,7 @@ func TestNoActorImpersonates(t *testing.T) {
 		"internal/demo/bank.go":      2,
 		// The bank's own scheduler rejects an over-cap claim when its notice ends: nobody asked,
 		// and the audit log names the scheduler.
-		"internal/bank/claims.go": 1,
+		"internal/bank/claims_review.go": 1,
 	}
 	root := moduleRoot(t)
 	found := map[string][]string{}
