@@ -479,7 +479,9 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
 			return &errs.Error{Code: errs.Conflict, Key: "bank.out_of_stock", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.out_of_stock"}}}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, 'redeem', $4, $5, $6)`,
@@ -618,7 +620,9 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
 			return errs.New(errs.Conflict, "bank.order_closed")
 		}
 		return s.AddStockMove(ctx, tx, r.ItemID, r.VillageID, placesPeriod(capPeriod, r.CreatedAt, tg.Town.Location()), r.Quantity, "cancel", t.Key, a.AccountID)
@@ -646,7 +650,9 @@ func (s *Service) AddStockMove(ctx context.Context, tx db.Querier, itemID, villa
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return nil // nothing to give back to
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO bank_stock_moves (item_id, village_id, delta, source, note, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -673,7 +679,9 @@ func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redempti
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
 			return errs.New(errs.Conflict, "bank.order_closed")
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.fulfil", Entity: "redemption", EntityID: id, TownID: town, VillageID: r.VillageID})

@@ -10,6 +10,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/people"
@@ -68,17 +69,17 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 		return nil
 	}
 	now := time.Now()
-	var clock struct {
+	var past struct {
 		sync.Mutex
 		t time.Time
 	}
 	bs := bank.NewService(d, ps)
 	bs.Now = func() time.Time {
-		clock.Lock()
-		defer clock.Unlock()
-		return clock.t.UTC().Truncate(time.Microsecond)
+		past.Lock()
+		defer past.Unlock()
+		return past.t.UTC().Truncate(time.Microsecond)
 	}
-	setClock := func(t time.Time) { clock.Lock(); clock.t = t; clock.Unlock() }
+	setClock := func(t time.Time) { past.Lock(); past.t = t; past.Unlock() }
 	start := time.Date(now.Year(), now.Month(), 1, 9, 0, 0, 0, time.UTC).AddDate(0, -3, 0)
 	setClock(start)
 
@@ -86,8 +87,8 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
 		for class, rules := range demoRules {
 			if _, err := bs.InsertVersion(ctx, tx, bank.VersionInput{TownID: info.TownID, Class: class, AdoptedBy: "村民代表大会",
-				AdoptedOn: start.AddDate(0, -1, 0).Format("2006-01-02"), Resolution: "潞城文明〔" + start.Format("2006") + "〕3号",
-				EffectiveFrom: start.AddDate(0, 0, -14).Format("2006-01-02"), Rules: rules}, 0); err != nil {
+				AdoptedOn: clock.Day(start.AddDate(0, -1, 0)), Resolution: "潞城文明〔" + start.Format("2006") + "〕3号",
+				EffectiveFrom: clock.Day(start.AddDate(0, 0, -14)), Rules: rules}, 0); err != nil {
 				return err
 			}
 		}
@@ -137,7 +138,7 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 		var r people.Resident
 		var birth string
 		rows.Scan(&r.ID, &birth, &r.PartyMember)
-		r.BirthDate, _ = time.Parse("2006-01-02", birth)
+		r.BirthDate, _ = time.Parse(clock.DayLayout, birth)
 		all = append(all, res{r.ID, r.Class(now)})
 	}
 	rows.Close()
