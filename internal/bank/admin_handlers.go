@@ -60,7 +60,7 @@ func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 		v.Total.Outstanding += f.Outstanding
 		v.Total.Accounts += f.Accounts
 	}
-	v.Period = h.S.clock(v.Town).Month()
+	v.Period = v.Town.Clock(h.S.Now).Month()
 	if v.Residents, _, err = h.S.Board(ctx, townOf(r), "resident", v.Period, 10); err == nil {
 		v.Villages, _, err = h.S.Board(ctx, townOf(r), "village", v.Period, 100)
 	}

@@ -98,7 +98,7 @@ func (h *Handlers) rulesFor(ctx context.Context, a *auth.Actor, residentID int64
 	if err != nil {
 		return res, "", nil, err
 	}
-	today := h.S.clock(town).Today()
+	today := town.Clock(h.S.Now).Today()
 	class := res.Class(today)
 	rules, err := h.S.RulesInForce(ctx, res.TownID, res.VillageID, class, clock.Day(today))
 	return res, class, rules, err
@@ -297,7 +297,7 @@ func (h *Handlers) apiRankings(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, err)
 			return
 		}
-		period = h.S.clock(town).Month()
+		period = town.Clock(h.S.Now).Month()
 	}
 	items, asOf, err := h.S.Board(r.Context(), a.TownID, by, period, int(web.QueryInt(r, "limit")))
 	if err != nil {

@@ -72,7 +72,7 @@ func (s *Service) placeTarget(ctx context.Context, tg *target) error {
 	if tg.Town, err = s.town(ctx, tg.R.TownID); err != nil {
 		return err
 	}
-	today := s.clock(tg.Town).Today()
+	today := tg.Town.Clock(s.Now).Today()
 	tg.Class, tg.Today = tg.R.Class(today), clock.Day(today)
 	return nil
 }

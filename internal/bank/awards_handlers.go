@@ -75,7 +75,7 @@ func (h *Handlers) renderAward(w http.ResponseWriter, r *http.Request, form url.
 	}
 	town, err := h.town(ctx, townOf(r))
 	if err == nil {
-		v.TownRules, err = h.S.RulesInForce(ctx, town.ID, 0, people.Villager, h.S.clock(town).Day())
+		v.TownRules, err = h.S.RulesInForce(ctx, town.ID, 0, people.Villager, town.Clock(h.S.Now).Day())
 	}
 	if err != nil {
 		h.App.Error(w, r, err)

@@ -176,7 +176,7 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 	} else if utf8.RuneCountInString(in.Description) > 500 {
 		f.Add("description", "field.too_long")
 	}
-	today := s.clock(tg.Town).Today()
+	today := tg.Town.Clock(s.Now).Today()
 	if in.HappenedOn == "" {
 		f.Add("happened_on", "field.required")
 	} else if day, err := time.Parse(clock.DayLayout, in.HappenedOn); err != nil {

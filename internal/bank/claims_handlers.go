@@ -80,7 +80,7 @@ func (h *Handlers) renderClaimForm(w http.ResponseWriter, r *http.Request, form 
 		h.App.Error(w, r, err)
 		return
 	}
-	today := h.S.clock(town).Day()
+	today := town.Clock(h.S.Now).Day()
 	if form == nil {
 		form = url.Values{"happened_on": {today}}
 	}

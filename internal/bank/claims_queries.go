@@ -95,7 +95,7 @@ func (s *Service) NoticeBoard(ctx context.Context, a *auth.Actor, villageID int6
 	if err != nil {
 		return nil, err
 	}
-	today := s.clock(town).Today()
+	today := town.Clock(s.Now).Today()
 	out, err := s.claims(ctx, claimSelect+` WHERE c.village_id = $1 AND c.status = 'notice' ORDER BY c.notice_until, c.id`, villageID)
 	if err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func (s *Service) visibleClaim(ctx context.Context, a *auth.Actor, id int64) (c 
 		if err != nil {
 			return Claim{}, false, err
 		}
-		if !claimMinor(c, s.clock(town).Today()) {
+		if !claimMinor(c, town.Clock(s.Now).Today()) {
 			return c, false, nil
 		}
 	}

@@ -38,7 +38,7 @@ func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := hubView{R: res, Class: res.Class(h.S.clock(town).Today()), Balance: b}
+	v := hubView{R: res, Class: res.Class(town.Clock(h.S.Now).Today()), Balance: b}
 	for _, l := range hubLater {
 		if slices.ContainsFunc(h.App.Routes(), func(rt web.Route) bool { return rt.Method == "GET" && rt.Path == l.Path }) {
 			v.More = append(v.More, l)
@@ -93,7 +93,7 @@ func (h *Handlers) statement(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	v := statementView{R: res, Town: town, Balance: b, Period: r.URL.Query().Get("period"), Months: lastMonths(h.S.clock(town).Today()), Printed: h.S.Now()}
+	v := statementView{R: res, Town: town, Balance: b, Period: r.URL.Query().Get("period"), Months: lastMonths(town.Clock(h.S.Now).Today()), Printed: h.S.Now()}
 	if len(lines) == page {
 		v.Older = lines[len(lines)-1].Seq
 	}
@@ -270,7 +270,7 @@ func (h *Handlers) rankings(w http.ResponseWriter, r *http.Request) {
 			h.App.Error(w, r, err)
 			return
 		}
-		v.Period = rangePeriod(v.Range, h.S.clock(town).Today())
+		v.Period = rangePeriod(v.Range, town.Clock(h.S.Now).Today())
 	}
 	var err error
 	if v.Items, v.AsOf, err = h.S.Board(r.Context(), a.TownID, v.By, v.Period, 50); err != nil {

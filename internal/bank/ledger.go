@@ -299,9 +299,6 @@ const qTarget = `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r
 // Period is the town-calendar month of t, YYYY-MM.
 func Period(t time.Time, loc *time.Location) string { return t.In(loc).Format(clock.MonthLayout) }
 
-// clock is a town's calendar at the service's now: the one way the bank asks what day it is.
-func (s *Service) clock(t people.Town) clock.Clock { return clock.In(t.Location(), s.Now) }
-
 // postMany posts many awards at once, each with its own key, all drawn on one issuing
 // sub-account: the bulk award's path. It keeps post's invariants with a few statements for the
 // whole chunk instead of a few per award: it opens the accounts that are missing, locks the

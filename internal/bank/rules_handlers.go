@@ -30,7 +30,7 @@ func (h *Handlers) adminRules(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	today := h.S.clock(town).Day()
+	today := town.Clock(h.S.Now).Day()
 	form := url.Values{"adopted_on": {today}, "effective_from": {today}}
 	h.renderRules(w, r, form, nil, nil)
 }

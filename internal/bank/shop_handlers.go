@@ -41,7 +41,7 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	v := shopView{R: res, Balance: b}
-	class := string(res.Class(h.S.clock(town).Today()))
+	class := string(res.Class(town.Clock(h.S.Now).Today()))
 	for _, it := range items {
 		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) || !it.ForVillage(res.VillageID) {
 			continue // another class's or village's item: Redeem would refuse it, so it is not offered

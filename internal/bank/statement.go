@@ -219,7 +219,7 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 		return nil, fmt.Errorf("bank: rankings: %w", err)
 	}
 	defer rows.Close()
-	today := s.clock(t).Today()
+	today := t.Clock(s.Now).Today()
 	// A board is public: a minor's name, a resident's or a household head's, shows masked.
 	minor := func(birthDate string) bool {
 		birth, err := time.Parse(clock.DayLayout, birthDate)

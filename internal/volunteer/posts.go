@@ -230,7 +230,7 @@ func (s *Service) RuleCodes(ctx context.Context, a *auth.Actor, villageID int64)
 	if err != nil {
 		return nil, err
 	}
-	return s.ruleCodes(ctx, v.TownID, v.ID, clock.In(t.Location(), s.Now).Day())
+	return s.ruleCodes(ctx, v.TownID, v.ID, t.Clock(s.Now).Day())
 }
 
 // CreatePost publishes a post of a team with its shifts. Team leaders, village and town staff of
@@ -275,7 +275,7 @@ func (s *Service) CreatePost(ctx context.Context, a *auth.Actor, in PostInput) (
 	if in.OpenTo != "village" && in.OpenTo != "town" {
 		f.Add("open_to", "volunteer.open_to_invalid")
 	}
-	today := clock.In(town.Location(), s.Now).Day()
+	today := town.Clock(s.Now).Day()
 	if in.RuleCode == "" {
 		f.Add("rule_code", "field.required")
 	} else if codes, err := s.ruleCodes(ctx, t.TownID, t.VillageID, today); err != nil {

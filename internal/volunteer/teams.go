@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"siwei/internal/auth"
-	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/people"
@@ -283,7 +282,7 @@ func (s *Service) Joining(ctx context.Context, a *auth.Actor) ([]Team, bool, err
 // isChild reports whether a resident is under 14 today in their town: a child registers with a
 // guardian's consent.
 func isChild(r people.Resident, town people.Town, now func() time.Time) bool {
-	return age(r.BirthDate, clock.In(town.Location(), now).Today()) < 14
+	return age(r.BirthDate, town.Clock(now).Today()) < 14
 }
 
 // Me is the acting resident's volunteer record, or NotFound when they have not registered.
