@@ -104,9 +104,9 @@ func (s *Service) targets(ctx context.Context, ids []int64) (map[int64]*target, 
 	const chunk = 500
 	for lo := 0; lo < len(ids); lo += chunk {
 		part := ids[lo:min(lo+chunk, len(ids))]
-		p := s.params()
+		p := s.DB.Params()
 		rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.town_id, r.village_id, r.household_id, r.name, r.birth_date, r.party_member, r.status
-			FROM residents r WHERE r.id IN (`+p.list(part)+`)`, p.args...)
+			FROM residents r WHERE r.id IN (`+p.List(part)+`)`, p.Args...)
 		if err != nil {
 			return nil, fmt.Errorf("bank: residents: %w", err)
 		}
@@ -140,20 +140,20 @@ func (s *Service) keysHeld(ctx context.Context, keys []string) (claims, posted m
 	const chunk = 500
 	for lo := 0; lo < len(keys); lo += chunk {
 		part := keys[lo:min(lo+chunk, len(keys))]
-		p := s.params()
+		p := s.DB.Params()
 		var ph strings.Builder
 		for i, k := range part {
 			if i > 0 {
 				ph.WriteString(", ")
 			}
-			ph.WriteString(p.add(k))
+			ph.WriteString(p.Add(k))
 		}
 		for _, table := range []string{"bank_claims", "bank_transactions"} {
 			held := posted
 			if table == "bank_claims" {
 				held = claims
 			}
-			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+ph.String()+`)`, p.args...)
+			rows, err := s.DB.Read().QueryContext(ctx, `SELECT idem_key FROM `+table+` WHERE idem_key IN (`+ph.String()+`)`, p.Args...)
 			if err != nil {
 				return nil, nil, fmt.Errorf("bank: keys: %w", err)
 			}

@@ -102,7 +102,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 			return Posted{}, err
 		}
 	}
-	if s.DB.Engine == db.Postgres && t.Guard == nil {
+	if s.DB.WritesInWith() && t.Guard == nil {
 		return s.postStatement(ctx, tx, t, resAcct, counter)
 	}
 	accts := map[int64]*head{}
@@ -130,7 +130,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	var txID int64
 	err = s.stmt(ctx, tx, qTransaction).QueryRowContext(ctx, t.txRow(now)...).Scan(&txID)
 	if db.IsUnique(err) {
-		if s.DB.Engine != db.SQLite {
+		if s.DB.ErrorAbortsTx() {
 			return Posted{}, errKeyRace // the transaction is aborted: write() answers from outside
 		}
 		p, found, err := s.replay(ctx, tx, t)
@@ -235,7 +235,7 @@ func (s *Service) postStatement(ctx context.Context, tx db.Querier, t Transfer, 
 // through write instead (another engine, a guard, a debit, or a resident with no account yet:
 // opening one takes a transaction).
 func (s *Service) postAlone(ctx context.Context, t Transfer) (p Posted, ok bool, err error) {
-	if s.DB.Engine != db.Postgres || t.Guard != nil || t.Amount <= 0 {
+	if !s.DB.WritesInWith() || t.Guard != nil || t.Amount <= 0 {
 		return p, false, nil
 	}
 	if err := s.ensureTown(ctx, t.TownID); err != nil {
@@ -321,10 +321,10 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 	byResident := map[int64]*head{}
 	var shard *head
 	lock := func(residents []int64) error {
-		p := s.params()
-		q := headSelect + ` WHERE id = ` + p.add(counter) +
-			` OR resident_id IN (` + p.list(residents) + `) ORDER BY id` + s.DB.ForUpdate()
-		rows, err := tx.QueryContext(ctx, q, p.args...)
+		p := s.DB.Params()
+		q := headSelect + ` WHERE id = ` + p.Add(counter) +
+			` OR resident_id IN (` + p.List(residents) + `) ORDER BY id` + s.DB.ForUpdate()
+		rows, err := tx.QueryContext(ctx, q, p.Args...)
 		if err != nil {
 			return fmt.Errorf("bank: lock: %w", err)
 		}
@@ -361,10 +361,10 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 		}
 	}
 	if len(missing) > 0 {
-		p := s.params()
+		p := s.DB.Params()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_accounts (kind, town_id, village_id, resident_id, created_at)
-			SELECT 'resident', town_id, village_id, id, `+p.add(s.Now())+` FROM residents WHERE town_id = `+p.add(townID)+` AND id IN (`+p.list(missing)+`)
-			ON CONFLICT (resident_id) DO NOTHING`, p.args...); err != nil {
+			SELECT 'resident', town_id, village_id, id, `+p.Add(s.Now())+` FROM residents WHERE town_id = `+p.Add(townID)+` AND id IN (`+p.List(missing)+`)
+			ON CONFLICT (resident_id) DO NOTHING`, p.Args...); err != nil {
 			return nil, nil, fmt.Errorf("bank: open accounts: %w", err)
 		}
 		if err := lock(missing); err != nil {
@@ -382,16 +382,16 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 
 	// The transactions; a key taken before (or twice in the chunk) inserts nothing.
 	now := s.Now()
-	p := s.params()
+	p := s.DB.Params()
 	var b strings.Builder
 	for i, t := range ts {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(p.row(t.txRow(now)...))
+		b.WriteString(p.Row(t.txRow(now)...))
 	}
 	rows, err := tx.QueryContext(ctx, `INSERT INTO bank_transactions (`+names(txColumns)+`) VALUES `+b.String()+`
-		ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key`, p.args...)
+		ON CONFLICT (idem_key) DO NOTHING RETURNING id, idem_key`, p.Args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bank: post many: %w", err)
 	}
@@ -413,7 +413,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 	// Balances and chains, in the chunk's order; then one statement each for the accounts, the
 	// entries and the earnings.
 	var entries, earnings strings.Builder
-	entryArgs, earnArgs := s.params(), s.params()
+	entryArgs, earnArgs := s.DB.Params(), s.DB.Params()
 	touched := []*head{shard}
 	for i, t := range ts {
 		txID, ok := ids[t.Key]
@@ -427,7 +427,7 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 			if entries.Len() > 0 {
 				entries.WriteString(", ")
 			}
-			entries.WriteString(entryArgs.row(e.row()...))
+			entries.WriteString(entryArgs.Row(e.row()...))
 		}
 		touched = append(touched, r)
 		r.earned += t.Earned
@@ -435,22 +435,22 @@ func (s *Service) postMany(ctx context.Context, tx *sql.Tx, townID, counter int6
 			if earnings.Len() > 0 {
 				earnings.WriteString(", ")
 			}
-			earnings.WriteString(earnArgs.row(t.earningRow()...))
+			earnings.WriteString(earnArgs.Row(t.earningRow()...))
 		}
 		posted[i] = Posted{TransactionID: txID, Balance: r.balance}
 	}
 	if len(touched) == 1 {
 		return posted, results, nil // every key was taken: nothing to move
 	}
-	acctArgs := s.params()
-	if _, err := tx.ExecContext(ctx, headsSQL(acctArgs, touched), acctArgs.args...); err != nil {
+	acctArgs := s.DB.Params()
+	if _, err := tx.ExecContext(ctx, headsSQL(acctArgs, touched), acctArgs.Args...); err != nil {
 		return nil, nil, fmt.Errorf("bank: balances: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (`+names(entryColumns)+`) VALUES `+entries.String(), entryArgs.args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bank_entries (`+names(entryColumns)+`) VALUES `+entries.String(), entryArgs.Args...); err != nil {
 		return nil, nil, fmt.Errorf("bank: entries: %w", err)
 	}
-	if len(earnArgs.args) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (`+earningColumns+`) VALUES `+earnings.String()+` `+earningMerge, earnArgs.args...); err != nil {
+	if len(earnArgs.Args) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bank_earnings (`+earningColumns+`) VALUES `+earnings.String()+` `+earningMerge, earnArgs.Args...); err != nil {
 			return nil, nil, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}

@@ -63,6 +63,15 @@ type Posted struct {
 // statement (PostgreSQL cannot always infer a parameter's type in a CTE or a VALUES list).
 type column struct{ name, typ string }
 
+// types are the SQL types of cols, in their order.
+func types(cols []column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.typ
+	}
+	return out
+}
+
 // txColumns are the columns of bank_transactions a posting writes, in txRow's order.
 var txColumns = []column{{"town_id", "BIGINT"}, {"kind", "TEXT"}, {"idem_key", "TEXT"}, {"request_hash", "TEXT"},
 	{"resident_id", "BIGINT"}, {"rule_id", "BIGINT"}, {"rule_code", "TEXT"}, {"amount", "BIGINT"}, {"reason", "TEXT"},
@@ -172,14 +181,14 @@ func headUpdate(src string) string {
 }
 
 // headsSQL renders headUpdate over the values of heads, adding them to p.
-func headsSQL(p *params, heads []*head) string {
+func headsSQL(p *db.Params, heads []*head) string {
 	var b strings.Builder
 	b.WriteString("WITH v (" + names(headColumns) + ") AS (VALUES ")
 	for i, a := range heads {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(p.typedRow(headColumns, a.values()))
+		b.WriteString(p.TypedRow(types(headColumns), a.values()))
 	}
 	b.WriteString(") " + headUpdate("v"))
 	return b.String()
@@ -287,7 +296,7 @@ func placeholders(cols []column, first, n int) string {
 var (
 	qLock        = headSelect + ` WHERE id IN ($1, $2) ORDER BY id`
 	qTransaction = `INSERT INTO bank_transactions (` + names(txColumns) + `) VALUES ` + placeholders(txColumns, 1, 1) + ` RETURNING id`
-	qHeads2      = headsSQL(&params{}, []*head{{}, {}})
+	qHeads2      = headsSQL(&db.Params{}, []*head{{}, {}})
 	qEntries2    = `INSERT INTO bank_entries (` + names(entryColumns) + `) VALUES ` + placeholders(entryColumns, 1, 2)
 	qEarning     = `INSERT INTO bank_earnings (` + earningColumns + `) ` + earningSelect("$1", "$2", "$3", "$4", "$5", "$6") + ` ` + earningMerge
 )

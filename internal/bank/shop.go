@@ -87,10 +87,10 @@ func splitIDs(s string) []int64 {
 func (s *Service) checkItem(ctx context.Context, townID int64, in *ItemInput) error {
 	f := in.validate()
 	if len(in.Villages) > 0 {
-		p := s.params()
-		q := `SELECT COUNT(*) FROM villages WHERE town_id = ` + p.add(townID) + ` AND id IN (` + p.list(in.Villages) + `)`
+		p := s.DB.Params()
+		q := `SELECT COUNT(*) FROM villages WHERE town_id = ` + p.Add(townID) + ` AND id IN (` + p.List(in.Villages) + `)`
 		var n int
-		if err := s.DB.Read().QueryRowContext(ctx, q, p.args...).Scan(&n); err != nil {
+		if err := s.DB.Read().QueryRowContext(ctx, q, p.Args...).Scan(&n); err != nil {
 			return fmt.Errorf("bank: item villages: %w", err)
 		}
 		if n != len(in.Villages) {

@@ -3,15 +3,11 @@ package bank
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
-
-	"siwei/internal/db"
 )
 
 // prepare readies a posting's statements on the SQLite writer, before any transaction holds it.
 func (s *Service) prepare() {
-	if s.DB.Engine != db.SQLite {
+	if !s.DB.SingleWriter() {
 		return
 	}
 	for _, q := range []string{qLock, qTransaction, qHeads2, qEntries2, qEarning} {
@@ -77,65 +73,4 @@ func (t txQuery) QueryContext(ctx context.Context, args ...any) (*sql.Rows, erro
 }
 func (t txQuery) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.q, args...)
-}
-
-// params collects a generated statement's arguments and writes their placeholders: $N on
-// PostgreSQL; ? on SQLite, where $N is a named parameter that SQLite looks up in a list, once when
-// parsing and once when binding, which costs time quadratic in the thousands of parameters of a
-// multi-row statement. The placeholders must be written in the order of the arguments.
-type params struct {
-	args []any
-	anon bool
-}
-
-func (s *Service) params() *params { return &params{anon: s.DB.Engine == db.SQLite} }
-
-// add appends one argument and returns its placeholder.
-func (p *params) add(v any) string {
-	p.args = append(p.args, v)
-	if p.anon {
-		return "?"
-	}
-	return "$" + strconv.Itoa(len(p.args))
-}
-
-// list appends ids and returns their placeholders, comma-separated.
-func (p *params) list(ids []int64) string {
-	var b strings.Builder
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(p.add(id))
-	}
-	return b.String()
-}
-
-// typedRow appends vs and returns a VALUES row of their placeholders cast to cols' types, which
-// PostgreSQL needs where it cannot infer them (a VALUES list in a CTE).
-func (p *params) typedRow(cols []column, vs []any) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("CAST(" + p.add(v) + " AS " + cols[i].typ + ")")
-	}
-	b.WriteByte(')')
-	return b.String()
-}
-
-// row appends vs and returns a VALUES row of their placeholders.
-func (p *params) row(vs ...any) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(p.add(v))
-	}
-	b.WriteByte(')')
-	return b.String()
 }

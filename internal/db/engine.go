@@ -180,3 +180,71 @@ func (d *DB) Serialize(ctx context.Context, tx *sql.Tx, key string) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, key)
 	return err
 }
+
+// SingleWriter reports whether every write goes through one connection, one after another
+// (SQLite): statements may be prepared on it once, and a transaction sees no concurrent writer.
+func (d *DB) SingleWriter() bool { return d.Engine == SQLite }
+
+// ErrorAbortsTx reports whether a failed statement aborts its transaction (PostgreSQL): a unique
+// violation must then be answered from outside the transaction, not by reading on inside it.
+func (d *DB) ErrorAbortsTx() bool { return d.Engine == Postgres }
+
+// WritesInWith reports whether a WITH clause may hold INSERT and UPDATE statements (PostgreSQL),
+// so that several writes go in one statement and one round trip.
+func (d *DB) WritesInWith() bool { return d.Engine == Postgres }
+
+// Params collects a generated statement's arguments and writes their placeholders in the order
+// of the arguments: $N on PostgreSQL; ? on SQLite, where $N is a named parameter that SQLite looks
+// up in a list, once when parsing and once when binding, which costs time quadratic in the
+// thousands of parameters of a multi-row statement.
+type Params struct {
+	Args []any
+	anon bool
+}
+
+// Params starts the arguments of a generated statement.
+func (d *DB) Params() *Params { return &Params{anon: d.Engine == SQLite} }
+
+// Add appends one argument and returns its placeholder.
+func (p *Params) Add(v any) string {
+	p.Args = append(p.Args, v)
+	if p.anon {
+		return "?"
+	}
+	return "$" + strconv.Itoa(len(p.Args))
+}
+
+// List appends ids and returns their placeholders, comma-separated.
+func (p *Params) List(ids []int64) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.Add(id))
+	}
+	return b.String()
+}
+
+// Row appends vs and returns a VALUES row of their placeholders.
+func (p *Params) Row(vs ...any) string { return p.TypedRow(nil, vs) }
+
+// TypedRow appends vs and returns a VALUES row of their placeholders, each cast to the type of
+// the same index when types is given, which PostgreSQL needs where it cannot infer them (a
+// VALUES list in a CTE).
+func (p *Params) TypedRow(types []string, vs []any) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if types != nil {
+			b.WriteString("CAST(" + p.Add(v) + " AS " + types[i] + ")")
+		} else {
+			b.WriteString(p.Add(v))
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
+}
