@@ -69,6 +69,13 @@ func (s *Service) Review(ctx context.Context, a *auth.Actor, claimID int64, appr
 			Summary: auth.Summarize(map[string]any{"status": c.Status}, map[string]any{"status": status, "reason": reason})}); err != nil {
 			return err
 		}
+		o := claimOutcome(c, "bank.outcome.claim_rejected_title", "bank.outcome.claim_rejected", reason)
+		if approve {
+			o = claimOutcome(c, "bank.outcome.claim_notice_title", "bank.outcome.claim_notice", int(NoticePeriod.Hours()/24))
+		}
+		if err := s.tell(ctx, tx, c.ResidentID, o); err != nil {
+			return err
+		}
 		c, err = s.claimByID(ctx, tx, c.ID)
 		return err
 	})
@@ -123,7 +130,12 @@ func (s *Service) postClaim(ctx context.Context, c Claim, reviewer *auth.Actor, 
 			return p, err
 		}
 		if reviewer == nil {
-			_, err = tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'posted', transaction_id = $1 WHERE id = $2`, p.TransactionID, c.ID)
+			if _, err = tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'posted', transaction_id = $1 WHERE id = $2`, p.TransactionID, c.ID); err != nil {
+				return p, err
+			}
+			return p, s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_posted_title", "bank.outcome.claim_notice_over"))
+		}
+		if err := s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_posted_title", "bank.outcome.claim_posted")); err != nil {
 			return p, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'posted', transaction_id = $1, reviewed_by = $2, reviewed_name = $3,
@@ -187,6 +199,10 @@ func (s *Service) Object(ctx context.Context, a *auth.Actor, claimID int64, reas
 		if err != nil {
 			return fmt.Errorf("bank: object: %w", err)
 		}
+		// The claimant learns that their claim is questioned, not who questioned it.
+		if err := s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.objected_title", "bank.outcome.objected")); err != nil {
+			return err
+		}
 		if a.ActingFor == nil {
 			return nil
 		}
@@ -203,9 +219,9 @@ func (s *Service) Object(ctx context.Context, a *auth.Actor, claimID int64, reas
 // or dismisses it, which lets the notice run on. Dismissing is approving: refused to whoever
 // recorded the claim or is its claimant.
 func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionID int64, uphold bool, decision string) error {
-	var claimID int64
+	var claimID, objector int64
 	var status string
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT claim_id, status FROM bank_objections WHERE id = $1`, objectionID).Scan(&claimID, &status)
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT claim_id, resident_id, status FROM bank_objections WHERE id = $1`, objectionID).Scan(&claimID, &objector, &status)
 	if db.IsNoRows(err) {
 		return errs.New(errs.NotFound, "error.not_found")
 	}
@@ -255,11 +271,22 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 		} else if n == 0 {
 			return errs.New(errs.Conflict, "bank.objection_decided")
 		}
+		claimant := claimOutcome(c, "bank.outcome.objection_decided_title", "bank.outcome.objection_dismissed_claimant")
+		raiser := claimOutcome(c, "bank.outcome.objection_decided_title", "bank.outcome.objection_dismissed", decision)
+		raiser.Link = "/bank/notices"
 		if uphold {
 			if _, err := tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'rejected', reviewed_by = $1, reviewed_name = $2, review_reason = $3, reviewed_at = $4
 				WHERE id = $5 AND status IN ('pending', 'notice')`, db.NullID(a.AccountID), a.Name, decision, now, c.ID); err != nil {
 				return fmt.Errorf("bank: decide objection: %w", err)
 			}
+			claimant = claimOutcome(c, "bank.outcome.claim_rejected_title", "bank.outcome.objection_upheld_claimant", decision)
+			raiser.Body = "bank.outcome.objection_upheld"
+		}
+		if err := s.tell(ctx, tx, c.ResidentID, claimant); err != nil {
+			return err
+		}
+		if err := s.tell(ctx, tx, objector, raiser); err != nil {
+			return err
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.objection.decide", Entity: "objection", EntityID: objectionID, TownID: c.townID, VillageID: c.VillageID,
 			Summary: auth.Summarize(map[string]any{"status": "open", "claim_status": st}, map[string]any{"status": outcome, "decision": decision, "claim_id": c.ID})})
@@ -328,6 +355,9 @@ func (s *Service) rejectOverCap(ctx context.Context, c Claim) error {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		if err := s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_rejected_title", "bank.outcome.claim_over_cap")); err != nil {
 			return err
 		}
 		return auth.Audit(ctx, tx, sys, auth.AuditEntry{Action: "bank.claim.cap_rejected", Entity: "claim", EntityID: c.ID, TownID: c.townID, VillageID: c.VillageID,

@@ -16,6 +16,7 @@ import (
 
 	"siwei/internal/db"
 	"siwei/internal/errs"
+	"siwei/internal/notify"
 	"siwei/internal/people"
 )
 
@@ -25,8 +26,11 @@ const IssuingShards = 16
 
 // Service is the bank: the only code that writes the ledger.
 type Service struct {
-	DB       *db.DB
-	People   *people.Service
+	DB     *db.DB
+	People *people.Service
+	// Notify tells residents the outcomes that concern them (a claim approved, an order handed
+	// over); nil in tests of the ledger alone.
+	Notify   *notify.Service
 	Now      func() time.Time
 	group    *db.Group
 	ready    sync.Map // town id → system accounts exist

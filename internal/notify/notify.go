@@ -31,6 +31,9 @@ type Message struct {
 type Service struct {
 	DB  *db.DB
 	Now func() time.Time
+	// T renders an outcome's message keys (Tell) in the default language; the server sets it to
+	// the catalog's. Without it a message reads as its keys, which a test would see.
+	T func(key string, args ...any) string
 }
 
 // NewService returns the notification service on d.
@@ -66,6 +69,37 @@ func (s *Service) Send(ctx context.Context, tx db.Querier, residentIDs []int64, 
 		}
 	}
 	return nil
+}
+
+// Outcome is what a pillar tells the person an outcome concerns (a claim approved, an order
+// handed over, a need taken): message keys from the pillar's catalog and their arguments, and the
+// page to open.
+type Outcome struct {
+	Title string // message key of the title
+	Body  string // message key of the body
+	Args  []any  // for the body's placeholders
+	Link  string // a local path
+}
+
+// Tell sends an outcome to a resident inside tx, written in the default language: the message
+// reaches them whether or not the operation's page is the one they look at, and a refused or
+// rolled-back operation tells nobody. A resident id of 0 (a record with no resident) is skipped.
+func (s *Service) Tell(ctx context.Context, tx db.Querier, residentID int64, o Outcome) error {
+	if residentID == 0 {
+		return nil
+	}
+	t := s.T
+	if t == nil {
+		t = func(key string, args ...any) string { return key }
+	}
+	m := Message{Title: t(o.Title), Body: t(o.Body, o.Args...), Link: o.Link}
+	if r := []rune(m.Title); len(r) > 60 {
+		m.Title = string(r[:60])
+	}
+	if r := []rune(m.Body); len(r) > 1000 {
+		m.Body = string(r[:999]) + "…"
+	}
+	return s.Send(ctx, tx, []int64{residentID}, m)
 }
 
 // Inbox lists the newest messages of the resident the actor acts as, and how many are unread.

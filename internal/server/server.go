@@ -57,9 +57,16 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
+	cat, err := Catalog()
+	if err != nil {
+		return nil, err
+	}
 	ps := people.NewService(d, cipher)
 	bs := bank.NewService(d, ps)
 	ns := notify.NewService(d)
+	// Outcomes are written in the default language when they happen, in the pillars' own words.
+	ns.T = func(key string, args ...any) string { return cat.T(web.DefaultLang, key, args...) }
+	bs.Notify = ns
 	as := auth.NewService(d)
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
 	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns)}, nil
