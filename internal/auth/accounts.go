@@ -172,6 +172,30 @@ func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
 	return Hide(Can(a, RoleGrant, Scope{TownID: g.TownID}))
 }
 
+// GrantableRoles are the roles, in display order, that a may give within a town, by the rules of
+// canGrant: a district admin every role; a town admin the town's roles and the village roles of
+// its villages; a village admin only a resident's login (村民) in its village. The account forms
+// offer these and nothing else.
+func GrantableRoles(a *Actor, townID int64) []Role {
+	var out []Role
+	for _, r := range Roles {
+		var ok bool
+		switch {
+		case r == DistrictAdmin:
+			ok = Can(a, TownCreate, Scope{}) == nil
+		case r == ResidentRole:
+			all, villages := Visible(a, AccountManage, townID)
+			ok = all || len(villages) > 0
+		default:
+			ok = Can(a, RoleGrant, Scope{TownID: townID}) == nil
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // mayAnywhere refuses, with Unauthorized or Forbidden, an actor who may take act in no scope at all.
 // What it answers depends only on who asks, so it reveals nothing about the object asked for.
 func mayAnywhere(a *Actor, act Action) error {

@@ -2,6 +2,7 @@ package people
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"siwei/internal/auth"
@@ -50,8 +51,16 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 	for _, v := range vs {
 		names[v.ID] = v.Name
 	}
-	p := h.App.NewPage(r, "accounts.title", map[string]any{"Accounts": list, "Villages": vs, "VillageNames": names, "Roles": auth.Roles,
-		"Page": page, "Q": r.URL.Query().Get("q")})
+	roles, grantable, role := grantChoices(a, vs)
+	var village int64 // chosen first: the one village there is, else none
+	if len(grantable) == 1 {
+		village = grantable[0].ID
+	}
+	if ferr != nil {
+		village = web.FormID(r.PostForm.Get("village_id"))
+	}
+	p := h.App.NewPage(r, "accounts.title", map[string]any{"Accounts": list, "Villages": grantable, "VillageNames": names, "Roles": roles,
+		"Role": role, "VillageID": village, "VillageRoles": slices.ContainsFunc(roles, auth.Role.VillageScoped), "Page": page, "Q": r.URL.Query().Get("q")})
 	if ferr != nil {
 		p.Form = r.PostForm
 		if status, err = h.App.FormErrors(p, ferr); err != nil {
@@ -60,6 +69,26 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 		}
 	}
 	h.App.Render(w, r, status, "accounts.html", p)
+}
+
+// grantChoices are what the account forms offer: the roles the actor may give in its town, the
+// villages (of vs) it may give village roles in, and the role chosen first, a village's admin
+// when it may give that (the usual new staff account), else the first it may give.
+func grantChoices(a *auth.Actor, vs []Village) (roles []auth.Role, villages []Village, first auth.Role) {
+	roles = auth.GrantableRoles(a, a.TownID)
+	all, ids := auth.Visible(a, auth.AccountManage, a.TownID)
+	for _, v := range vs {
+		if all || slices.Contains(ids, v.ID) {
+			villages = append(villages, v)
+		}
+	}
+	switch {
+	case slices.Contains(roles, auth.VillageAdmin):
+		first = auth.VillageAdmin
+	case len(roles) > 0:
+		first = roles[0]
+	}
+	return roles, villages, first
 }
 
 func grantFromForm(r *http.Request, townID int64) auth.Grant {
