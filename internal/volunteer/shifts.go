@@ -142,8 +142,14 @@ func (s *Service) PostOf(ctx context.Context, shiftID int64) (int64, error) {
 	return id, nil
 }
 
+// positionCol is a sign-up's place in its shift's waiting line, from 1 (0 when not waiting), by
+// (queued_at, id). It is the one count of places in line: the roster, the volunteer's pages, the
+// API and the answer to a sign-up all read it, so nobody is told a place the roster does not show.
+const positionCol = `CASE WHEN su.status = 'waiting' THEN (SELECT COUNT(*) FROM volunteer_signups w WHERE w.shift_id = su.shift_id AND w.status = 'waiting'
+	AND (w.queued_at < su.queued_at OR (w.queued_at = su.queued_at AND w.id <= su.id))) ELSE 0 END`
+
 const signupCols = `su.id, su.shift_id, su.volunteer_id, v.number, su.resident_id, r.name, su.status, su.scanned_in_at, su.scanned_out_at, su.checked_in_at, su.checked_out_at,
-	su.checked_in_by, su.checked_out_by, su.minutes, su.confirmed_by, su.transaction_id, su.award_error, tw.timezone`
+	su.checked_in_by, su.checked_out_by, su.minutes, su.confirmed_by, su.transaction_id, su.award_error, tw.timezone, ` + positionCol
 
 const signupFrom = ` FROM volunteer_signups su JOIN volunteers v ON v.id = su.volunteer_id JOIN residents r ON r.id = su.resident_id JOIN towns tw ON tw.id = v.town_id `
 
@@ -153,7 +159,7 @@ func scanSignup(sc interface{ Scan(...any) error }) (Signup, error) {
 	var tx sql.NullInt64
 	var zone string
 	err := sc.Scan(&su.ID, &su.ShiftID, &su.VolunteerID, &su.VolunteerNumber, &su.ResidentID, &su.Name, &su.Status, &si, &so, &ci, &co,
-		&su.CheckedInBy, &su.CheckedOutBy, &su.Minutes, &su.ConfirmedBy, &tx, &su.AwardError, &zone)
+		&su.CheckedInBy, &su.CheckedOutBy, &su.Minutes, &su.ConfirmedBy, &tx, &su.AwardError, &zone, &su.Position)
 	su.ScannedInAt, su.ScannedOutAt, su.CheckedInAt, su.CheckedOutAt, su.TransactionID = si.V, so.V, ci.V, co.V, tx.Int64
 	su.loc = clock.Zone(zone)
 	return su, err
@@ -167,42 +173,18 @@ func (s *Service) signups(ctx context.Context, q db.Querier, where string, args 
 	}
 	defer rows.Close()
 	var out []Signup
-	pos, shift := 0, int64(0)
 	for rows.Next() {
 		su, err := scanSignup(rows)
 		if err != nil {
 			return nil, err
-		}
-		if su.ShiftID != shift {
-			pos, shift = 0, su.ShiftID
-		}
-		if su.Status == Waiting {
-			pos++
-			su.Position = pos
 		}
 		out = append(out, su)
 	}
 	return out, rows.Err()
 }
 
-// signupOf is a resident's sign-up on a shift (not a cancelled one), with their place in the
-// waiting line counted from the queue's index rather than by reading the line.
+// signupOf is a resident's sign-up on a shift (not a cancelled one), with its place in line.
 func (s *Service) signupOf(ctx context.Context, q db.Querier, shiftID, residentID int64) (Signup, error) {
-	su, err := s.signupRow(ctx, q, shiftID, residentID)
-	if err != nil || su.Status != Waiting {
-		return su, err
-	}
-	var queued time.Time
-	if err := q.QueryRowContext(ctx, `SELECT queued_at FROM volunteer_signups WHERE id = $1`, su.ID).Scan(&queued); err != nil {
-		return su, err
-	}
-	err = q.QueryRowContext(ctx, `SELECT COUNT(*) + 1 FROM volunteer_signups WHERE shift_id = $1 AND status = 'waiting' AND (queued_at < $2 OR (queued_at = $2 AND id < $3))`,
-		shiftID, queued, su.ID).Scan(&su.Position)
-	return su, err
-}
-
-// signupRow is a resident's sign-up on a shift (not a cancelled one) without its place in line.
-func (s *Service) signupRow(ctx context.Context, q db.Querier, shiftID, residentID int64) (Signup, error) {
 	su, err := scanSignup(q.QueryRowContext(ctx, `SELECT `+signupCols+signupFrom+`WHERE su.shift_id = $1 AND su.resident_id = $2 AND su.status <> 'cancelled'`, shiftID, residentID))
 	if db.IsNoRows(err) {
 		return su, notFound
@@ -381,7 +363,7 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 		status := Waiting
 		if took == 1 {
 			status = Confirmed
-		} else if err := tx.QueryRowContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting + 1 WHERE id = $1 RETURNING waiting`, shiftID).Scan(&su.Position); err != nil {
+		} else if _, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting + 1 WHERE id = $1`, shiftID); err != nil {
 			return err // the end of the line, under the same row lock
 		}
 		su.Status = status
@@ -405,6 +387,12 @@ func (s *Service) SignUp(ctx context.Context, a *auth.Actor, shiftID int64) (Sig
 		if db.IsUnique(err) {
 			return errs.New(errs.Conflict, "volunteer.signup_raced")
 		}
+		if err != nil || status == Confirmed {
+			return err
+		}
+		// The place in line is told from the query the roster reads, under the shift's lock.
+		held, err := s.signupOf(ctx, tx, shiftID, self)
+		su.Position = held.Position
 		return err
 	})
 	if errs.Is(err, errs.Conflict) {
