@@ -276,8 +276,8 @@ func (s *Service) StockIn(ctx context.Context, a *auth.Actor, in StockInput) err
 		f.Add("note", "bank.donor_required")
 	}
 	var town int64
-	var kind string
-	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, kind FROM bank_items WHERE id = $1`, in.ItemID).Scan(&town, &kind); err != nil || town != v.TownID {
+	var kind, name string
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT town_id, kind, name FROM bank_items WHERE id = $1`, in.ItemID).Scan(&town, &kind, &name); err != nil || town != v.TownID {
 		f.Add("item_id", "bank.item_unknown")
 	} else if kind == "service" {
 		f.Add("item_id", "bank.service_no_stock")
@@ -289,7 +289,12 @@ func (s *Service) StockIn(ctx context.Context, a *auth.Actor, in StockInput) err
 		if err := s.AddStock(ctx, tx, in, a.AccountID); err != nil {
 			return err
 		}
-		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.stock.in", Entity: "item", EntityID: in.ItemID, TownID: v.TownID, VillageID: v.ID, Summary: auth.Summarize(nil, in)})
+		// The item's name, for the audit page's sentence: "王店员 把 肥皂 入库 50 件".
+		after := struct {
+			StockInput
+			Name string `json:"name"`
+		}{in, name}
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.stock.in", Entity: "item", EntityID: in.ItemID, TownID: v.TownID, VillageID: v.ID, Summary: auth.Summarize(nil, after)})
 	})
 }
 
