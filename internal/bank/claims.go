@@ -89,6 +89,9 @@ type ClaimInput struct {
 	Photos      [][]byte `json:"photos"`
 	// IdempotencyKey, when given, makes a resent claim (a double tap, a retry) return the first.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// ConfirmDuplicate files the claim although the resident claimed the same rule for the same
+	// day in the last 24 hours: without it such a claim is refused for the person to decide.
+	ConfirmDuplicate bool `json:"confirm_duplicate,omitempty"`
 }
 
 // selfClaimKey is where a resident's own claim key is kept: in the resident's namespace, so that
@@ -185,6 +188,11 @@ func (s *Service) Claim(ctx context.Context, a *auth.Actor, in ClaimInput) (Clai
 		f.Add("happened_on", "people.date_future")
 	} else if day.Before(today.AddDate(-1, 0, 0)) {
 		f.Add("happened_on", "bank.date_too_old")
+	}
+	if len(f) == 0 && !in.ConfirmDuplicate {
+		if err := s.checkDuplicateClaim(ctx, tg.R.ID, rule, in.HappenedOn); err != nil {
+			return Claim{}, err
+		}
 	}
 	// The photos' headers are read only now, and their pixels decoded only once everything else
 	// is in order: a claim refused for its rule or date costs no decoding.
@@ -331,4 +339,25 @@ func (s *Service) claimByKey(ctx context.Context, key string, tg target, rule Ru
 		return nil, true, errKeyReused()
 	}
 	return &c, true, nil
+}
+
+// DuplicateWindow is how far back a claim of the same rule for the same day counts as a likely
+// duplicate, asked about before a second is filed.
+const DuplicateWindow = 24 * time.Hour
+
+// checkDuplicateClaim refuses, for the person to confirm, a claim of the same rule and day as one
+// the resident filed in the last DuplicateWindow that was not rejected or withdrawn: a second tap,
+// or the clerk and the resident both recording the same deed.
+func (s *Service) checkDuplicateClaim(ctx context.Context, residentID int64, rule Rule, day string) error {
+	var n int
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM bank_claims WHERE resident_id = $1 AND rule_code = $2 AND happened_on = $3
+		AND status IN ('pending', 'notice', 'posted') AND created_at > $4`, residentID, rule.Code, day, s.Now().Add(-DuplicateWindow)).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("bank: claim duplicates: %w", err)
+	}
+	if n > 0 {
+		return &errs.Error{Code: errs.Conflict, Key: "bank.claim_duplicate", Args: []any{rule.Name, day},
+			Fields: []errs.FieldError{{Field: "confirm_duplicate", Key: "bank.claim_duplicate", Args: []any{rule.Name, day}}}}
+	}
+	return nil
 }

@@ -156,7 +156,9 @@ func (e *claimEnv) office(phone string, residentID int64) *auth.Actor {
 
 func (e *claimEnv) claim(a *auth.Actor, rule string, photos ...[]byte) bank.Claim {
 	e.t.Helper()
-	c, err := e.bs.Claim(e.ctx, a, bank.ClaimInput{RuleCode: rule, Description: "清理村口垃圾", HappenedOn: e.today, Photos: photos})
+	// Tests of other things file the same rule for the same day freely: the question a likely
+	// duplicate asks first is TestClaimDuplicateAsksFirst's.
+	c, err := e.bs.Claim(e.ctx, a, bank.ClaimInput{RuleCode: rule, Description: "清理村口垃圾", HappenedOn: e.today, Photos: photos, ConfirmDuplicate: true})
 	if err != nil {
 		e.t.Fatalf("claim %s: %v", rule, err)
 	}
@@ -869,6 +871,45 @@ func FuzzProcessPhoto(f *testing.F) {
 		}
 		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(out)); err != nil || cfg.Width != w || cfg.Height != h {
 			t.Fatalf("output decodes as %d×%d, %v", cfg.Width, cfg.Height, err)
+		}
+	})
+}
+
+// TestClaimDuplicateAsksFirst: a claim of the same rule for the same day as one filed in the last
+// 24 hours is refused until the person confirms it is another deed; a rejected first claim, another
+// day or a day later asks nothing.
+func TestClaimDuplicateAsksFirst(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newClaimEnv(t, d)
+		in := bank.ClaimInput{RuleCode: "once", Description: "清理村口垃圾", HappenedOn: e.today}
+		if _, err := e.bs.Claim(e.ctx, e.resident, in); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.bs.Claim(e.ctx, e.resident, in)
+		wantClaimRefusal(t, "the same claim again", err, "conflict bank.claim_duplicate confirm_duplicate:bank.claim_duplicate")
+		if n := e.count(`SELECT COUNT(*) FROM bank_claims WHERE resident_id = $1`, e.resident.ResidentID); n != 1 {
+			t.Fatalf("a refused duplicate stored a claim: %d claims", n)
+		}
+		other := in
+		other.HappenedOn = e.town.Today(time.Now()).AddDate(0, 0, -1).Format("2006-01-02")
+		if _, err := e.bs.Claim(e.ctx, e.resident, other); err != nil {
+			t.Errorf("another day: %v", err)
+		}
+		in.ConfirmDuplicate = true
+		if _, err := e.bs.Claim(e.ctx, e.resident, in); err != nil {
+			t.Errorf("confirmed: %v", err)
+		}
+		in.ConfirmDuplicate = false
+		e.later(bank.DuplicateWindow + time.Minute)
+		if _, err := e.bs.Claim(e.ctx, e.resident, in); err != nil {
+			t.Errorf("a day later: %v", err)
+		}
+		// Only rejected claims of the rule and day remain within the window: nothing to ask.
+		if _, err := e.d.Write().ExecContext(e.ctx, `UPDATE bank_claims SET status = 'rejected' WHERE resident_id = $1`, e.resident.ResidentID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.bs.Claim(e.ctx, e.resident, in); err != nil {
+			t.Errorf("after the others were rejected: %v", err)
 		}
 	})
 }

@@ -31,7 +31,7 @@ func TestClaimOutcomesReachTheClaimant(t *testing.T) {
 		claim := func(rule, what string) int64 {
 			t.Helper()
 			var c bank.Claim
-			if st, raw := resident.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": rule, "description": what, "happened_on": yesterday}, &c); st != 201 {
+			if st, raw := resident.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": rule, "description": what, "happened_on": yesterday, "confirm_duplicate": true}, &c); st != 201 {
 				t.Fatalf("claim %s: %d %s", rule, st, raw)
 			}
 			return c.ID

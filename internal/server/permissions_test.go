@@ -135,7 +135,7 @@ var matrix = []perm{
 	{"GET /bank/rankings", "", "", "LAAAA"},
 	{"GET /bank/claims", "", "", "LARRR"},
 	{"GET /bank/claims/new", "", "", "LARRR"},
-	{"POST /bank/claims", "", "rule_code=help&description=矩阵&happened_on={today}", "LARRR"},
+	{"POST /bank/claims", "", "rule_code=help&description=矩阵&happened_on={today}&confirm_duplicate=1", "LARRR"},
 	{"GET /bank/claims/{id}/photos/{n}", "/bank/claims/{claim}/photos/1", "", "LNNAA"},
 	{"POST /bank/claims/{id}/objections", "/bank/claims/{notice}/objections", "reason=矩阵异议", "LARRR"},
 	{"GET /bank/notices", "", "", "LARRR"},
@@ -184,7 +184,7 @@ var matrix = []perm{
 	{"GET /api/v1/bank/rankings", "/api/v1/bank/rankings?by=household", "", "LAAAA"},
 	{"GET /api/v1/bank/figures", "", "", "LFAAA"},
 	{"GET /api/v1/bank/cards/lookup", "/api/v1/bank/cards/lookup?card={cardno}", "", "LFNAA"},
-	{"POST /api/v1/bank/claims", "", `{"rule_code":"help","description":"矩阵","happened_on":"{today}"}`, "LAFFF"},
+	{"POST /api/v1/bank/claims", "", `{"rule_code":"help","description":"矩阵","happened_on":"{today}","confirm_duplicate":true}`, "LAFFF"},
 	{"GET /api/v1/bank/claims", "", "", "LAFFF"},
 	{"GET /api/v1/bank/notices", "/api/v1/bank/notices?village_id={village}", "", "LNNAA"},
 	{"POST /api/v1/bank/claims/{id}/objections", "/api/v1/bank/claims/{notice}/objections", `{"reason":"矩阵异议"}`, "LAFFF"},
@@ -647,7 +647,7 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 	must(party.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "help", "description": "帮邻居收玉米", "happened_on": today,
 		"photos": []string{photo}}, &claim))
 	set("claim", claim.ID)
-	must(party.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "help", "description": "帮五保户修屋顶", "happened_on": today}, &claim))
+	must(party.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "help", "description": "帮五保户修屋顶", "happened_on": today, "confirm_duplicate": true}, &claim))
 	set("notice", claim.ID)
 	must(village.JSON("POST", fmt.Sprintf("/api/v1/bank/claims/%d/review", claim.ID), map[string]any{"approve": true}, nil))
 	var objection struct {
