@@ -242,6 +242,13 @@ func (h *Handlers) audit(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	p := h.App.NewPage(r, "audit.title", map[string]any{"Entries": entries, "F": f, "From": q.Get("from"), "To": q.Get("to")})
+	names, err := h.S.AuditNames(r.Context(), entries)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	data := map[string]any{"F": f, "From": q.Get("from"), "To": q.Get("to")}
+	p := h.App.NewPage(r, "audit.title", data)
+	data["Entries"] = AuditLines(p.T, entries, names)
 	h.App.Render(w, r, http.StatusOK, "audit.html", p)
 }

@@ -92,6 +92,18 @@ func families(t *testing.T, audits []string) []family {
 	for _, s := range volunteer.NeedFlow.States {
 		needStates = append(needStates, s.Name)
 	}
+	// An audit action's sentence is optional (the audit page falls back to who, the action's label
+	// and the record); one written in zh-CN must be in every language.
+	cat, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sentences []string
+	for _, a := range audits {
+		if _, ok := cat[web.DefaultLang]["audit.sentence."+a]; ok && !slices.Contains(sentences, a) {
+			sentences = append(sentences, a)
+		}
+	}
 	periods := schemaValues(t, "bank_items", "limit_period")
 	sameAs(t, "bank periods", periods, schemaValues(t, "bank_items", "capacity_period"), schemaValues(t, "bank_rules", "cap_period"))
 
@@ -130,6 +142,8 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "gender.", values: genders, from: "people.Male, Female"},
 		{prefix: "care.", values: care, from: "people.CareTags"},
 		{prefix: "audit.", values: audits, from: "every auth.AuditEntry Action in the code, and each flow's actions"},
+		{prefix: "audit.sentence.", values: sentences, from: "the audit actions with a sentence in zh-CN"},
+		{prefix: "audit.field.", values: people.AuditFields, from: "people.AuditFields"},
 
 		{prefix: "bank.kind.", values: txKinds, from: "the bank's Transfer kinds"},
 		{prefix: "bank.cap.", values: periods, from: "schema bank_items.limit_period"},
@@ -166,7 +180,9 @@ var flows = []*flow.Flow{volunteer.NeedFlow}
 // notKeys are literals that look like keys and are not, each with why. Permission actions
 // (auth.Action constants), audit actions (auth.AuditEntry.Action) and flow names are told apart
 // by where they are written, not listed here.
-var notKeys = map[string]string{}
+var notKeys = map[string]string{
+	"volunteer.need.create": "an audit action, whose text summary the audit page reads (people.auditTexts)",
+}
 
 // fileExt marks literals that are file names, not keys.
 var fileExt = regexp.MustCompile(`\.(html|xlsx|json|css|js|png|svg|ico|txt|csv|sql|go|pdf|jpe?g|webp|woff2?|map)$`)
