@@ -99,7 +99,7 @@ type postsView struct {
 	Teams    []Team
 	Posts    []Post
 	Skills   []string
-	Rules    []string
+	Rules    []PostRule
 	Weekdays []int
 }
 
@@ -122,7 +122,7 @@ func (h *Handlers) renderPosts(w http.ResponseWriter, r *http.Request, f url.Val
 			h.App.Error(w, r, err)
 			return
 		}
-		if v.Rules, err = h.S.RuleCodes(ctx, a, v.Village); err != nil {
+		if v.Rules, err = h.S.Rules(ctx, a, v.Village); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
@@ -183,6 +183,8 @@ func (h *Handlers) createPost(w http.ResponseWriter, r *http.Request) {
 // rosterView is a post's roster: its shifts, the coming ones first unless all are asked for.
 type rosterView struct {
 	Post   Post
+	Rule   PostRule
+	RuleOK bool // the post's rule is still in force
 	Shifts []Shift
 	All    bool
 	Hidden int
@@ -203,6 +205,10 @@ func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, id int64
 		return
 	}
 	v := rosterView{Post: p, All: r.URL.Query().Get("all") == "1"}
+	if v.Rule, v.RuleOK, err = h.S.RuleOf(r.Context(), auth.From(r.Context()), p); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	if v.All || len(shifts) <= 60 {
 		v.Shifts = shifts
 	} else {
@@ -312,7 +318,9 @@ func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
 		h.renderShift(w, r, id, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_completed", id))
+	// The flash says what the button did; it said the shift was complete and paid.
+	flash := map[string]string{"in": "flash.volunteer_checked_in", "out": "flash.volunteer_checked_out", "confirm": "flash.volunteer_scan_confirmed"}[in.Action]
+	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=%s", id, flash))
 }
 
 func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {

@@ -322,6 +322,8 @@ func (h *Handlers) certificate(w http.ResponseWriter, r *http.Request) {
 // needsView lists needs with the form to file one.
 type needsView struct {
 	Needs      []Need
+	Raised     []Need // the resident's page: needs raised for them
+	Serving    []Need // the resident's page: needs they serve or their team may take
 	Categories []string
 	Urgencies  []string
 	Villages   []people.Village
@@ -332,12 +334,12 @@ type needsView struct {
 func (h *Handlers) myNeeds(w http.ResponseWriter, r *http.Request) { h.renderMyNeeds(w, r, nil, nil) }
 
 func (h *Handlers) renderMyNeeds(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
-	ns, err := h.S.Needs(r.Context(), asResident(auth.From(r.Context())), NeedFilter{})
+	raised, serving, err := h.S.MyNeeds(r.Context(), asResident(auth.From(r.Context())))
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Needs: ns, Categories: CategoryList, Urgencies: Urgencies}, f, ferr)
+	h.App.RenderForm(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Raised: raised, Serving: serving, Categories: CategoryList, Urgencies: Urgencies}, f, ferr)
 }
 
 func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
@@ -383,7 +385,50 @@ func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, id int64, 
 	}
 	v := needView{Need: d.Need, Can: NeedFlow.Can(d.Need.Status, d.Parties), Lead: d.Parties.Has(flow.Dispatcher), Admin: admin,
 		Suggestions: d.Suggestions, Volunteers: d.Volunteers}
-	h.App.RenderForm(w, r, "volunteer_need.html", "volunteer.need.title", v, f, ferr)
+	p := h.App.NewPage(r, "volunteer.need.title", v)
+	p.Form = f
+	if did := r.URL.Query().Get("did"); did != "" && ferr == nil {
+		p.Flash = needFlash(p, did, d.Need)
+	}
+	status := http.StatusOK
+	if ferr != nil {
+		if status, err = h.App.FormErrors(p, ferr); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+	}
+	h.App.Render(w, r, status, "volunteer_need.html", p)
+}
+
+// needDid names each of NeedFlow's actions as done, for the flash after it.
+var needDid = map[string]string{"assign": "volunteer.did.assign", "take": "volunteer.did.take", "done": "volunteer.did.done",
+	"rate": "volunteer.did.rate", "send_back": "volunteer.did.send_back", "refuse": "volunteer.did.refuse"}
+
+// needFlash says what an action on a need did and where it now stands: "已派单：民生帮扶队 · 状态
+// 已派单". The action is one the need page redirected with (did=); anything else says nothing.
+func needFlash(p *web.Page, action string, n Need) string {
+	did, ok := needDid[action]
+	if !ok {
+		return ""
+	}
+	what := ""
+	switch action {
+	case "assign":
+		if n.TeamKind != "" {
+			what = p.T("volunteer.kind." + string(n.TeamKind))
+		}
+	case "take":
+		what = n.VolunteerName
+	case "rate":
+		if n.Rating > 0 {
+			what = p.T("volunteer.rated", n.Rating)
+		}
+	}
+	done := p.T(did)
+	if what != "" {
+		done = p.T("volunteer.did_what", done, what)
+	}
+	return p.T("volunteer.did", done, p.T("volunteer.need_status."+n.Status))
 }
 
 func (h *Handlers) act(w http.ResponseWriter, r *http.Request) {
@@ -401,7 +446,7 @@ func (h *Handlers) act(w http.ResponseWriter, r *http.Request) {
 		h.renderNeed(w, r, id, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("%s?flash=flash.saved", r.URL.Path))
+	web.Redirect(w, r, r.URL.Path+"?"+url.Values{"did": {in.Action}}.Encode())
 }
 
 // qrPNG is a QR code of a shift's check-in address.

@@ -51,28 +51,31 @@ var NeedFlow = flow.New(flow.Flow{
 // Need is a 群众需求: what someone in a village needs, found at the door (敲门问需) or filed by
 // the resident, and how far it has got.
 type Need struct {
-	ID             int64       `json:"id"`
-	TownID         int64       `json:"town_id"`
-	VillageID      int64       `json:"village_id"`
-	VillageName    string      `json:"village_name"`
-	Category       string      `json:"category"`
-	Description    string      `json:"description"`
-	ForResidentID  int64       `json:"for_resident_id,omitzero"`
-	ForName        string      `json:"for_name"`
-	Urgency        string      `json:"urgency"`
-	Status         string      `json:"status"`
-	TeamID         int64       `json:"team_id,omitzero"`
-	TeamKind       TeamKind    `json:"team_kind,omitempty"`
-	VolunteerID    int64       `json:"volunteer_id,omitzero"`
-	VolunteerName  string      `json:"volunteer_name,omitempty"`
-	Rating         int         `json:"rating,omitzero"`
-	RatingComment  string      `json:"rating_comment,omitempty"`
-	Source         string      `json:"source"`
-	RecordedByName string      `json:"recorded_by_name"`
-	CreatedAt      time.Time   `json:"created_at"`
-	ClosedAt       time.Time   `json:"closed_at,omitzero"`
-	WaitingHours   int         `json:"waiting_hours"`
-	Events         []NeedEvent `json:"events,omitempty"`
+	ID             int64     `json:"id"`
+	TownID         int64     `json:"town_id"`
+	VillageID      int64     `json:"village_id"`
+	VillageName    string    `json:"village_name"`
+	Category       string    `json:"category"`
+	Description    string    `json:"description"`
+	ForResidentID  int64     `json:"for_resident_id,omitzero"`
+	ForName        string    `json:"for_name"`
+	Urgency        string    `json:"urgency"`
+	Status         string    `json:"status"`
+	TeamID         int64     `json:"team_id,omitzero"`
+	TeamKind       TeamKind  `json:"team_kind,omitempty"`
+	VolunteerID    int64     `json:"volunteer_id,omitzero"`
+	VolunteerName  string    `json:"volunteer_name,omitempty"`
+	Rating         int       `json:"rating,omitzero"`
+	RatingComment  string    `json:"rating_comment,omitempty"`
+	Source         string    `json:"source"`
+	RecordedByName string    `json:"recorded_by_name"`
+	CreatedAt      time.Time `json:"created_at"`
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
+	WaitingHours   int       `json:"waiting_hours"`
+	// Overdue is whether the need has stayed in its state past the due time NeedFlow gives it.
+	// NeedFlow's states have no deadline yet, so no need is overdue today.
+	Overdue bool        `json:"overdue"`
+	Events  []NeedEvent `json:"events,omitempty"`
 	// Actions are what the person who asked may do with the need now (NeedFlow).
 	Actions    []string `json:"actions,omitzero"`
 	recordedBy int64
@@ -80,6 +83,13 @@ type Need struct {
 
 // Waited is how long an open need has waited, as days and hours.
 func (n Need) Waited() (days, hours int) { return n.WaitingHours / 24, n.WaitingHours % 24 }
+
+// WaitedInDays reports whether pages write the wait in whole days (past two days) rather than
+// in hours: "已等 11 天", not "已等 264 小时".
+func (n Need) WaitedInDays() bool { return n.WaitingHours >= 48 }
+
+// WaitedDays is the wait in whole days.
+func (n Need) WaitedDays() int { return n.WaitingHours / 24 }
 
 // Closed reports whether the need has ended.
 func (n Need) Closed() bool {
@@ -229,7 +239,40 @@ func (s *Service) need(ctx context.Context, q db.Querier, id int64) (Need, error
 	if db.IsNoRows(err) {
 		return n, notFound
 	}
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	ns := []Need{n}
+	err = s.markOverdue(ctx, q, ns)
+	return ns[0], err
+}
+
+// markOverdue marks the needs that NeedFlow counts overdue (past their state's due time): pages
+// show those waits in red, and only those.
+func (s *Service) markOverdue(ctx context.Context, q db.Querier, ns []Need) error {
+	var ids []string
+	var args []any
+	at := map[int64]int{}
+	for i, n := range ns {
+		if !n.Closed() {
+			args = append(args, n.ID)
+			ids = append(ids, fmt.Sprintf("$%d", len(args)))
+			at[n.ID] = i
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	late, err := NeedFlow.Overdue(ctx, q, s.Now(), flow.Orders{SQL: `SELECT id, 0 FROM volunteer_needs WHERE id IN (` + strings.Join(ids, ", ") + `)`, Args: args})
+	if err != nil {
+		return err
+	}
+	for _, l := range late {
+		if i, ok := at[l.OrderID]; ok {
+			ns[i].Overdue = true
+		}
+	}
+	return nil
 }
 
 // mayLead reports whether the actor leads the need's village.
@@ -399,6 +442,9 @@ func (s *Service) Needs(ctx context.Context, a *auth.Actor, f NeedFilter) ([]Nee
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.markOverdue(ctx, s.DB.Read(), out); err != nil {
+		return nil, err
+	}
 	slices.SortStableFunc(out, func(x, y Need) int {
 		if x.Closed() != y.Closed() {
 			return boolInt(x.Closed()) - boolInt(y.Closed())
@@ -409,6 +455,32 @@ func (s *Service) Needs(ctx context.Context, a *auth.Actor, f NeedFilter) ([]Nee
 		return x.CreatedAt.Compare(y.CreatedAt)
 	})
 	return out, nil
+}
+
+// MyNeeds splits the needs a resident sees in two: those raised for them (我提的需求), and those
+// they serve, taken by them or waiting for a member of their team (我接的需求). A need they both
+// raised and took is in both.
+func (s *Service) MyNeeds(ctx context.Context, a *auth.Actor) (raised, serving []Need, err error) {
+	all, err := s.Needs(ctx, a, NeedFilter{})
+	if err != nil {
+		return nil, nil, err
+	}
+	vid, _, err := s.memberOf(ctx, a, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	raised, serving = []Need{}, []Need{}
+	for _, n := range all {
+		mine := n.ForResidentID != 0 && n.ForResidentID == a.Self()
+		if mine {
+			raised = append(raised, n)
+		}
+		// Needs always lists a resident only needs they raised or may serve.
+		if !mine || (vid != 0 && n.VolunteerID == vid) {
+			serving = append(serving, n)
+		}
+	}
+	return raised, serving, nil
 }
 
 // needSkill is the skill a category of need usually wants, for suggesting teams.

@@ -199,26 +199,41 @@ func spans(f *errs.Fields, shifts []ShiftInput, rep *Repeat, loc *time.Location,
 	return out, recurrence
 }
 
-// ruleCodes lists the codes of the bank rules in force in a village on a day, for any member
-// class: those a post may pay under.
-func (s *Service) ruleCodes(ctx context.Context, townID, villageID int64, day string) ([]string, error) {
-	var codes []string
+// PostRule is a bank rule a post may pay under, as the publish form and the post show it: its
+// name and points (the lowest and highest over the member classes, which may differ). The code is
+// what the form sends and the post keeps; pages never show it.
+type PostRule struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	MinPoints int64  `json:"min_points"`
+	MaxPoints int64  `json:"max_points"`
+}
+
+// rules lists the bank rules in force in a village on a day, for any member class: those a post
+// may pay under, in the bank's order.
+func (s *Service) rules(ctx context.Context, townID, villageID int64, day string) ([]PostRule, error) {
+	var out []PostRule
+	at := map[string]int{}
 	for _, c := range []people.MemberClass{people.Villager, people.PartyMember, people.Minor} {
 		rules, err := s.Bank.RulesInForce(ctx, townID, villageID, c, day)
 		if err != nil {
 			return nil, fmt.Errorf("volunteer: rules: %w", err)
 		}
 		for _, r := range rules {
-			if !slices.Contains(codes, r.Code) {
-				codes = append(codes, r.Code)
+			i, ok := at[r.Code]
+			if !ok {
+				at[r.Code] = len(out)
+				out = append(out, PostRule{Code: r.Code, Name: r.Name, MinPoints: r.Points, MaxPoints: r.Points})
+				continue
 			}
+			out[i].MinPoints, out[i].MaxPoints = min(out[i].MinPoints, r.Points), max(out[i].MaxPoints, r.Points)
 		}
 	}
-	return codes, nil
+	return out, nil
 }
 
-// RuleCodes lists the codes a post in a village the actor leads may pay under today.
-func (s *Service) RuleCodes(ctx context.Context, a *auth.Actor, villageID int64) ([]string, error) {
+// Rules lists the bank rules a post in a village the actor leads may pay under today.
+func (s *Service) Rules(ctx context.Context, a *auth.Actor, villageID int64) ([]PostRule, error) {
 	v, err := s.village(ctx, villageID)
 	if err != nil {
 		return nil, err
@@ -230,7 +245,22 @@ func (s *Service) RuleCodes(ctx context.Context, a *auth.Actor, villageID int64)
 	if err != nil {
 		return nil, err
 	}
-	return s.ruleCodes(ctx, v.TownID, v.ID, t.Clock(s.Now).Day())
+	return s.rules(ctx, v.TownID, v.ID, t.Clock(s.Now).Day())
+}
+
+// RuleOf is the rule a post pays under as it stands in the post's village today; ok is false
+// when the rule is no longer in force there.
+func (s *Service) RuleOf(ctx context.Context, a *auth.Actor, p Post) (rule PostRule, ok bool, err error) {
+	rules, err := s.Rules(ctx, a, p.VillageID)
+	if err != nil {
+		return PostRule{}, false, err
+	}
+	for _, r := range rules {
+		if r.Code == p.RuleCode {
+			return r, true, nil
+		}
+	}
+	return PostRule{}, false, nil
 }
 
 // CreatePost publishes a post of a team with its shifts. Team leaders, village and town staff of
@@ -278,9 +308,9 @@ func (s *Service) CreatePost(ctx context.Context, a *auth.Actor, in PostInput) (
 	today := town.Clock(s.Now).Day()
 	if in.RuleCode == "" {
 		f.Add("rule_code", "field.required")
-	} else if codes, err := s.ruleCodes(ctx, t.TownID, t.VillageID, today); err != nil {
+	} else if rules, err := s.rules(ctx, t.TownID, t.VillageID, today); err != nil {
 		return Post{}, err
-	} else if !slices.Contains(codes, in.RuleCode) {
+	} else if !slices.ContainsFunc(rules, func(r PostRule) bool { return r.Code == in.RuleCode }) {
 		f.Add("rule_code", "bank.rule_unknown")
 	}
 	sp, recurrence := spans(&f, in.Shifts, in.Repeat, town.Location(), s.Now())
