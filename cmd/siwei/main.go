@@ -37,7 +37,7 @@ const usage = `siwei — 四微一行 基层治理平台
 usage:
   siwei serve   [--addr A] [--data DIR] [--db URL] [--init-admin PHONE --town NAME --town-code CODE]
                 [--notice-period 72h] [--scheduler-every 1m] [--secure] [--metrics-addr A]
-  siwei demo    [--addr A] [--data DIR] [--db URL] [--residents N] [--seed S]
+  siwei demo    [--addr A] [--data DIR] [--db URL] [--residents N] [--seed S] [--fresh]
   siwei migrate [--data DIR] [--db URL]
   siwei import residents [--town NAME] FILE.xlsx
   siwei export residents --village NAME [--town NAME] FILE.xlsx
@@ -150,11 +150,19 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	}
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	c := common(fs)
-	residents := fs.Int("residents", 2000, "demo: number of residents (50 to 20000)")
-	seed := fs.Int64("seed", 1, "demo: random seed")
-	initAdmin := fs.String("init-admin", env("SIWEI_INIT_ADMIN", ""), "create the first admin with this phone (password from SIWEI_ADMIN_PASSWORD or a prompt)")
-	townName := fs.String("town", env("SIWEI_TOWN", ""), "with --init-admin: the admin's town (created if new)")
-	townCode := fs.String("town-code", env("SIWEI_TOWN_CODE", ""), "with --init-admin: code of a new town (6–12 digits)")
+	// Each command shows only its own flags in --help: the demo town's for demo, the first admin's
+	// for serve.
+	var residents, seed, fresh = new(int), new(int64), new(bool)
+	var initAdmin, townName, townCode = new(string), new(string), new(string)
+	if isDemo {
+		residents = fs.Int("residents", demo.DefaultResidents, fmt.Sprintf("number of residents of the demo town (%d to %d); 20000 takes a few minutes", demo.MinResidents, demo.MaxResidents))
+		seed = fs.Int64("seed", demo.DefaultSeed, "random seed: another number gives another deterministic town")
+		fresh = fs.Bool("fresh", false, "delete the data folder (--data) first and build the demo town anew; refused unless the folder holds only a siwei database")
+	} else {
+		initAdmin = fs.String("init-admin", env("SIWEI_INIT_ADMIN", ""), "create the first admin with this phone (password from SIWEI_ADMIN_PASSWORD or a prompt)")
+		townName = fs.String("town", env("SIWEI_TOWN", ""), "with --init-admin: the admin's town (created if new)")
+		townCode = fs.String("town-code", env("SIWEI_TOWN_CODE", ""), "with --init-admin: code of a new town (6–12 digits)")
+	}
 	debugLog := fs.Bool("debug", os.Getenv("SIWEI_DEBUG") != "", "log every request")
 	notice := fs.Duration("notice-period", envDuration("SIWEI_NOTICE_PERIOD", bank.NoticePeriod), "how long an approved claim stays on public notice (公示)")
 	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted")
@@ -171,6 +179,15 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log) // for the warnings of packages that take no logger (a readable secret.key)
 	start := time.Now()
+	if *fresh {
+		if c.db != "" {
+			return errors.New("--fresh removes a SQLite data folder; with --db, drop and create the database yourself")
+		}
+		if err := removeDemoData(c.data); err != nil {
+			return err
+		}
+		log.Info("removed the demo data folder", "data", c.data)
+	}
 	sys, err := open(ctx, c)
 	if err != nil {
 		return err
@@ -179,7 +196,11 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 
 	var info demo.Info
 	if isDemo {
-		if info, err = sys.Demo(ctx, demo.Options{Seed: *seed, Residents: *residents}); err != nil {
+		tty := term.IsTerminal(int(os.Stderr.Fd()))
+		stop := watchDemo(ctx, sys.DB, *residents, os.Stderr, tty, time.Second)
+		info, err = sys.Demo(ctx, demo.Options{Seed: *seed, Residents: *residents})
+		stop()
+		if err != nil {
 			return err
 		}
 	} else if *initAdmin != "" {
