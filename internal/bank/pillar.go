@@ -1,6 +1,11 @@
 package bank
 
-import "siwei/internal/web"
+import (
+	"context"
+
+	"siwei/internal/auth"
+	"siwei/internal/web"
+)
 
 // Pillar plugs the bank into the app: its pages and API, its console entry for staff who may use
 // any of its actions, and its tile on a resident's home.
@@ -11,6 +16,11 @@ func Pillar(s *Service) web.Pillar {
 		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
 		Nav: []web.NavItem{{Path: "/admin/bank", Key: "nav.bank", Order: 30,
 			Show: web.MayAny(PermLedger, PermShop, PermFulfil, PermReview, PermAward, PermRules, PermReverse)}},
-		Tiles: []web.Tile{{Path: "/bank", Key: "bank.title", Order: 10}},
+		Tiles: []web.Tile{{Path: "/bank", Key: "bank.title", Order: 10,
+			Note: func(ctx context.Context, a *auth.Actor) (string, []any, error) {
+				b, err := s.Account(ctx, a, a.Self())
+				return "bank.tile_balance", []any{b.Balance}, err
+			}}},
+		Todos: s.Todos,
 	}
 }

@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
@@ -89,6 +92,61 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 		_, body := env.Browser(demo.PhoneTownAdmin).Get("/admin/bank/shop")
 		if !strings.Contains(body, `<a href="/admin/bank" class="on">`) || strings.Count(body, `class="on"`) < 1 || strings.Contains(body, `<a href="/admin" class="on">`) {
 			t.Errorf("on /admin/bank/shop the bank entry is not the one marked current")
+		}
+	})
+}
+
+// TestEveryRoleLandsOnItsWork: a claim filed in 前疃村 shows as one more to review on its admin's
+// overview and not on 东堡村's; the resident's home shows their balance and the claim waiting.
+func TestEveryRoleLandsOnItsWork(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		ctx := context.Background()
+		for _, step := range server.DemoSteps {
+			if err := step(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		toReview := regexp.MustCompile(`<a href="/admin/bank/claims\?status=pending">(\d+) 件申报待审核`)
+		count := func(phone string) int {
+			t.Helper()
+			st, body := env.Browser(phone).Get("/admin")
+			if st != 200 {
+				t.Fatalf("%s /admin: %d", phone, st)
+			}
+			m := toReview.FindStringSubmatch(body)
+			if m == nil {
+				return 0
+			}
+			n, _ := strconv.Atoi(m[1])
+			return n
+		}
+		here, there := count(demo.PhoneVillageAdmin), count(demo.PhoneVillageAdmin2)
+		res := env.API(demo.PhoneResident)
+		day := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1).Format("2006-01-02")
+		if st, raw := res.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "help", "description": "帮邻居修水管", "happened_on": day, "confirm_duplicate": true}, nil); st != 201 {
+			t.Fatalf("claim: %d %s", st, raw)
+		}
+		if got := count(demo.PhoneVillageAdmin); got != here+1 {
+			t.Errorf("前疃村's admin sees %d claims to review, want %d", got, here+1)
+		}
+		if got := count(demo.PhoneVillageAdmin2); got != there {
+			t.Errorf("东堡村's admin sees %d claims to review, want %d as before", got, there)
+		}
+		var me struct{ ID int64 }
+		if st, raw := res.JSON("GET", "/api/v1/me", nil, &me); st != 200 {
+			t.Fatalf("me: %d %s", st, raw)
+		}
+		var bal struct{ Balance int64 }
+		if st, raw := res.JSON("GET", fmt.Sprintf("/api/v1/bank/accounts/%d", me.ID), nil, &bal); st != 200 {
+			t.Fatalf("balance: %d %s", st, raw)
+		}
+		st, body := env.Browser(demo.PhoneResident).Get("/")
+		if want := fmt.Sprintf("余额 %d 分", bal.Balance); st != 200 || !strings.Contains(body, want) {
+			t.Errorf("the resident's home does not say %q", want)
+		}
+		if strings.Contains(body, "待审核") || strings.Contains(body, "/admin/") {
+			t.Error("the resident's home lists staff work")
 		}
 	})
 }

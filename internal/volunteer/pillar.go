@@ -11,5 +11,6 @@ func Pillar(s *Service) web.Pillar {
 		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
 		Nav:      []web.NavItem{{Path: "/admin/volunteer", Key: "nav.volunteer", Order: 40, Show: web.MayAny(PermLead)}},
 		Tiles:    []web.Tile{{Path: "/volunteer", Key: "volunteer.title", Order: 20}},
+		Todos:    s.Todos,
 	}
 }

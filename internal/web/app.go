@@ -79,6 +79,7 @@ type App struct {
 	ops     Ops
 	nav     []NavItem
 	tiles   []Tile
+	todos   []func(ctx context.Context, a *auth.Actor) ([]Todo, error)
 }
 
 // New returns an App with its static assets and health routes registered. Template sets from

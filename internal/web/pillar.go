@@ -25,6 +25,17 @@ type Pillar struct {
 	Nav []NavItem
 	// Tiles are the pillar's links on a resident's home page.
 	Tiles []Tile
+	// Todos counts what waits for the actor in the pillar (claims to review, orders to hand over,
+	// a resident's claims on notice), for the staff overview and the resident's home: every role
+	// lands on its work. Nil has none.
+	Todos func(ctx context.Context, a *auth.Actor) ([]Todo, error)
+}
+
+// Todo is a count of work waiting for someone, with the page where it is done.
+type Todo struct {
+	Key   string // message key, with the count as its one argument: "%d 件申报待审核"
+	Count int
+	Path  string
 }
 
 // NavItem is an entry of the staff console's navigation.
@@ -46,6 +57,8 @@ type Tile struct {
 	Badge func(ctx context.Context, a *auth.Actor) (int, error)
 	// BadgeKey says what the count is, for the badge's title (notify.unread: "3 条未读").
 	BadgeKey string
+	// Note, when set, is a line under the tile's name: its message key and arguments (余额 120 分).
+	Note func(ctx context.Context, a *auth.Actor) (key string, args []any, err error)
 }
 
 // MayAny shows an entry to an actor who may take any of the actions somewhere.
@@ -70,6 +83,9 @@ func (a *App) Plug(p Pillar) {
 	slices.SortStableFunc(a.nav, func(x, y NavItem) int { return x.Order - y.Order })
 	a.tiles = append(a.tiles, p.Tiles...)
 	slices.SortStableFunc(a.tiles, func(x, y Tile) int { return x.Order - y.Order })
+	if p.Todos != nil {
+		a.todos = append(a.todos, p.Todos)
+	}
 }
 
 // NavLink is a navigation entry as the layout draws it.
@@ -102,6 +118,7 @@ type TileLink struct {
 	Text       string
 	Badge      int
 	BadgeTitle string
+	Note       string
 }
 
 // Tiles are the resident home's links, with what waits behind each. A badge that cannot be
@@ -123,7 +140,46 @@ func (p *Page) Tiles() []TileLink {
 				l.BadgeTitle = p.T(t.BadgeKey, n)
 			}
 		}
+		if t.Note != nil {
+			key, args, err := t.Note(p.ctx, p.Actor)
+			if err != nil {
+				p.app.Log.Warn("home tile note", "path", t.Path, "err", err)
+			} else if key != "" {
+				l.Note = p.T(key, args...)
+			}
+		}
 		out = append(out, l)
+	}
+	return out
+}
+
+// TodoLink is a to-do as a page draws it: its sentence and where the work is.
+type TodoLink struct {
+	Path string
+	Text string
+}
+
+// Todos are the counts of work waiting for the page's actor across the pillars, those with
+// nothing waiting left out: on a console page the staff work (paths under /admin), elsewhere the
+// resident's own. A pillar whose count fails is logged and left out rather than
+// failing the page that lists the work.
+func (p *Page) Todos() []TodoLink {
+	if p.app == nil || p.Actor == nil {
+		return nil
+	}
+	var out []TodoLink
+	for _, f := range p.app.todos {
+		ts, err := f(p.ctx, p.Actor)
+		if err != nil {
+			p.app.Log.Warn("to-dos", "err", err)
+			continue
+		}
+		for _, t := range ts {
+			// The console lists staff work; the resident's home, their own.
+			if t.Count > 0 && strings.HasPrefix(t.Path, "/admin") == strings.HasPrefix(p.Path, "/admin") {
+				out = append(out, TodoLink{Path: t.Path, Text: p.T(t.Key, t.Count)})
+			}
+		}
 	}
 	return out
 }
