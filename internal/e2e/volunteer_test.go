@@ -91,6 +91,7 @@ func TestVolunteerJourney(t *testing.T) {
 	staff.see(staff.T("volunteer.assign"), staff.T("volunteer.kind_fit"))
 	staff.click(`input[name=team_id]`)
 	staff.click(`form:has(input[name=action][value=assign]) button.primary`)
-	staff.see(staff.T("flash.saved"), staff.T("volunteer.need_status.assigned"), staff.T("volunteer.kind.livelihood"))
+	// The flash names the action, the team and the new status.
+	staff.see(staff.T("volunteer.did.assign"), staff.T("volunteer.need_status.assigned"), staff.T("volunteer.kind.livelihood"))
 	staff.shot("staff-volunteer-need")
 }
