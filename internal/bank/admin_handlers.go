@@ -37,8 +37,16 @@ type figuresView struct {
 	Figures   []Figures
 	Total     Figures
 	Period    string
-	Residents []Ranked
+	Residents []topResident
 	Villages  []Ranked
+}
+
+// topResident is a place on the town's board of the admin page: its name links to the resident's
+// ledger only when the viewer may open it (a village's staff see the town's top ten, and may
+// open their own village's ledgers only).
+type topResident struct {
+	Ranked
+	Ledger bool
 }
 
 func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
@@ -61,12 +69,17 @@ func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 		v.Total.Accounts += f.Accounts
 	}
 	v.Period = v.Town.Clock(h.S.Now).Month()
-	if v.Residents, _, err = h.S.Board(ctx, townOf(r), "resident", v.Period, 10); err == nil {
+	var top []Ranked
+	if top, _, err = h.S.Board(ctx, townOf(r), "resident", v.Period, 10); err == nil {
 		v.Villages, _, err = h.S.Board(ctx, townOf(r), "village", v.Period, 100)
 	}
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
+	}
+	for _, x := range top {
+		ledger := auth.Can(a, PermLedger, auth.Scope{TownID: v.Town.ID, VillageID: x.VillageID}) == nil
+		v.Residents = append(v.Residents, topResident{Ranked: x, Ledger: ledger})
 	}
 	h.App.RenderForm(w, r, "admin_bank.html", "bank.admin.title", v, nil, nil)
 }

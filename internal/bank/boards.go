@@ -3,11 +3,14 @@ package bank
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"siwei/internal/auth"
 )
 
 // BoardFreshness is how long a ranking board (排行榜) computed by one reader is shown to the next:
@@ -111,4 +114,69 @@ func (s *Service) Board(ctx context.Context, townID int64, by, period string, li
 	}
 	b = v.(board)
 	return b.items, b.asOf, nil
+}
+
+// Place is where someone stands on a board: the points earned in the period and the rank, which
+// others with the same points share (Level). Rank 0: nothing earned in the period.
+type Place struct {
+	Points int64 `json:"points"`
+	Rank   int   `json:"rank"`
+	Level  bool  `json:"level"`
+}
+
+// Standing is where a resident and their household stand on a period's boards, inside the top
+// list or not: the board shows a few dozen places, and the resident looks for their own.
+type Standing struct {
+	Resident  Place `json:"resident"`
+	Household Place `json:"household"`
+}
+
+// Standing places a resident and their household on the town's boards of a period (2026-11,
+// 2026-Q4, 2026), ranked as Rankings ranks them. Only the resident (or staff who may read their
+// ledger) may ask.
+func (s *Service) Standing(ctx context.Context, a *auth.Actor, residentID int64, period string) (Standing, error) {
+	months, err := Months(period)
+	if err != nil {
+		return Standing{}, err
+	}
+	tg, err := s.canSee(ctx, a, residentID)
+	if err != nil {
+		return Standing{}, err
+	}
+	var st Standing
+	if st.Resident, err = s.place(ctx, tg.R.TownID, "resident_id", residentID, months); err != nil {
+		return st, err
+	}
+	if st.Household, err = s.place(ctx, tg.R.TownID, "household_id", tg.R.HouseholdID, months); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// place ranks one resident or household (col names which) among the town's by points earned in
+// months: one more than those with more points.
+func (s *Service) place(ctx context.Context, townID int64, col string, id int64, months []string) (Place, error) {
+	args := []any{townID, id}
+	ph := make([]string, len(months))
+	for i, m := range months {
+		args = append(args, m)
+		ph[i] = fmt.Sprintf("$%d", len(args))
+	}
+	in := strings.Join(ph, ", ")
+	var pl Place
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COALESCE(SUM(points), 0) FROM bank_earnings
+		WHERE town_id = $1 AND `+col+` = $2 AND period IN (`+in+`)`, args...).Scan(&pl.Points); err != nil {
+		return pl, fmt.Errorf("bank: standing: %w", err)
+	}
+	if pl.Points <= 0 {
+		return Place{}, nil
+	}
+	args[1] = pl.Points
+	var above, level int64
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN pts > $2 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN pts = $2 THEN 1 ELSE 0 END), 0)
+		FROM (SELECT SUM(points) AS pts FROM bank_earnings WHERE town_id = $1 AND period IN (`+in+`) GROUP BY `+col+`) x`, args...).Scan(&above, &level); err != nil {
+		return pl, fmt.Errorf("bank: standing: %w", err)
+	}
+	pl.Rank, pl.Level = int(above)+1, level > 1
+	return pl, nil
 }

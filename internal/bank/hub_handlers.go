@@ -47,12 +47,14 @@ func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
 	h.App.RenderForm(w, r, "bank.html", "bank.title", v, nil, nil)
 }
 
-// statementView is a page of the 善行簿, oldest line first, like a passbook.
+// statementView is a page of the 善行簿: oldest line first in the passbook's table (as printed),
+// newest first in the list a phone shows.
 type statementView struct {
 	R       people.Resident
 	Town    people.Town
 	Balance Balance
 	Lines   []Line
+	Newest  []Line
 	Period  string
 	Months  []string
 	Older   int64 // the entry number to ask for older lines with, 0 when there are none
@@ -97,8 +99,9 @@ func (h *Handlers) statement(w http.ResponseWriter, r *http.Request) {
 	if len(lines) == page {
 		v.Older = lines[len(lines)-1].Seq
 	}
-	slices.Reverse(lines)
-	v.Lines = lines
+	v.Newest = lines
+	v.Lines = slices.Clone(lines)
+	slices.Reverse(v.Lines)
 	h.App.RenderForm(w, r, "bank_statement.html", "bank.statement.title", v, nil, nil)
 }
 
@@ -236,11 +239,29 @@ func (h *Handlers) rules(w http.ResponseWriter, r *http.Request) {
 	h.App.RenderForm(w, r, "bank_rules.html", "bank.rules.title", rulesView{R: res, Class: class, Rules: rules}, nil, nil)
 }
 
-// rankingsView is a ranking board with its tabs and period choices.
+// rankingsView is a ranking board with its tabs and period choices and, for a resident, where
+// they and their household stand, on the board's list or below it.
 type rankingsView struct {
 	By, Range, Period string
 	Items             []Ranked
 	AsOf              time.Time // when the board's sums were read
+	Me                *people.Resident
+	Standing          Standing
+}
+
+// Mine reports whether a place on the board is the resident's own: themself, their household or
+// their village, as the board ranks.
+func (v rankingsView) Mine(x Ranked) bool {
+	if v.Me == nil {
+		return false
+	}
+	switch v.By {
+	case "household":
+		return x.ID == v.Me.HouseholdID
+	case "village":
+		return x.ID == v.Me.VillageID
+	}
+	return x.ID == v.Me.ID
 }
 
 // rangePeriod is the period of the town's today that a range names: this month, quarter or year.
@@ -276,6 +297,17 @@ func (h *Handlers) rankings(w http.ResponseWriter, r *http.Request) {
 	if v.Items, v.AsOf, err = h.S.Board(r.Context(), a.TownID, v.By, v.Period, 50); err != nil {
 		h.App.Error(w, r, err)
 		return
+	}
+	if self := a.Self(); self != 0 {
+		res, err := h.S.People.Resident(r.Context(), a, self)
+		if err == nil {
+			v.Me = &res
+			v.Standing, err = h.S.Standing(r.Context(), a, self, v.Period)
+		}
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
 	}
 	h.App.RenderForm(w, r, "bank_rankings.html", "bank.rankings.title", v, nil, nil)
 }

@@ -107,6 +107,16 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 	t := Transfer{TownID: tg.Town.ID, Kind: "redeem", Key: key, ResidentID: self, Amount: -points, Counter: shop, Actor: a,
 		Reason: it.Name, Extra: fmt.Sprintf("%d|%d", it.ID, in.Quantity), Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
+		// The account is locked by now: the shortfall read here is the one the posting would
+		// refuse, and the resident is told how many points are missing, not only that some are.
+		var balance int64
+		if err := tx.QueryRowContext(ctx, `SELECT balance FROM bank_accounts WHERE resident_id = $1 AND kind = 'resident'`, self).Scan(&balance); err != nil && !db.IsNoRows(err) {
+			return err
+		}
+		if short := points - balance; short > 0 {
+			return &errs.Error{Code: errs.Conflict, Key: "bank.insufficient_by", Args: []any{short},
+				Fields: []errs.FieldError{{Field: "quantity", Key: "bank.insufficient_by", Args: []any{short}}}}
+		}
 		if it.LimitPeriod != "" {
 			var n int
 			since := periodStart(it.LimitPeriod, s.Now(), tg.Town.Location())

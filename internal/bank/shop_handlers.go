@@ -13,11 +13,18 @@ import (
 	"siwei/internal/web"
 )
 
-// shopItem is an item with its own order form's idempotency key.
+// shopItem is an item with its own order form's idempotency key and what the resident lacks to
+// order one.
 type shopItem struct {
 	Item
 	Key string
+	// Short is the points missing to redeem one (0: the balance pays for it).
+	Short int64
 }
+
+// Single reports whether one is all a resident may order at a time (a haircut once a month), so
+// that the form asks for no quantity.
+func (it shopItem) Single() bool { return it.LimitCount == 1 }
 
 // shopView is the village store as a resident sees it.
 type shopView struct {
@@ -46,7 +53,7 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) || !it.ForVillage(res.VillageID) {
 			continue // another class's or village's item: Redeem would refuse it, so it is not offered
 		}
-		v.Items = append(v.Items, shopItem{Item: it, Key: newKey()})
+		v.Items = append(v.Items, shopItem{Item: it, Key: newKey(), Short: max(0, it.Price-b.Balance)})
 	}
 	h.App.RenderForm(w, r, "bank_shop.html", "bank.shop.title", v, form, ferr)
 }

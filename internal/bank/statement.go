@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,9 @@ func (s *Service) Statement(ctx context.Context, a *auth.Actor, residentID int64
 	return out, rows.Err()
 }
 
-// Ranked is one place on a ranking board. Minors' names are masked on public boards.
+// Ranked is one place on a ranking board. Minors' names are masked on public boards. Places
+// with the same points (on the village board, the same points per head) share a rank, as in
+// competition ranking: 1, 2, 2, 4.
 type Ranked struct {
 	Rank    int     `json:"rank"`
 	ID      int64   `json:"id"`
@@ -135,6 +138,10 @@ type Ranked struct {
 	Village string  `json:"village"`
 	Points  int64   `json:"points"`
 	PerHead float64 `json:"per_head,omitempty"`
+	// VillageID is the village of the resident or household (the village itself on its board),
+	// for pages that link a place only where the viewer may open it.
+	VillageID int64 `json:"-"`
+	heads     int64 // residents in the register, on the village board
 }
 
 var periodRE = regexp.MustCompile(`^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])))?$`)
@@ -182,7 +189,7 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	var q string
 	switch by {
 	case "resident", "":
-		q = `SELECT e.id, r.name, v.name, '', r.birth_date, e.pts FROM (SELECT resident_id AS id, SUM(points) AS pts FROM bank_earnings
+		q = `SELECT e.id, r.name, v.name, v.id, '', r.birth_date, e.pts FROM (SELECT resident_id AS id, SUM(points) AS pts FROM bank_earnings
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY resident_id HAVING SUM(points) > 0 ORDER BY pts DESC, resident_id LIMIT ` + lim + `) e
 			JOIN residents r ON r.id = e.id JOIN villages v ON v.id = r.village_id ORDER BY e.pts DESC, e.id`
 	case "household":
@@ -199,13 +206,16 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 				WHERE town_id = $1 AND period IN (` + in + `) ORDER BY household_id) s GROUP BY id`
 			having = `SUM(CAST(points AS DOUBLE PRECISION)) > 0`
 		}
-		q = `SELECT e.id, h.number, v.name, COALESCE(hr.name, ''), COALESCE(hr.birth_date, ''), e.pts FROM (` + sums + ` HAVING ` + having + ` ORDER BY pts DESC, id LIMIT ` + lim + `) e
+		q = `SELECT e.id, h.number, v.name, v.id, COALESCE(hr.name, ''), COALESCE(hr.birth_date, ''), e.pts FROM (` + sums + ` HAVING ` + having + ` ORDER BY pts DESC, id LIMIT ` + lim + `) e
 			JOIN households h ON h.id = e.id JOIN villages v ON v.id = h.village_id LEFT JOIN residents hr ON hr.id = h.head_resident_id
 			ORDER BY e.pts DESC, e.id`
 	case "village":
-		q = `SELECT v.id, v.name, '', '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_earnings
+		// Every village: the board is ranked by points per head, known only once all are read,
+		// and cut to the limit after.
+		args = args[:len(args)-1]
+		q = `SELECT v.id, v.name, '', v.id, '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_earnings
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY village_id) e ON e.village_id = v.id
-			WHERE v.town_id = $1 ORDER BY 6 DESC, v.id LIMIT ` + lim
+			WHERE v.town_id = $1 ORDER BY 7 DESC, v.id`
 	default:
 		return nil, errs.Field("by", "bank.ranking_invalid")
 	}
@@ -229,7 +239,7 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 	for rows.Next() {
 		var x Ranked
 		var head, birth string
-		if err := rows.Scan(&x.ID, &x.Name, &x.Village, &head, &birth, &x.Points); err != nil {
+		if err := rows.Scan(&x.ID, &x.Name, &x.Village, &x.VillageID, &head, &birth, &x.Points); err != nil {
 			return nil, err
 		}
 		switch by {
@@ -245,7 +255,6 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 				x.Name = x.Name + " " + head
 			}
 		}
-		x.Rank = len(out) + 1
 		out = append(out, x)
 	}
 	if err := rows.Err(); err != nil {
@@ -255,8 +264,23 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 		if err := s.perHead(ctx, townID, out); err != nil {
 			return nil, err
 		}
+		out = out[:min(len(out), limit)]
+		rank(out, func(a, b Ranked) bool { return perHeadCmp(a, b) == 0 })
+		return out, nil
 	}
+	rank(out, func(a, b Ranked) bool { return a.Points == b.Points })
 	return out, nil
+}
+
+// rank numbers a board in its order, a place level with the one before it sharing its rank
+// (competition ranking: 1, 2, 2, 4).
+func rank(board []Ranked, level func(a, b Ranked) bool) {
+	for i := range board {
+		board[i].Rank = i + 1
+		if i > 0 && level(board[i-1], board[i]) {
+			board[i].Rank = board[i-1].Rank
+		}
+	}
 }
 
 // perHead divides each village's points by its residents in the register and re-ranks by that.
@@ -274,21 +298,38 @@ func (s *Service) perHead(ctx context.Context, townID int64, vs []Ranked) error 
 		}
 		n[id] = c
 	}
-	for i := range vs {
-		if c := n[vs[i].ID]; c > 0 {
-			vs[i].PerHead = float64(vs[i].Points) / float64(c)
-		}
-	}
-	// Insertion sort: at most a few hundred villages.
-	for i := 1; i < len(vs); i++ {
-		for j := i; j > 0 && vs[j].PerHead > vs[j-1].PerHead; j-- {
-			vs[j], vs[j-1] = vs[j-1], vs[j]
-		}
+	if err := rows.Err(); err != nil {
+		return err
 	}
 	for i := range vs {
-		vs[i].Rank = i + 1
+		vs[i].heads = n[vs[i].ID]
+		if vs[i].heads > 0 {
+			vs[i].PerHead = float64(vs[i].Points) / float64(vs[i].heads)
+		}
 	}
-	return rows.Err()
+	// By the exact quotient, so that 0.93 and 0.88 are not level because both show as 0.9; then
+	// by points, then as read.
+	slices.SortStableFunc(vs, func(a, b Ranked) int {
+		if c := perHeadCmp(b, a); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Points, a.Points)
+	})
+	return nil
+}
+
+// perHeadCmp compares two villages' points per head exactly, as p·h' against p'·h; a village
+// with nobody in the register has none.
+func perHeadCmp(a, b Ranked) int {
+	num := func(x Ranked) (int64, int64) {
+		if x.heads <= 0 {
+			return 0, 1
+		}
+		return x.Points, x.heads
+	}
+	ap, ah := num(a)
+	bp, bh := num(b)
+	return cmp.Compare(ap*bh, bp*ah)
 }
 
 // Figures are the bank's headline numbers for a town or a village.

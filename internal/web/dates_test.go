@@ -1,0 +1,65 @@
+package web
+
+import (
+	"testing"
+	"time"
+
+	"siwei/internal/clock"
+)
+
+// Dates read the way people say them, with the weekday, in the page's language; the year shows
+// only when it is not the current one.
+func TestPageDates(t *testing.T) {
+	c, err := LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := clock.Zone("Asia/Shanghai")
+	now := time.Date(2026, 12, 3, 14, 0, 0, 0, loc)
+	dateNow = func() time.Time { return now }
+	t.Cleanup(func() { dateNow = time.Now })
+	page := func(lang string) *Page { return &Page{Lang: lang, catalog: c, loc: loc} }
+	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, loc).UTC() }
+	whens := []struct {
+		at     time.Time
+		zh, en string
+	}{
+		{at(2026, 12, 8, 9, 0), "12月8日 周二 上午9:00", "Tue 8 Dec, 9:00 am"},
+		{at(2026, 11, 28, 0, 30), "11月28日 周六 凌晨0:30", "Sat 28 Nov, 12:30 am"},
+		{at(2026, 11, 28, 12, 5), "11月28日 周六 中午12:05", "Sat 28 Nov, 12:05 pm"},
+		{at(2026, 11, 28, 15, 30), "11月28日 周六 下午3:30", "Sat 28 Nov, 3:30 pm"},
+		{at(2026, 1, 1, 20, 0), "1月1日 周四 晚上8:00", "Thu 1 Jan, 8:00 pm"},
+		{at(2025, 12, 8, 9, 0), "2025年12月8日 周一 上午9:00", "Mon 8 Dec 2025, 9:00 am"},
+		// The town's zone decides the day: 23:30 UTC is the next morning in Shanghai.
+		{time.Date(2026, 12, 7, 23, 30, 0, 0, time.UTC), "12月8日 周二 上午7:30", "Tue 8 Dec, 7:30 am"},
+		{time.Time{}, "", ""},
+	}
+	for _, w := range whens {
+		if got := page("zh-CN").When(w.at); got != w.zh {
+			t.Errorf("When(%v) = %q, want %q", w.at, got, w.zh)
+		}
+		if got := page("en").When(w.at); got != w.en {
+			t.Errorf("en When(%v) = %q, want %q", w.at, got, w.en)
+		}
+	}
+	// The day of a moment is the town's: 23:30 UTC on the 7th is the 8th in Shanghai.
+	if got := page("zh-CN").DateOf(time.Date(2026, 12, 7, 23, 30, 0, 0, time.UTC)); got != "12月8日 周二" {
+		t.Errorf("DateOf = %q", got)
+	}
+	dates := []struct {
+		d      time.Time
+		zh, en string
+	}{
+		{time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), "12月8日 周二", "Tue 8 Dec"},
+		{time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC), "2027年1月4日 周一", "Mon 4 Jan 2027"},
+		{time.Time{}, "", ""},
+	}
+	for _, d := range dates {
+		if got := page("zh-CN").Date(d.d); got != d.zh {
+			t.Errorf("Date(%v) = %q, want %q", d.d, got, d.zh)
+		}
+		if got := page("en").Date(d.d); got != d.en {
+			t.Errorf("en Date(%v) = %q, want %q", d.d, got, d.en)
+		}
+	}
+}
