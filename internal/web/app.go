@@ -477,9 +477,37 @@ func (a *App) funcs() template.FuncMap {
 
 // Handler is the whole application with its middleware.
 func (a *App) Handler() http.Handler {
-	var h http.Handler = a.mux
+	var h http.Handler = a.notFound(a.mux)
 	h = a.authenticate(h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = a.observe(h)
 	return h
+}
+
+// notFound answers a path no route matches with the error page in the layout (problem+json under
+// /api/), in the person's language with a way home, instead of the mux's plain English "404 page
+// not found". A path that a route serves with another method keeps the mux's 405.
+func (a *App) notFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" && !otherMethod(mux, r) {
+			a.Error(w, r, errs.New(errs.NotFound, "error.page_not_found"))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// otherMethod reports whether a route serves the request's path with another method.
+func otherMethod(mux *http.ServeMux, r *http.Request) bool {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		o := r.WithContext(r.Context())
+		o.Method = m
+		if _, pattern := mux.Handler(o); pattern != "" {
+			return true
+		}
+	}
+	return false
 }
