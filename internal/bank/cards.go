@@ -164,9 +164,17 @@ func (s *Service) cardFor(ctx context.Context, a *auth.Actor, cardID int64, self
 	return c, nil
 }
 
+// Card is one card, for those who may report it lost: its holder (or staff acting for them), or
+// staff of the village. Anyone else is answered as if it did not exist.
+func (s *Service) Card(ctx context.Context, a *auth.Actor, cardID int64) (Card, error) {
+	c, err := s.cardFor(ctx, a, cardID, true)
+	return c.Card, err
+}
+
 // ReportLost marks a card lost (挂失): from now on neither its QR code nor its number is accepted
-// at the shop. The holder may report it, or staff of the village.
-func (s *Service) ReportLost(ctx context.Context, a *auth.Actor, cardID int64) (Card, error) {
+// at the shop. The holder may report it, or staff of the village; the reason is kept in the audit
+// log.
+func (s *Service) ReportLost(ctx context.Context, a *auth.Actor, cardID int64, reason string) (Card, error) {
 	c, err := s.cardFor(ctx, a, cardID, true)
 	if err != nil {
 		return Card{}, err
@@ -184,7 +192,7 @@ func (s *Service) ReportLost(ctx context.Context, a *auth.Actor, cardID int64) (
 		}
 		c.Status = CardLost
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.card.lost", Entity: "card", EntityID: c.ID, TownID: c.townID, VillageID: c.villageID,
-			Summary: auth.Summarize(map[string]any{"status": CardActive}, map[string]any{"status": CardLost, "number": c.Number, "generation": c.Generation})})
+			Summary: auth.Summarize(map[string]any{"status": CardActive}, map[string]any{"status": CardLost, "number": c.Number, "generation": c.Generation, "reason": reason})})
 	})
 	if err != nil {
 		return Card{}, err

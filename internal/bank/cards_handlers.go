@@ -92,11 +92,20 @@ func (h *Handlers) cardPNG(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) reportMyCardLost(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
-	c, err := h.S.CardOf(r.Context(), a, a.Self())
-	if err == nil {
-		_, err = h.S.ReportLost(r.Context(), a, c.ID)
+	f, ok := h.form(w, r)
+	if !ok {
+		return
 	}
+	c, err := h.S.CardOf(r.Context(), a, a.Self())
 	if err != nil {
+		h.renderCard(w, r, err)
+		return
+	}
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_lost", What: "bank.confirm_lost_what", Args: []any{c.ResidentName, c.Number}, Back: "/bank/card"})
+	if !ok {
+		return
+	}
+	if _, err = h.S.ReportLost(r.Context(), a, c.ID, reason); err != nil {
 		h.renderCard(w, r, err)
 		return
 	}
@@ -175,7 +184,25 @@ func (h *Handlers) issueCard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) adminCardLost(w http.ResponseWriter, r *http.Request) {
-	h.cardDesk(w, r, func(a *auth.Actor, id int64) error { _, err := h.S.ReportLost(r.Context(), a, id); return err }, "flash.card_lost")
+	id, f, ok := h.idForm(w, r)
+	if !ok {
+		return
+	}
+	a := auth.From(r.Context())
+	c, err := h.S.Card(r.Context(), a, id)
+	if err != nil {
+		h.renderAdminCards(w, r, f, err)
+		return
+	}
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_lost", What: "bank.confirm_lost_what", Args: []any{c.ResidentName, c.Number}, Back: backToDesk(f, "")})
+	if !ok {
+		return
+	}
+	if _, err := h.S.ReportLost(r.Context(), a, id, reason); err != nil {
+		h.renderAdminCards(w, r, f, err)
+		return
+	}
+	web.Redirect(w, r, backToDesk(f, "flash.card_lost"))
 }
 
 func (h *Handlers) reissueCard(w http.ResponseWriter, r *http.Request) {

@@ -206,7 +206,7 @@ func TestCards(t *testing.T) {
 			wantRefusal(t, "card of, another village", err, "not_found error.not_found")
 			_, err = e.bs.CardOf(ctx, e.neighbour, mine)
 			wantRefusal(t, "card of, a neighbour", err, "not_found error.not_found")
-			_, err = e.bs.ReportLost(ctx, e.dongbao, card.ID)
+			_, err = e.bs.ReportLost(ctx, e.dongbao, card.ID, "")
 			wantRefusal(t, "report lost from another village", err, "not_found error.not_found")
 			_, err = e.bs.CardSheet(ctx, e.dongbao, e.qt)
 			wantRefusal(t, "card sheet of another village", err, "not_found error.not_found")
@@ -217,13 +217,13 @@ func TestCards(t *testing.T) {
 		})
 
 		t.Run("LostAndReissued", func(t *testing.T) {
-			_, err := e.bs.ReportLost(ctx, e.neighbour, card.ID)
+			_, err := e.bs.ReportLost(ctx, e.neighbour, card.ID, "")
 			wantRefusal(t, "neighbour reports my card lost", err, "not_found error.not_found")
-			lost, err := e.bs.ReportLost(ctx, e.resident, card.ID)
+			lost, err := e.bs.ReportLost(ctx, e.resident, card.ID, "")
 			if err != nil || lost.Status != bank.CardLost || lost.Generation != 1 {
 				t.Fatalf("report lost: %+v %v", lost, err)
 			}
-			_, err = e.bs.ReportLost(ctx, e.qiantuan, card.ID)
+			_, err = e.bs.ReportLost(ctx, e.qiantuan, card.ID, "")
 			wantRefusal(t, "report lost twice", err, "conflict bank.card_lost")
 			for _, in := range []string{firstToken, card.Number} {
 				_, err = e.bs.LookupCard(ctx, e.qiantuan, in)
@@ -325,7 +325,7 @@ func TestCards(t *testing.T) {
 			wantRefusal(t, "issue to a moved-out resident", err, "invalid people.not_active")
 			_, err = e.bs.IssueCard(ctx, e.qiantuan, 1<<40)
 			wantRefusal(t, "issue to nobody", err, "not_found error.not_found")
-			_, err = e.bs.ReportLost(ctx, e.qiantuan, 1<<40)
+			_, err = e.bs.ReportLost(ctx, e.qiantuan, 1<<40, "")
 			wantRefusal(t, "report lost of no card", err, "not_found error.not_found")
 			other := slices.DeleteFunc(e.residentsOf(t, e.qt), func(id int64) bool { return id == mine })[0]
 			_, err = e.bs.CardOf(ctx, e.qiantuan, other)
@@ -439,7 +439,7 @@ func TestCards(t *testing.T) {
 				t.Error("the sheet's QR code is not the card's")
 			}
 			// a lost card is not printed
-			if _, err := e.bs.ReportLost(ctx, e.qiantuan, card.ID); err != nil {
+			if _, err := e.bs.ReportLost(ctx, e.qiantuan, card.ID, ""); err != nil {
 				t.Fatal(err)
 			}
 			after, err := e.bs.CardSheet(ctx, e.townAdmin, e.qt)

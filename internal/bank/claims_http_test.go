@@ -454,7 +454,8 @@ func TestCardDeskAndCounter(t *testing.T) {
 
 		// The resident reports the card lost: the counter refuses it until it is reissued, and the
 		// old card's code stays refused after.
-		if st, _ := res.PostForm("/bank/card/lost", nil); st != http.StatusSeeOther {
+		// (挂失 asks first; TestWhatCannotBeUndoneAsksFirst tests the question.)
+		if st, _ := res.PostForm("/bank/card/lost", url.Values{"confirmed": {"1"}, "reason": {"卡丢在集市上了"}}); st != http.StatusSeeOther {
 			t.Fatalf("report lost: %d", st)
 		}
 		if st, body := res.Get("/bank/card"); st != 200 || strings.Contains(body, `src="/bank/card.png"`) || !strings.Contains(body, zh(t, "bank.card_lost_notice")) {

@@ -141,7 +141,7 @@ var matrix = []perm{
 	{"GET /bank/notices", "", "", "LARRR"},
 	{"GET /bank/card", "", "", "LARRR"},
 	{"GET /bank/card.png", "", "", "LANNN"},
-	{"POST /bank/card/lost", "", "", "LARRR"},
+	{"POST /bank/card/lost", "", "confirmed=1&reason=矩阵", "LARRR"},
 
 	// bank: staff pages
 	{"GET /admin/bank", "", "", "LFAAA"},
@@ -165,7 +165,7 @@ var matrix = []perm{
 	{"POST /admin/bank/objections/{id}", "/admin/bank/objections/{objection}", "uphold=0&decision=矩阵驳回", "LFNAA"},
 	{"GET /admin/bank/cards", "/admin/bank/cards?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/cards", "", "resident_id={neighbour}", "LFNAA"},
-	{"POST /admin/bank/cards/{id}/lost", "/admin/bank/cards/{card}/lost", "", "LFNAA"},
+	{"POST /admin/bank/cards/{id}/lost", "/admin/bank/cards/{card}/lost", "confirmed=1&reason=矩阵", "LFNAA"},
 	{"POST /admin/bank/cards/{id}/reissue", "/admin/bank/cards/{card}/reissue", "", "LFNAA"},
 	{"GET /admin/bank/cards/print", "/admin/bank/cards/print?village_id={village}", "", "LFNAA"},
 	{"GET /admin/bank/plaques/print", "/admin/bank/plaques/print?village_id={village}", "", "LFNAA"},
@@ -220,7 +220,7 @@ var matrix = []perm{
 	{"POST /admin/volunteer/posts", "", "team_id={team}&title=矩阵岗位&place=村委会&open_to=village&rule_code=volunteer&date={tomorrow}&start=14:00&end=16:00&capacity=3", "LFNAA"},
 	{"GET /admin/volunteer/posts/{id}", "/admin/volunteer/posts/{post}", "", "LFNAA"},
 	{"POST /admin/volunteer/posts/{id}/shifts", "/admin/volunteer/posts/{post}/shifts", "date={tomorrow}&start=16:00&end=17:00&capacity=3", "LFNAA"},
-	{"POST /admin/volunteer/posts/{id}/close", "/admin/volunteer/posts/{closing}/close", "", "LFNAA"},
+	{"POST /admin/volunteer/posts/{id}/close", "/admin/volunteer/posts/{closing}/close", "confirmed=1&reason=矩阵", "LFNAA"},
 	{"GET /admin/volunteer/shifts/{id}", "/admin/volunteer/shifts/{shift}", "", "LFNAA"},
 	{"GET /admin/volunteer/shifts/{id}/qr.png", "/admin/volunteer/shifts/{shift}/qr.png", "", "LFNAA"},
 	{"POST /admin/volunteer/shifts/{id}/checkin", "/admin/volunteer/shifts/{shift}/checkin", "volunteer_number={volno}&action=in&at=09:00", "LFNAA"},

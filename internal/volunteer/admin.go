@@ -249,7 +249,22 @@ func (h *Handlers) closePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id); err != nil {
+	f, ok := h.App.Form(w, r)
+	if !ok {
+		return
+	}
+	a := auth.From(r.Context())
+	p, _, err := h.S.Roster(r.Context(), a, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	back := fmt.Sprintf("/admin/volunteer/posts/%d", id)
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "volunteer.confirm_close", What: "volunteer.confirm_close_what", Args: []any{p.Title}, Back: back})
+	if !ok {
+		return
+	}
+	if _, err := h.S.ClosePost(r.Context(), a, id, reason); err != nil {
 		h.renderRoster(w, r, id, nil, err)
 		return
 	}

@@ -139,7 +139,7 @@ func (h *Handlers) apiClosePost(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id)
+	p, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id, "")
 	h.reply(w, r, http.StatusOK, p, err)
 }
 

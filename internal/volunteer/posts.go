@@ -379,7 +379,7 @@ func (s *Service) AddShifts(ctx context.Context, a *auth.Actor, postID int64, sh
 }
 
 // ClosePost closes a post: no more sign-ups; shifts already run can still be completed.
-func (s *Service) ClosePost(ctx context.Context, a *auth.Actor, postID int64) (Post, error) {
+func (s *Service) ClosePost(ctx context.Context, a *auth.Actor, postID int64, reason string) (Post, error) {
 	p, err := s.postFor(ctx, a, postID)
 	if err != nil {
 		return p, err
@@ -388,7 +388,8 @@ func (s *Service) ClosePost(ctx context.Context, a *auth.Actor, postID int64) (P
 		if _, err := tx.ExecContext(ctx, `UPDATE volunteer_posts SET status = 'closed', closed_at = $1 WHERE id = $2 AND status = 'open'`, s.Now(), p.ID); err != nil {
 			return err
 		}
-		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.post.close", Entity: "volunteer_post", EntityID: p.ID, TownID: p.TownID, VillageID: p.VillageID, Summary: p.Title})
+		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.post.close", Entity: "volunteer_post", EntityID: p.ID, TownID: p.TownID, VillageID: p.VillageID,
+			Summary: auth.Summarize(map[string]any{"status": "open"}, map[string]any{"status": "closed", "title": p.Title, "reason": reason})})
 	})
 	if err != nil {
 		return p, err

@@ -469,7 +469,7 @@ func TestAnotherVillagesLeaderCannotTouchTheShift(t *testing.T) {
 		_, checks["checkin"] = e.vs.Checkin(e.ctx, a, sh.ID, volunteer.CheckinInput{ResidentID: id, Action: "in"})
 		_, checks["complete"] = e.vs.Complete(e.ctx, a, sh.ID)
 		_, checks["message"] = e.vs.Message(e.ctx, a, sh.ID, "通知", "")
-		_, checks["close"] = e.vs.ClosePost(e.ctx, a, p.ID)
+		_, checks["close"] = e.vs.ClosePost(e.ctx, a, p.ID, "")
 		_, checks["shifts"] = e.vs.AddShifts(e.ctx, a, p.ID, []volunteer.ShiftInput{{Date: e.tomorrow(), Start: "14:00", End: "15:00", Capacity: 1}}, nil)
 		_, checks["post"] = e.vs.CreatePost(e.ctx, a, volunteer.PostInput{TeamID: e.qtTeams[0].ID, Title: "x", Place: "y", RuleCode: "serve",
 			Shifts: []volunteer.ShiftInput{{Date: e.tomorrow(), Start: "14:00", End: "15:00", Capacity: 1}}})
@@ -536,7 +536,7 @@ func TestBadPostsAndShifts(t *testing.T) {
 				t.Errorf("shift on %s", wd)
 			}
 		}
-		if _, err := e.vs.ClosePost(e.ctx, e.qtAdmin, p.ID); err != nil {
+		if _, err := e.vs.ClosePost(e.ctx, e.qtAdmin, p.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		id := e.residents(e.qt, 1)[0]
