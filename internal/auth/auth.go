@@ -160,6 +160,9 @@ type Actor struct {
 	MustChange bool
 	Session    string // the session's token hash, to log it out
 	API        bool   // authenticated by bearer token
+	// LargeText is the 大字模式 of the resident the pages are for (Self): large text, higher
+	// contrast, fewer items per screen.
+	LargeText bool
 }
 
 // Has reports whether the actor holds the role anywhere.

@@ -146,7 +146,7 @@ func (s *Service) Logout(ctx context.Context, a *Actor) error {
 // qAuthenticate loads a session's account, the town of its resident record and its grants in one
 // round trip: one row per grant (one row with NULL grant columns when there is none).
 const qAuthenticate = `SELECT a.id, a.name, a.phone, a.resident_id, a.must_change_password, s.acting_for, s.expires_at, s.kind,
-	r.town_id, g.id, g.role, g.town_id, g.village_id
+	r.town_id, COALESCE(r.large_text, FALSE), g.id, g.role, g.town_id, g.village_id
 	FROM sessions s JOIN accounts a ON a.id = s.account_id
 	LEFT JOIN residents r ON r.id = a.resident_id
 	LEFT JOIN account_roles g ON g.account_id = a.id
@@ -188,12 +188,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 	var actingFor, resident, residentTown sql.NullInt64
 	var exp time.Time
 	var kind string
+	var large bool
 	for rows.Next() {
 		var gid, gtown, gvillage sql.NullInt64
 		var role sql.NullString
 		row := &Actor{Session: h}
 		if err := rows.Scan(&row.AccountID, &row.Name, &row.Phone, &resident, &row.MustChange, &actingFor, &exp, &kind,
-			&residentTown, &gid, &role, &gtown, &gvillage); err != nil {
+			&residentTown, &large, &gid, &role, &gtown, &gvillage); err != nil {
 			return nil, fmt.Errorf("auth: authenticate: %w", err)
 		}
 		if a == nil {
@@ -212,6 +213,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 	}
 	a.API = kind == "api"
 	a.ResidentID = resident.Int64
+	a.LargeText = large
 	if a.ResidentID != 0 {
 		if !residentTown.Valid {
 			return nil, fmt.Errorf("auth: authenticate: account %d names resident %d, who does not exist", a.AccountID, a.ResidentID)
@@ -227,14 +229,16 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Actor, error
 		p := &Person{ID: actingFor.Int64}
 		var sc Scope
 		var status string
-		if err := s.DB.Read().QueryRowContext(ctx, `SELECT name, town_id, village_id, status FROM residents WHERE id = $1`, p.ID).
-			Scan(&p.Name, &sc.TownID, &sc.VillageID, &status); err != nil {
+		var large bool
+		if err := s.DB.Read().QueryRowContext(ctx, `SELECT name, town_id, village_id, status, large_text FROM residents WHERE id = $1`, p.ID).
+			Scan(&p.Name, &sc.TownID, &sc.VillageID, &status, &large); err != nil {
 			return nil, fmt.Errorf("auth: authenticate: %w", err)
 		}
 		// Office mode holds only while the staff member may still act for that resident: a
 		// revoked grant or a resident moved away ends it at the next request.
 		if status == "active" && Can(a, OfficeAct, sc) == nil {
-			a.ActingFor = p
+			// The pages are for the resident sitting beside the staff member: in their text size.
+			a.ActingFor, a.LargeText = p, large
 		}
 	}
 	return a, nil

@@ -16,11 +16,12 @@ func Pillar(s *Service) web.Pillar {
 		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
 		Nav: []web.NavItem{{Path: "/admin/bank", Key: "nav.bank", Order: 30,
 			Show: web.MayAny(PermLedger, PermShop, PermFulfil, PermReview, PermAward, PermRules, PermReverse)}},
-		Tiles: []web.Tile{{Path: "/bank", Key: "bank.title", Order: 10,
+		Tiles: []web.Tile{{Path: "/bank", Key: "bank.title", Order: 10, First: true,
 			Note: func(ctx context.Context, a *auth.Actor) (string, []any, error) {
 				b, err := s.Account(ctx, a, a.Self())
 				return "bank.tile_balance", []any{b.Balance}, err
-			}}},
+			}},
+			{Path: "/bank/card", Key: "bank.nav.card", Order: 11, First: true}},
 		Todos: s.Todos,
 	}
 }

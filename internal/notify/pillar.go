@@ -14,7 +14,7 @@ func Pillar(s *Service) web.Pillar {
 		Name:     "notify",
 		Messages: Messages,
 		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
-		Tiles: []web.Tile{{Path: "/notifications", Key: "notify.title", Order: 90, BadgeKey: "notify.unread",
+		Tiles: []web.Tile{{Path: "/notifications", Key: "notify.title", Order: 90, First: true, BadgeKey: "notify.unread",
 			Badge: func(ctx context.Context, a *auth.Actor) (int, error) { return s.Unread(ctx, a.Self()) }}},
 	}
 }

@@ -12,7 +12,11 @@ func Pillar(s *Service, as *auth.Service) web.Pillar {
 	return web.Pillar{
 		Name:     "people",
 		Messages: Messages,
-		Register: func(a *web.App) { (&Handlers{S: s, Auth: as, App: a}).Register() },
+		Register: func(a *web.App) {
+			h := &Handlers{S: s, Auth: as, App: a}
+			h.Register()
+			h.registerDisplay()
+		},
 		Nav: []web.NavItem{
 			{Path: "/admin", Key: "nav.dashboard", Order: 0},
 			{Path: "/admin/villages", Key: "nav.villages", Order: 10, Show: web.MayAny(auth.VillageRead)},

@@ -99,7 +99,7 @@ var matrix = []perm{
 	{"GET /admin/residents/{id}", "/admin/residents/{neighbour}", "", "LFNAA"},
 	{"POST /admin/residents/{id}", "/admin/residents/{neighbour}", "name=矩阵改名", "LFNAA"},
 	{"POST /admin/residents/{id}/move", "/admin/residents/{neighbour}/move", "to_village_id={otherVillage}&to_household_number=JZ-2&reason=", "LFNAA"},
-	{"POST /admin/residents/{id}/status", "/admin/residents/{neighbour}/status", "status=&status_date={today}", "LFNAA"},
+	{"POST /admin/residents/{id}/status", "/admin/residents/{neighbour}/status", "status=&status_date={today}&confirmed=1&reason=矩阵", "LFNAA"},
 	{"GET /admin/import", "", "", "LFAAA"},
 	{"POST /admin/import", "", "", "LFAAA"},
 	{"GET /admin/import/template.xlsx", "", "", "LFAAA"},
@@ -129,7 +129,7 @@ var matrix = []perm{
 	{"GET /bank/statement.xlsx", "", "", "LARRR"},
 	{"GET /bank/rules", "", "", "LARRR"},
 	{"GET /bank/shop", "", "", "LARRR"},
-	{"POST /bank/shop", "", "item_id={item}&quantity=1&idempotency_key={key}", "LARRR"},
+	{"POST /bank/shop", "", "item_id={item}&quantity=1&idempotency_key={key}&confirmed=1&reason=矩阵", "LARRR"},
 	{"GET /bank/orders", "", "", "LARRR"},
 	{"POST /bank/orders/{id}/cancel", "/bank/orders/{order}/cancel", "", "LNRAA"},
 	{"GET /bank/rankings", "", "", "LAAAA"},
@@ -157,9 +157,9 @@ var matrix = []perm{
 	{"POST /admin/bank/stock", "", "item_id={item}&village_id={village}&quantity=1&source=purchase", "LFNAA"},
 	{"GET /admin/bank/orders", "/admin/bank/orders?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/orders/{id}/fulfil", "/admin/bank/orders/{order}/fulfil", "", "LFNAA"},
-	{"POST /admin/bank/orders/{id}/cancel", "/admin/bank/orders/{order}/cancel", "", "LFNAA"},
+	{"POST /admin/bank/orders/{id}/cancel", "/admin/bank/orders/{order}/cancel", "confirmed=1&reason=矩阵", "LFNAA"},
 	{"GET /admin/bank/ledger", "/admin/bank/ledger?resident_id={neighbour}", "", "LFNAA"},
-	{"POST /admin/bank/ledger/reverse", "", "transaction_id={txn}&resident_id={neighbour}&reason=矩阵冲正", "LFNNA"},
+	{"POST /admin/bank/ledger/reverse", "", "transaction_id={txn}&resident_id={neighbour}&reason=矩阵冲正&confirmed=1", "LFNNA"},
 	{"GET /admin/bank/claims", "/admin/bank/claims?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/claims/{id}/review", "/admin/bank/claims/{claim}/review", "approve=1", "LFNAA"},
 	{"POST /admin/bank/objections/{id}", "/admin/bank/objections/{objection}", "uphold=0&decision=矩阵驳回", "LFNAA"},
@@ -193,6 +193,7 @@ var matrix = []perm{
 	// notify
 	{"GET /notifications", "", "", "LAFFF"},
 	{"POST /notifications/read", "", "", "LAFFF"},
+	{"POST /settings/large-text", "", "on=0", "LAFFF"},
 	{"GET /api/v1/notifications", "", "", "LAFFF"},
 
 	// 微志愿: resident pages

@@ -150,3 +150,64 @@ func TestEveryRoleLandsOnItsWork(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeText: a resident switches 大字模式 on and the pages say so (body class large), the
+// home puts balance, card and messages first; it is remembered across sessions; staff in office
+// mode switch it for the resident they serve; off again restores the home.
+func TestLargeText(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		ctx := context.Background()
+		if err := demo.Bank(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
+			t.Fatal(err)
+		}
+		tiles := regexp.MustCompile(`<a class="big-link" href="([^"]+)"`)
+		order := func(body string) string {
+			var out []string
+			for _, m := range tiles.FindAllStringSubmatch(body, -1) {
+				out = append(out, m[1])
+			}
+			return strings.Join(out, " ")
+		}
+		res := env.Browser(demo.PhoneResident)
+		_, body := res.Get("/")
+		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /notifications" {
+			t.Fatalf("before: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
+		}
+		if st, _ := res.PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 303 {
+			t.Fatalf("switch on: %d", st)
+		}
+		_, body = env.Browser(demo.PhoneResident).Get("/") // a new session: remembered
+		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer" || !strings.Contains(body, "关闭大字模式") {
+			t.Errorf("after: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
+		}
+		if _, body := res.Get("/bank"); !strings.Contains(body, `class="app large"`) {
+			t.Error("another page is not in large text")
+		}
+		if st, _ := res.PostForm("/settings/large-text", map[string][]string{"on": {"0"}}); st != 303 {
+			t.Fatalf("switch off: %d", st)
+		}
+		if _, body := res.Get("/"); strings.Contains(body, `class="app large"`) {
+			t.Error("still large after switching off")
+		}
+		// In office mode the village admin switches it on for the resident beside them.
+		var me struct{ ID int64 }
+		if st, raw := env.API(demo.PhoneResident).JSON("GET", "/api/v1/me", nil, &me); st != 200 {
+			t.Fatalf("me: %d %s", st, raw)
+		}
+		staff := env.Browser(demo.PhoneVillageAdmin)
+		if st, _ := staff.PostForm(fmt.Sprintf("/admin/office/%d", me.ID), nil); st != 303 {
+			t.Fatalf("office mode: %d", st)
+		}
+		if st, _ := staff.PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 303 {
+			t.Fatalf("switch on in office mode: %d", st)
+		}
+		if _, body := res.Get("/"); !strings.Contains(body, `class="app large"`) {
+			t.Error("the resident's pages are not in large text after staff switched it on for them")
+		}
+		// A staff member without a record of their own has nothing to switch.
+		if st, _ := env.Browser(demo.PhoneVillageAdmin2).PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 403 {
+			t.Errorf("staff without a record: %d, want 403", st)
+		}
+	})
+}

@@ -57,6 +57,8 @@ type Tile struct {
 	Badge func(ctx context.Context, a *auth.Actor) (int, error)
 	// BadgeKey says what the count is, for the badge's title (notify.unread: "3 条未读").
 	BadgeKey string
+	// First puts the tile first in 大字模式 (balance, card, messages), where a screen holds fewer.
+	First bool
 	// Note, when set, is a line under the tile's name: its message key and arguments (余额 120 分).
 	Note func(ctx context.Context, a *auth.Actor) (key string, args []any, err error)
 }
@@ -128,7 +130,20 @@ func (p *Page) Tiles() []TileLink {
 		return nil
 	}
 	var out []TileLink
-	for _, t := range p.app.tiles {
+	tiles := p.app.tiles
+	if p.Actor != nil && p.Actor.LargeText {
+		tiles = slices.Clone(tiles)
+		slices.SortStableFunc(tiles, func(x, y Tile) int {
+			switch {
+			case x.First == y.First:
+				return 0
+			case x.First:
+				return -1
+			}
+			return 1
+		})
+	}
+	for _, t := range tiles {
 		l := TileLink{Path: t.Path, Text: p.T(t.Key)}
 		if t.Badge != nil {
 			n, err := t.Badge(p.ctx, p.Actor)
