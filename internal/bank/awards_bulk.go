@@ -17,6 +17,7 @@ import (
 // BulkResult is one resident's outcome in a bulk award.
 type BulkResult struct {
 	ResidentID int64        `json:"resident_id"`
+	Points     int64        `json:"points,omitempty"` // the rule's points for the resident's class, once admitted
 	Result     *AwardResult `json:"result,omitempty"`
 	Error      string       `json:"error,omitempty"`
 	ErrorArgs  []any        `json:"-"` // the message's arguments, such as a cap
@@ -68,6 +69,7 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 			continue
 		}
 		items[i] = &admitted{in: in, tg: tg, rule: rule}
+		out[i].Points = rule.Points
 	}
 	results, refused, err := s.settleAwards(ctx, a, items)
 	if err != nil {

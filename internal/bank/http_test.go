@@ -285,7 +285,7 @@ func TestResidentPages(t *testing.T) {
 		if st != 200 || m == nil || !strings.Contains(body, "洗衣液") {
 			t.Fatalf("shop: %d %.300s", st, body)
 		}
-		form := url.Values{"item_id": {fmt.Sprint(f.item)}, "quantity": {"1"}, "idempotency_key": {m[1]}}
+		form := url.Values{"item_id": {fmt.Sprint(f.item)}, "quantity": {"1"}, "idempotency_key": {m[1]}, "confirmed": {"1"}}
 		for i := 0; i < 2; i++ {
 			if st, body := browser.PostForm("/bank/shop", form); st != http.StatusSeeOther {
 				t.Fatalf("redeem %d: %d %.300s", i, st, body)
@@ -413,46 +413,6 @@ func TestRankingsMaskMinors(t *testing.T) {
 	})
 }
 
-func TestAdoptFormRefusesBadLines(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		f := newBankFixture(t, d)
-		cat, err := web.LoadCatalog(people.Messages, bank.Messages)
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin := f.env.Browser(demo.PhoneTownAdmin)
-		form := func(rules string) url.Values {
-			return url.Values{"class": {"villager"}, "village_id": {"0"}, "adopted_by": {"村民代表大会"}, "adopted_on": {"2026-11-01"},
-				"resolution": {"潞决〔2026〕9号"}, "effective_from": {"2026-11-02"}, "rules": {rules}}
-		}
-		before := f.count(t, "bank_rule_versions")
-		cases := []struct {
-			name, rules, want string
-		}{
-			{"malformed line", "good,好人好事,,5\nthis line is wrong\n", cat.T("zh-CN", "bank.rule_line_invalid", "2")},
-			{"points", "# 注释行\ngood,好人好事,,5\nzero,零分,,0", cat.T("zh-CN", "bank.rule_line_error", 3, cat.T("zh-CN", "bank.points_range"))},
-		}
-		for _, c := range cases {
-			st, body := admin.PostForm("/admin/bank/rules", form(c.rules))
-			if st != 422 || !strings.Contains(body, escaped(t, c.want)) {
-				t.Errorf("%s: %d, want 422 with %q", c.name, st, c.want)
-			}
-			if !strings.Contains(body, "好人好事") {
-				t.Errorf("%s: the refused form lost what was typed", c.name)
-			}
-		}
-		if n := f.count(t, "bank_rule_versions"); n != before {
-			t.Fatalf("refused forms stored %d versions", n-before)
-		}
-		if st, body := admin.PostForm("/admin/bank/rules", form("good，好人好事，美德，5，month，2，1，0")); st != http.StatusSeeOther {
-			t.Fatalf("good form: %d %.300s", st, body)
-		}
-		if st, body := admin.Get("/admin/bank/rules"); st != 200 || !strings.Contains(body, "好人好事") || !strings.Contains(body, "潞决〔2026〕9号") {
-			t.Errorf("rules page: %d", st)
-		}
-	})
-}
-
 func TestAdminPages(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		f := newBankFixture(t, d)
@@ -490,7 +450,9 @@ func TestAdminPages(t *testing.T) {
 		req, _ := http.NewRequest("POST", f.env.URL+"/admin/bank/award/bulk", &buf)
 		req.Header.Set("Content-Type", mw.FormDataContentType())
 		st, body = admin.Do(req)
-		if st != 200 || !strings.Contains(body, fmt.Sprintf(">%d</a>", dongbao)) {
+		// The outcome names people, never ids: one paid, and 东堡村's resident, whom this admin may
+		// not award, refused without a name.
+		if st != 200 || !strings.Contains(body, escaped(t, "已入账 1 人，共 2 人")) || !strings.Contains(body, "<td>—</td>") {
 			t.Fatalf("bulk: %d %.300s", st, body)
 		}
 		if n := f.count(t, "bank_transactions"); n != 2 {

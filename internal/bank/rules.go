@@ -2,7 +2,9 @@ package bank
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"siwei/internal/clock"
@@ -35,8 +37,12 @@ type Rule struct {
 	NoticeRequired   bool               `json:"notice_required"`
 }
 
-// RuleInput is a rule in a new version.
+// RuleInput is a rule in a new version. Code may be left empty: the service then gives the rule
+// the code of the rule it carries on (RuleID, a rule of an earlier version of the town's), else of
+// the town's rule of the same name, else a code made from the name. Staff name rules; codes are
+// for the API and the pillars that pay by them.
 type RuleInput struct {
+	RuleID           int64  `json:"rule_id,omitempty"`
 	Code             string `json:"code"`
 	Name             string `json:"name"`
 	Category         string `json:"category"`
@@ -98,7 +104,7 @@ func (in *VersionInput) validate() errs.Fields {
 	if len(in.Rules) == 0 {
 		f.Add("rules", "bank.rules_empty")
 	}
-	seen := map[string]bool{}
+	seen, named := map[string]bool{}, map[string]bool{}
 	for i := range in.Rules {
 		r := &in.Rules[i]
 		r.Code, r.Name, r.Category = strings.TrimSpace(r.Code), strings.TrimSpace(r.Name), strings.TrimSpace(r.Category)
@@ -110,9 +116,14 @@ func (in *VersionInput) validate() errs.Fields {
 			f.Add(field+"code", "bank.code_duplicate")
 		}
 		seen[r.Code] = true
-		if r.Name == "" || utf8.RuneCountInString(r.Name) > 60 {
+		switch {
+		case r.Name == "" || utf8.RuneCountInString(r.Name) > 60:
 			f.Add(field+"name", "field.required")
+		case named[r.Name]:
+			// Staff choose rules by name: two of one name could not be told apart.
+			f.Add(field+"name", "bank.rule_name_duplicate")
 		}
+		named[r.Name] = true
 		if r.Points <= 0 || r.Points > MaxPoints {
 			f.Add(field+"points", "bank.points_range")
 		}
@@ -138,6 +149,9 @@ func (s *Service) AdoptVersion(ctx context.Context, a *auth.Actor, in VersionInp
 	if err := auth.Can(a, PermRules, sc); err != nil {
 		return 0, err
 	}
+	if err := s.fillCodes(ctx, &in); err != nil {
+		return 0, err
+	}
 	if err := in.validate().Err(); err != nil {
 		return 0, err
 	}
@@ -153,6 +167,86 @@ func (s *Service) AdoptVersion(ctx context.Context, a *auth.Actor, in VersionInp
 	})
 	s.forgetRules() // after the commit, so that no award caches the old rules again meanwhile
 	return versionID, err
+}
+
+// fillCodes gives a code to every rule of a version that has none, so that staff who name rules
+// never see one, and a rule keeps its code from version to version: the caps count awards by code,
+// a village's set overrides the town's code by code, and pillars pay by code. A rule takes the code
+// of the rule it carries on (RuleID, among the town's rules), else that of the town's rule of the
+// same name (of the same class and set first, the newest first), else one made from its name. No
+// two rules of the version get the same code.
+func (s *Service) fillCodes(ctx context.Context, in *VersionInput) error {
+	if !slices.ContainsFunc(in.Rules, func(r RuleInput) bool { return strings.TrimSpace(r.Code) == "" }) {
+		return nil
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.code, r.name, rs.class, COALESCE(rs.village_id, 0)
+		FROM bank_rules r JOIN bank_rule_versions v ON v.id = r.version_id JOIN bank_rule_sets rs ON rs.id = v.rule_set_id
+		WHERE rs.town_id = $1 ORDER BY v.created_at DESC, v.id DESC`, in.TownID)
+	if err != nil {
+		return fmt.Errorf("bank: rule codes: %w", err)
+	}
+	defer rows.Close()
+	byID := map[int64]string{}
+	type named struct {
+		code string
+		rank int // 0: the same class and set, 1: the same class, 2: another class
+	}
+	byName := map[string]named{}
+	for rows.Next() {
+		var id, village int64
+		var code, name string
+		var class people.MemberClass
+		if err := rows.Scan(&id, &code, &name, &class, &village); err != nil {
+			return fmt.Errorf("bank: rule codes: %w", err)
+		}
+		byID[id] = code
+		rank := 2
+		if class == in.Class {
+			rank = 1
+			if village == in.VillageID {
+				rank = 0
+			}
+		}
+		if n, ok := byName[name]; !ok || rank < n.rank {
+			byName[name] = named{code, rank}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("bank: rule codes: %w", err)
+	}
+	taken := map[string]bool{}
+	for i := range in.Rules {
+		r := &in.Rules[i]
+		r.Code, r.Name = strings.TrimSpace(r.Code), strings.TrimSpace(r.Name)
+		taken[r.Code] = r.Code != ""
+	}
+	give := func(r *RuleInput, code string) {
+		if r.Code == "" && code != "" && !taken[code] {
+			r.Code, taken[code] = code, true
+		}
+	}
+	for i := range in.Rules {
+		give(&in.Rules[i], byID[in.Rules[i].RuleID])
+	}
+	for i := range in.Rules {
+		give(&in.Rules[i], byName[in.Rules[i].Name].code)
+	}
+	for i := range in.Rules {
+		r := &in.Rules[i]
+		base := madeCode(r.Name)
+		for n := 2; r.Code == ""; n++ {
+			give(r, base)
+			base = fmt.Sprintf("%s-%d", madeCode(r.Name), n)
+		}
+	}
+	return nil
+}
+
+// madeCode is the code of a new rule: "r" and eight hex digits of a hash of its name, the same for
+// the same name in every village and class of the town.
+func madeCode(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "r" + hex.EncodeToString(sum[:4])
 }
 
 // InsertVersion writes a validated version inside tx (the demo uses it directly).
@@ -226,6 +320,55 @@ func (s *Service) RulesInForce(ctx context.Context, townID, villageID int64, cla
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// RuleChoice is a rule as the bulk award form offers it: by name, with its points in each class that
+// has it, since a bulk award pays each resident under the rule of their own class. Code is what the
+// form sends; it is never shown.
+type RuleChoice struct {
+	Code           string
+	Name           string
+	Points         []ClassPoints
+	NoticeRequired bool
+}
+
+// ClassPoints is a rule's points for a class.
+type ClassPoints struct {
+	Class  people.MemberClass
+	Points int64
+}
+
+// SamePoints is the rule's points when every class that has it has the same, else 0.
+func (c RuleChoice) SamePoints() int64 {
+	for _, p := range c.Points[1:] {
+		if p.Points != c.Points[0].Points {
+			return 0
+		}
+	}
+	return c.Points[0].Points
+}
+
+// RulesOffered lists the rules in force on a day in a village (0: the town's own), of every class,
+// once each by code: named as the first class that has it (村民, 党员, 未成年人) names it.
+func (s *Service) RulesOffered(ctx context.Context, townID, villageID int64, day string) ([]RuleChoice, error) {
+	var out []RuleChoice
+	at := map[string]int{}
+	for _, class := range classOrder {
+		rules, err := s.rulesCached(ctx, townID, villageID, class, day)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rules {
+			i, ok := at[r.Code]
+			if !ok {
+				i, at[r.Code] = len(out), len(out)
+				out = append(out, RuleChoice{Code: r.Code, Name: r.Name})
+			}
+			out[i].Points = append(out[i].Points, ClassPoints{class, r.Points})
+			out[i].NoticeRequired = out[i].NoticeRequired || r.NoticeRequired
+		}
+	}
+	return out, nil
 }
 
 // rulesTTL is how long a server keeps the rules in force in memory. Versions take effect on a
