@@ -18,7 +18,12 @@ func TestVolunteerJourney(t *testing.T) {
 	api := login(t, s, demo.PhonePartyMember)
 	m := whoami(t, api)
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	tomorrow := time.Now().In(loc).AddDate(0, 0, 1).Format("2006-01-02")
+	day := time.Now().In(loc).AddDate(0, 0, 1)
+	tomorrow := day.Format("2006-01-02")
+	// The shift as pages write it, with its weekday: "12月4日 周五 上午10:00–11:30" (after the
+	// year when tomorrow is in the next one).
+	weekdays := [7]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
+	shiftAt := fmt.Sprintf("%d月%d日 %s 上午10:00–11:30", day.Month(), day.Day(), weekdays[day.Weekday()])
 	title := fmt.Sprintf("帮独居老人打扫院子 %d", time.Now().UnixNano()%100000)
 
 	staff := newBrowser(t, s, false)
@@ -38,7 +43,7 @@ func TestVolunteerJourney(t *testing.T) {
 	staff.see(staff.T("volunteer.end_before_start"))
 	staff.set(form+` input[name=end]`, "11:30")
 	staff.click(form + ` button.primary`)
-	staff.see(staff.T("flash.saved"), staff.T("volunteer.roster.title"), title, tomorrow+" 10:00–11:30")
+	staff.see(staff.T("flash.saved"), staff.T("volunteer.roster.title"), title, shiftAt)
 	href, err := eval[string](staff, `location.pathname`)
 	if err != nil || !strings.HasPrefix(href, "/admin/volunteer/posts/") {
 		t.Fatalf("after publishing: at %q (%v)", href, err)
@@ -60,7 +65,7 @@ func TestVolunteerJourney(t *testing.T) {
 	b.click(`form[action$="/signup"] button`)
 	b.see(b.T("flash.volunteer_signed_up"), b.T("volunteer.places", 1, 2), b.T("volunteer.cancel"))
 	b.shot("resident-volunteer-post")
-	b.visit("/volunteer/shifts", title, tomorrow+" 10:00–11:30", b.T("volunteer.status.confirmed"))
+	b.visit("/volunteer/shifts", title, shiftAt, b.T("volunteer.status.confirmed"))
 
 	need := fmt.Sprintf("家里水管漏水 %d", time.Now().UnixNano()%100000)
 	b.visit("/volunteer/needs", b.T("volunteer.file_need"))

@@ -42,10 +42,12 @@ func TestPagesShowTheTownsTime(t *testing.T) {
 				if st != http.StatusOK {
 					t.Fatalf("status %d: %.300s", st, body)
 				}
-				if got := strings.Contains(body, "2026-02-28 23:30"); got != c.shown {
+				// 28 February 2026 is a Saturday; the year shows only when the page is read in
+				// another year, so the day and time are looked for without it.
+				if got := strings.Contains(body, "2月28日 周六 晚上11:30"); got != c.shown {
 					t.Errorf("the entry at 23:30 in Urumqi shown: %v, want %v", got, c.shown)
 				}
-				if strings.Contains(body, "2026-03-01 01:30") {
+				if strings.Contains(body, "3月1日 周日 凌晨1:30") {
 					t.Error("the entry is shown in Shanghai's time")
 				}
 			})

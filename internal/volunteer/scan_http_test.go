@@ -70,7 +70,7 @@ func TestScanAtTheSite(t *testing.T) {
 		if st, body := page.PostForm("/volunteer/scan", url.Values{"t": {token}}); st != 303 {
 			t.Fatalf("scan: %d %.300s", st, body)
 		}
-		if st, body := page.Get("/volunteer/scan?" + url.Values{"t": {token}, "flash": {"flash.saved"}}.Encode()); st != 200 || !strings.Contains(body, "已记录到达") || !strings.Contains(body, "09:00–11:00") {
+		if st, body := page.Get("/volunteer/scan?" + url.Values{"t": {token}, "flash": {"flash.saved"}}.Encode()); st != 200 || !strings.Contains(body, "已记录到达") || !strings.Contains(body, "上午9:00–11:00") {
 			t.Errorf("the scan page after the scan: %d %.600s", st, body)
 		}
 		var sh volunteer.Shift

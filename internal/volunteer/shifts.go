@@ -533,12 +533,11 @@ func (s *Service) PostDetail(ctx context.Context, a *auth.Actor, id int64) (Post
 	return PostDetail{Post: p, Shifts: shifts}, err
 }
 
-// When is the shift's day and hours in its town's zone: 2026-12-01 09:00–11:00.
-func (sh Shift) When() string {
-	return sh.Day + " " + timeIn(sh.StartsAt, sh.loc) + "–" + timeIn(sh.EndsAt, sh.loc)
-}
+// Pages write a shift's day and hours themselves, in the town's zone and with the weekday:
+// {{$.Span .StartsAt .EndsAt}} (12月8日 周二 上午9:00–11:00), a check-in {{$.TimeOfDay .CheckedInAt}}.
 
-// timeIn is a time of day in a town's zone as a page shows it, empty for a zero time.
+// timeIn is a time of day in a town's zone as an audit summary or a message writes it, empty
+// for a zero time.
 func timeIn(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
@@ -548,12 +547,6 @@ func timeIn(t time.Time, loc *time.Location) string {
 	}
 	return t.In(loc).Format(clock.TimeLayout)
 }
-
-// In is the sign-up's check-in time of day, empty when not checked in.
-func (su Signup) In() string { return timeIn(su.CheckedInAt, su.loc) }
-
-// Out is the sign-up's check-out time of day, empty when not checked out.
-func (su Signup) Out() string { return timeIn(su.CheckedOutAt, su.loc) }
 
 // Payment is how the sign-up's payment stands: paid, pending (on public notice), refused or "".
 func (su Signup) Payment() string { return awardNote(su) }

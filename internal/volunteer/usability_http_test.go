@@ -448,7 +448,7 @@ func TestShiftRosterIsCardsWithBigButtons(t *testing.T) {
 		if st != http.StatusSeeOther || !strings.HasPrefix(loc, page) {
 			t.Fatalf("check in through the card's form: %d %s", st, loc)
 		}
-		if c := card(); !strings.Contains(c, `<button class="primary big" name="action" value="out">签退</button>`) || !strings.Contains(c, "签到–签退 09:10–") {
+		if c := card(); !strings.Contains(c, `<button class="primary big" name="action" value="out">签退</button>`) || !strings.Contains(c, "签到–签退 上午9:10–") {
 			t.Errorf("after checking in: %s", c)
 		}
 		// The flash says what was done: a check-in, not a completed shift.

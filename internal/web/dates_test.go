@@ -47,11 +47,17 @@ func TestPageDates(t *testing.T) {
 		t.Errorf("DateOf = %q", got)
 	}
 	dates := []struct {
-		d      time.Time
+		d      any
 		zh, en string
 	}{
 		{time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC), "12月8日 周二", "Tue 8 Dec"},
 		{time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC), "2027年1月4日 周一", "Mon 4 Jan 2027"},
+		// A birth date long ago has its year; a day as forms write it reads the same.
+		{time.Date(1956, 3, 2, 0, 0, 0, 0, time.UTC), "1956年3月2日 周五", "Fri 2 Mar 1956"},
+		{"2026-12-08", "12月8日 周二", "Tue 8 Dec"},
+		{"2025-12-08", "2025年12月8日 周一", "Mon 8 Dec 2025"},
+		{"", "", ""},
+		{"不详", "不详", "不详"},
 		{time.Time{}, "", ""},
 	}
 	for _, d := range dates {
@@ -61,5 +67,41 @@ func TestPageDates(t *testing.T) {
 		if got := page("en").Date(d.d); got != d.en {
 			t.Errorf("en Date(%v) = %q, want %q", d.d, got, d.en)
 		}
+	}
+	spans := []struct {
+		start, end time.Time
+		zh, en     string
+	}{
+		// One part of the day: its word once, by the dash's side the language puts it on.
+		{at(2026, 12, 8, 9, 0), at(2026, 12, 8, 11, 0), "12月8日 周二 上午9:00–11:00", "Tue 8 Dec, 9:00–11:00 am"},
+		{at(2026, 12, 8, 14, 0), at(2026, 12, 8, 17, 30), "12月8日 周二 下午2:00–5:30", "Tue 8 Dec, 2:00–5:30 pm"},
+		// Across parts of the day: each keeps its word.
+		{at(2026, 12, 8, 9, 0), at(2026, 12, 8, 15, 0), "12月8日 周二 上午9:00–下午3:00", "Tue 8 Dec, 9:00 am–3:00 pm"},
+		{at(2026, 12, 8, 11, 30), at(2026, 12, 8, 12, 30), "12月8日 周二 上午11:30–中午12:30", "Tue 8 Dec, 11:30 am–12:30 pm"},
+		// Into the next day: both days are named.
+		{at(2026, 12, 8, 20, 0), at(2026, 12, 9, 6, 0), "12月8日 周二 晚上8:00–12月9日 周三 上午6:00", "Tue 8 Dec, 8:00 pm–Wed 9 Dec, 6:00 am"},
+		// Another year: the year once, with the day.
+		{at(2025, 12, 8, 9, 0), at(2025, 12, 8, 11, 0), "2025年12月8日 周一 上午9:00–11:00", "Mon 8 Dec 2025, 9:00–11:00 am"},
+		// The town's zone decides the day and hours: 01:00–03:00 UTC is 9–11 in Shanghai.
+		{time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC), time.Date(2026, 12, 8, 3, 0, 0, 0, time.UTC), "12月8日 周二 上午9:00–11:00", "Tue 8 Dec, 9:00–11:00 am"},
+		{at(2026, 12, 8, 9, 0), time.Time{}, "12月8日 周二 上午9:00", "Tue 8 Dec, 9:00 am"},
+		{time.Time{}, at(2026, 12, 8, 9, 0), "", ""},
+	}
+	for _, s := range spans {
+		if got := page("zh-CN").Span(s.start, s.end); got != s.zh {
+			t.Errorf("Span(%v, %v) = %q, want %q", s.start, s.end, got, s.zh)
+		}
+		if got := page("en").Span(s.start, s.end); got != s.en {
+			t.Errorf("en Span(%v, %v) = %q, want %q", s.start, s.end, got, s.en)
+		}
+	}
+	if got := page("zh-CN").TimesOfDay(at(2026, 12, 8, 9, 2), at(2026, 12, 8, 11, 0)); got != "上午9:02–11:00" {
+		t.Errorf("TimesOfDay = %q", got)
+	}
+	if got := page("zh-CN").TimesOfDay(at(2026, 12, 8, 9, 2), time.Time{}); got != "上午9:02–" {
+		t.Errorf("TimesOfDay with no end = %q", got)
+	}
+	if got := page("zh-CN").TimeOfDay(time.Time{}); got != "" {
+		t.Errorf("TimeOfDay(zero) = %q", got)
 	}
 }
