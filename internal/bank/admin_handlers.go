@@ -153,8 +153,18 @@ func (h *Handlers) reverse(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rid := web.FormID(f.Get("resident_id"))
-	if _, err := h.S.Reverse(r.Context(), auth.From(r.Context()), ReverseInput{TransactionID: web.FormID(f.Get("transaction_id")), Reason: f.Get("reason")}); err != nil {
+	a, rid, tid := auth.From(r.Context()), web.FormID(f.Get("resident_id")), web.FormID(f.Get("transaction_id"))
+	x, err := h.S.ToReverse(r.Context(), a, tid)
+	if err != nil {
+		h.renderLedger(w, r, rid, f, err)
+		return
+	}
+	back := fmt.Sprintf("/admin/bank/ledger?resident_id=%d", rid)
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_reverse", What: "bank.confirm_reverse_what", Args: []any{x.ResidentName, x.RuleName, x.Points, -x.Points}, Back: back})
+	if !ok {
+		return
+	}
+	if _, err := h.S.Reverse(r.Context(), a, ReverseInput{TransactionID: tid, Reason: reason}); err != nil {
 		h.renderLedger(w, r, rid, f, err)
 		return
 	}

@@ -316,7 +316,7 @@ func TestCards(t *testing.T) {
 				t.Fatal(err)
 			}
 			today := people.Town{}.Today(e.ps.Now()).Format("2006-01-02")
-			if _, err := e.ps.SetStatus(ctx, e.qiantuan, gone, people.MovedOut, today); err != nil {
+			if _, err := e.ps.SetStatus(ctx, e.qiantuan, gone, people.MovedOut, today, ""); err != nil {
 				t.Fatal(err)
 			}
 			_, err = e.bs.LookupCard(ctx, e.qiantuan, e.bs.TokenOf(c))

@@ -244,6 +244,12 @@ func (s *Service) redemption(ctx context.Context, id int64) (Redemption, error) 
 // CancelRedemption refunds the points and restores the stock of an order not yet fulfilled; the
 // resident themself or the village's shop staff may cancel.
 func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64) (Redemption, error) {
+	return s.CancelOrder(ctx, a, id, "")
+}
+
+// CancelOrder is CancelRedemption with the reason staff give at the counter, kept in the audit
+// entry.
+func (s *Service) CancelOrder(ctx context.Context, a *auth.Actor, id int64, reason string) (Redemption, error) {
 	r, err := s.redemption(ctx, id)
 	if err != nil {
 		return r, err
@@ -285,8 +291,15 @@ func (s *Service) CancelRedemption(ctx context.Context, a *auth.Actor, id int64)
 		if err != nil || p.Replayed {
 			return p, err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE bank_redemptions SET refund_id = $1 WHERE id = $2`, p.TransactionID, id)
-		return p, err
+		if _, err = tx.ExecContext(ctx, `UPDATE bank_redemptions SET refund_id = $1 WHERE id = $2`, p.TransactionID, id); err != nil {
+			return p, err
+		}
+		after := map[string]any{"name": r.ItemName, "quantity": r.Quantity, "points": r.Points}
+		if reason != "" {
+			after["reason"] = reason
+		}
+		return p, auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.cancel", Entity: "redemption", EntityID: id, TownID: tg.Town.ID, VillageID: r.VillageID,
+			Summary: auth.Summarize(nil, after)})
 	})
 	if err != nil {
 		return Redemption{}, err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"siwei/internal/auth"
+	"siwei/internal/errs"
 	"siwei/internal/people"
 	"siwei/internal/web"
 )
@@ -59,11 +60,44 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 }
 
 func (h *Handlers) redeem(w http.ResponseWriter, r *http.Request) {
+	res, _, b, ok := h.myAccount(w, r)
+	if !ok {
+		return
+	}
 	f, ok := h.form(w, r)
 	if !ok {
 		return
 	}
 	in := RedeemInput{ItemID: web.FormID(f.Get("item_id")), Quantity: web.FormInt(f.Get("quantity")), IdempotencyKey: f.Get("idempotency_key")}
+	// The question names the item and the points; an order Redeem would refuse on what is read
+	// now (an item not offered, a quantity out of range, too few points) is refused at once
+	// rather than asked about. Redeem decides again when confirmed.
+	items, err := h.S.Items(r.Context(), res.TownID, res.VillageID)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(items, func(it Item) bool { return it.ID == in.ItemID })
+	var refusal error
+	switch {
+	case i < 0:
+		refusal = &errs.Error{Code: errs.Invalid, Key: "bank.item_unknown", Fields: []errs.FieldError{{Field: "item_id", Key: "bank.item_unknown"}}}
+	case in.Quantity <= 0 || in.Quantity > 100:
+		refusal = errs.Field("quantity", "bank.quantity_invalid")
+	case items[i].Price*int64(in.Quantity) > b.Balance:
+		short := items[i].Price*int64(in.Quantity) - b.Balance
+		refusal = &errs.Error{Code: errs.Conflict, Key: "bank.insufficient_by", Args: []any{short},
+			Fields: []errs.FieldError{{Field: "quantity", Key: "bank.insufficient_by", Args: []any{short}}}}
+	}
+	if refusal != nil {
+		h.renderShop(w, r, f, refusal)
+		return
+	}
+	points := items[i].Price * int64(in.Quantity)
+	if _, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_redeem", TitleArgs: []any{points, items[i].Name},
+		What: "bank.confirm_redeem_what", Args: []any{items[i].Name, in.Quantity, points, b.Balance - points}, Back: "/bank/shop", NoReason: true}); !ok {
+		return
+	}
 	if _, err := h.S.Redeem(r.Context(), auth.From(r.Context()), in); err != nil {
 		h.renderShop(w, r, f, err)
 		return
@@ -268,7 +302,24 @@ func (h *Handlers) fulfilOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) adminCancelOrder(w http.ResponseWriter, r *http.Request) {
-	h.counter(w, r, h.S.CancelRedemption, "flash.order_cancelled")
+	id, f, ok := h.idForm(w, r)
+	if !ok {
+		return
+	}
+	a := auth.From(r.Context())
+	o, err := h.S.Order(r.Context(), a, id)
+	if err != nil {
+		h.renderAdminOrders(w, r, f, err)
+		return
+	}
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_cancel", What: "bank.confirm_cancel_what", Args: []any{o.ResidentName, o.ItemName, o.Quantity, o.Points},
+		Back: fmt.Sprintf("/admin/bank/orders?village_id=%d", web.FormID(f.Get("village_id")))})
+	if !ok {
+		return
+	}
+	h.counter(w, r, func(ctx context.Context, a *auth.Actor, id int64) (Redemption, error) {
+		return h.S.CancelOrder(ctx, a, id, reason)
+	}, "flash.order_cancelled")
 }
 
 // counter runs one action on an order at the counter and goes back to the village's orders.

@@ -288,7 +288,7 @@ func TestShopStatesTheShortfall(t *testing.T) {
 			t.Errorf("refused orders posted: %d transactions", n)
 		}
 		// One is paid for; the orders page says when, with the weekday.
-		if st, _ := res.PostForm("/bank/shop", url.Values{"item_id": {fmt.Sprint(f.item)}, "quantity": {"1"}, "idempotency_key": {"short:one"}}); st != http.StatusSeeOther {
+		if st, _ := res.PostForm("/bank/shop", url.Values{"item_id": {fmt.Sprint(f.item)}, "quantity": {"1"}, "idempotency_key": {"short:one"}, "confirmed": {"1"}}); st != http.StatusSeeOther {
 			t.Fatalf("one: %d", st)
 		}
 		if st, body := res.Get("/bank/orders"); st != 200 || !strings.Contains(body, "11月28日 周六 上午9:00") {

@@ -86,6 +86,10 @@ func TestResidentJourney(t *testing.T) {
 	b.path("/bank/shop")
 	b.set(towelForm+` input[name=quantity]`, "1")
 	b.click(towelForm + ` button`)
+	// The shop asks first, naming the points and the item; the order is placed when confirmed.
+	b.see(b.T("bank.confirm_redeem", towel.Price, towel.Name))
+	b.path("/bank/shop")
+	b.click(`form:has(input[name=confirmed]) button.primary`)
 	b.see(b.T("flash.redeemed"))
 	b.row(towel.Name+" × 1", b.T("bank.points", towel.Price))
 	b.shot("resident-orders")
@@ -196,6 +200,9 @@ func TestStaffJourney(t *testing.T) {
 	reverse := fmt.Sprintf(`form[action="/admin/bank/ledger/reverse"]:has(input[name=transaction_id][value="%d"])`, award.TransactionID)
 	b.fill(reverse+` input[name=reason]`, "核实未参加，冲正")
 	b.click(reverse + ` button`)
+	// The ledger asks first, naming the resident, the rule and the points, with the reason typed.
+	b.see(b.T("bank.confirm_reverse"), m.Name)
+	b.click(`form:has(input[name=confirmed]) button.primary`)
 	b.see(b.T("flash.reversed"))
 	b.row(b.T("bank.kind.reversal"), "-3")
 	b.row(mistake, b.T("bank.reversed"))

@@ -564,7 +564,7 @@ func TestExportResidents(t *testing.T) {
 		if err != nil || len(page.Items) != 1 {
 			t.Fatalf("search: %v %v", err, page.Items)
 		}
-		if _, err := fx.s.SetStatus(ctx, fx.admin, page.Items[0].ID, MovedOut, "2026-05-01"); err != nil {
+		if _, err := fx.s.SetStatus(ctx, fx.admin, page.Items[0].ID, MovedOut, "2026-05-01", ""); err != nil {
 			t.Fatal(err)
 		}
 

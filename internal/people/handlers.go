@@ -410,10 +410,30 @@ func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if _, ok := h.App.Form(w, r); !ok {
+	f, ok := h.App.Form(w, r)
+	if !ok {
 		return
 	}
-	if _, err := h.S.SetStatus(r.Context(), auth.From(r.Context()), id, Status(r.PostForm.Get("status")), r.PostForm.Get("status_date")); err != nil {
+	a, st, reason := auth.From(r.Context()), Status(f.Get("status")), ""
+	if st == Deceased {
+		// Only recording a death asks first, after the resident is found for someone who may
+		// change them: anyone else is answered as SetStatus would answer them.
+		res, err := h.S.Resident(r.Context(), a, id)
+		if err == nil {
+			err = auth.Hide(auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: res.TownID, VillageID: res.VillageID}))
+		}
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		if res.Status != Deceased { // a death already recorded is refused by SetStatus, not asked about
+			if reason, ok = h.App.Confirmed(w, r, f, web.Question{Title: "people.confirm_deceased", What: "people.confirm_deceased_what",
+				Args: []any{res.Name, res.VillageName, res.HouseholdNumber, f.Get("status_date")}, Back: "/admin/residents/" + strconv.FormatInt(id, 10)}); !ok {
+				return
+			}
+		}
+	}
+	if _, err := h.S.SetStatus(r.Context(), a, id, st, f.Get("status_date"), reason); err != nil {
 		h.renderResident(w, r, 0, err)
 		return
 	}

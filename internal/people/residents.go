@@ -426,8 +426,8 @@ func (s *Service) Move(ctx context.Context, a *auth.Actor, id int64, in MoveInpu
 }
 
 // SetStatus records that a resident moved out (迁出) or died (死亡) on a date, or is back in the
-// register; their history and ledger stay.
-func (s *Service) SetStatus(ctx context.Context, a *auth.Actor, id int64, st Status, date string) (Resident, error) {
+// register; their history and ledger stay. The reason, when given, is kept in the audit entry.
+func (s *Service) SetStatus(ctx context.Context, a *auth.Actor, id int64, st Status, date, reason string) (Resident, error) {
 	r, err := s.resident(ctx, s.DB.Read(), id)
 	if err != nil {
 		return r, err
@@ -464,8 +464,12 @@ func (s *Service) SetStatus(ctx context.Context, a *auth.Actor, id int64, st Sta
 		if _, err := tx.ExecContext(ctx, `UPDATE residents SET status = $1, status_date = $2, updated_at = $3 WHERE id = $4`, string(st), d.Format(clock.DayLayout), s.Now(), id); err != nil {
 			return err
 		}
+		after := map[string]any{"status": st, "date": d.Format(clock.DayLayout)}
+		if reason = strings.TrimSpace(reason); reason != "" {
+			after["reason"] = reason
+		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "resident.status", Entity: "resident", EntityID: id, TownID: r.TownID, VillageID: r.VillageID,
-			Summary: auth.Summarize(map[string]any{"status": r.Status}, map[string]any{"status": st, "date": d.Format(clock.DayLayout)})})
+			Summary: auth.Summarize(map[string]any{"status": r.Status}, after)})
 	})
 	if err != nil {
 		return Resident{}, err

@@ -492,7 +492,7 @@ func TestVillageScope(t *testing.T) {
 				return err
 			}},
 			{"SetStatus", func() error {
-				_, err := f.ps.SetStatus(ctx, f.qtAdmin, b.ID, people.MovedOut, "2026-05-01")
+				_, err := f.ps.SetStatus(ctx, f.qtAdmin, b.ID, people.MovedOut, "2026-05-01", "")
 				return err
 			}},
 			{"Household", func() error { _, _, err := f.ps.Household(ctx, f.qtAdmin, b.HouseholdID); return err }},
@@ -754,7 +754,7 @@ func TestMove(t *testing.T) {
 		in.Relation = "户主"
 		a := f.create(t, f.qtAdmin, in)
 		gone := f.create(t, f.qtAdmin, f.input(f.qt, "0002", "赵六", "1960-01-01"))
-		if _, err := f.ps.SetStatus(ctx, f.qtAdmin, gone.ID, people.Deceased, "2026-05-01"); err != nil {
+		if _, err := f.ps.SetStatus(ctx, f.qtAdmin, gone.ID, people.Deceased, "2026-05-01", ""); err != nil {
 			t.Fatal(err)
 		}
 
@@ -860,7 +860,7 @@ func TestSetStatus(t *testing.T) {
 		for _, c := range refused {
 			t.Run(c.name, func(t *testing.T) {
 				before := f.counts(t)
-				_, err := f.ps.SetStatus(ctx, f.qtAdmin, a.ID, c.st, c.date)
+				_, err := f.ps.SetStatus(ctx, f.qtAdmin, a.ID, c.st, c.date, "")
 				wantRefusal(t, err, errs.Invalid, "error.invalid", c.fields...)
 				f.unchanged(t, before)
 				if got := f.get(t, a.ID); got.Status != people.Active || got.StatusDate != "" {
@@ -872,19 +872,19 @@ func TestSetStatus(t *testing.T) {
 			// A reviewer may read the record but not write it; like every refusal on a record it is
 			// reported as not found.
 			before := f.counts(t)
-			_, err := f.ps.SetStatus(ctx, f.qtReviewer, a.ID, people.MovedOut, "2026-05-19")
+			_, err := f.ps.SetStatus(ctx, f.qtReviewer, a.ID, people.MovedOut, "2026-05-19", "")
 			wantRefusal(t, err, errs.NotFound, "error.not_found")
 			f.unchanged(t, before)
 		})
 		t.Run("MovedOut", func(t *testing.T) {
-			got, err := f.ps.SetStatus(ctx, f.qtAdmin, a.ID, people.MovedOut, "2026-05-19")
+			got, err := f.ps.SetStatus(ctx, f.qtAdmin, a.ID, people.MovedOut, "2026-05-19", "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Status != people.MovedOut || got.StatusDate != "2026-05-19" {
 				t.Fatalf("got %+v", got)
 			}
-			if got, err := f.ps.SetStatus(ctx, f.qtAdmin, b.ID, people.Deceased, "2026-05-20"); err != nil || got.Status != people.Deceased {
+			if got, err := f.ps.SetStatus(ctx, f.qtAdmin, b.ID, people.Deceased, "2026-05-20", ""); err != nil || got.Status != people.Deceased {
 				t.Fatalf("deceased today: %+v %v", got, err)
 			}
 			for _, c := range []struct {
@@ -913,7 +913,7 @@ func TestSetStatus(t *testing.T) {
 			}
 		})
 		t.Run("BackInRegister", func(t *testing.T) {
-			got, err := f.ps.SetStatus(ctx, f.qtAdmin, a.ID, people.Active, "2026-05-20")
+			got, err := f.ps.SetStatus(ctx, f.qtAdmin, a.ID, people.Active, "2026-05-20", "")
 			if err != nil || got.Status != people.Active {
 				t.Fatalf("%+v %v", got, err)
 			}
@@ -1060,7 +1060,7 @@ func TestAuditTrail(t *testing.T) {
 		if _, err := f.ps.Move(ctx, f.townAdmin, r.ID, people.MoveInput{VillageID: f.dp.ID, HouseholdNumber: "0001", Reason: "婚迁"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.ps.SetStatus(ctx, f.dpAdmin, r.ID, people.MovedOut, "2026-05-20"); err != nil {
+		if _, err := f.ps.SetStatus(ctx, f.dpAdmin, r.ID, people.MovedOut, "2026-05-20", ""); err != nil {
 			t.Fatal(err)
 		}
 		// Office mode: 前疃村's admin registers changes for 王奶奶, who has no phone.

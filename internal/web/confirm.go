@@ -12,10 +12,14 @@ import (
 // post): what will happen, by name, and why it is done. The answer's reason is kept with the
 // action (its audit entry).
 type Question struct {
-	Title string // message key of the page's title: "挂失这张卡？"
-	What  string // message key of what will happen, filled with Args
-	Args  []any
-	Back  string // where 取消 goes: the page the action was offered on
+	Title     string // message key of the page's title: "挂失这张卡？"
+	TitleArgs []any  // fill the title: "用 %d 分兑换 %s？"
+	What      string // message key of what will happen, filled with Args
+	Args      []any
+	Back      string // where 取消 goes: the page the action was offered on
+	// NoReason asks for the confirmation only: for what a person does for themself and may still
+	// undo (a resident's own order), where a reason would mean nothing.
+	NoReason bool
 }
 
 // confirmView is what the confirmation page draws.
@@ -32,7 +36,7 @@ type confirmField struct{ Name, Value string }
 const maxReason = 200
 
 // Confirmed answers whether the posted form confirms the action, with its reason: confirmed=1
-// and a reason of at most 200 characters. Otherwise it shows the confirmation page, a form that
+// and a reason of at most 200 characters (none with q.NoReason: the reason is then ""). Otherwise it shows the confirmation page, a form that
 // posts the same fields back to the same address with the reason (no JavaScript needed), and
 // returns ok false: the handler returns and nothing is done. The caller has already checked that
 // the person may take the action on the record named, so that the page is never a way to learn
@@ -41,8 +45,13 @@ func (a *App) Confirmed(w http.ResponseWriter, r *http.Request, form url.Values,
 	reason = strings.TrimSpace(form.Get("reason"))
 	status := http.StatusOK
 	p := a.NewPage(r, q.Title, nil)
+	if len(q.TitleArgs) > 0 {
+		p.Title = p.T(q.Title, q.TitleArgs...)
+	}
 	if form.Get("confirmed") == "1" {
 		switch {
+		case q.NoReason:
+			return "", true
 		case reason == "":
 			p.Errors = map[string]string{"reason": p.T("field.required")}
 		case utf8.RuneCountInString(reason) > maxReason:
