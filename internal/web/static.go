@@ -43,6 +43,12 @@ func (a *App) registerBase() {
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=86400")
+		if r.URL.Path == "/static/sw.js" {
+			// The service worker (offline pages and drafts) works for the whole site, and a new
+			// version reaches the phones with the next page they open.
+			w.Header().Set("Service-Worker-Allowed", "/")
+			w.Header().Set("Cache-Control", "no-cache")
+		}
 		files.ServeHTTP(w, r)
 	})
 	a.Handle(Route{Method: "GET", Path: "/manifest.webmanifest", Access: Public, Summary: "web app manifest"}, a.manifest)
