@@ -146,10 +146,12 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 		if err != nil || p.Replayed {
 			return p, err
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO bank_redemptions (item_id, resident_id, village_id, quantity, points, status, idem_key, transaction_id, created_at)
+		if err := tx.QueryRowContext(ctx, `INSERT INTO bank_redemptions (item_id, resident_id, village_id, quantity, points, status, idem_key, transaction_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, 'reserved', $6, $7, $8) RETURNING id, created_at`, it.ID, self, tg.R.VillageID, in.Quantity, points, key, p.TransactionID, s.Now()).
-			Scan(&r.ID, &r.CreatedAt)
-		return p, err
+			Scan(&r.ID, &r.CreatedAt); err != nil {
+			return p, err
+		}
+		return p, s.tellOrder(ctx, tx, r, "bank.outcome.order_ready_title", "bank.outcome.order_ready")
 	})
 	if err != nil {
 		return Redemption{}, err
@@ -258,7 +260,9 @@ func (s *Service) CancelOrder(ctx context.Context, a *auth.Actor, id int64, reas
 	if err != nil {
 		return r, err
 	}
-	if auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: r.ResidentID}) != nil {
+	// The resident who cancels their own order is told nothing; staff who cancel it tell them.
+	byStaff := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: r.ResidentID}) != nil
+	if byStaff {
 		if err := auth.Can(a, PermFulfil, auth.Scope{TownID: tg.Town.ID, VillageID: r.VillageID}); err != nil {
 			return Redemption{}, auth.Hide(err)
 		}
@@ -298,8 +302,14 @@ func (s *Service) CancelOrder(ctx context.Context, a *auth.Actor, id int64, reas
 		if reason != "" {
 			after["reason"] = reason
 		}
-		return p, auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.cancel", Entity: "redemption", EntityID: id, TownID: tg.Town.ID, VillageID: r.VillageID,
-			Summary: auth.Summarize(nil, after)})
+		if err := auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.cancel", Entity: "redemption", EntityID: id, TownID: tg.Town.ID, VillageID: r.VillageID,
+			Summary: auth.Summarize(nil, after)}); err != nil || !byStaff {
+			return p, err
+		}
+		if reason != "" {
+			return p, s.tellOrder(ctx, tx, r, "bank.outcome.order_cancelled_title", "bank.outcome.order_cancelled_why", r.Points, reason)
+		}
+		return p, s.tellOrder(ctx, tx, r, "bank.outcome.order_cancelled_title", "bank.outcome.order_cancelled", r.Points)
 	})
 	if err != nil {
 		return Redemption{}, err
@@ -350,7 +360,10 @@ func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redempti
 		} else if n != 1 {
 			return errs.New(errs.Conflict, "bank.order_closed")
 		}
-		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.fulfil", Entity: "redemption", EntityID: id, TownID: town, VillageID: r.VillageID})
+		if err := auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.fulfil", Entity: "redemption", EntityID: id, TownID: town, VillageID: r.VillageID}); err != nil {
+			return err
+		}
+		return s.tellOrder(ctx, tx, r, "bank.outcome.order_fulfilled_title", "bank.outcome.order_fulfilled")
 	})
 	if err != nil {
 		return Redemption{}, err

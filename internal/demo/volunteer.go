@@ -16,6 +16,7 @@ import (
 	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/volunteer"
+	"siwei/internal/web"
 )
 
 // demoNeeds are needs found at the door in the demo villages, each left at a different step.
@@ -49,7 +50,12 @@ func Volunteer(ctx context.Context, d *db.DB, ps *people.Service, info Info, see
 	bs := bank.NewService(d, ps)
 	bs.Now = at
 	// A service of its own on the demo's clock; the server's registers the village hook.
-	vs := volunteer.New(d, ps, bs, &notify.Service{DB: d, Now: at})
+	// The residents' inboxes get 微志愿's outcomes in its own words, as the server writes them.
+	cat, err := web.LoadCatalog(volunteer.Messages)
+	if err != nil {
+		return err
+	}
+	vs := volunteer.New(d, ps, bs, &notify.Service{DB: d, Now: at, T: func(key string, args ...any) string { return cat.T(web.DefaultLang, key, args...) }})
 	vs.Now = at
 	town, err := ps.Town(ctx, info.TownID)
 	if err != nil {

@@ -38,6 +38,10 @@ func TestVolunteerHistory(t *testing.T) {
 			}
 			return n
 		}
+		// Outcomes told along the way read as sentences, not as their message keys.
+		if n := count(`SELECT COUNT(*) FROM notifications WHERE title LIKE 'volunteer.%' OR body LIKE 'volunteer.%'`); n != 0 {
+			t.Errorf("%d demo messages read as their keys", n)
+		}
 		if n := count(`SELECT COUNT(*) FROM volunteer_teams WHERE town_id = $1`, info.TownID); n != 6*info.Villages {
 			t.Errorf("%d teams for %d villages", n, info.Villages)
 		}

@@ -528,7 +528,8 @@ func (s *Service) Suggest(ctx context.Context, a *auth.Actor, needID int64) ([]S
 	return out, nil
 }
 
-// Act moves a need on by NeedFlow; see NeedAction. Every step is kept with who took it and why.
+// Act moves a need on by NeedFlow; see NeedAction. Every step is kept with who took it and why,
+// and told to whom it concerns (tellNeed) in the same transaction.
 func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedAction) (Need, error) {
 	in.Action, in.Reason, in.Comment = strings.TrimSpace(in.Action), strings.TrimSpace(in.Reason), strings.TrimSpace(in.Comment)
 	n, p, err := s.needFor(ctx, a, needID)
@@ -571,7 +572,13 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, needID int64, in NeedA
 	if p.Has(flow.Dispatcher) {
 		st.Audit = &auth.AuditEntry{TownID: n.TownID, VillageID: n.VillageID}
 	}
-	if err := s.DB.Tx(ctx, func(tx *sql.Tx) error { _, err := NeedFlow.Move(ctx, tx, o, st); return err }); err != nil {
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := NeedFlow.Move(ctx, tx, o, st); err != nil {
+			return err
+		}
+		return s.tellNeed(ctx, tx, a, n.ID, act, in.Reason)
+	})
+	if err != nil {
 		return Need{}, err
 	}
 	return s.Need(ctx, a, n.ID)

@@ -473,9 +473,8 @@ func (s *Service) promote(ctx context.Context, tx *sql.Tx, sh Shift, p Post, fre
 		if _, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting - 1 WHERE id = $1`, sh.ID); err != nil {
 			return err
 		}
-		if err := s.Notify.Send(ctx, tx, []int64{resident}, notify.Message{Title: "候补成功：" + trunc(p.Title, 40),
-			Body: fmt.Sprintf("%s %s 的班次空出名额，您已从候补转为正式报名。", sh.Day, timeIn(sh.StartsAt, sh.loc)),
-			Link: fmt.Sprintf("/volunteer/posts/%d", p.ID), SenderName: "微志愿"}); err != nil {
+		if err := s.tell(ctx, tx, resident, notify.Outcome{Title: "volunteer.outcome.promoted_title", Body: "volunteer.outcome.promoted",
+			Args: []any{trunc(p.Title, 40), sh.Day, timeIn(sh.StartsAt, sh.loc)}, Link: fmt.Sprintf("/volunteer/posts/%d", p.ID)}); err != nil {
 			return err
 		}
 	}
