@@ -42,6 +42,12 @@ func TestResidentJourney(t *testing.T) {
 
 	b.login(demo.PhoneResident, demo.DemoPassword, b.T("home.hello", m.Name), m.Village)
 	b.shot("resident-home")
+	// 大字模式: the same home, larger, with balance, card and messages first; then back.
+	b.click(`form[action="/settings/large-text"] button`)
+	b.see(b.T("flash.large_text_on"), b.T("home.large_text_off"), b.T("home.my_details"))
+	b.shot("resident-home-large")
+	b.click(`form[action="/settings/large-text"] button`)
+	b.see(b.T("flash.large_text_off"), b.T("home.large_text_on"))
 	b.visit("/bank", m.Name, m.Village, b.T("bank.balance"))
 	b.exactly(".balance", fmt.Sprint(start))
 	b.shot("resident-bank")
