@@ -73,7 +73,7 @@ func (s *Service) Review(ctx context.Context, a *auth.Actor, claimID int64, appr
 		if approve {
 			o = claimOutcome(c, "bank.outcome.claim_notice_title", "bank.outcome.claim_notice", int(NoticePeriod.Hours()/24))
 		}
-		if err := s.tell(ctx, tx, c.ResidentID, o); err != nil {
+		if err := s.Notify.Tell(ctx, tx, c.ResidentID, o); err != nil {
 			return err
 		}
 		c, err = s.claimByID(ctx, tx, c.ID)
@@ -133,9 +133,9 @@ func (s *Service) postClaim(ctx context.Context, c Claim, reviewer *auth.Actor, 
 			if _, err = tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'posted', transaction_id = $1 WHERE id = $2`, p.TransactionID, c.ID); err != nil {
 				return p, err
 			}
-			return p, s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_posted_title", "bank.outcome.claim_notice_over"))
+			return p, s.Notify.Tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_posted_title", "bank.outcome.claim_notice_over"))
 		}
-		if err := s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_posted_title", "bank.outcome.claim_posted")); err != nil {
+		if err := s.Notify.Tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_posted_title", "bank.outcome.claim_posted")); err != nil {
 			return p, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_claims SET status = 'posted', transaction_id = $1, reviewed_by = $2, reviewed_name = $3,
@@ -200,7 +200,7 @@ func (s *Service) Object(ctx context.Context, a *auth.Actor, claimID int64, reas
 			return fmt.Errorf("bank: object: %w", err)
 		}
 		// The claimant learns that their claim is questioned, not who questioned it.
-		if err := s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.objected_title", "bank.outcome.objected")); err != nil {
+		if err := s.Notify.Tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.objected_title", "bank.outcome.objected")); err != nil {
 			return err
 		}
 		if a.ActingFor == nil {
@@ -282,10 +282,10 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 			claimant = claimOutcome(c, "bank.outcome.claim_rejected_title", "bank.outcome.objection_upheld_claimant", decision)
 			raiser.Body = "bank.outcome.objection_upheld"
 		}
-		if err := s.tell(ctx, tx, c.ResidentID, claimant); err != nil {
+		if err := s.Notify.Tell(ctx, tx, c.ResidentID, claimant); err != nil {
 			return err
 		}
-		if err := s.tell(ctx, tx, objector, raiser); err != nil {
+		if err := s.Notify.Tell(ctx, tx, objector, raiser); err != nil {
 			return err
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.objection.decide", Entity: "objection", EntityID: objectionID, TownID: c.townID, VillageID: c.VillageID,
@@ -357,7 +357,7 @@ func (s *Service) rejectOverCap(ctx context.Context, c Claim) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		if err := s.tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_rejected_title", "bank.outcome.claim_over_cap")); err != nil {
+		if err := s.Notify.Tell(ctx, tx, c.ResidentID, claimOutcome(c, "bank.outcome.claim_rejected_title", "bank.outcome.claim_over_cap")); err != nil {
 			return err
 		}
 		return auth.Audit(ctx, tx, sys, auth.AuditEntry{Action: "bank.claim.cap_rejected", Entity: "claim", EntityID: c.ID, TownID: c.townID, VillageID: c.VillageID,

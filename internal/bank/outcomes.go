@@ -8,15 +8,6 @@ import (
 	"siwei/internal/notify"
 )
 
-// tell sends a resident the outcome of something they asked for or that concerns them, inside
-// the transaction that decided it (notify.Tell). A bank built without a notifier tells nobody.
-func (s *Service) tell(ctx context.Context, tx db.Querier, residentID int64, o notify.Outcome) error {
-	if s.Notify == nil {
-		return nil
-	}
-	return s.Notify.Tell(ctx, tx, residentID, o)
-}
-
 // claimOutcome is what the claimant is told when their claim moves on: which claim, and where
 // to see it.
 func claimOutcome(c Claim, title, body string, args ...any) notify.Outcome {
@@ -33,6 +24,6 @@ func (s *Service) tellOrder(ctx context.Context, tx db.Querier, r Redemption, ti
 	if err := tx.QueryRowContext(ctx, `SELECT name FROM villages WHERE id = $1`, r.VillageID).Scan(&village); err != nil {
 		return fmt.Errorf("bank: order %d: village: %w", r.ID, err)
 	}
-	return s.tell(ctx, tx, r.ResidentID, notify.Outcome{Title: title, Body: body,
+	return s.Notify.Tell(ctx, tx, r.ResidentID, notify.Outcome{Title: title, Body: body,
 		Args: append([]any{r.ItemName, r.Quantity, village}, args...), Link: "/bank/orders"})
 }

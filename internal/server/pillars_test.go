@@ -211,3 +211,24 @@ func TestLargeText(t *testing.T) {
 		}
 	})
 }
+
+// TestFormsOfferOnlyWhatTheRoleMayDo: the shop's 新增物品 form, which only the town's shop staff
+// may submit, is not offered to a village admin, who would be refused only after filling it in.
+func TestFormsOfferOnlyWhatTheRoleMayDo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		if err := demo.Bank(context.Background(), env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
+			t.Fatal(err)
+		}
+		form := `action="/admin/bank/items"`
+		if st, body := env.Browser(demo.PhoneVillageAdmin).Get("/admin/bank/shop"); st != 200 || strings.Contains(body, form) {
+			t.Errorf("a village admin's shop page: %d, new-item form offered: %v", st, strings.Contains(body, form))
+		}
+		if st, body := env.Browser(demo.PhoneTownAdmin).Get("/admin/bank/shop"); st != 200 || !strings.Contains(body, form) {
+			t.Errorf("the town admin's shop page: %d, new-item form offered: %v", st, strings.Contains(body, form))
+		}
+		if st, _ := env.Browser(demo.PhoneVillageAdmin).PostForm("/admin/bank/items", map[string][]string{"kind": {"goods"}, "name": {"肥皂"}, "price": {"5"}}); st != 403 && st != 404 {
+			t.Errorf("a village admin creates an item anyway: %d", st)
+		}
+	})
+}

@@ -6,19 +6,9 @@ import (
 	"fmt"
 
 	"siwei/internal/auth"
-	"siwei/internal/db"
 	"siwei/internal/flow"
 	"siwei/internal/notify"
 )
-
-// tell sends a resident the outcome of something that concerns them, inside the transaction that
-// decided it (notify.Tell). A service built without a notifier tells nobody.
-func (s *Service) tell(ctx context.Context, tx db.Querier, residentID int64, o notify.Outcome) error {
-	if s.Notify == nil {
-		return nil
-	}
-	return s.Notify.Tell(ctx, tx, residentID, o)
-}
 
 // word is a catalog word (a team's kind) in the language messages are written in, for a
 // message's arguments, which are not looked up themselves.
@@ -59,7 +49,7 @@ func (s *Service) tellNeed(ctx context.Context, tx *sql.Tx, a *auth.Actor, id in
 		o.Title, o.Body, o.Args = "volunteer.outcome.need_sent_back_title", "volunteer.outcome.need_back_to_village", []any{what, reason}
 	}
 	if o.Title != "" && n.ForResidentID != a.Self() {
-		if err := s.tell(ctx, tx, n.ForResidentID, o); err != nil {
+		if err := s.Notify.Tell(ctx, tx, n.ForResidentID, o); err != nil {
 			return err
 		}
 	}
@@ -74,7 +64,7 @@ func (s *Service) tellNeed(ctx context.Context, tx *sql.Tx, a *auth.Actor, id in
 		if r == a.Self() || r == n.ForResidentID {
 			continue
 		}
-		if err := s.tell(ctx, tx, r, notify.Outcome{Title: "volunteer.outcome.need_for_team_title", Body: "volunteer.outcome.need_for_team",
+		if err := s.Notify.Tell(ctx, tx, r, notify.Outcome{Title: "volunteer.outcome.need_for_team_title", Body: "volunteer.outcome.need_for_team",
 			Args: []any{team, n.ForName, what}, Link: link}); err != nil {
 			return err
 		}

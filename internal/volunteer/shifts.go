@@ -473,7 +473,7 @@ func (s *Service) promote(ctx context.Context, tx *sql.Tx, sh Shift, p Post, fre
 		if _, err := tx.ExecContext(ctx, `UPDATE volunteer_shifts SET waiting = waiting - 1 WHERE id = $1`, sh.ID); err != nil {
 			return err
 		}
-		if err := s.tell(ctx, tx, resident, notify.Outcome{Title: "volunteer.outcome.promoted_title", Body: "volunteer.outcome.promoted",
+		if err := s.Notify.Tell(ctx, tx, resident, notify.Outcome{Title: "volunteer.outcome.promoted_title", Body: "volunteer.outcome.promoted",
 			Args: []any{trunc(p.Title, 40), sh.Day, timeIn(sh.StartsAt, sh.loc)}, Link: fmt.Sprintf("/volunteer/posts/%d", p.ID)}); err != nil {
 			return err
 		}
