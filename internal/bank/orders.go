@@ -278,15 +278,8 @@ func (s *Service) CancelOrder(ctx context.Context, a *auth.Actor, id int64, reas
 	t := Transfer{TownID: tg.Town.ID, Kind: "refund", Key: fmt.Sprintf("refund:redeem:%d", id), ResidentID: r.ResidentID, Amount: r.Points,
 		Counter: shop, Actor: a, Reason: r.ItemName, Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'cancelled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
-			s.Now(), db.NullID(a.AccountID), id)
-		if err != nil {
+		if err := s.closeOrder(ctx, tx, a, id, "cancelled"); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return errs.New(errs.Conflict, "bank.order_closed")
 		}
 		return s.AddStockMove(ctx, tx, r.ItemID, r.VillageID, placesPeriod(capPeriod, r.CreatedAt, tg.Town.Location()), r.Quantity, "cancel", t.Key, a.AccountID)
 	}
@@ -350,15 +343,8 @@ func (s *Service) Fulfil(ctx context.Context, a *auth.Actor, id int64) (Redempti
 		return Redemption{}, auth.Hide(err)
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = 'fulfilled', closed_at = $1, closed_by = $2 WHERE id = $3 AND status = 'reserved'`,
-			s.Now(), db.NullID(a.AccountID), id)
-		if err != nil {
+		if err := s.closeOrder(ctx, tx, a, id, "fulfilled"); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return errs.New(errs.Conflict, "bank.order_closed")
 		}
 		if err := auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.fulfil", Entity: "redemption", EntityID: id, TownID: town, VillageID: r.VillageID}); err != nil {
 			return err
@@ -412,4 +398,20 @@ func (s *Service) Orders(ctx context.Context, a *auth.Actor, residentID, village
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// closeOrder moves a reserved order to status (fulfilled or cancelled) in tx, by the actor. An
+// order no longer reserved is a conflict: another counter, or the resident, got there first.
+func (s *Service) closeOrder(ctx context.Context, tx *sql.Tx, a *auth.Actor, id int64, status string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE bank_redemptions SET status = $1, closed_at = $2, closed_by = $3 WHERE id = $4 AND status = 'reserved'`,
+		status, s.Now(), db.NullID(a.AccountID), id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return errs.New(errs.Conflict, "bank.order_closed")
+	}
+	return nil
 }

@@ -38,7 +38,7 @@ func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) 
 		{PermReview, "bank.todo.claims", "/admin/bank/claims?status=pending",
 			`SELECT COUNT(*) FROM bank_claims WHERE town_id = $1 AND status = 'pending'`},
 		{PermReview, "bank.todo.objections", "/admin/bank/claims?status=notice",
-			`SELECT COUNT(*) FROM bank_objections o JOIN bank_claims c ON c.id = o.claim_id WHERE c.town_id = $1 AND o.status = 'open' AND c.village_id IN (SELECT id FROM villages WHERE town_id = $1)`},
+			`SELECT COUNT(*) FROM bank_objections o JOIN bank_claims c ON c.id = o.claim_id WHERE c.town_id = $1 AND o.status = 'open'`},
 		{PermFulfil, "bank.todo.orders", "/admin/bank/orders",
 			`SELECT COUNT(*) FROM bank_redemptions WHERE village_id IN (SELECT id FROM villages WHERE town_id = $1) AND status = 'reserved'`},
 		{PermShop, "bank.todo.low_stock", "/admin/bank/shop",
