@@ -22,6 +22,7 @@ func Pillar(s *Service) web.Pillar {
 				return "bank.tile_balance", []any{b.Balance}, err
 			}},
 			{Path: "/bank/card", Key: "bank.nav.card", Order: 11, First: true}},
-		Todos: s.Todos,
+		Todos:   s.Todos,
+		Figures: s.Headline,
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/people"
+	"siwei/internal/web"
 )
 
 // Balance is a resident's account as the card shows it.
@@ -374,4 +375,41 @@ func (s *Service) TownFigures(ctx context.Context, a *auth.Actor, townID int64) 
 		}
 	}
 	return out, rows.Err()
+}
+
+// Headline is the bank's numbers on the staff overview of a town, as the article counts them:
+// cards opened (开卡数), residents who log in themselves (注册用户), points issued (全镇总积分),
+// redeemed and outstanding; each links to the page behind it. Staff who may not read the ledger
+// get none.
+func (s *Service) Headline(ctx context.Context, a *auth.Actor, townID int64) ([]web.Figure, error) {
+	if all, ids := auth.Visible(a, PermLedger, townID); !all && len(ids) == 0 {
+		return nil, nil
+	}
+	cards, err := s.CardFigures(ctx, a, townID)
+	if err != nil {
+		return nil, err
+	}
+	points, err := s.TownFigures(ctx, a, townID)
+	if err != nil {
+		return nil, err
+	}
+	var nCards, nLogins int
+	for _, c := range cards {
+		nCards += c.Cards
+		nLogins += c.Logins
+	}
+	var total Figures
+	for _, f := range points {
+		total.Issued += f.Issued
+		total.Redeemed += f.Redeemed
+		total.Outstanding += f.Outstanding
+	}
+	q := fmt.Sprintf("?town_id=%d", townID)
+	return []web.Figure{
+		{Key: "bank.card_fig.cards", Value: int64(nCards), Path: "/admin/bank/cards" + q},
+		{Key: "bank.card_fig.logins", Value: int64(nLogins), Path: "/admin/bank/cards" + q},
+		{Key: "bank.fig.issued", Value: total.Issued, Path: "/admin/bank" + q},
+		{Key: "bank.fig.redeemed", Value: total.Redeemed, Path: "/admin/bank/orders" + q},
+		{Key: "bank.fig.outstanding", Value: total.Outstanding, Path: "/admin/bank" + q},
+	}, nil
 }

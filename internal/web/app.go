@@ -80,6 +80,7 @@ type App struct {
 	nav     []NavItem
 	tiles   []Tile
 	todos   []func(ctx context.Context, a *auth.Actor) ([]Todo, error)
+	figures []func(ctx context.Context, a *auth.Actor, townID int64) ([]Figure, error)
 }
 
 // New returns an App with its static assets and health routes registered. Template sets from

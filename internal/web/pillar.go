@@ -29,6 +29,17 @@ type Pillar struct {
 	// a resident's claims on notice), for the staff overview and the resident's home: every role
 	// lands on its work. Nil has none.
 	Todos func(ctx context.Context, a *auth.Actor) ([]Todo, error)
+	// Figures are the pillar's headline numbers for the staff overview of a town, within what the
+	// actor may see of it (the villages of a village's staff): each links to the page behind it,
+	// so that a number can be checked. Nil has none.
+	Figures func(ctx context.Context, a *auth.Actor, townID int64) ([]Figure, error)
+}
+
+// Figure is a headline number of a pillar on the staff overview: 已发放积分 1,436,839.
+type Figure struct {
+	Key   string // message key of what it counts
+	Value int64
+	Path  string // the page behind the number, within the viewer's scope
 }
 
 // Todo is a count of work waiting for someone, with the page where it is done.
@@ -87,6 +98,9 @@ func (a *App) Plug(p Pillar) {
 	slices.SortStableFunc(a.tiles, func(x, y Tile) int { return x.Order - y.Order })
 	if p.Todos != nil {
 		a.todos = append(a.todos, p.Todos)
+	}
+	if p.Figures != nil {
+		a.figures = append(a.figures, p.Figures)
 	}
 }
 
@@ -194,6 +208,33 @@ func (p *Page) Todos() []TodoLink {
 			if t.Count > 0 && strings.HasPrefix(t.Path, "/admin") == strings.HasPrefix(p.Path, "/admin") {
 				out = append(out, TodoLink{Path: t.Path, Text: p.T(t.Key, t.Count)})
 			}
+		}
+	}
+	return out
+}
+
+// FigureLink is a headline figure as the overview draws it.
+type FigureLink struct {
+	Path  string
+	Text  string
+	Value int64
+}
+
+// Figures are the pillars' headline numbers for the overview of a town, in the pillars' order.
+// A pillar whose figures fail is logged and left out rather than failing the overview.
+func (p *Page) Figures(townID int64) []FigureLink {
+	if p.app == nil || p.Actor == nil || townID == 0 {
+		return nil
+	}
+	var out []FigureLink
+	for _, f := range p.app.figures {
+		fs, err := f(p.ctx, p.Actor, townID)
+		if err != nil {
+			p.app.Log.Warn("figures", "err", err)
+			continue
+		}
+		for _, x := range fs {
+			out = append(out, FigureLink{Path: x.Path, Text: p.T(x.Key), Value: x.Value})
 		}
 	}
 	return out
