@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
@@ -65,67 +66,125 @@ func (s *Service) holder(ctx context.Context, residentID int64) (holderOf, error
 // IssueCard opens a card for a resident in the register (开卡): the next serial of the town. A
 // resident has one card; a lost one is reissued, not issued again. Staff of the village only.
 func (s *Service) IssueCard(ctx context.Context, a *auth.Actor, residentID int64) (Card, error) {
-	h, err := s.holder(ctx, residentID)
+	out, err := s.IssueCards(ctx, a, []int64{residentID})
 	if err != nil {
 		return Card{}, err
 	}
-	if err := auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: h.townID, VillageID: h.villageID}); err != nil {
-		return Card{}, auth.Hide(err)
-	}
-	if h.status != people.Active {
-		return Card{}, &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
-	}
-	var c cardRow
-	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if old, found, err := cardWhere(ctx, tx, "c.resident_id = $1", residentID); err != nil {
-			return err
-		} else if found {
-			return cardTaken(old.Status)
-		}
-		now := s.Now()
-		// Serials are per town: the highest in use plus one, taken one issuer at a time per town
-		// (on PostgreSQL; SQLite has one writer). Should a number still be taken, ON CONFLICT waits
-		// for its issuer to commit, then we read the highest again and take the next.
-		if err := s.DB.Serialize(ctx, tx, "bank.card.serial:"+h.townCode); err != nil {
-			return fmt.Errorf("bank: issue card: %w", err)
-		}
-		var id int64
-		for attempt := 0; id == 0; attempt++ {
-			if attempt == 50 {
-				return fmt.Errorf("bank: issue card: no free serial in town %s after %d attempts", h.townCode, attempt)
+	return out[0].Card, out[0].Err
+}
+
+// CardResult is one resident's outcome in IssueCards: their new card, or why not.
+type CardResult struct {
+	ResidentID int64
+	Card       Card
+	Err        error
+}
+
+// cardChunk is how many cards share a transaction in IssueCards.
+const cardChunk = 200
+
+// IssueCards opens cards for many residents of one town at once (批量开卡), as IssueCard does for
+// each: every one stands on its own (a resident who has a card, another village's or a moved
+// one is refused alone), in consecutive serials. A chunk of cards shares a transaction and one
+// look-up of the town's highest serial, so opening a village's cards costs a few commits, not
+// one scan of the town's cards per card.
+func (s *Service) IssueCards(ctx context.Context, a *auth.Actor, residentIDs []int64) ([]CardResult, error) {
+	out := make([]CardResult, len(residentIDs))
+	var townCode string
+	var ok []int // indexes admitted, by town
+	holders := make([]holderOf, len(residentIDs))
+	for i, id := range residentIDs {
+		out[i].ResidentID = id
+		h, err := s.holder(ctx, id)
+		if err == nil {
+			if err = auth.Can(a, auth.ResidentWrite, auth.Scope{TownID: h.townID, VillageID: h.villageID}); err != nil {
+				err = auth.Hide(err)
+			} else if h.status != people.Active {
+				err = &errs.Error{Code: errs.Invalid, Key: "people.not_active", Fields: []errs.FieldError{{Field: "resident_id", Key: "people.not_active"}}}
+			} else if townCode != "" && h.townCode != townCode {
+				err = errs.New(errs.NotFound, "error.not_found") // one town per batch
 			}
-			number, err := nextCardNumber(ctx, tx, h.townCode)
+		}
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		townCode, holders[i] = h.townCode, h
+		ok = append(ok, i)
+	}
+	for len(ok) > 0 {
+		part := ok[:min(cardChunk, len(ok))]
+		ok = ok[len(part):]
+		err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
+			// Serials are per town: the highest in use plus one, taken one issuer at a time per
+			// town (on PostgreSQL; SQLite has one writer).
+			if err := s.DB.Serialize(ctx, tx, "bank.card.serial:"+townCode); err != nil {
+				return fmt.Errorf("bank: issue card: %w", err)
+			}
+			top, err := topCardSerial(ctx, tx, townCode)
 			if err != nil {
 				return fmt.Errorf("bank: issue card: %w", err)
 			}
-			err = tx.QueryRowContext(ctx, `INSERT INTO bank_cards (resident_id, number, generation, status, issued_at) VALUES ($1, $2, 1, 'active', $3)
-				ON CONFLICT (number) DO NOTHING RETURNING id`, residentID, number, now).Scan(&id)
-			switch {
-			case db.IsNoRows(err):
-				// the number was taken: read the highest again
-			case db.IsUnique(err):
-				// numbers are arbitrated above, so this is the resident's own card issued meanwhile
-				return errs.New(errs.Conflict, "bank.card_exists")
-			case err != nil:
-				return fmt.Errorf("bank: issue card: %w", err)
+			now := s.Now()
+			for _, i := range part {
+				if out[i].Card, out[i].Err, err = s.issueOne(ctx, tx, a, holders[i], residentIDs[i], &top, now); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		var err error
-		if c, _, err = cardWhere(ctx, tx, "c.id = $1", id); err != nil {
-			return err
-		}
-		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.card.issue", Entity: "card", EntityID: c.ID, TownID: h.townID, VillageID: h.villageID,
-			Summary: auth.Summarize(nil, map[string]any{"resident": residentID, "name": h.name, "number": c.Number, "generation": c.Generation})})
-	})
-	if err != nil {
-		return Card{}, err
 	}
-	return c.Card, nil
+	return out, nil
 }
 
-// nextCardNumber is the number of the town's next card: one past the highest serial in use or
-// retired, so that no number is ever given twice. The caller holds the town's serial lock.
-func nextCardNumber(ctx context.Context, tx *sql.Tx, townCode string) (string, error) {
+// issueOne opens one card in IssueCards' transaction with the serial after *top: refused (the
+// second result) when the resident has a card; err fails the whole chunk.
+func (s *Service) issueOne(ctx context.Context, tx *sql.Tx, a *auth.Actor, h holderOf, residentID int64, top *int64, now time.Time) (Card, error, error) {
+	if old, found, err := cardWhere(ctx, tx, "c.resident_id = $1", residentID); err != nil {
+		return Card{}, nil, err
+	} else if found {
+		return Card{}, cardTaken(old.Status), nil
+	}
+	var id int64
+	for attempt := 0; id == 0; attempt++ {
+		if attempt == 50 {
+			return Card{}, nil, fmt.Errorf("bank: issue card: no free serial in town %s after %d attempts", h.townCode, attempt)
+		}
+		*top++
+		// No conflict aborts the transaction: a number taken meanwhile (by an issuer that did not
+		// take the lock) is skipped, and the resident's own card issued meanwhile is refused.
+		err := tx.QueryRowContext(ctx, `INSERT INTO bank_cards (resident_id, number, generation, status, issued_at) VALUES ($1, $2, 1, 'active', $3)
+			ON CONFLICT DO NOTHING RETURNING id`, residentID, CardNumber(h.townCode, *top), now).Scan(&id)
+		switch {
+		case db.IsNoRows(err):
+			if old, found, err := cardWhere(ctx, tx, "c.resident_id = $1", residentID); err != nil {
+				return Card{}, nil, err
+			} else if found {
+				*top--
+				return Card{}, cardTaken(old.Status), nil
+			}
+			if *top, err = topCardSerial(ctx, tx, h.townCode); err != nil {
+				return Card{}, nil, fmt.Errorf("bank: issue card: %w", err)
+			}
+		case err != nil:
+			return Card{}, nil, fmt.Errorf("bank: issue card: %w", err)
+		}
+	}
+	c, _, err := cardWhere(ctx, tx, "c.id = $1", id)
+	if err != nil {
+		return Card{}, nil, err
+	}
+	err = auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.card.issue", Entity: "card", EntityID: c.ID, TownID: h.townID, VillageID: h.villageID,
+		Summary: auth.Summarize(nil, map[string]any{"resident": residentID, "name": h.name, "number": c.Number, "generation": c.Generation})})
+	return c.Card, nil, err
+}
+
+// topCardSerial is the highest serial of the town's cards in use or retired: the next card takes
+// one more, so that no number is ever given twice. The caller holds the town's serial lock.
+func topCardSerial(ctx context.Context, tx *sql.Tx, townCode string) (int64, error) {
 	prefix := townCode + "-"
 	// The serial is what follows the dash, less the check character of a number that has one.
 	serial := `CAST(CASE WHEN LENGTH(number) = $3 THEN SUBSTR(number, $2) ELSE SUBSTR(number, $2, LENGTH(number) - $2) END AS BIGINT)`
@@ -134,7 +193,7 @@ func nextCardNumber(ctx context.Context, tx *sql.Tx, townCode string) (string, e
 		SELECT `+serial+` AS serial FROM bank_cards WHERE number LIKE $1 ESCAPE '\'
 		UNION ALL SELECT `+serial+` AS serial FROM bank_retired_cards WHERE number LIKE $1 ESCAPE '\') s`,
 		db.LikePrefix(prefix), len(prefix)+1, len(prefix)+legacySerialLen).Scan(&top)
-	return CardNumber(townCode, top+1), err
+	return top, err
 }
 
 // cardTaken is the refusal for issuing a card to a resident who has one.
@@ -223,10 +282,11 @@ func (s *Service) Reissue(ctx context.Context, a *auth.Actor, cardID int64) (Car
 		if err := s.DB.Serialize(ctx, tx, "bank.card.serial:"+h.townCode); err != nil {
 			return fmt.Errorf("bank: reissue: %w", err)
 		}
-		number, err := nextCardNumber(ctx, tx, h.townCode)
+		top, err := topCardSerial(ctx, tx, h.townCode)
 		if err != nil {
 			return fmt.Errorf("bank: reissue: %w", err)
 		}
+		number := CardNumber(h.townCode, top+1)
 		res, err := tx.ExecContext(ctx, `UPDATE bank_cards SET number = $1, generation = generation + 1, status = 'active', issued_at = $2, lost_at = NULL
 			WHERE id = $3 AND status = 'lost' AND generation = $4 AND number = $5`, number, now, cardID, c.Generation, c.Number)
 		if err != nil {
