@@ -379,7 +379,14 @@ func verifyCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer sys.Close()
-	rep, err := bank.NewService(sys.DB, sys.People).Verify(ctx)
+	// A line on stderr as each check starts: on a district's ledger a check reads millions of rows.
+	cat := mustCatalog()
+	names := map[string]string{"sum": "bank.verify.sum", "balance": "bank.verify.balance", "negative": "bank.verify.negative",
+		"orphan": "bank.verify.orphan", "amount": "bank.verify.amount", "chain": "bank.verify.chain"}
+	start := time.Now()
+	rep, err := bank.NewService(sys.DB, sys.People).VerifySteps(ctx, func(check string) {
+		fmt.Fprintln(os.Stderr, cat.T(web.DefaultLang, "bank.verify.step", cat.T(web.DefaultLang, names[check]), time.Since(start).Round(time.Second)))
+	})
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,15 @@ func (r VerifyReport) OK() bool { return len(r.Problems) == 0 }
 // Verify audits the whole ledger: every transaction sums to zero and has two entries, every
 // balance equals its entries, no resident balance is negative, and every account's entries form
 // an unbroken hash chain with a running balance. It names the first broken entry of each check.
-func (s *Service) Verify(ctx context.Context) (VerifyReport, error) {
+func (s *Service) Verify(ctx context.Context) (VerifyReport, error) { return s.VerifySteps(ctx, nil) }
+
+// VerifySteps is Verify telling step the name of each check as it starts ("sum", "balance",
+// "negative", "orphan", "amount", "chain"), for a command that shows how far it has got: on a
+// district's ledger each check reads millions of rows.
+func (s *Service) VerifySteps(ctx context.Context, step func(check string)) (VerifyReport, error) {
+	if step == nil {
+		step = func(string) {}
+	}
 	var rep VerifyReport
 	r := s.DB.Read()
 	for _, c := range []struct {
@@ -59,6 +67,7 @@ func (s *Service) Verify(ctx context.Context) (VerifyReport, error) {
 			JOIN bank_accounts a ON a.id = e.account_id AND a.kind = 'resident' WHERE e.amount <> t.amount ORDER BY t.id LIMIT 1`},
 	}
 	for _, c := range checks {
+		step(c.name)
 		var id, x, y int64
 		err := r.QueryRowContext(ctx, c.q).Scan(&id, &x, &y)
 		if err == nil {
@@ -67,6 +76,7 @@ func (s *Service) Verify(ctx context.Context) (VerifyReport, error) {
 			return rep, fmt.Errorf("bank: verify %s: %w", c.name, err)
 		}
 	}
+	step("chain")
 	if p, err := s.verifyChains(ctx); err != nil {
 		return rep, err
 	} else if p != nil {
