@@ -344,34 +344,50 @@ func (s *Service) Grant(ctx context.Context, a *Actor, accountID int64, g Grant)
 	})
 }
 
-// Revoke removes a grant.
-func (s *Service) Revoke(ctx context.Context, a *Actor, grantID int64) error {
+// Revoke removes a grant, and returns the account that held it.
+func (s *Service) Revoke(ctx context.Context, a *Actor, grantID int64) (int64, error) {
 	var g Grant
 	var accountID int64
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT account_id, role, COALESCE(town_id, 0), COALESCE(village_id, 0) FROM account_roles WHERE id = $1`, grantID).
 		Scan(&accountID, &g.Role, &g.TownID, &g.VillageID)
 	if db.IsNoRows(err) {
 		if err := mayAnywhere(a, AccountManage); err != nil {
-			return err
+			return 0, err
 		}
-		return errs.New(errs.NotFound, "error.not_found")
+		return 0, errs.New(errs.NotFound, "error.not_found")
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := s.accountInScope(ctx, a, accountID); err != nil {
-		return err
+		return 0, err
 	}
 	if err := s.canGrant(ctx, a, g); err != nil {
-		return err
+		return 0, err
 	}
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	return accountID, s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM account_roles WHERE id = $1`, grantID); err != nil {
 			return err
 		}
 		return Audit(ctx, tx, a, AuditEntry{Action: "role.revoke", Entity: "account", EntityID: accountID, TownID: g.TownID,
 			VillageID: g.VillageID, Summary: Summarize(g, nil)})
 	})
+}
+
+// Account is one account within the actor's reach (accountInScope), with its grants in the order
+// they were given: what the accounts page says about an account it has just changed.
+func (s *Service) Account(ctx context.Context, a *Actor, accountID int64) (Account, error) {
+	grants, err := s.accountInScope(ctx, a, accountID)
+	if err != nil {
+		return Account{}, err
+	}
+	acc := Account{ID: accountID, Grants: grants}
+	err = s.DB.Read().QueryRowContext(ctx, `SELECT phone, name, COALESCE(resident_id, 0) FROM accounts WHERE id = $1`, accountID).
+		Scan(&acc.Phone, &acc.Name, &acc.ResidentID)
+	if err != nil {
+		return Account{}, fmt.Errorf("auth: account: %w", err)
+	}
+	return acc, nil
 }
 
 // ResetPassword gives an account a one-time password for an activation slip; its owner must change

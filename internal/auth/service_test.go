@@ -657,17 +657,23 @@ func TestGrantRevoke(t *testing.T) {
 		})
 		t.Run("ErrRevokeByVillageAdmin", func(t *testing.T) {
 			audit := f.count(t, "audit_log")
-			wantErr(t, f.as.Revoke(f.ctx, villageAdmin, grantID), errs.Forbidden, "error.forbidden")
+			_, err := f.as.Revoke(f.ctx, villageAdmin, grantID)
+			wantErr(t, err, errs.Forbidden, "error.forbidden")
 			if len(grants()) != 2 || f.count(t, "audit_log") != audit {
 				t.Fatal("a refused revoke changed something")
 			}
 		})
 		t.Run("ErrRevokeUnknown", func(t *testing.T) {
-			wantErr(t, f.as.Revoke(f.ctx, townAdmin, 999999), errs.NotFound, "error.not_found")
+			_, err := f.as.Revoke(f.ctx, townAdmin, 999999)
+			wantErr(t, err, errs.NotFound, "error.not_found")
 		})
 		t.Run("Revoke", func(t *testing.T) {
-			if err := f.as.Revoke(f.ctx, townAdmin, grantID); err != nil {
+			account, err := f.as.Revoke(f.ctx, townAdmin, grantID)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if account != target {
+				t.Errorf("Revoke names account %d, want %d", account, target)
 			}
 			if want := []auth.Grant{{Role: auth.ResidentRole, TownID: f.town, VillageID: f.v1}}; !slices.Equal(scopes(grants()), want) {
 				t.Fatalf("grants %+v, want %+v", grants(), want)

@@ -177,7 +177,20 @@ func (h *Handlers) renderAdminShop(w http.ResponseWriter, r *http.Request, form 
 			v.Low++
 		}
 	}
-	h.App.RenderForm(w, r, "admin_shop.html", "bank.admin_shop.title", v, form, ferr)
+	p := h.App.NewPage(r, "bank.admin_shop.title", v)
+	p.Form = form
+	for _, it := range items {
+		if it.ID == p.FlashID() {
+			state := p.T("bank.item_on_sale")
+			if !it.Active {
+				state = p.T("bank.item_withdrawn")
+			}
+			p.Flashed("flash.item_created", it.Name, it.Price)
+			p.Flashed("flash.item_saved", it.Name, state)
+			p.Flashed("flash.stocked", it.Name, v.Names[vid], it.Stock)
+		}
+	}
+	h.App.RenderPage(w, r, "admin_shop.html", p, ferr)
 }
 
 // itemInput reads an item's form; a number left empty or not a number reads as 0, which the
@@ -198,11 +211,12 @@ func (h *Handlers) createItem(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), itemInput(f)); err != nil {
+	it, err := h.S.CreateItem(r.Context(), auth.From(r.Context()), townOf(r), itemInput(f))
+	if err != nil {
 		h.renderAdminShop(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.saved", web.FormID(f.Get("village_id"))))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/bank/shop?village_id=%d", web.FormID(f.Get("village_id"))), "flash.item_created", it.ID))
 }
 
 // itemView is an item's edit page.
@@ -263,7 +277,7 @@ func (h *Handlers) updateItem(w http.ResponseWriter, r *http.Request) {
 		h.renderItem(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/bank/shop?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/bank/shop", "flash.item_saved", id))
 }
 
 func (h *Handlers) stockIn(w http.ResponseWriter, r *http.Request) {
@@ -276,7 +290,7 @@ func (h *Handlers) stockIn(w http.ResponseWriter, r *http.Request) {
 		h.renderAdminShop(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/shop?village_id=%d&flash=flash.stocked", in.VillageID))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/bank/shop?village_id=%d", in.VillageID), "flash.stocked", in.ItemID))
 }
 
 func (h *Handlers) adminOrders(w http.ResponseWriter, r *http.Request) {

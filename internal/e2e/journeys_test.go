@@ -224,7 +224,7 @@ func TestStaffJourney(t *testing.T) {
 	b.fill(`input[name=capacity]`, "20")
 	b.shot("staff-item-edit")
 	b.click(`form[action^="/admin/bank/items/"] button`)
-	b.see(b.T("flash.saved"))
+	b.see(b.T("flash.item_saved", "上门理发", b.T("bank.item_on_sale")))
 	b.row("上门理发", b.T("bank.places_per.month", 20))
 }
 

@@ -43,7 +43,7 @@ func TestVolunteerJourney(t *testing.T) {
 	staff.see(staff.T("volunteer.end_before_start"))
 	staff.set(form+` input[name=end]`, "11:30")
 	staff.click(form + ` button.primary`)
-	staff.see(staff.T("flash.saved"), staff.T("volunteer.roster.title"), title, shiftAt)
+	staff.see(staff.T("flash.volunteer_post_published", title, 1), staff.T("volunteer.roster.title"), title, shiftAt)
 	href, err := eval[string](staff, `location.pathname`)
 	if err != nil || !strings.HasPrefix(href, "/admin/volunteer/posts/") {
 		t.Fatalf("after publishing: at %q (%v)", href, err)
@@ -57,13 +57,16 @@ func TestVolunteerJourney(t *testing.T) {
 	b.click(`input[name=skills][value=care]`)
 	b.click(`input[name=consent]`)
 	b.click(`form[action="/volunteer/register"] button.primary`)
-	b.see(b.T("flash.volunteer_registered"), b.T("volunteer.number"))
+	b.see(b.T("volunteer.number"))
+	var vol struct{ Number string }
+	api.must(t, 200, "GET", "/api/v1/volunteer/me", nil, &vol)
+	b.see(b.T("flash.volunteer_registered", m.Name, vol.Number))
 	b.visit("/volunteer", b.T("volunteer.posts_near_me"), title)
 	b.shot("resident-volunteer")
 	b.click(fmt.Sprintf(`a[href="/volunteer/posts/%s"]`, post))
 	b.see(title, "村西头张奶奶家", b.T("volunteer.places", 0, 2))
 	b.click(`form[action$="/signup"] button`)
-	b.see(b.T("flash.volunteer_signed_up"), b.T("volunteer.places", 1, 2), b.T("volunteer.cancel"))
+	b.see(b.T("flash.volunteer_signed_up", title, shiftAt), b.T("volunteer.places", 1, 2), b.T("volunteer.cancel"))
 	b.shot("resident-volunteer-post")
 	b.visit("/volunteer/shifts", title, shiftAt, b.T("volunteer.status.confirmed"))
 
@@ -72,7 +75,7 @@ func TestVolunteerJourney(t *testing.T) {
 	b.set(`select[name=category]`, "repair")
 	b.fill(`textarea[name=description]`, need)
 	b.click(`form[action="/volunteer/needs"] button.primary`)
-	b.see(b.T("flash.volunteer_need_filed"), need, b.T("volunteer.need_status.open"))
+	b.see(b.T("flash.volunteer_need_filed", b.T("volunteer.category.repair"), b.T("volunteer.need_status.open")), need)
 	b.shot("resident-volunteer-needs")
 
 	staff.visit("/admin/volunteer/posts/"+post, title, m.Name)

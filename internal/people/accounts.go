@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"siwei/internal/auth"
 	"siwei/internal/clock"
@@ -61,6 +62,10 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 	}
 	p := h.App.NewPage(r, "accounts.title", map[string]any{"Accounts": list, "Villages": grantable, "VillageNames": names, "Roles": roles,
 		"Role": role, "VillageID": village, "VillageRoles": slices.ContainsFunc(roles, auth.Role.VillageScoped), "Page": page, "Q": r.URL.Query().Get("q")})
+	if err := h.changedAccount(r, p, names); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	if ferr != nil {
 		p.Form = r.PostForm
 		if status, err = h.App.FormErrors(p, ferr); err != nil {
@@ -69,6 +74,38 @@ func (h *Handlers) renderAccounts(w http.ResponseWriter, r *http.Request, status
 		}
 	}
 	h.App.Render(w, r, status, "accounts.html", p)
+}
+
+// changedAccount says on the accounts page what a grant or a revoke changed, naming the account
+// and its roles as they now stand: the account of the redirect's flash, looked up within the
+// viewer's reach, so another village's account is named to nobody.
+func (h *Handlers) changedAccount(r *http.Request, p *web.Page, villages map[int64]string) error {
+	if p.FlashID() == 0 {
+		return nil
+	}
+	acc, err := h.Auth.Account(r.Context(), auth.From(r.Context()), p.FlashID())
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	roles := make([]string, len(acc.Grants))
+	for i, g := range acc.Grants {
+		roles[i] = p.T("role." + string(g.Role))
+		if v, ok := villages[g.VillageID]; ok {
+			roles[i] = p.T("accounts.role_in", roles[i], v)
+		}
+	}
+	if len(roles) > 0 {
+		p.Flashed("flash.granted", acc.Name, roles[len(roles)-1]) // the newest grant is the one just given
+	}
+	now := p.T("accounts.no_roles")
+	if len(roles) > 0 {
+		now = strings.Join(roles, p.T("audit.and"))
+	}
+	p.Flashed("flash.revoked", acc.Name, now)
+	return nil
 }
 
 // grantChoices are what the account forms offer: the roles the actor may give in its town, the
@@ -127,7 +164,7 @@ func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) {
 		h.renderAccounts(w, r, 0, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/accounts?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/accounts", "flash.granted", id))
 }
 
 func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) {
@@ -136,11 +173,12 @@ func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	if err := h.Auth.Revoke(r.Context(), auth.From(r.Context()), id); err != nil {
+	account, err := h.Auth.Revoke(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/accounts?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/accounts", "flash.revoked", account))
 }
 
 func (h *Handlers) reset(w http.ResponseWriter, r *http.Request) {

@@ -140,6 +140,11 @@ func (h *Handlers) renderVillages(w http.ResponseWriter, r *http.Request, status
 	}
 	p := h.App.NewPage(r, "villages.title", map[string]any{"Villages": vs, "CanCreate": auth.Can(a, auth.TownManage, auth.Scope{TownID: townOf(r)}) == nil})
 	p.Form = form
+	for _, v := range vs {
+		if v.ID == p.FlashID() {
+			p.Flashed("flash.village_created", v.Name)
+		}
+	}
 	if ferr != nil {
 		if status, err = h.App.FormErrors(p, ferr); err != nil {
 			h.App.Error(w, r, err)
@@ -153,12 +158,12 @@ func (h *Handlers) createVillage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.App.Form(w, r); !ok {
 		return
 	}
-	_, err := h.S.CreateVillage(r.Context(), auth.From(r.Context()), townOf(r), VillageInput{Name: r.PostForm.Get("name"), Code: r.PostForm.Get("code")})
+	v, err := h.S.CreateVillage(r.Context(), auth.From(r.Context()), townOf(r), VillageInput{Name: r.PostForm.Get("name"), Code: r.PostForm.Get("code")})
 	if err != nil {
 		h.renderVillages(w, r, 0, r.PostForm, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/villages?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/villages", "flash.village_created", v.ID))
 }
 
 func (h *Handlers) village(w http.ResponseWriter, r *http.Request) {
@@ -211,6 +216,13 @@ func (h *Handlers) renderHousehold(w http.ResponseWriter, r *http.Request, statu
 	}
 	p := h.App.NewPage(r, "household.title", map[string]any{"H": hh, "Members": members, "Today": today})
 	p.Title = hh.VillageName + " " + hh.Number
+	head := p.T("household.no_head")
+	for _, m := range members {
+		if m.ID == hh.HeadResidentID {
+			head = m.Name
+		}
+	}
+	p.Flashed("flash.household_saved", hh.VillageName, hh.Number, head)
 	if ferr != nil {
 		p.Form = r.PostForm
 		if status, err = h.App.FormErrors(p, ferr); err != nil {
@@ -235,7 +247,7 @@ func (h *Handlers) updateHousehold(w http.ResponseWriter, r *http.Request) {
 		h.renderHousehold(w, r, 0, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/households/"+strconv.FormatInt(id, 10)+"?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/households/"+strconv.FormatInt(id, 10), "flash.household_saved", 0))
 }
 
 func (h *Handlers) residents(w http.ResponseWriter, r *http.Request) {
@@ -295,7 +307,7 @@ func (h *Handlers) createResident(w http.ResponseWriter, r *http.Request) {
 		h.App.RenderForm(w, r, "resident_new.html", "resident.new", residentView{Options: opts}, r.PostForm, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(res.ID, 10)+"?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/residents/"+strconv.FormatInt(res.ID, 10), "flash.resident_created", 0))
 }
 
 func (h *Handlers) resident(w http.ResponseWriter, r *http.Request) {
@@ -341,6 +353,10 @@ func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status
 	}
 	p := h.App.NewPage(r, "resident.title", v)
 	p.Title = res.Name
+	p.Flashed("flash.resident_created", res.Name, res.VillageName, res.HouseholdNumber)
+	p.Flashed("flash.resident_saved", res.Name)
+	p.Flashed("flash.resident_moved", res.Name, res.VillageName, res.HouseholdNumber)
+	p.Flashed("flash.resident_status", res.Name, p.T("status."+string(res.Status)))
 	p.Form = formOf(res, today)
 	if ferr != nil {
 		if _, ok := h.App.Form(w, r); !ok {
@@ -384,7 +400,7 @@ func (h *Handlers) updateResident(w http.ResponseWriter, r *http.Request) {
 		h.renderResident(w, r, 0, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(id, 10)+"?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/residents/"+strconv.FormatInt(id, 10), "flash.resident_saved", 0))
 }
 
 func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
@@ -401,7 +417,7 @@ func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
 		h.renderResident(w, r, 0, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(id, 10)+"?flash=flash.moved")
+	web.Redirect(w, r, web.FlashURL("/admin/residents/"+strconv.FormatInt(id, 10), "flash.resident_moved", 0))
 }
 
 func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
@@ -437,5 +453,5 @@ func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
 		h.renderResident(w, r, 0, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/residents/"+strconv.FormatInt(id, 10)+"?flash=flash.saved")
+	web.Redirect(w, r, web.FlashURL("/admin/residents/"+strconv.FormatInt(id, 10), "flash.resident_status", 0))
 }

@@ -72,7 +72,19 @@ func (h *Handlers) renderTeams(w http.ResponseWriter, r *http.Request, f url.Val
 			return
 		}
 	}
-	h.App.RenderForm(w, r, "admin_volunteer.html", "volunteer.admin.title", v, f, ferr)
+	p := h.App.NewPage(r, "volunteer.admin.title", v)
+	p.Form = f
+	for _, t := range v.Teams {
+		if t.ID == p.FlashID() {
+			leaders := p.T("volunteer.no_leader")
+			if len(t.Leaders) > 0 {
+				leaders = strings.Join(t.Leaders, p.T("volunteer.list_sep"))
+			}
+			p.Flashed("flash.volunteer_leader_added", p.T("volunteer.kind."+string(t.Kind)), leaders)
+			p.Flashed("flash.volunteer_leader_removed", p.T("volunteer.kind."+string(t.Kind)), leaders)
+		}
+	}
+	h.App.RenderPage(w, r, "admin_volunteer.html", p, ferr)
 }
 
 func (h *Handlers) setLeader(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +101,11 @@ func (h *Handlers) setLeader(w http.ResponseWriter, r *http.Request) {
 		h.renderTeams(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer?flash=flash.saved&village_id=%d", web.FormID(f.Get("village_id"))))
+	flash := "flash.volunteer_leader_added"
+	if !on {
+		flash = "flash.volunteer_leader_removed"
+	}
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer?village_id=%d", web.FormID(f.Get("village_id"))), flash, id))
 }
 
 // postsView is the posts of a village and the form to publish one.
@@ -177,7 +193,7 @@ func (h *Handlers) createPost(w http.ResponseWriter, r *http.Request) {
 		h.renderPosts(w, r, f, formErr(err))
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", p.ID))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/posts/%d", p.ID), "flash.volunteer_post_published", 0))
 }
 
 // rosterView is a post's roster: its shifts, the coming ones first unless all are asked for.
@@ -224,7 +240,12 @@ func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, id int64
 	if f == nil {
 		f = url.Values{"capacity": {"5"}}
 	}
-	h.App.RenderForm(w, r, "admin_volunteer_post.html", "volunteer.roster.title", v, f, ferr)
+	page := h.App.NewPage(r, "volunteer.roster.title", v)
+	page.Form = f
+	page.Flashed("flash.volunteer_post_published", p.Title, len(shifts))
+	page.Flashed("flash.volunteer_shifts_added", p.Title, len(shifts))
+	page.Flashed("flash.volunteer_post_closed", p.Title, page.T("volunteer.post_status."+p.Status))
+	h.App.RenderPage(w, r, "admin_volunteer_post.html", page, ferr)
 }
 
 func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +262,7 @@ func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
 		h.renderRoster(w, r, id, f, formErr(err))
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", id))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/posts/%d", id), "flash.volunteer_shifts_added", 0))
 }
 
 func (h *Handlers) closePost(w http.ResponseWriter, r *http.Request) {
@@ -268,7 +289,7 @@ func (h *Handlers) closePost(w http.ResponseWriter, r *http.Request) {
 		h.renderRoster(w, r, id, nil, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/posts/%d?flash=flash.saved", id))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/posts/%d", id), "flash.volunteer_post_closed", 0))
 }
 
 // shiftView is a shift at the site: its sign-ups and what the leader can do.
@@ -293,7 +314,19 @@ func (h *Handlers) renderShift(w http.ResponseWriter, r *http.Request, id int64,
 		return
 	}
 	v := shiftView{Shift: sh, Post: p, ScanURL: "/volunteer/scan?t=" + url.QueryEscape(h.S.ShiftToken(id))}
-	h.App.RenderForm(w, r, "admin_volunteer_shift.html", "volunteer.shift.title", v, f, ferr)
+	page := h.App.NewPage(r, "volunteer.shift.title", v)
+	page.Form = f
+	shift := page.Span(sh.StartsAt, sh.EndsAt)
+	for _, su := range sh.Signups {
+		if su.ResidentID == page.FlashID() {
+			page.Flashed("flash.volunteer_checked_in", su.Name, page.TimeOfDay(su.CheckedInAt))
+			page.Flashed("flash.volunteer_checked_out", su.Name, page.TimeOfDay(su.CheckedOutAt))
+			page.Flashed("flash.volunteer_scan_confirmed", su.Name, page.TimesOfDay(su.CheckedInAt, su.CheckedOutAt))
+		}
+	}
+	page.Flashed("flash.volunteer_completed", p.Title, shift)
+	page.Flashed("flash.volunteer_message_sent", p.Title, shift)
+	h.App.RenderPage(w, r, "admin_volunteer_shift.html", page, ferr)
 }
 
 func (h *Handlers) shiftQR(w http.ResponseWriter, r *http.Request) {
@@ -329,13 +362,14 @@ func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := CheckinInput{ResidentID: web.FormID(f.Get("resident_id")), VolunteerNumber: f.Get("volunteer_number"), Action: f.Get("action"), At: f.Get("at")}
-	if _, err := h.S.Checkin(r.Context(), auth.From(r.Context()), id, in); err != nil {
+	su, err := h.S.Checkin(r.Context(), auth.From(r.Context()), id, in)
+	if err != nil {
 		h.renderShift(w, r, id, f, err)
 		return
 	}
-	// The flash says what the button did; it said the shift was complete and paid.
+	// The flash says what the button did, for whom; it said the shift was complete and paid.
 	flash := map[string]string{"in": "flash.volunteer_checked_in", "out": "flash.volunteer_checked_out", "confirm": "flash.volunteer_scan_confirmed"}[in.Action]
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=%s", id, flash))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/shifts/%d", id), flash, su.ResidentID))
 }
 
 func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +382,7 @@ func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The roster shows each volunteer's payment: paid, pending on notice, or refused and why.
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_completed", id))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/shifts/%d", id), "flash.volunteer_completed", 0))
 }
 
 func (h *Handlers) message(w http.ResponseWriter, r *http.Request) {
@@ -364,7 +398,7 @@ func (h *Handlers) message(w http.ResponseWriter, r *http.Request) {
 		h.renderShift(w, r, id, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/shifts/%d?flash=flash.volunteer_message_sent", id))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/shifts/%d", id), "flash.volunteer_message_sent", 0))
 }
 
 func (h *Handlers) adminNeeds(w http.ResponseWriter, r *http.Request) {
@@ -407,7 +441,7 @@ func (h *Handlers) recordNeed(w http.ResponseWriter, r *http.Request) {
 		h.renderAdminNeeds(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/volunteer/needs/%d?flash=flash.saved", n.ID))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/volunteer/needs/%d", n.ID), "flash.volunteer_need_recorded", 0))
 }
 
 // volunteersView is a village's volunteers, by skill.

@@ -89,7 +89,11 @@ func (h *Handlers) hub(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer.html", "volunteer.title", v, nil, nil)
+	p := h.App.NewPage(r, "volunteer.title", v)
+	if v.Me != nil {
+		p.Flashed("flash.volunteer_registered", v.Me.Name, v.Me.Number)
+	}
+	h.App.RenderPage(w, r, "volunteer.html", p, nil)
 }
 
 // registerView is the registration form with the village's teams.
@@ -139,7 +143,7 @@ func (h *Handlers) register(w http.ResponseWriter, r *http.Request) {
 		h.renderRegister(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, "/volunteer?flash=flash.volunteer_registered")
+	web.Redirect(w, r, web.FlashURL("/volunteer", "flash.volunteer_registered", 0))
 }
 
 // postView is a post with its shifts to come.
@@ -175,7 +179,23 @@ func (h *Handlers) renderPost(w http.ResponseWriter, r *http.Request, id int64, 
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer_post.html", "volunteer.post.title", postView{Post: p, Shifts: shifts, Registered: me != nil}, nil, ferr)
+	page := h.App.NewPage(r, "volunteer.post.title", postView{Post: p, Shifts: shifts, Registered: me != nil})
+	// The sign-up the flash speaks of is the one the shift shows: held, in line, or gone.
+	for _, sh := range shifts {
+		if sh.ID != page.FlashID() {
+			continue
+		}
+		when := page.Span(sh.StartsAt, sh.EndsAt)
+		switch {
+		case sh.Mine == nil || sh.Mine.Status == Cancelled:
+			page.Flashed("flash.volunteer_cancelled", p.Title, when)
+		case sh.Mine.Status == Waiting:
+			page.Flashed("flash.volunteer_waiting", p.Title, when, sh.Mine.Position)
+		default:
+			page.Flashed("flash.volunteer_signed_up", p.Title, when)
+		}
+	}
+	h.App.RenderPage(w, r, "volunteer_post.html", page, ferr)
 }
 
 func (h *Handlers) signUp(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +234,7 @@ func (h *Handlers) backToPost(w http.ResponseWriter, r *http.Request, shiftID in
 		h.App.Error(w, r, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/volunteer/posts/%d?flash=%s", post, flash))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/volunteer/posts/%d", post), flash, shiftID))
 }
 
 // shiftRefused shows a refused sign-up or cancellation on the page of the shift's post.
@@ -263,7 +283,12 @@ func (h *Handlers) scanPage(w http.ResponseWriter, r *http.Request) {
 	if sh.Mine != nil && !sh.Mine.ScannedInAt.IsZero() {
 		v.Done = sh.Mine
 	}
-	h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", v, nil, nil)
+	p := h.App.NewPage(r, "volunteer.scan.title", v)
+	if v.Done != nil {
+		p.Flashed("flash.volunteer_scanned_in", sh.PostTitle, p.TimeOfDay(v.Done.ScannedInAt))
+		p.Flashed("flash.volunteer_scanned_out", sh.PostTitle, p.TimeOfDay(v.Done.ScannedOutAt))
+	}
+	h.App.RenderPage(w, r, "volunteer_scan.html", p, nil)
 }
 
 func (h *Handlers) scan(w http.ResponseWriter, r *http.Request) {
@@ -272,11 +297,16 @@ func (h *Handlers) scan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := f.Get("t")
-	if _, err := h.S.Checkin(r.Context(), auth.From(r.Context()), 0, CheckinInput{Token: tok}); err != nil {
+	su, err := h.S.Checkin(r.Context(), auth.From(r.Context()), 0, CheckinInput{Token: tok})
+	if err != nil {
 		h.App.RenderForm(w, r, "volunteer_scan.html", "volunteer.scan.title", scanView{Token: tok}, f, err)
 		return
 	}
-	web.Redirect(w, r, "/volunteer/scan?"+url.Values{"t": {tok}, "flash": {"flash.saved"}}.Encode())
+	flash := "flash.volunteer_scanned_in"
+	if !su.ScannedOutAt.IsZero() {
+		flash = "flash.volunteer_scanned_out"
+	}
+	web.Redirect(w, r, web.FlashURL("/volunteer/scan?"+url.Values{"t": {tok}}.Encode(), flash, 0))
 }
 
 func (h *Handlers) recordPage(w http.ResponseWriter, r *http.Request) {
@@ -339,7 +369,14 @@ func (h *Handlers) renderMyNeeds(w http.ResponseWriter, r *http.Request, f url.V
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "volunteer_needs.html", "volunteer.needs.title", needsView{Raised: raised, Serving: serving, Categories: CategoryList, Urgencies: Urgencies}, f, ferr)
+	p := h.App.NewPage(r, "volunteer.needs.title", needsView{Raised: raised, Serving: serving, Categories: CategoryList, Urgencies: Urgencies})
+	p.Form = f
+	for _, n := range raised {
+		if n.ID == p.FlashID() {
+			p.Flashed("flash.volunteer_need_filed", p.T("volunteer.category."+n.Category), p.T("volunteer.need_status."+n.Status))
+		}
+	}
+	h.App.RenderPage(w, r, "volunteer_needs.html", p, ferr)
 }
 
 func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
@@ -348,11 +385,12 @@ func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := NeedInput{Category: f.Get("category"), Description: f.Get("description"), Urgency: f.Get("urgency")}
-	if _, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in); err != nil {
+	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
+	if err != nil {
 		h.renderMyNeeds(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, "/volunteer/needs?flash=flash.volunteer_need_filed")
+	web.Redirect(w, r, web.FlashURL("/volunteer/needs", "flash.volunteer_need_filed", n.ID))
 }
 
 // needView is a need with what the viewer may do with it: Can holds the actions NeedFlow allows
@@ -390,6 +428,7 @@ func (h *Handlers) renderNeed(w http.ResponseWriter, r *http.Request, id int64, 
 	if did := r.URL.Query().Get("did"); did != "" && ferr == nil {
 		p.Flash = needFlash(p, did, d.Need)
 	}
+	p.Flashed("flash.volunteer_need_recorded", d.Need.ForName, p.T("volunteer.category."+d.Need.Category), p.T("volunteer.need_status."+d.Need.Status))
 	status := http.StatusOK
 	if ferr != nil {
 		if status, err = h.App.FormErrors(p, ferr); err != nil {

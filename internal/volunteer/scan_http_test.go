@@ -67,10 +67,12 @@ func TestScanAtTheSite(t *testing.T) {
 		if st, body := page.PostForm("/volunteer/scan", url.Values{"t": {"VS1.1.forged"}}); st != 422 || !strings.Contains(body, "签到码无效") {
 			t.Errorf("a forged token: %d, want 422 with the token's message", st)
 		}
-		if st, body := page.PostForm("/volunteer/scan", url.Values{"t": {token}}); st != 303 {
-			t.Fatalf("scan: %d %.300s", st, body)
+		st, loc := page.Submit("/volunteer/scan", url.Values{"t": {token}})
+		if st != 303 {
+			t.Fatalf("scan: %d %s", st, loc)
 		}
-		if st, body := page.Get("/volunteer/scan?" + url.Values{"t": {token}, "flash": {"flash.saved"}}.Encode()); st != 200 || !strings.Contains(body, "已记录到达") || !strings.Contains(body, "上午9:00–11:00") {
+		if st, body := page.Get(loc); st != 200 || !strings.Contains(body, "已记录到达") || !strings.Contains(body, "上午9:00–11:00") ||
+			!strings.Contains(body, `<p class="flash" role="status">已记录到达：`) || !strings.Contains(body, "上午8:50</p>") {
 			t.Errorf("the scan page after the scan: %d %.600s", st, body)
 		}
 		var sh volunteer.Shift

@@ -451,8 +451,8 @@ func TestShiftRosterIsCardsWithBigButtons(t *testing.T) {
 		if c := card(); !strings.Contains(c, `<button class="primary big" name="action" value="out">签退</button>`) || !strings.Contains(c, "签到–签退 上午9:10–") {
 			t.Errorf("after checking in: %s", c)
 		}
-		// The flash says what was done: a check-in, not a completed shift.
-		if _, body := leader.Get(loc); flashOf(body) != "已签到" {
+		// The flash says what was done, for whom: a check-in, not a completed shift.
+		if _, body := leader.Get(loc); flashOf(body) != "已为 "+su.Name+" 签到 · 上午9:10" {
 			t.Errorf("the check-in's flash: %q", flashOf(body))
 		}
 	})

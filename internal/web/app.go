@@ -191,6 +191,10 @@ type Page struct {
 	loc     *time.Location
 	app     *App
 	ctx     context.Context
+
+	// flashKey and flashID are the outcome a redirect named (flash.go).
+	flashKey string
+	flashID  int64
 }
 
 // T translates a message key in the page's language.
@@ -213,9 +217,7 @@ func (a *App) NewPage(r *http.Request, titleKey string, data any) *Page {
 	p := &Page{Lang: Lang(r), Actor: auth.From(r.Context()), Path: r.URL.Path, Data: data, catalog: a.Catalog, app: a, ctx: r.Context()}
 	p.Title = p.T(titleKey)
 	p.loc = a.zone(r.Context(), p.Actor)
-	if f := r.URL.Query().Get("flash"); f != "" && strings.HasPrefix(f, "flash.") {
-		p.Flash = p.T(f)
-	}
+	p.readFlash(r)
 	return p
 }
 
@@ -281,6 +283,12 @@ func (a *App) Render(w http.ResponseWriter, r *http.Request, status int, name st
 func (a *App) RenderForm(w http.ResponseWriter, r *http.Request, name, titleKey string, data any, form url.Values, ferr error) {
 	p := a.NewPage(r, titleKey, data)
 	p.Form = form
+	a.RenderPage(w, r, name, p, ferr)
+}
+
+// RenderPage is RenderForm for a page the handler made with NewPage, to fill more of it first
+// (the names of a redirect's outcome: Page.Flashed).
+func (a *App) RenderPage(w http.ResponseWriter, r *http.Request, name string, p *Page, ferr error) {
 	status := http.StatusOK
 	if ferr != nil {
 		var err error

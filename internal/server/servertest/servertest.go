@@ -124,6 +124,24 @@ func (c *Client) PostForm(path string, form url.Values) (int, string) {
 	return c.Do(req)
 }
 
+// Submit posts a form as PostForm does and returns the status and where it redirects the browser
+// (the Location header), to follow it the way a browser would: the page a form lands on.
+func (c *Client) Submit(path string, form url.Values) (int, string) {
+	c.env.T.Helper()
+	req, _ := http.NewRequest("POST", c.env.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.env.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
 // JSON sends a JSON body (nil for none) and decodes a 2xx response into out when out is not nil.
 func (c *Client) JSON(method, path string, body, out any) (int, string) {
 	c.env.T.Helper()
