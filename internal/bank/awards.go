@@ -262,7 +262,7 @@ func (ks keySpace) key(k string) (string, bool) {
 }
 
 // bankSpaces are the beginnings of keys that are not pillars' events.
-var bankSpaces = []string{"acct", "self", "claim", "reverse", "redeem", "refund"}
+var bankSpaces = []string{"acct", "self", "claim", "reverse", "redeem", "refund", "counter"}
 
 // eventKeyOK checks a pillar's event key: a lowercase word naming the pillar (not one of the
 // bank's spaces), a colon, then what names the event.

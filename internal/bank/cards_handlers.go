@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"siwei/internal/auth"
 	"siwei/internal/errs"
@@ -13,7 +12,7 @@ import (
 )
 
 // The card pages: a resident's own card with its QR code, the village office's card desk (开卡,
-// 挂失, 补卡, print sheets, figures) and the counter that finds a card's holder and their orders.
+// 挂失, 补卡, print sheets, figures).
 func (h *Handlers) registerCards() {
 	a := h.App
 	a.Handle(web.Route{Method: "GET", Path: "/bank/card", Access: web.LoggedIn, Summary: "my card with its QR code"}, h.card)
@@ -25,9 +24,6 @@ func (h *Handlers) registerCards() {
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards/{id}/reissue", Access: web.Staff, Summary: "reissue a lost card"}, h.reissueCard)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/cards/print", Access: web.Staff, Summary: "a village's cards as an A4 print sheet"}, h.printCards)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/plaques/print", Access: web.Staff, Summary: "a village's household plaques (一户一码) as an A4 print sheet"}, h.printPlaques)
-	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/counter", Access: web.Staff, Summary: "find a card's holder by scan or number, with their orders to hand over"}, h.counterPage)
-	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/cards/lookup", Access: web.Staff,
-		Summary: "the active card a scanned token or typed number names (card), for the shop counter", Response: Card{}}, h.apiLookupCard)
 }
 
 // hasKey reports whether err is a refusal with the message key.
@@ -115,7 +111,7 @@ func (h *Handlers) reportMyCardLost(w http.ResponseWriter, r *http.Request) {
 // ---- the card desk
 
 // cardsAdminView is the card desk: a village's residents with their cards and the town's card
-// figures; or, with Counter set, the counter's answer for one card.
+// figures.
 type cardsAdminView struct {
 	Villages  []people.Village
 	VillageID int64
@@ -123,13 +119,6 @@ type cardsAdminView struct {
 	Residents people.ResidentPage
 	Cards     map[int64]Card
 	Figures   []CardFigure
-	Counter   *counterView
-}
-
-// counterView is a card's holder at the counter with their orders to hand over.
-type counterView struct {
-	Card   *Card
-	Orders []Redemption
 }
 
 func (h *Handlers) adminCards(w http.ResponseWriter, r *http.Request) {
@@ -260,50 +249,4 @@ func (h *Handlers) printPlaques(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.App.RenderForm(w, r, "cards_print.html", "card.plaque_title", NewPlaqueSheet(name, plaques), nil, nil)
-}
-
-// ---- the counter
-
-// onCardField puts a refusal of a card lookup on the form's card field.
-func onCardField(err error) error {
-	e, ok := errs.As(err)
-	if !ok || len(e.Fields) > 0 {
-		return err
-	}
-	return &errs.Error{Code: e.Code, Key: e.Key, Args: e.Args, Fields: []errs.FieldError{{Field: "card", Key: e.Key, Args: e.Args}}}
-}
-
-func (h *Handlers) counterPage(w http.ResponseWriter, r *http.Request) {
-	ctx, a := r.Context(), auth.From(r.Context())
-	in := strings.TrimSpace(r.URL.Query().Get("card"))
-	v := cardsAdminView{Counter: &counterView{}}
-	var ferr error
-	if in != "" {
-		c, err := h.S.LookupCard(ctx, a, in)
-		if err != nil {
-			ferr = onCardField(err)
-		} else {
-			orders, err := h.S.Orders(ctx, a, c.ResidentID, 0)
-			if err != nil {
-				h.App.Error(w, r, err)
-				return
-			}
-			for _, o := range orders {
-				if o.Status == "reserved" {
-					v.Counter.Orders = append(v.Counter.Orders, o)
-				}
-			}
-			v.Counter.Card = &c
-		}
-	}
-	h.App.RenderForm(w, r, "admin_cards.html", "bank.counter.title", v, url.Values{"card": {in}}, ferr)
-}
-
-func (h *Handlers) apiLookupCard(w http.ResponseWriter, r *http.Request) {
-	c, err := h.S.LookupCard(r.Context(), auth.From(r.Context()), r.URL.Query().Get("card"))
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, c)
 }

@@ -39,6 +39,7 @@ func (h *Handlers) Register() {
 	h.registerAPI()
 	h.registerClaims()
 	h.registerCards()
+	h.registerCounter()
 }
 
 // newKey is a fresh idempotency key for a form: rendered once into a hidden field, so that a

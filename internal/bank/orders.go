@@ -50,9 +50,8 @@ type RedeemInput struct {
 	IdempotencyKey string `json:"idempotency_key"`
 }
 
-// Redeem debits the resident's points to the village shop and reserves stock, in one transaction:
-// never oversold, never below zero, within the item's per-person limit and class rules.
-func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Redemption, error) {
+// validate checks an order's quantity and key, the key trimmed.
+func (in *RedeemInput) validate() error {
 	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	var f errs.Fields
 	if in.Quantity <= 0 || in.Quantity > 100 {
@@ -61,18 +60,33 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 	if !keyOK(in.IdempotencyKey) {
 		f.Add("idempotency_key", "bank.key_invalid")
 	}
-	if err := f.Err(); err != nil {
+	return f.Err()
+}
+
+// Redeem debits the resident's points to the village shop and reserves stock, in one transaction:
+// never oversold, never below zero, within the item's per-person limit and class rules.
+func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Redemption, error) {
+	if err := in.validate(); err != nil {
 		return Redemption{}, err
 	}
 	self := a.Self()
 	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: self}); err != nil || self == 0 {
 		return Redemption{}, errs.New(errs.Forbidden, "bank.residents_only")
 	}
-	key := fmt.Sprintf("redeem:r%d:%s", self, in.IdempotencyKey)
+	return s.redeem(ctx, a, self, fmt.Sprintf("redeem:r%d:%s", self, in.IdempotencyKey), in, false)
+}
+
+// redeem places a checked order for a resident under its stored key: the shop's rules (the item
+// on offer to their class and village, its per-person limit, stock or places, the balance) are
+// decided here for the resident's own order and for the counter's alike. An order placed at the
+// counter (counter) is handed over in the same transaction, recorded as the actor's for the
+// resident, and the resident is told so; any other waits at the counter and the resident is told
+// it is ready.
+func (s *Service) redeem(ctx context.Context, a *auth.Actor, residentID int64, key string, in RedeemInput, counter bool) (Redemption, error) {
 	if r, err := s.redemptionByKey(ctx, s.DB.Read(), key); err == nil {
 		return replayedOrder(r, in)
 	}
-	tg, err := s.target(ctx, self)
+	tg, err := s.target(ctx, residentID)
 	if err != nil {
 		return Redemption{}, err
 	}
@@ -102,15 +116,15 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 		return Redemption{}, err
 	}
 	points := it.Price * int64(in.Quantity)
-	r := Redemption{ItemID: it.ID, ItemName: it.Name, ResidentID: self, ResidentName: tg.R.Name, VillageID: tg.R.VillageID, Quantity: in.Quantity,
+	r := Redemption{ItemID: it.ID, ItemName: it.Name, ResidentID: residentID, ResidentName: tg.R.Name, VillageID: tg.R.VillageID, Quantity: in.Quantity,
 		Points: points, Status: "reserved"}
-	t := Transfer{TownID: tg.Town.ID, Kind: "redeem", Key: key, ResidentID: self, Amount: -points, Counter: shop, Actor: a,
+	t := Transfer{TownID: tg.Town.ID, Kind: "redeem", Key: key, ResidentID: residentID, Amount: -points, Counter: shop, Actor: a, Office: counter,
 		Reason: it.Name, Extra: fmt.Sprintf("%d|%d", it.ID, in.Quantity), Period: Period(s.Now(), tg.Town.Location())}
 	t.Guard = func(ctx context.Context, tx *sql.Tx) error {
 		// The account is locked by now: the shortfall read here is the one the posting would
 		// refuse, and the resident is told how many points are missing, not only that some are.
 		var balance int64
-		if err := tx.QueryRowContext(ctx, `SELECT balance FROM bank_accounts WHERE resident_id = $1 AND kind = 'resident'`, self).Scan(&balance); err != nil && !db.IsNoRows(err) {
+		if err := tx.QueryRowContext(ctx, `SELECT balance FROM bank_accounts WHERE resident_id = $1 AND kind = 'resident'`, residentID).Scan(&balance); err != nil && !db.IsNoRows(err) {
 			return err
 		}
 		if short := points - balance; short > 0 {
@@ -121,7 +135,7 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 			var n int
 			since := periodStart(it.LimitPeriod, s.Now(), tg.Town.Location())
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(quantity), 0) FROM bank_redemptions WHERE resident_id = $1 AND item_id = $2
-				AND status <> 'cancelled' AND created_at >= $3`, self, it.ID, since).Scan(&n); err != nil {
+				AND status <> 'cancelled' AND created_at >= $3`, residentID, it.ID, since).Scan(&n); err != nil {
 				return err
 			}
 			if n+in.Quantity > it.LimitCount {
@@ -147,11 +161,14 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 			return p, err
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO bank_redemptions (item_id, resident_id, village_id, quantity, points, status, idem_key, transaction_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, 'reserved', $6, $7, $8) RETURNING id, created_at`, it.ID, self, tg.R.VillageID, in.Quantity, points, key, p.TransactionID, s.Now()).
+			VALUES ($1, $2, $3, $4, $5, 'reserved', $6, $7, $8) RETURNING id, created_at`, it.ID, residentID, tg.R.VillageID, in.Quantity, points, key, p.TransactionID, s.Now()).
 			Scan(&r.ID, &r.CreatedAt); err != nil {
 			return p, err
 		}
-		return p, s.tellOrder(ctx, tx, r, "bank.outcome.order_ready_title", "bank.outcome.order_ready")
+		if !counter {
+			return p, s.tellOrder(ctx, tx, r, "bank.outcome.order_ready_title", "bank.outcome.order_ready")
+		}
+		return p, s.handOverAtCounter(ctx, tx, a, tg, r, p.Balance)
 	})
 	if err != nil {
 		return Redemption{}, err
@@ -164,6 +181,9 @@ func (s *Service) Redeem(ctx context.Context, a *auth.Actor, in RedeemInput) (Re
 		return replayedOrder(r, in)
 	}
 	r.TransactionID, r.Balance = p.TransactionID, p.Balance
+	if counter {
+		r.Status = "fulfilled"
+	}
 	return r, nil
 }
 
@@ -230,8 +250,7 @@ func (s *Service) redemptionByKey(ctx context.Context, q db.Querier, key string)
 	if err != nil {
 		return r, err
 	}
-	err = q.QueryRowContext(ctx, `SELECT e.balance_after FROM bank_entries e JOIN bank_accounts a ON a.id = e.account_id WHERE e.transaction_id = $1 AND a.kind = 'resident'`,
-		r.TransactionID).Scan(&r.Balance)
+	r.Balance, err = balanceAfter(ctx, q, r.TransactionID)
 	return r, err
 }
 

@@ -40,6 +40,9 @@ type Transfer struct {
 	ReversesID  int64
 	Actor       *auth.Actor
 	ApprovedBy  string
+	// Office records the actor as acting for the resident (office mode) though their session is
+	// not in it: staff redeeming for a walk-in at the counter.
+	Office bool
 	// Earned is what counts towards rankings in Period (awards: Amount; reversals of awards: −Amount).
 	Earned int64
 	Period string // the town-calendar month the earning counts in, YYYY-MM
@@ -86,6 +89,9 @@ func (t Transfer) txRow(now time.Time) []any {
 		actorID, actorName = db.NullID(t.Actor.AccountID), t.Actor.Name
 		if t.Actor.ActingFor != nil {
 			forID = t.Actor.ActingFor.ID
+		}
+		if t.Office {
+			forID = t.ResidentID
 		}
 	}
 	return []any{t.TownID, t.Kind, t.Key, t.digest(), t.ResidentID, db.NullID(t.RuleID), t.RuleCode, t.Amount, t.Reason,

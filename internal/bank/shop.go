@@ -63,6 +63,12 @@ func (it Item) ForVillage(villageID int64) bool {
 	return len(it.Villages) == 0 || slices.Contains(it.Villages, villageID)
 }
 
+// OfferedTo reports whether the shop offers the item to a resident of the class and village:
+// what Redeem would refuse them is not offered.
+func (it Item) OfferedTo(class people.MemberClass, villageID int64) bool {
+	return (len(it.Classes) == 0 || slices.Contains(it.Classes, string(class))) && it.ForVillage(villageID)
+}
+
 // joinIDs writes ids as stored in a text column: comma-separated, "" for none.
 func joinIDs(ids []int64) string {
 	out := make([]string, len(ids))

@@ -23,6 +23,12 @@ type shopItem struct {
 	Short int64
 }
 
+// offer is an item as a form offers it to someone with the balance: a fresh key, and the points
+// missing to redeem one.
+func offer(it Item, balance int64) shopItem {
+	return shopItem{Item: it, Key: newKey(), Short: max(0, it.Price-balance)}
+}
+
 // Single reports whether one is all a resident may order at a time (a haircut once a month), so
 // that the form asks for no quantity.
 func (it shopItem) Single() bool { return it.LimitCount == 1 }
@@ -49,12 +55,11 @@ func (h *Handlers) renderShop(w http.ResponseWriter, r *http.Request, form url.V
 		return
 	}
 	v := shopView{R: res, Balance: b}
-	class := string(res.Class(town.Clock(h.S.Now).Today()))
+	class := res.Class(town.Clock(h.S.Now).Today())
 	for _, it := range items {
-		if len(it.Classes) > 0 && !slices.Contains(it.Classes, class) || !it.ForVillage(res.VillageID) {
-			continue // another class's or village's item: Redeem would refuse it, so it is not offered
+		if it.OfferedTo(class, res.VillageID) {
+			v.Items = append(v.Items, offer(it, b.Balance))
 		}
-		v.Items = append(v.Items, shopItem{Item: it, Key: newKey(), Short: max(0, it.Price-b.Balance)})
 	}
 	h.App.RenderForm(w, r, "bank_shop.html", "bank.shop.title", v, form, ferr)
 }

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -182,13 +183,28 @@ func TestStaffJourney(t *testing.T) {
 	b.do("clear the card number", chromedp.Clear(chromedp.CSS(`input[name=card]`)))
 	b.fill(`input[name=card]`, card)
 	b.click(`form[action="/admin/bank/counter"] button`)
-	b.see(m.Name, card)
-	b.row(fmt.Sprint(order.ID), towel.Name, fmt.Sprint(towel.Price))
+	// The holder is named masked (the screen faces the queue), with the balance.
+	masked := bank.MaskMinor(m.Name)
+	had := balance(t, res, m.ID)
+	b.see(masked, card, fmt.Sprint(had))
+	b.row(towel.Name, fmt.Sprint(towel.Price))
 	b.shot("staff-counter")
 	b.click(fmt.Sprintf(`form[action="/admin/bank/orders/%d/fulfil"] button`, order.ID))
 	b.see(b.T("flash.fulfilled"))
 	if st := orderStatus(t, res, orderBody, order.ID); st != "fulfilled" {
 		t.Errorf("order %d after hand-over: %q, want fulfilled", order.ID, st)
+	}
+
+	// A walk-in without a phone: the card, two towels, 兑换并领取, in one screen.
+	b.visit("/admin/bank/counter?card="+url.QueryEscape(card), b.T("bank.counter.title"), masked, b.T("bank.counter.shop"))
+	sale := fmt.Sprintf(`form[action="/admin/bank/counter"]:has(input[name=item_id][value="%d"])`, towel.ID)
+	b.set(sale+` input[name=quantity]`, "2")
+	b.click(sale + ` button`)
+	b.see(b.T("flash.counter_redeemed", masked, towel.Name, 2, 2*towel.Price, had-2*towel.Price))
+	b.path("/admin/bank/counter")
+	b.shot("staff-counter-redeem")
+	if after := balance(t, res, m.ID); after != had-2*towel.Price {
+		t.Errorf("balance after 兑换并领取 of 2 towels at %d: %d, want %d", towel.Price, after, had-2*towel.Price)
 	}
 
 	// The shop: goods with their stock, a service with its places left this month.

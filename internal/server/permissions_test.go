@@ -170,6 +170,7 @@ var matrix = []perm{
 	{"GET /admin/bank/cards/print", "/admin/bank/cards/print?village_id={village}", "", "LFNAA"},
 	{"GET /admin/bank/plaques/print", "/admin/bank/plaques/print?village_id={village}", "", "LFNAA"},
 	{"GET /admin/bank/counter", "/admin/bank/counter?card={cardno}", "", "LFNAA"},
+	{"POST /admin/bank/counter", "", "card={cardno}&item_id={item}&quantity=1&idempotency_key={key}", "LFNAA"},
 
 	// bank: API
 	{"GET /api/v1/bank/rules", "/api/v1/bank/rules?resident_id={neighbour}", "", "LNNAA"},
@@ -184,6 +185,7 @@ var matrix = []perm{
 	{"GET /api/v1/bank/rankings", "/api/v1/bank/rankings?by=household", "", "LAAAA"},
 	{"GET /api/v1/bank/figures", "", "", "LFAAA"},
 	{"GET /api/v1/bank/cards/lookup", "/api/v1/bank/cards/lookup?card={cardno}", "", "LFNAA"},
+	{"POST /api/v1/bank/counter/redemptions", "", `{"card":"{cardno}","item_id":{item},"quantity":1,"idempotency_key":"{key}"}`, "LFNAA"},
 	{"POST /api/v1/bank/claims", "", `{"rule_code":"help","description":"矩阵","happened_on":"{today}","confirm_duplicate":true}`, "LAFFF"},
 	{"GET /api/v1/bank/claims", "", "", "LAFFF"},
 	{"GET /api/v1/bank/notices", "/api/v1/bank/notices?village_id={village}", "", "LNNAA"},
