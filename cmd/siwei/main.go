@@ -165,7 +165,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	}
 	debugLog := fs.Bool("debug", os.Getenv("SIWEI_DEBUG") != "", "log every request")
 	notice := fs.Duration("notice-period", envDuration("SIWEI_NOTICE_PERIOD", bank.NoticePeriod), "how long an approved claim stays on public notice (公示)")
-	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted")
+	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted and the day's message digests (每日汇总) are made")
 	secure := fs.Bool("secure", os.Getenv("SIWEI_SECURE") != "", "clients reach siwei over HTTPS (a proxy in front ends TLS): cookies are Secure and HSTS is sent on every answer")
 	metricsAddr := fs.String("metrics-addr", env("SIWEI_METRICS_ADDR", ""), "serve Prometheus /metrics on this address (off when empty; keep it private)")
 	fs.Parse(args)
@@ -238,6 +238,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	}
 	go housekeeping(ctx, sys, log)
 	go sys.Bank.RunScheduler(ctx, *every, log)
+	go sys.Notify.RunDigests(ctx, *every, log)
 
 	url := "http://" + ln.Addr().String()
 	log.Info("siwei listening", "url", url, "db", string(sys.DB.Engine), "startup", time.Since(start).Round(time.Millisecond))

@@ -3,6 +3,7 @@ package notify
 import (
 	"embed"
 	"net/http"
+	"net/url"
 
 	"siwei/internal/auth"
 	"siwei/internal/web"
@@ -17,10 +18,14 @@ type Handlers struct {
 	App *web.App
 }
 
-// Inbox is the API's answer: the newest messages and how many are unread.
+// Inbox is the API's answer: the newest messages, how many are unread, how the resident is told
+// of new ones, and how many the home shows (every unread one with 即时提醒; with 每日汇总 those a
+// digest has brought).
 type Inbox struct {
 	Unread   int       `json:"unread"`
 	Messages []Message `json:"messages"`
+	Mode     Mode      `json:"mode"`
+	Waiting  int       `json:"waiting"`
 }
 
 // Register adds the inbox routes.
@@ -28,16 +33,35 @@ func (h *Handlers) Register() {
 	h.App.Templates(templates, "templates/*.html")
 	h.App.Handle(web.Route{Method: "GET", Path: "/notifications", Access: web.LoggedIn, Summary: "my messages"}, h.page)
 	h.App.Handle(web.Route{Method: "POST", Path: "/notifications/read", Access: web.LoggedIn, Summary: "mark my messages read"}, h.read)
-	h.App.Handle(web.Route{Method: "GET", Path: "/api/v1/notifications", Access: web.LoggedIn, Summary: "my newest messages and the unread count", Response: Inbox{}}, h.api)
+	h.App.Handle(web.Route{Method: "POST", Path: "/notifications/settings", Access: web.LoggedIn, Summary: "choose 即时提醒 or 每日汇总"}, h.settings)
+	h.App.Handle(web.Route{Method: "GET", Path: "/api/v1/notifications", Access: web.LoggedIn, Summary: "my newest messages, the unread count and what the home shows", Response: Inbox{}}, h.api)
 }
 
-func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
-	ms, n, err := h.S.Inbox(r.Context(), auth.From(r.Context()), 100)
+// inboxView is the messages page: every message, the latest digest and the choice of mode.
+type inboxView struct {
+	Inbox
+	Digest *Digest
+	At     string // the digest time, 18:00
+}
+
+func (h *Handlers) page(w http.ResponseWriter, r *http.Request) { h.render(w, r, nil, nil) }
+
+func (h *Handlers) render(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
+	ctx, a := r.Context(), auth.From(r.Context())
+	ms, n, err := h.S.Inbox(ctx, a, 100)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.Render(w, r, http.StatusOK, "notifications.html", h.App.NewPage(r, "notify.title", Inbox{Unread: n, Messages: ms}))
+	v := inboxView{Inbox: Inbox{Unread: n, Messages: ms}, At: DigestTime()}
+	if v.Mode, v.Digest, err = h.S.Settings(ctx, a); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	p := h.App.NewPage(r, "notify.title", v)
+	p.Form = f
+	p.Flashed("flash.notify_daily", v.At)
+	h.App.RenderPage(w, r, "notifications.html", p, ferr)
 }
 
 func (h *Handlers) read(w http.ResponseWriter, r *http.Request) {
@@ -48,8 +72,26 @@ func (h *Handlers) read(w http.ResponseWriter, r *http.Request) {
 	web.Redirect(w, r, "/notifications")
 }
 
+func (h *Handlers) settings(w http.ResponseWriter, r *http.Request) {
+	f, ok := h.App.Form(w, r)
+	if !ok {
+		return
+	}
+	m := Mode(f.Get("mode"))
+	if err := h.S.SetMode(r.Context(), auth.From(r.Context()), m); err != nil {
+		h.render(w, r, f, err)
+		return
+	}
+	flash := "flash.notify_immediate"
+	if m == Daily {
+		flash = "flash.notify_daily"
+	}
+	web.Redirect(w, r, web.FlashURL("/notifications", flash, 0))
+}
+
 func (h *Handlers) api(w http.ResponseWriter, r *http.Request) {
-	ms, n, err := h.S.Inbox(r.Context(), auth.From(r.Context()), int(web.QueryInt(r, "limit")))
+	ctx, a := r.Context(), auth.From(r.Context())
+	ms, n, err := h.S.Inbox(ctx, a, int(web.QueryInt(r, "limit")))
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
@@ -57,5 +99,14 @@ func (h *Handlers) api(w http.ResponseWriter, r *http.Request) {
 	if ms == nil {
 		ms = []Message{}
 	}
-	web.JSON(w, http.StatusOK, Inbox{Unread: n, Messages: ms})
+	in := Inbox{Unread: n, Messages: ms}
+	if in.Mode, _, err = h.S.Settings(ctx, a); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if in.Waiting, _, err = h.S.Waiting(ctx, a.Self()); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, in)
 }

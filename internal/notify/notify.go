@@ -34,6 +34,9 @@ type Service struct {
 	// T renders an outcome's message keys (Tell) in the default language; the server sets it to
 	// the catalog's. Without it a message reads as its keys, which a test would see.
 	T func(key string, args ...any) string
+	// Zone is a town's time zone, in which the day's digest is made (每日汇总); the server sets it
+	// to the registry's. Without it every town is in clock.DefaultZone.
+	Zone func(ctx context.Context, townID int64) (*time.Location, error)
 }
 
 // NewService returns the notification service on d.
@@ -112,25 +115,30 @@ func (s *Service) Inbox(ctx context.Context, a *auth.Actor, limit int) ([]Messag
 	if limit <= 0 || limit > 200 {
 		limit = 50
 	}
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, title, body, link, sender_name, created_at, read_at IS NOT NULL
-		FROM notifications WHERE resident_id = $1 ORDER BY id DESC LIMIT $2`, self, limit)
+	out, err := s.list(ctx, `WHERE resident_id = $1 ORDER BY id DESC LIMIT $2`, self, limit)
 	if err != nil {
-		return nil, 0, fmt.Errorf("notify: inbox: %w", err)
+		return nil, 0, err
+	}
+	n, err := s.Unread(ctx, self)
+	return out, n, err
+}
+
+// list reads the messages a query's tail (WHERE … ORDER BY …) picks.
+func (s *Service) list(ctx context.Context, tail string, args ...any) ([]Message, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, title, body, link, sender_name, created_at, read_at IS NOT NULL FROM notifications `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("notify: messages: %w", err)
 	}
 	defer rows.Close()
 	var out []Message
 	for rows.Next() {
 		var m Message
 		if err := rows.Scan(&m.ID, &m.Title, &m.Body, &m.Link, &m.SenderName, &m.CreatedAt, &m.Read); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		out = append(out, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	n, err := s.Unread(ctx, self)
-	return out, n, err
+	return out, rows.Err()
 }
 
 // Unread counts a resident's unread messages.

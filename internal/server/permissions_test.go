@@ -195,6 +195,7 @@ var matrix = []perm{
 	// notify
 	{"GET /notifications", "", "", "LAFFF"},
 	{"POST /notifications/read", "", "", "LAFFF"},
+	{"POST /notifications/settings", "", "mode=daily", "LAFFF"},
 	{"POST /settings/large-text", "", "on=0", "LAFFF"},
 	{"GET /api/v1/notifications", "", "", "LAFFF"},
 

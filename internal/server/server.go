@@ -66,6 +66,7 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	ns := notify.NewService(d)
 	// Outcomes are written in the default language when they happen, in the pillars' own words.
 	ns.T = func(key string, args ...any) string { return cat.T(web.DefaultLang, key, args...) }
+	ns.Zone = ps.Zone // the day's digest (每日汇总) is made at the town's hour
 	bs.Notify = ns
 	as := auth.NewService(d)
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
