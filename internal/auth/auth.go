@@ -17,6 +17,7 @@ type Role string
 const (
 	DistrictAdmin Role = "district_admin" // 区级管理员
 	TownAdmin     Role = "town_admin"     // 镇级管理员
+	SchoolAdmin   Role = "school_admin"   // 微党校管理员: the town's party-building staff (镇党建办)
 	VillageAdmin  Role = "village_admin"  // 村级管理员
 	Reviewer      Role = "reviewer"       // 审核员
 	Shopkeeper    Role = "shopkeeper"     // 积分超市店员
@@ -29,7 +30,7 @@ const (
 )
 
 // Roles lists every role in display order.
-var Roles = []Role{DistrictAdmin, TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge, ResidentRole}
+var Roles = []Role{DistrictAdmin, TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge, ResidentRole}
 
 // VillageScoped reports whether a role is granted for one village (otherwise for a town, or all).
 func (r Role) VillageScoped() bool {
@@ -88,7 +89,7 @@ var allowed = map[Action][]Role{
 	RoleGrant:       {TownAdmin},
 	AuditRead:       {TownAdmin},
 	OfficeAct:       {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader},
-	StaffConsoleUse: {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge},
+	StaffConsoleUse: {TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge},
 }
 
 // payActions is the permission that pays a pillar's events, by the pillar's name: the first word
