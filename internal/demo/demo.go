@@ -1,5 +1,5 @@
 // Package demo builds the demo town, 潞城镇 of the source article: twenty villages, a couple of
-// thousand residents in households, and five accounts to log in with. The same seed gives the same
+// thousand residents in households, and seven accounts to log in with. The same seed gives the same
 // town: the same names, households, phones and, within a calendar year, the same ID numbers.
 package demo
 
@@ -84,8 +84,10 @@ const (
 	PhoneTownAdmin     = "13900000001"
 	PhoneVillageAdmin  = "13900000002"
 	PhoneVillageAdmin2 = "13900000003"
+	PhoneSchoolAdmin   = "13900000010" // 潞城镇党建办: manages 微党校
 	PhoneResident      = "13900000011"
 	PhonePartyMember   = "13900000012"
+	PhoneExpert        = "13900000013" // 微党校专家, linked to the expert ExpertName by the School step
 )
 
 // The second town (Options.SecondTown) and its accounts' phones.
@@ -124,8 +126,10 @@ func Accounts() []Account {
 		{PhoneTownAdmin, string(auth.TownAdmin), TownName + " 镇级管理员"},
 		{PhoneVillageAdmin, string(auth.VillageAdmin), villageNames[0] + " 村级管理员"},
 		{PhoneVillageAdmin2, string(auth.VillageAdmin), villageNames[1] + " 村级管理员"},
+		{PhoneSchoolAdmin, string(auth.SchoolAdmin), TownName + " 党建办（微党校管理员）"},
 		{PhoneResident, string(auth.ResidentRole), villageNames[0] + " 村民"},
 		{PhonePartyMember, string(auth.ResidentRole), villageNames[0] + " 党员"},
+		{PhoneExpert, string(auth.Expert), "微党校专家 " + ExpertName},
 	}
 }
 
@@ -147,7 +151,7 @@ func Ensure(ctx context.Context, d *db.DB, ps *people.Service, as *auth.Service,
 	} else if !errs.Is(err, errs.NotFound) {
 		return Info{}, fmt.Errorf("demo: %w", err)
 	}
-	// Hashing is slow on purpose: once, outside the transaction, for all five accounts.
+	// Hashing is slow on purpose: once, outside the transaction, for all seven accounts.
 	hash := auth.HashPassword(DemoPassword)
 	p := plan(o)
 	var info Info
@@ -685,6 +689,8 @@ func (t *town) insert(ctx context.Context, tx *sql.Tx, ps *people.Service, as *a
 		{PhoneTownAdmin, TownName + "管理员", auth.Grant{Role: auth.TownAdmin, TownID: tw.ID}},
 		{PhoneVillageAdmin, qt.Name + "管理员", auth.Grant{Role: auth.VillageAdmin, TownID: tw.ID, VillageID: qt.ID}},
 		{PhoneVillageAdmin2, dp.Name + "管理员", auth.Grant{Role: auth.VillageAdmin, TownID: tw.ID, VillageID: dp.ID}},
+		{PhoneSchoolAdmin, TownName + "党建办", auth.Grant{Role: auth.SchoolAdmin, TownID: tw.ID}},
+		{PhoneExpert, ExpertName, auth.Grant{Role: auth.Expert, TownID: tw.ID}},
 	}
 	for _, s := range staff {
 		id, err := as.InsertAccount(ctx, tx, s.phone, s.name, 0, hash, false)

@@ -107,7 +107,7 @@ func TestEnsure(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("Ensure(300 residents) on %s took %v", d.Engine, time.Since(start).Round(time.Millisecond))
-		if info.Town != TownName || info.TownID == 0 || info.Villages < 20 || info.Residents != 300 || len(info.Accounts) != 5 {
+		if info.Town != TownName || info.TownID == 0 || info.Villages < 20 || info.Residents != 300 || len(info.Accounts) != 7 {
 			t.Fatalf("info = %+v", info)
 		}
 		town, err := ps.TownByName(ctx, TownName)
@@ -144,7 +144,7 @@ func TestEnsure(t *testing.T) {
 				t.Errorf("%s: grants %+v, town %d", a.Phone, actor.Grants, actor.TownID)
 			}
 			switch a.Role {
-			case string(auth.TownAdmin), string(auth.VillageAdmin):
+			case string(auth.TownAdmin), string(auth.VillageAdmin), string(auth.SchoolAdmin), string(auth.Expert):
 				if actor.ResidentID != 0 {
 					t.Errorf("%s: staff account tied to resident %d", a.Phone, actor.ResidentID)
 				}
@@ -207,7 +207,7 @@ func TestEnsureConcurrent(t *testing.T) {
 		if fmt.Sprint(infos[0]) != fmt.Sprint(infos[1]) || infos[0].Residents != MinResidents {
 			t.Errorf("infos differ: %+v, %+v", infos[0], infos[1])
 		}
-		if n := registryCounts(t, d); n["towns"] != 1 || n["residents"] != MinResidents || n["accounts"] != 5 {
+		if n := registryCounts(t, d); n["towns"] != 1 || n["residents"] != MinResidents || n["accounts"] != 7 {
 			t.Errorf("counts %v", n)
 		}
 	})

@@ -57,7 +57,7 @@ func TestEnsureSecondTown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Residents != MinResidents || info.Villages != len(villageNames) || len(info.Accounts) != 5 || info.SecondTownID == 0 {
+		if info.Residents != MinResidents || info.Villages != len(villageNames) || len(info.Accounts) != 7 || info.SecondTownID == 0 {
 			t.Fatalf("info = %+v", info)
 		}
 		town, err := ps.TownByName(ctx, SecondTownName)

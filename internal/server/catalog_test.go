@@ -19,6 +19,7 @@ import (
 	"siwei/internal/bank"
 	"siwei/internal/flow"
 	"siwei/internal/people"
+	"siwei/internal/school"
 	"siwei/internal/server"
 	"siwei/internal/volunteer"
 	"siwei/internal/web"
@@ -135,6 +136,16 @@ func families(t *testing.T, audits []string) []family {
 	sameAs(t, "team kinds", kinds, schemaValues(t, "volunteer_teams", "kind"))
 	sameAs(t, "urgencies", volunteer.Urgencies, schemaValues(t, "volunteer_needs", "urgency"))
 
+	courseStatuses, formats := str(), str()
+	for _, st := range school.Statuses {
+		courseStatuses = append(courseStatuses, string(st))
+	}
+	for _, f := range school.Formats {
+		formats = append(formats, string(f))
+	}
+	sameAs(t, "school course statuses", courseStatuses, schemaValues(t, "school_courses", "status"))
+	sameAs(t, "school course formats", formats, schemaValues(t, "school_courses", "format"))
+
 	return []family{
 		{prefix: "role.", values: roles, from: "auth.Roles"},
 		{prefix: "class.", values: classes, from: "people.PartyMember, Villager, Minor"},
@@ -169,6 +180,11 @@ func families(t *testing.T, audits []string) []family {
 		// The post form offers the days of the week as (seq 7), Monday first.
 		{prefix: "volunteer.weekday.", values: str(1, 2, 3, 4, 5, 6, 7), from: "ISO weekdays 1–7"},
 		{prefix: "volunteer.checkin.", key: "audit.volunteer.checkin.", values: checkins, from: "volunteer CheckinInput.Action"},
+
+		{prefix: "school.status.", values: courseStatuses, from: "school.Statuses"},
+		{prefix: "school.format.", values: formats, from: "school.Formats"},
+		// The expert form offers the days of the week as school.Slot.Weekday, Monday first.
+		{prefix: "school.weekday.", values: str(1, 2, 3, 4, 5, 6, 7), from: "ISO weekdays 1–7"},
 	}
 }
 

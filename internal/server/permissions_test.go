@@ -54,8 +54,10 @@ import (
 // a shop item, {order} their pending order, {txn} an award to them, {card} and {cardno} their
 // card; 微志愿's {team} of 前疃村, its {post} and {closing} posts, the post's {shift} tomorrow
 // (both residents signed up), the party member's {volunteer} record and number {volno}, {need}
-// and {certificate}; {today}, {tomorrow}, and for every call a fresh {key}, {phone} and {idnum}
-// (a valid, unused 身份证号). An API route's body is JSON; a page's is a form.
+// and {certificate}; 微党校's {expert} (with a photo) and {retiring} of the town's pool, a
+// {category} and the offered {course} (with a PDF) the expert teaches; {today}, {tomorrow}, and
+// for every call a fresh {key}, {phone} and {idnum} (a valid, unused 身份证号). An API route's
+// body is JSON; a page's is a form.
 type perm struct {
 	route string // "METHOD /pattern" exactly as registered
 	path  string // the path to call; empty: the pattern itself
@@ -259,6 +261,38 @@ var matrix = []perm{
 	{"GET /api/v1/volunteer/needs/{id}", "/api/v1/volunteer/needs/{need}", "", "LNNAA"},
 	{"POST /api/v1/volunteer/needs/{id}/actions", "/api/v1/volunteer/needs/{need}/actions", `{"action":"assign","team_id":{team}}`, "LNNAA"},
 	{"GET /api/v1/volunteer/figures", "", "", "LFAAA"},
+
+	// 微党校: the menu
+	{"GET /school", "", "", "LAAAA"},
+	{"GET /school/courses/{id}", "/school/courses/{course}", "", "LAAAA"},
+	{"GET /school/courses/{id}/material", "/school/courses/{course}/material", "", "LAAAA"},
+	{"GET /school/experts/{id}/photo", "/school/experts/{expert}/photo", "", "LAAAA"},
+
+	// 微党校: staff pages (the town's; a village admin reads the menu, to which /admin/school leads)
+	{"GET /admin/school", "", "", "LFAAA"},
+	{"POST /admin/school/categories", "", "name=矩阵类别", "LFFFA"},
+	{"GET /admin/school/courses/new", "", "", "LFFFA"},
+	{"POST /admin/school/courses", "", "title=矩阵课程&category_id={category}&minutes=60&format=online&expert_ids={expert}", "LFFFA"},
+	{"GET /admin/school/courses/{id}", "/admin/school/courses/{course}", "", "LFFFA"},
+	{"POST /admin/school/courses/{id}", "/admin/school/courses/{course}", "title=矩阵党课改&category_id={category}&minutes=90&format=both&expert_ids={expert}", "LFFFA"},
+	{"POST /admin/school/courses/{id}/status", "/admin/school/courses/{course}/status", "status=offered", "LFFFA"},
+	{"GET /admin/school/experts", "", "", "LFFFA"},
+	{"GET /admin/school/experts/new", "", "", "LFFFA"},
+	{"POST /admin/school/experts", "", "name=矩阵专家&affiliation=矩阵单位", "LFFFA"},
+	{"GET /admin/school/experts/{id}", "/admin/school/experts/{expert}", "", "LFFFA"},
+	{"POST /admin/school/experts/{id}", "/admin/school/experts/{expert}", "name=矩阵专家改&affiliation=矩阵单位", "LFFFA"},
+	{"POST /admin/school/experts/{id}/retire", "/admin/school/experts/{retiring}/retire", "confirmed=1&reason=矩阵", "LFFFA"},
+	{"GET /admin/school/me", "", "", "LFNNN"},
+	{"POST /admin/school/me", "", "title=矩阵", "LFNNN"},
+
+	// 微党校: API
+	{"GET /api/v1/school/categories", "", "", "LAAAA"},
+	{"GET /api/v1/school/experts", "", "", "LAAAA"},
+	{"POST /api/v1/school/experts", "", `{"name":"矩阵API专家","affiliation":"矩阵单位"}`, "LFFFA"},
+	{"GET /api/v1/school/courses", "", "", "LAAAA"},
+	{"POST /api/v1/school/courses", "", `{"title":"矩阵API课程","category_id":{category},"minutes":60,"format":"online","expert_ids":[{expert}]}`, "LFFFA"},
+	{"GET /api/v1/school/courses/{id}", "/api/v1/school/courses/{course}", "", "LAAAA"},
+	{"POST /api/v1/school/courses/{id}/status", "/api/v1/school/courses/{course}/status", `{"status":"offered"}`, "LFFFA"},
 }
 
 // freshSession marks routes that change the caller's own session (ending it, or starting office
@@ -710,6 +744,36 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 		t.Fatal(err)
 	}
 	set("certificate", cert)
+
+	// 微党校: two experts of the town's pool (one to be retired), the first with a photo, and an
+	// offered course of theirs with a PDF.
+	for _, k := range []string{"expert", "retiring"} {
+		var e struct {
+			ID int64 `json:"id"`
+		}
+		must(town.JSON("POST", "/api/v1/school/experts", map[string]any{"name": "矩阵专家 " + k, "affiliation": "中共北京市委党校", "phone": "13811112222"}, &e))
+		set(k, e.ID)
+	}
+	var cats []struct {
+		ID int64 `json:"id"`
+	}
+	must(town.JSON("GET", "/api/v1/school/categories", nil, &cats))
+	set("category", cats[0].ID)
+	var course struct {
+		ID int64 `json:"id"`
+	}
+	must(town.JSON("POST", "/api/v1/school/courses", map[string]any{"title": "矩阵党课", "category_id": cats[0].ID, "minutes": 90, "format": "both",
+		"expert_ids": []int64{atoi(f.values["expert"])}}, &course))
+	set("course", course.ID)
+	must(town.JSON("POST", fmt.Sprintf("/api/v1/school/courses/%d/status", course.ID), map[string]any{"status": "offered"}, nil))
+	if _, err := env.Sys.DB.Write().ExecContext(context.Background(), `INSERT INTO school_materials (course_id, file_name, size, data, uploaded_at) VALUES ($1, '矩阵.pdf', 9, $2, $3)`,
+		course.ID, []byte("%PDF-1.4\n"), db.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Sys.DB.Write().ExecContext(context.Background(), `INSERT INTO school_expert_photos (expert_id, mime, width, height, data, updated_at) VALUES ($1, 'image/png', 64, 48, $2, $3)`,
+		atoi(f.values["expert"]), pngBytes(t), db.Now()); err != nil {
+		t.Fatal(err)
+	}
 
 	// The party member's card and login.
 	ctx, q := context.Background(), env.Sys.DB.Read()

@@ -69,11 +69,12 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 			phone string
 			want  string
 		}{
-			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/import /admin/accounts /admin/audit"},
-			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/import /admin/accounts"},
+			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/import /admin/accounts /admin/audit"},
+			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/import /admin/accounts"},
 			{"13911110001", "/admin /admin/villages /admin/residents /admin/bank"},
 			{"13911110002", "/admin /admin/villages /admin/residents /admin/volunteer"},
-			{"13911110003", "/admin"},
+			{"13911110003", "/admin /admin/school"},
+			{demo.PhoneSchoolAdmin, "/admin /admin/school"},
 		} {
 			st, body := env.Browser(tc.phone).Get("/admin")
 			m := nav.FindStringSubmatch(body)
@@ -171,14 +172,14 @@ func TestLargeText(t *testing.T) {
 		}
 		res := env.Browser(demo.PhoneResident)
 		_, body := res.Get("/")
-		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /notifications" {
+		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /notifications" {
 			t.Fatalf("before: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if st, _ := res.PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 303 {
 			t.Fatalf("switch on: %d", st)
 		}
 		_, body = env.Browser(demo.PhoneResident).Get("/") // a new session: remembered
-		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer" || !strings.Contains(body, "关闭大字模式") {
+		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school" || !strings.Contains(body, "关闭大字模式") {
 			t.Errorf("after: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if _, body := res.Get("/bank"); !strings.Contains(body, `class="app large"`) {

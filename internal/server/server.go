@@ -14,6 +14,7 @@ import (
 	"siwei/internal/demo"
 	"siwei/internal/notify"
 	"siwei/internal/people"
+	"siwei/internal/school"
 	"siwei/internal/volunteer"
 	"siwei/internal/web"
 )
@@ -26,6 +27,7 @@ type System struct {
 	Bank      *bank.Service
 	Notify    *notify.Service
 	Volunteer *volunteer.Service
+	School    *school.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -70,7 +72,8 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	bs.Notify = ns
 	as := auth.NewService(d)
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
-	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns)}, nil
+	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns),
+		School: school.NewService(d, ps, ns)}, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
@@ -81,12 +84,13 @@ func (s *System) Pillars() []web.Pillar {
 		bank.Pillar(s.Bank),
 		notify.Pillar(s.Notify),
 		volunteer.Pillar(s.Volunteer),
+		school.Pillar(s.School),
 	}
 }
 
 // DemoSteps give the demo town each pillar's data, in order: the bank first, whose rule sets the
 // other pillars pay under.
-var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer}
+var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer, demo.School}
 
 // Demo builds the demo town with o, unless it exists, and runs every pillar's demo step on it.
 func (s *System) Demo(ctx context.Context, o demo.Options) (demo.Info, error) {

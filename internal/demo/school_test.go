@@ -1,0 +1,82 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"siwei/internal/auth"
+	"siwei/internal/db"
+	"siwei/internal/db/dbtest"
+	"siwei/internal/demo"
+	"siwei/internal/school"
+	"siwei/internal/server"
+)
+
+// TestSchoolDemo runs the demo's 微党校 step: ten experts of the article's bodies, the demo expert's
+// login linked to its record, each of the nine categories with three to five courses, no rating
+// or lesson made up; a second run adds nothing.
+func TestSchoolDemo(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		sys, err := server.New(d, bytes.Repeat([]byte{5}, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := demo.Ensure(ctx, d, sys.People, sys.Auth, demo.Options{Seed: 3, Residents: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := demo.School(ctx, d, sys.People, info, 3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		staff := auth.System("test")
+		experts, err := sys.School.Experts(ctx, staff, school.ExpertFilter{TownID: info.TownID})
+		if err != nil || len(experts) != 10 {
+			t.Fatalf("%d experts, %v", len(experts), err)
+		}
+		bodies := map[string]bool{}
+		for _, e := range experts {
+			bodies[e.Affiliation] = true
+			if len(e.Availability) == 0 || e.Bio == "" || len(e.Fields) == 0 {
+				t.Errorf("expert without availability, bio or fields: %+v", e)
+			}
+		}
+		for _, b := range []string{"中共中央党校（国家行政学院）", "中共北京市委党校", "北京志愿服务研究会", "北京市民政局", "通州区民政局"} {
+			if !bodies[b] {
+				t.Errorf("no expert from %s", b)
+			}
+		}
+		var login int64
+		if err := d.Read().QueryRowContext(ctx, `SELECT e.account_id FROM school_experts e JOIN accounts a ON a.id = e.account_id WHERE a.phone = $1 AND e.name = $2`,
+			demo.PhoneExpert, demo.ExpertName).Scan(&login); err != nil {
+			t.Fatalf("the demo expert's login is not linked to %s: %v", demo.ExpertName, err)
+		}
+		courses, err := sys.School.Courses(ctx, staff, school.CourseFilter{TownID: info.TownID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		perCategory, statuses := map[string]int{}, map[school.Status]int{}
+		for _, c := range courses {
+			perCategory[c.Category]++
+			statuses[c.Status]++
+			if c.Ratings != 0 || c.TimesTaught != 0 || len(c.Experts) == 0 {
+				t.Errorf("course %s: %d ratings, taught %d times, %d experts", c.Title, c.Ratings, c.TimesTaught, len(c.Experts))
+			}
+		}
+		cats, err := sys.School.Categories(ctx, staff, info.TownID)
+		if err != nil || len(cats) != 9 {
+			t.Fatalf("%d categories, %v", len(cats), err)
+		}
+		for _, k := range cats {
+			if n := perCategory[k.Name]; n < 3 || n > 5 {
+				t.Errorf("%s has %d courses, want 3 to 5", k.Name, n)
+			}
+		}
+		if statuses[school.Offered] < len(courses)-4 || statuses[school.Draft] == 0 || statuses[school.Withdrawn] == 0 {
+			t.Errorf("statuses %v", statuses)
+		}
+	})
+}

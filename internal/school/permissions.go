@@ -1,0 +1,19 @@
+package school
+
+import "siwei/internal/auth"
+
+// 微党校's actions, each checked in the scope of the town whose school it touches.
+const (
+	PermManage auth.Action = "school.manage" // experts, categories and courses of a town
+	PermMenu   auth.Action = "school.menu"   // read a town's offered menu and its experts
+	PermTeach  auth.Action = "school.teach"  // an expert's own record (next: their orders and lessons)
+)
+
+// Permissions are 微党校's rows in the permission table. The town's party-building staff
+// (school_admin) and its admins manage; residents and village admins (the branches) read the
+// menu; an expert's login is the expert. A district admin, as everywhere, may do all of it.
+var Permissions = auth.Allow(map[auth.Action][]auth.Role{
+	PermManage: {auth.TownAdmin, auth.SchoolAdmin},
+	PermMenu:   {auth.TownAdmin, auth.SchoolAdmin, auth.VillageAdmin, auth.ResidentRole},
+	PermTeach:  {auth.Expert},
+})
