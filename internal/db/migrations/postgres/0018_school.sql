@@ -23,6 +23,9 @@ CREATE TABLE school_experts (
     updated_at     TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX school_experts_town ON school_experts (town_id, name);
+-- The logins that may be linked to an expert are a town's holders of the expert role: found by
+-- role and town among every resident's grant of a district, not by a scan of them all.
+CREATE INDEX account_roles_role_town ON account_roles (role, town_id);
 
 -- An expert's photo, re-encoded as the bank re-encodes a claim's (bank.ProcessPhoto).
 CREATE TABLE school_expert_photos (
