@@ -3,6 +3,7 @@ package school_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"siwei/internal/auth"
 	"siwei/internal/db"
 	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
@@ -413,4 +415,64 @@ func errorsOf(t *testing.T, body string) []string {
 		out = append(out, e.Field)
 	}
 	return out
+}
+
+// TestExpertIsToldWhatConcernsThem: an expert whose login is also a resident's (a party member of
+// the town) is told in their messages when they are given a course, when it is offered and
+// withdrawn, and when they leave the pool, with the reason.
+func TestExpertIsToldWhatConcernsThem(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		ctx := context.Background()
+		login := accountID(t, env, demo.PhonePartyMember)
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			return env.Sys.Auth.InsertGrant(ctx, tx, login, auth.Grant{Role: auth.Expert, TownID: env.Info.TownID})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, page, member := env.API(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneSchoolAdmin), env.API(demo.PhonePartyMember)
+		inbox := func() []string {
+			t.Helper()
+			var in struct {
+				Messages []struct{ Title, Body string }
+			}
+			if st, body := member.JSON("GET", "/api/v1/notifications", nil, &in); st != 200 {
+				t.Fatalf("inbox: %d %s", st, body)
+			}
+			var out []string
+			for _, m := range in.Messages {
+				out = append(out, m.Title+"："+m.Body)
+			}
+			return out
+		}
+		before := len(inbox())
+		var e school.Expert
+		if st, body := admin.JSON("POST", "/api/v1/school/experts", map[string]any{"name": "贾老师", "affiliation": "前疃村党支部", "account_id": login}, &e); st != 201 {
+			t.Fatalf("expert: %d %s", st, body)
+		}
+		var c school.Course
+		if st, body := admin.JSON("POST", "/api/v1/school/courses", map[string]any{"title": "老党员讲初心故事", "category_id": firstCategory(t, admin), "minutes": 60,
+			"format": "offline", "expert_ids": []int64{e.ID}}, &c); st != 201 {
+			t.Fatalf("course: %d %s", st, body)
+		}
+		for _, s := range []string{"offered", "withdrawn"} {
+			if st, body := admin.JSON("POST", fmt.Sprintf("/api/v1/school/courses/%d/status", c.ID), map[string]any{"status": s}, nil); st != 200 {
+				t.Fatalf("%s: %d %s", s, st, body)
+			}
+		}
+		if st, _ := page.PostForm(fmt.Sprintf("/admin/school/experts/%d/retire", e.ID), url.Values{"confirmed": {"1"}, "reason": {"年事已高"}}); st != 303 {
+			t.Fatalf("retire: %d", st)
+		}
+		got := inbox()[:len(inbox())-before]
+		want := []string{
+			"已退出专家库：您已退出微党校专家库，原因：年事已高。您的资料和授课记录仍会保留。",
+			"课程已停开：您讲授的课程《老党员讲初心故事》已停开，不再出现在课程菜单上。",
+			"课程已开课：您讲授的课程《老党员讲初心故事》已开课，列入微党校课程菜单。",
+			"新增授课课程：您已被列为课程《老党员讲初心故事》的授课专家。",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("the expert was told\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }
