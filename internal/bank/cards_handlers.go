@@ -58,7 +58,11 @@ func (h *Handlers) renderCard(w http.ResponseWriter, r *http.Request, ferr error
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "card.html", "bank.nav.card", v, nil, ferr)
+	p := h.App.NewPage(r, "bank.nav.card", v)
+	if v.Card != nil {
+		p.Flashed("flash.card_lost", v.Card.ResidentName, v.Card.Number, p.T("bank.card_status."+v.Card.Status))
+	}
+	h.App.RenderPage(w, r, "card.html", p, ferr)
 }
 
 func (h *Handlers) cardPNG(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +109,7 @@ func (h *Handlers) reportMyCardLost(w http.ResponseWriter, r *http.Request) {
 		h.renderCard(w, r, err)
 		return
 	}
-	web.Redirect(w, r, "/bank/card?flash=flash.card_lost")
+	web.Redirect(w, r, web.FlashURL("/bank/card", "flash.card_lost", 0))
 }
 
 // ---- the card desk
@@ -152,12 +156,21 @@ func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "admin_cards.html", "bank.admin_cards.title", v, form, ferr)
+	p := h.App.NewPage(r, "bank.admin_cards.title", v)
+	p.Form = form
+	// The card the flash speaks of is the resident's as the desk now shows it.
+	if c, ok := v.Cards[p.FlashID()]; ok {
+		for _, key := range []string{"flash.card_issued", "flash.card_lost", "flash.card_reissued"} {
+			p.Flashed(key, c.ResidentName, c.Number, p.T("bank.card_status."+c.Status))
+		}
+	}
+	h.App.RenderPage(w, r, "admin_cards.html", p, ferr)
 }
 
-// backToDesk is the card desk a form came from, with a flash.
-func backToDesk(f url.Values, flash string) string {
-	return back("/admin/bank/cards", f, flash, "village_id", "q", "page")
+// backToDesk is the card desk a form came from, with the flash of what was done to a resident's
+// card.
+func backToDesk(f url.Values, flash string, residentID int64) string {
+	return web.FlashURL(back("/admin/bank/cards", f, flash, "village_id", "q", "page"), flash, residentID)
 }
 
 func (h *Handlers) issueCard(w http.ResponseWriter, r *http.Request) {
@@ -165,11 +178,12 @@ func (h *Handlers) issueCard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := h.S.IssueCard(r.Context(), auth.From(r.Context()), web.FormID(f.Get("resident_id"))); err != nil {
+	c, err := h.S.IssueCard(r.Context(), auth.From(r.Context()), web.FormID(f.Get("resident_id")))
+	if err != nil {
 		h.renderAdminCards(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, backToDesk(f, "flash.card_issued"))
+	web.Redirect(w, r, backToDesk(f, "flash.card_issued", c.ResidentID))
 }
 
 func (h *Handlers) adminCardLost(w http.ResponseWriter, r *http.Request) {
@@ -183,7 +197,8 @@ func (h *Handlers) adminCardLost(w http.ResponseWriter, r *http.Request) {
 		h.renderAdminCards(w, r, f, err)
 		return
 	}
-	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_lost", What: "bank.confirm_lost_what", Args: []any{c.ResidentName, c.Number}, Back: backToDesk(f, "")})
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_lost", What: "bank.confirm_lost_what", Args: []any{c.ResidentName, c.Number},
+		Back: back("/admin/bank/cards", f, "", "village_id", "q", "page")})
 	if !ok {
 		return
 	}
@@ -191,24 +206,20 @@ func (h *Handlers) adminCardLost(w http.ResponseWriter, r *http.Request) {
 		h.renderAdminCards(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, backToDesk(f, "flash.card_lost"))
+	web.Redirect(w, r, backToDesk(f, "flash.card_lost", c.ResidentID))
 }
 
 func (h *Handlers) reissueCard(w http.ResponseWriter, r *http.Request) {
-	h.cardDesk(w, r, func(a *auth.Actor, id int64) error { _, err := h.S.Reissue(r.Context(), a, id); return err }, "flash.card_reissued")
-}
-
-// cardDesk runs one action on the card named in the path and goes back to the desk.
-func (h *Handlers) cardDesk(w http.ResponseWriter, r *http.Request, act func(*auth.Actor, int64) error, flash string) {
 	id, f, ok := h.idForm(w, r)
 	if !ok {
 		return
 	}
-	if err := act(auth.From(r.Context()), id); err != nil {
+	c, err := h.S.Reissue(r.Context(), auth.From(r.Context()), id)
+	if err != nil {
 		h.renderAdminCards(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, backToDesk(f, flash))
+	web.Redirect(w, r, backToDesk(f, "flash.card_reissued", c.ResidentID))
 }
 
 // printVillage is the village a print sheet is for and its name.

@@ -92,6 +92,15 @@ func (h *Handlers) renderRules(w http.ResponseWriter, r *http.Request, form url.
 	v.VillageID = web.FormID(form.Get("village_id"))
 	p := h.App.NewPage(r, "bank.admin_rules.title", v)
 	p.Form = form
+	for _, ver := range vers {
+		if ver.ID == p.FlashID() {
+			where := ver.Village
+			if where == "" {
+				where = p.T("bank.whole_town")
+			}
+			p.Flashed("flash.rules_adopted", where, p.T("class."+string(ver.Class)), ver.Version, p.Date(ver.EffectiveFrom))
+		}
+	}
 	status := http.StatusOK
 	if ferr != nil {
 		if status, err = h.App.FormErrors(p, ferr); err != nil {
@@ -129,14 +138,14 @@ func (h *Handlers) adoptVersion(w http.ResponseWriter, r *http.Request) {
 		h.renderRules(w, r, f, rows, nil)
 		return
 	}
-	_, err := h.S.AdoptVersion(r.Context(), auth.From(r.Context()), VersionInput{TownID: townOf(r), VillageID: web.FormID(f.Get("village_id")),
+	ver, err := h.S.AdoptVersion(r.Context(), auth.From(r.Context()), VersionInput{TownID: townOf(r), VillageID: web.FormID(f.Get("village_id")),
 		Class: people.MemberClass(f.Get("class")), AdoptedBy: f.Get("adopted_by"), AdoptedOn: f.Get("adopted_on"), Resolution: f.Get("resolution"),
 		EffectiveFrom: f.Get("effective_from"), Rules: ruleInputs(rows)})
 	if err != nil {
 		h.renderRules(w, r, f, rows, err)
 		return
 	}
-	web.Redirect(w, r, "/admin/bank/rules?flash=flash.rules_adopted")
+	web.Redirect(w, r, web.FlashURL("/admin/bank/rules", "flash.rules_adopted", ver))
 }
 
 // ruleRows are the rows of the table for a version's rules.

@@ -103,11 +103,12 @@ func (h *Handlers) redeem(w http.ResponseWriter, r *http.Request) {
 		What: "bank.confirm_redeem_what", Args: []any{items[i].Name, in.Quantity, points, b.Balance - points}, Back: "/bank/shop", NoReason: true}); !ok {
 		return
 	}
-	if _, err := h.S.Redeem(r.Context(), auth.From(r.Context()), in); err != nil {
+	red, err := h.S.Redeem(r.Context(), auth.From(r.Context()), in)
+	if err != nil {
 		h.renderShop(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, "/bank/orders?flash=flash.redeemed")
+	web.Redirect(w, r, web.FlashURL("/bank/orders", "flash.redeemed", red.ID))
 }
 
 func (h *Handlers) orders(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +125,38 @@ func (h *Handlers) renderOrders(w http.ResponseWriter, r *http.Request, ferr err
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "bank_orders.html", "bank.orders.title", map[string]any{"R": res, "Orders": list}, nil, ferr)
+	p := h.App.NewPage(r, "bank.orders.title", map[string]any{"R": res, "Orders": list})
+	if err := h.orderDone(r, p); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderPage(w, r, "bank_orders.html", p, ferr)
+}
+
+// orderDone says on an orders page what was done to the order of the redirect's flash, as the
+// order now stands: looked up for those who may see it (Service.Order), so another village's
+// order is named to nobody.
+func (h *Handlers) orderDone(r *http.Request, p *web.Page) error {
+	if p.FlashID() == 0 {
+		return nil
+	}
+	o, err := h.S.Order(r.Context(), auth.From(r.Context()), p.FlashID())
+	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Forbidden) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch o.Status {
+	case "reserved":
+		p.Flashed("flash.redeemed", o.ItemName, o.Quantity, o.Points)
+	case "fulfilled":
+		p.Flashed("flash.fulfilled", o.ResidentName, o.ItemName, o.Quantity)
+	case "cancelled":
+		p.Flashed("flash.order_cancelled", o.ItemName, o.Quantity, o.Points)
+		p.Flashed("flash.order_cancelled_for", o.ResidentName, o.ItemName, o.Quantity, o.Points)
+	}
+	return nil
 }
 
 func (h *Handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
@@ -137,7 +169,7 @@ func (h *Handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
 		h.renderOrders(w, r, err)
 		return
 	}
-	web.Redirect(w, r, "/bank/orders?flash=flash.order_cancelled")
+	web.Redirect(w, r, web.FlashURL("/bank/orders", "flash.order_cancelled", id))
 }
 
 // shopAdminView is the shop page: the town's items with one village's stock, low stock flagged.
@@ -313,7 +345,13 @@ func (h *Handlers) renderAdminOrders(w http.ResponseWriter, r *http.Request, for
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "admin_orders.html", "bank.admin_orders.title", map[string]any{"Villages": vs, "VillageID": vid, "Orders": list}, form, ferr)
+	p := h.App.NewPage(r, "bank.admin_orders.title", map[string]any{"Villages": vs, "VillageID": vid, "Orders": list})
+	p.Form = form
+	if err := h.orderDone(r, p); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderPage(w, r, "admin_orders.html", p, ferr)
 }
 
 func (h *Handlers) fulfilOrder(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +376,7 @@ func (h *Handlers) adminCancelOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	h.counter(w, r, func(ctx context.Context, a *auth.Actor, id int64) (Redemption, error) {
 		return h.S.CancelOrder(ctx, a, id, reason)
-	}, "flash.order_cancelled")
+	}, "flash.order_cancelled_for")
 }
 
 // counter runs one action on an order at the counter and goes back to the village's orders.
@@ -351,5 +389,5 @@ func (h *Handlers) counter(w http.ResponseWriter, r *http.Request, act func(cont
 		h.renderAdminOrders(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/orders?village_id=%d&flash=%s", web.FormID(f.Get("village_id")), flash))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/bank/orders?village_id=%d", web.FormID(f.Get("village_id"))), flash, id))
 }

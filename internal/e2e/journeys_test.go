@@ -97,7 +97,7 @@ func TestResidentJourney(t *testing.T) {
 	b.see(b.T("bank.confirm_redeem", towel.Price, towel.Name))
 	b.path("/bank/shop")
 	b.click(`form:has(input[name=confirmed]) button.primary`)
-	b.see(b.T("flash.redeemed"))
+	b.see(b.T("flash.redeemed", towel.Name, 1, towel.Price))
 	b.row(towel.Name+" × 1", b.T("bank.points", towel.Price))
 	b.shot("resident-orders")
 
@@ -190,7 +190,7 @@ func TestStaffJourney(t *testing.T) {
 	b.row(towel.Name, fmt.Sprint(towel.Price))
 	b.shot("staff-counter")
 	b.click(fmt.Sprintf(`form[action="/admin/bank/orders/%d/fulfil"] button`, order.ID))
-	b.see(b.T("flash.fulfilled"))
+	b.see(b.T("flash.fulfilled", m.Name, towel.Name, 1))
 	if st := orderStatus(t, res, orderBody, order.ID); st != "fulfilled" {
 		t.Errorf("order %d after hand-over: %q, want fulfilled", order.ID, st)
 	}

@@ -28,12 +28,13 @@ func flashOf(body string) string {
 	return m[1]
 }
 
-// TestEveryActionSaysWhatItChangedByName: each action that used to answer a bare 已保存 lands on
-// a page whose flash names the record and where it now stands, by name: the village, household,
-// resident (registered, edited, moved, moved out), role granted and revoked, shop item (added,
-// stocked, withdrawn), team leader, post (published, shifts added, closed), need recorded, and a
-// resident's own registration, sign-up, cancellation and need. Run through the forms, following
-// each redirect as a browser does.
+// TestEveryActionSaysWhatItChangedByName: each action that used to answer a bare 已保存 (or a
+// sentence naming nothing) lands on a page whose flash names the record and where it now stands:
+// the village, household, resident (registered, edited, card opened, lost and reissued, moved,
+// moved out), role granted and revoked, rule set adopted, shop item (added, stocked, withdrawn),
+// an order (placed, cancelled, handed over), team leader, post (published, shifts added, closed),
+// need recorded, and a resident's own registration, sign-up, cancellation and need. Run through
+// the forms, following each redirect as a browser does.
 func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		env := servertest.New(t, d)
@@ -82,7 +83,20 @@ func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 		residentName := text(`SELECT r.name FROM residents r JOIN accounts a ON a.resident_id = r.id WHERE a.phone = $1`, demo.PhoneResident)
 		resForm := url.Values{"village_id": {fmt.Sprint(qt)}, "household_number": {hhNumber}, "name": {"张新民"}, "gender": {"M"},
 			"birth_date": {"1980-01-01"}, "id_number": {idNumber("19800101", "731")}, "relation": {"其他"}}
-		var newRes, grant, item, post, shift int64
+		var newRes, grant, item, post, shift, card, order int64
+		cardNumber := func() string { return text(`SELECT number FROM bank_cards WHERE resident_id = $1`, newRes) }
+		dateOf := func(t time.Time) string { // a day as pages write it: 12月3日 周四
+			s := fmt.Sprintf("%d月%d日 %s", t.Month(), t.Day(), []string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}[t.Weekday()])
+			if t.Year() != time.Now().Year() {
+				s = fmt.Sprint(t.Year()) + "年" + s
+			}
+			return s
+		}
+		lastOrder := func() string {
+			order = one(`SELECT MAX(id) FROM bank_redemptions`)
+			return fmt.Sprintf("/bank/orders/%d/cancel", order)
+		}
+		redeem := url.Values{"quantity": {"1"}, "confirmed": {"1"}}
 		steps := []struct {
 			name string
 			by   *servertest.Client
@@ -99,6 +113,19 @@ func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 				newRes = one(`SELECT id FROM residents WHERE name = '张新民'`)
 				return fmt.Sprintf("/admin/residents/%d", newRes)
 			}, func() url.Values { f := clone(resForm); f.Set("phone", "13712340077"); return f }, fixed("已保存 张新民 的资料")},
+			{"CardIssued", villageAdmin, fixed("/admin/bank/cards"), func() url.Values {
+				return url.Values{"village_id": {fmt.Sprint(qt)}, "resident_id": {fmt.Sprint(newRes)}}
+			},
+				func() string { return "已为 张新民 开卡：卡号 " + cardNumber() + " · 正常" }},
+			{"CardLost", villageAdmin, func() string {
+				card = one(`SELECT id FROM bank_cards WHERE resident_id = $1`, newRes)
+				return fmt.Sprintf("/admin/bank/cards/%d/lost", card)
+			}, values(url.Values{"village_id": {fmt.Sprint(qt)}, "confirmed": {"1"}, "reason": {"赶集时丢了"}}),
+				func() string { return "已挂失 张新民 的积分卡 " + cardNumber() + " · 已挂失" }},
+			{"CardReissued", villageAdmin, func() string { return fmt.Sprintf("/admin/bank/cards/%d/reissue", card) }, values(url.Values{"village_id": {fmt.Sprint(qt)}}),
+				func() string {
+					return "已为 张新民 补卡：新卡号 " + cardNumber() + " · 正常，旧卡作废"
+				}},
 			{"ResidentMoved", townAdmin, func() string { return fmt.Sprintf("/admin/residents/%d/move", newRes) },
 				values(url.Values{"to_village_id": {fmt.Sprint(one(`SELECT id FROM villages WHERE name = '东堡村'`))}, "to_household_number": {"D-901"}, "reason": {"投亲"}}),
 				fixed("已把 张新民 迁至 东堡村 户号 D-901，原住址已记入历史")},
@@ -110,12 +137,44 @@ func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 				grant = one(`SELECT id FROM account_roles WHERE account_id = $1 AND role = 'reviewer'`, admin)
 				return fmt.Sprintf("/admin/grants/%d/delete", grant)
 			}, values(nil), fixed("已撤销 " + adminName + " 的一项角色 · 现有角色：村级管理员（前疃村）")},
+			{"RulesAdopted", townAdmin, fixed("/admin/bank/rules"), values(url.Values{"class": {"minor"}, "village_id": {fmt.Sprint(qt)}, "adopted_by": {"村民代表大会"},
+				"adopted_on": {day(0)}, "resolution": {"前决〔2026〕1号"}, "effective_from": {day(0)}, "rows": {"1"}, "row0.name": {"帮助同学"}, "row0.points": {"2"}}),
+				func() string {
+					return fmt.Sprintf("已通过积分细则：前疃村 · 未成年人 · 第 %d 版，%s 起施行", one(`SELECT MAX(v.version) FROM bank_rule_versions v JOIN bank_rule_sets s ON s.id = v.rule_set_id WHERE s.village_id = $1 AND s.class = 'minor'`, qt), dateOf(today))
+				}},
 			{"ItemCreated", townAdmin, fixed("/admin/bank/items"), values(url.Values{"kind": {"goods"}, "name": {"香皂"}, "price": {"5"}, "village_id": {fmt.Sprint(qt)}}),
 				fixed("已新增物品：香皂 · 5 分")},
 			{"ItemStocked", townAdmin, fixed("/admin/bank/stock"), func() url.Values {
 				item = one(`SELECT id FROM bank_items WHERE name = '香皂'`)
 				return url.Values{"item_id": {fmt.Sprint(item)}, "village_id": {fmt.Sprint(qt)}, "quantity": {"12"}, "source": {"purchase"}}
 			}, fixed("已入库：香皂 · 前疃村现有 12")},
+			{"Redeemed", resident, fixed("/bank/shop"), func() url.Values {
+				f := clone(redeem)
+				f.Set("item_id", fmt.Sprint(item))
+				f.Set("idempotency_key", "flash-test-1")
+				return f
+			}, fixed("兑换成功：香皂 × 1，扣 5 分，请到村委会积分超市领取")},
+			{"OrderCancelled", resident, lastOrder, values(nil), fixed("已取消兑换：香皂 × 1，5 分已退回")},
+			{"OrderCancelledByStaff", villageAdmin, func() string {
+				f := clone(redeem)
+				f.Set("item_id", fmt.Sprint(item))
+				f.Set("idempotency_key", "flash-test-2")
+				if st, _ := resident.Submit("/bank/shop", f); st != http.StatusSeeOther {
+					t.Fatalf("the second order: %d", st)
+				}
+				lastOrder()
+				return fmt.Sprintf("/admin/bank/orders/%d/cancel", order)
+			}, values(url.Values{"village_id": {fmt.Sprint(qt)}, "confirmed": {"1"}, "reason": {"本人不要了"}}), fixed("已取消 " + residentName + " 兑换的 香皂 × 1，5 分已退回")},
+			{"Fulfilled", villageAdmin, func() string {
+				f := clone(redeem)
+				f.Set("item_id", fmt.Sprint(item))
+				f.Set("idempotency_key", "flash-test-3")
+				if st, _ := resident.Submit("/bank/shop", f); st != http.StatusSeeOther {
+					t.Fatalf("the third order: %d", st)
+				}
+				lastOrder()
+				return fmt.Sprintf("/admin/bank/orders/%d/fulfil", order)
+			}, values(url.Values{"village_id": {fmt.Sprint(qt)}}), fixed("已领取：" + residentName + " 的 香皂 × 1")},
 			{"ItemWithdrawn", townAdmin, func() string { return fmt.Sprintf("/admin/bank/items/%d", item) },
 				values(url.Values{"kind": {"goods"}, "name": {"香皂"}, "price": {"5"}}), fixed("已保存物品：香皂 · 已下架")},
 			{"LeaderAdded", villageAdmin, fixed(fmt.Sprintf("/admin/volunteer/teams/%d/leaders", team)), values(url.Values{"account_id": {fmt.Sprint(admin)}, "village_id": {fmt.Sprint(qt)}}),
