@@ -330,3 +330,36 @@ func TestCourseRaces(t *testing.T) {
 		}
 	})
 }
+
+// TestStaffLandOnTheirSchoolWork: the overview of the town's party-building staff lists the
+// courses still drafts and the offered courses no expert of the pool can teach, each linking to
+// them; a village admin's lists neither.
+func TestStaffLandOnTheirSchoolWork(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		admin, page, village := env.API(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneVillageAdmin)
+		drafts := `<a href="/admin/school?status=draft">1 门课程还是草稿，未列入课程菜单`
+		orphans := `<a href="/admin/school?status=offered">1 门开课课程已没有在库专家授课`
+		var e school.Expert
+		admin.JSON("POST", "/api/v1/school/experts", map[string]any{"name": "周立群", "affiliation": "中共中央党校"}, &e)
+		var c school.Course
+		if st, body := admin.JSON("POST", "/api/v1/school/courses", map[string]any{"title": "党性修养", "category_id": firstCategory(t, admin), "minutes": 90,
+			"format": "both", "expert_ids": []int64{e.ID}}, &c); st != 201 {
+			t.Fatalf("course: %d %s", st, body)
+		}
+		if _, body := page.Get("/admin"); !strings.Contains(body, drafts) || strings.Contains(body, orphans) {
+			t.Errorf("a draft: the overview lists drafts %v, orphans %v", strings.Contains(body, drafts), strings.Contains(body, orphans))
+		}
+		admin.JSON("POST", fmt.Sprintf("/api/v1/school/courses/%d/status", c.ID), map[string]any{"status": "offered"}, nil)
+		if _, body := page.Get("/admin"); strings.Contains(body, "门课程还是草稿") || strings.Contains(body, orphans) {
+			t.Error("offered: the overview still lists work")
+		}
+		page.PostForm(fmt.Sprintf("/admin/school/experts/%d/retire", e.ID), url.Values{"confirmed": {"1"}, "reason": {"退休"}})
+		if _, body := page.Get("/admin"); !strings.Contains(body, orphans) {
+			t.Error("its expert retired: the overview does not list the course")
+		}
+		if _, body := village.Get("/admin"); strings.Contains(body, "/admin/school?status") {
+			t.Error("a village admin's overview lists the town's school work")
+		}
+	})
+}

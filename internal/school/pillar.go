@@ -12,5 +12,6 @@ func Pillar(s *Service) web.Pillar {
 		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
 		Nav:      []web.NavItem{{Path: "/admin/school", Key: "nav.school", Order: 50, Show: web.MayAny(PermManage, PermTeach, PermMenu)}},
 		Tiles:    []web.Tile{{Path: "/school", Key: "school.title", Order: 30}},
+		Todos:    s.Todos,
 	}
 }
