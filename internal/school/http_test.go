@@ -476,3 +476,37 @@ func TestExpertIsToldWhatConcernsThem(t *testing.T) {
 		}
 	})
 }
+
+// TestTownAdminGrantsSchoolAdmin: the town admin's account forms offer 微党校管理员, a town role,
+// and a login made with it manages the town's school; a village admin's forms do not offer it, and
+// the school's staff grant no role.
+func TestTownAdminGrantsSchoolAdmin(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		env := servertest.New(t, d)
+		option := `<option value="school_admin">微党校管理员</option>`
+		if st, body := env.Browser(demo.PhoneTownAdmin).Get("/admin/accounts"); st != 200 || !strings.Contains(body, option) {
+			t.Errorf("the town admin's account forms do not offer the role (%d)", st)
+		}
+		if st, body := env.Browser(demo.PhoneVillageAdmin).Get("/admin/accounts"); st != 200 || strings.Contains(body, `value="school_admin"`) {
+			t.Errorf("a village admin's account forms offer the role (%d)", st)
+		}
+		if st, _ := env.Browser(demo.PhoneVillageAdmin).PostForm("/admin/accounts", url.Values{"phone": {"13766660001"}, "name": {"冒充"}, "role": {"school_admin"}}); st != 403 && st != 404 {
+			t.Errorf("a village admin grants the role: %d", st)
+		}
+		if st, _ := env.Browser(demo.PhoneSchoolAdmin).PostForm("/admin/accounts", url.Values{"phone": {"13766660002"}, "name": {"冒充"}, "role": {"school_admin"}}); st != 403 {
+			t.Errorf("the school admin grants roles: %d", st)
+		}
+		st, body := env.Browser(demo.PhoneTownAdmin).PostForm("/admin/accounts", url.Values{"phone": {"13766660003"}, "name": {"党建办王干事"}, "role": {"school_admin"}})
+		if st != 200 || !strings.Contains(body, "13766660003") {
+			t.Fatalf("the town admin creates a school admin: %d %.300s", st, body)
+		}
+		var town int64
+		if err := d.Read().QueryRowContext(context.Background(), `SELECT g.town_id FROM account_roles g JOIN accounts a ON a.id = g.account_id
+			WHERE a.phone = '13766660003' AND g.role = 'school_admin'`).Scan(&town); err != nil || town != env.Info.TownID {
+			t.Errorf("the grant: town %d, %v", town, err)
+		}
+		if st, body := env.Browser(demo.PhoneTownAdmin).Get("/admin/accounts?q=" + url.QueryEscape("党建办王干事")); st != 200 || !strings.Contains(body, "微党校管理员") {
+			t.Errorf("the accounts list does not name the role (%d)", st)
+		}
+	})
+}
