@@ -341,23 +341,18 @@ func (s *Service) claimByKey(ctx context.Context, key string, tg target, rule Ru
 	return &c, true, nil
 }
 
-// DuplicateWindow is how far back a claim of the same rule for the same day counts as a likely
-// duplicate, asked about before a second is filed.
-const DuplicateWindow = 24 * time.Hour
-
 // checkDuplicateClaim refuses, for the person to confirm, a claim of the same rule and day as one
-// the resident filed in the last DuplicateWindow that was not rejected or withdrawn: a second tap,
-// or the clerk and the resident both recording the same deed.
+// the resident filed in the last errs.DuplicateWindow that was not rejected or withdrawn: a second
+// tap, or the clerk and the resident both recording the same deed.
 func (s *Service) checkDuplicateClaim(ctx context.Context, residentID int64, rule Rule, day string) error {
 	var n int
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM bank_claims WHERE resident_id = $1 AND rule_code = $2 AND happened_on = $3
-		AND status IN ('pending', 'notice', 'posted') AND created_at > $4`, residentID, rule.Code, day, s.Now().Add(-DuplicateWindow)).Scan(&n)
+		AND status IN ('pending', 'notice', 'posted') AND created_at > $4`, residentID, rule.Code, day, s.Now().Add(-errs.DuplicateWindow)).Scan(&n)
 	if err != nil {
 		return fmt.Errorf("bank: claim duplicates: %w", err)
 	}
 	if n > 0 {
-		return &errs.Error{Code: errs.Conflict, Key: "bank.claim_duplicate", Args: []any{rule.Name, day},
-			Fields: []errs.FieldError{{Field: "confirm_duplicate", Key: "bank.claim_duplicate", Args: []any{rule.Name, day}}}}
+		return errs.Duplicate("bank.claim_duplicate", rule.Name, day)
 	}
 	return nil
 }

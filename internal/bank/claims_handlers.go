@@ -188,7 +188,7 @@ func readClaimForm(w http.ResponseWriter, r *http.Request) (url.Values, ClaimInp
 		}
 	}
 	in.RuleCode, in.Description, in.HappenedOn, in.IdempotencyKey = form.Get("rule_code"), form.Get("description"), form.Get("happened_on"), form.Get("idempotency_key")
-	in.ConfirmDuplicate = form.Get("confirm_duplicate") == "1"
+	in.ConfirmDuplicate = form.Get(errs.ConfirmDuplicate) == "1"
 	return form, in, nil
 }
 

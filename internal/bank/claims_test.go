@@ -900,7 +900,7 @@ func TestClaimDuplicateAsksFirst(t *testing.T) {
 			t.Errorf("confirmed: %v", err)
 		}
 		in.ConfirmDuplicate = false
-		e.later(bank.DuplicateWindow + time.Minute)
+		e.later(errs.DuplicateWindow + time.Minute)
 		if _, err := e.bs.Claim(e.ctx, e.resident, in); err != nil {
 			t.Errorf("a day later: %v", err)
 		}

@@ -117,7 +117,7 @@ func TestClaimPhotoDecodesAreBounded(t *testing.T) {
 		for i := range claims {
 			wg.Go(func() {
 				status[i], _ = res.JSON("POST", "/api/v1/bank/claims", map[string]any{"rule_code": "clean", "description": fmt.Sprintf("打扫村道 %d", i),
-					"happened_on": yesterday(), "photos": []string{pic, pic}}, nil)
+					"happened_on": yesterday(), "photos": []string{pic, pic}, "confirm_duplicate": true}, nil)
 			})
 		}
 		wg.Wait()

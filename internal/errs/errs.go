@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies a refusal.
@@ -55,6 +56,27 @@ func New(code Code, key string, args ...any) *Error {
 // the refusal of a single value.
 func Field(field, key string, args ...any) *Error {
 	return &Error{Code: Invalid, Key: "error.invalid", Fields: []FieldError{{Field: field, Key: key, Args: args}}}
+}
+
+// DuplicateWindow is how far back a request counts as a likely duplicate of one before it.
+const DuplicateWindow = 24 * time.Hour
+
+// ConfirmDuplicate is the form field (and JSON member) with which a person goes on with a request
+// refused by Duplicate: confirm_duplicate=1.
+const ConfirmDuplicate = "confirm_duplicate"
+
+// Duplicate is the Conflict of a request that looks like one made within DuplicateWindow — a
+// claim, a need or an award for the same person, of the same kind and day — for the person to
+// decide: the message, naming what is already there, sits at the ConfirmDuplicate field, and the
+// same request sent again with it set goes on. Every pillar asks the same way.
+func Duplicate(key string, args ...any) *Error {
+	return &Error{Code: Conflict, Key: key, Args: args, Fields: []FieldError{{Field: ConfirmDuplicate, Key: key, Args: args}}}
+}
+
+// IsDuplicate reports whether err is a Duplicate refusal.
+func IsDuplicate(err error) bool {
+	e, ok := As(err)
+	return ok && e.Code == Conflict && len(e.Fields) == 1 && e.Fields[0].Field == ConfirmDuplicate
 }
 
 // Fields collects field errors while validating; Err returns nil when there are none.
