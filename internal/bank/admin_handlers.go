@@ -145,7 +145,14 @@ func (h *Handlers) renderLedger(w http.ResponseWriter, r *http.Request, rid int6
 		}
 		v.CanReverse = auth.Can(a, PermReverse, auth.Scope{TownID: res.TownID}) == nil
 	}
-	h.App.RenderForm(w, r, "admin_ledger.html", "bank.ledger.title", v, form, ferr)
+	p := h.App.NewPage(r, "bank.ledger.title", v)
+	p.Form = form
+	for _, l := range v.Lines {
+		if l.TransactionID == p.FlashID() && v.Reversed[l.TransactionID] {
+			p.Flashed("flash.reversed", v.R.Name, l.RuleName, l.Amount, v.Balance.Balance)
+		}
+	}
+	h.App.RenderPage(w, r, "admin_ledger.html", p, ferr)
 }
 
 func (h *Handlers) reverse(w http.ResponseWriter, r *http.Request) {
@@ -168,5 +175,5 @@ func (h *Handlers) reverse(w http.ResponseWriter, r *http.Request) {
 		h.renderLedger(w, r, rid, f, err)
 		return
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/ledger?resident_id=%d&flash=flash.reversed", rid))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/bank/ledger?resident_id=%d", rid), "flash.reversed", tid))
 }

@@ -225,7 +225,7 @@ func TestStaffJourney(t *testing.T) {
 	// The ledger asks first, naming the resident, the rule and the points, with the reason typed.
 	b.see(b.T("bank.confirm_reverse"), m.Name)
 	b.click(`form:has(input[name=confirmed]) button.primary`)
-	b.see(b.T("flash.reversed"))
+	b.see(b.T("flash.reversed", m.Name, "志愿服务（每次）", 3, before-3))
 	b.row(b.T("bank.kind.reversal"), "-3")
 	b.row(mistake, b.T("bank.reversed"))
 	b.shot("staff-ledger")

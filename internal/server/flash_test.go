@@ -97,6 +97,17 @@ func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 			return fmt.Sprintf("/bank/orders/%d/cancel", order)
 		}
 		redeem := url.Values{"quantity": {"1"}, "confirmed": {"1"}}
+		residentID := one(`SELECT resident_id FROM accounts WHERE phone = $1`, demo.PhoneResident)
+		var award struct {
+			TransactionID int64 `json:"transaction_id"`
+		}
+		balance := func() int64 {
+			var b struct{ Balance int64 }
+			if st, body := env.API(demo.PhoneResident).JSON("GET", fmt.Sprintf("/api/v1/bank/accounts/%d", residentID), nil, &b); st != 200 {
+				t.Fatalf("balance: %d %s", st, body)
+			}
+			return b.Balance
+		}
 		steps := []struct {
 			name string
 			by   *servertest.Client
@@ -175,6 +186,17 @@ func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 				lastOrder()
 				return fmt.Sprintf("/admin/bank/orders/%d/fulfil", order)
 			}, values(url.Values{"village_id": {fmt.Sprint(qt)}}), fixed("已领取：" + residentName + " 的 香皂 × 1")},
+			{"Reversed", townAdmin, func() string {
+				if st, body := env.API(demo.PhoneTownAdmin).JSON("POST", "/api/v1/bank/awards", map[string]any{"resident_id": residentID, "rule_code": "volunteer",
+					"reason": "村口扫雪（记错了）", "idempotency_key": "flash-test-award"}, &award); st != http.StatusCreated {
+					t.Fatalf("award: %d %s", st, body)
+				}
+				return "/admin/bank/ledger/reverse"
+			}, func() url.Values {
+				return url.Values{"resident_id": {fmt.Sprint(residentID)}, "transaction_id": {fmt.Sprint(award.TransactionID)}, "confirmed": {"1"}, "reason": {"核实未参加"}}
+			}, func() string {
+				return fmt.Sprintf("已冲正 %s 的「志愿服务（每次）」3 分 · 余额 %d 分", residentName, balance())
+			}},
 			{"ItemWithdrawn", townAdmin, func() string { return fmt.Sprintf("/admin/bank/items/%d", item) },
 				values(url.Values{"kind": {"goods"}, "name": {"香皂"}, "price": {"5"}}), fixed("已保存物品：香皂 · 已下架")},
 			{"LeaderAdded", villageAdmin, fixed(fmt.Sprintf("/admin/volunteer/teams/%d/leaders", team)), values(url.Values{"account_id": {fmt.Sprint(admin)}, "village_id": {fmt.Sprint(qt)}}),
