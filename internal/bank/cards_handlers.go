@@ -20,6 +20,8 @@ func (h *Handlers) registerCards() {
 	a.Handle(web.Route{Method: "POST", Path: "/bank/card/lost", Access: web.LoggedIn, Summary: "report my card lost"}, h.reportMyCardLost)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/cards", Access: web.Staff, Summary: "a village's residents with their cards, and card figures"}, h.adminCards)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards", Access: web.Staff, Summary: "open a card for a resident"}, h.issueCard)
+	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards/bulk", Access: web.Staff,
+		Summary: "open cards for a village's residents who have none (批量开卡), after a question naming the village and how many"}, h.issueVillageCards)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards/{id}/lost", Access: web.Staff, Summary: "report a card lost"}, h.adminCardLost)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/bank/cards/{id}/reissue", Access: web.Staff, Summary: "reissue a lost card"}, h.reissueCard)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/bank/cards/print", Access: web.Staff, Summary: "a village's cards as an A4 print sheet"}, h.printCards)
@@ -123,6 +125,10 @@ type cardsAdminView struct {
 	Residents people.ResidentPage
 	Cards     map[int64]Card
 	Figures   []CardFigure
+	// Uncarded is how many of the village's residents on the register have no card, for staff who
+	// may open cards there (批量开卡's button); 0 for anyone else.
+	Uncarded int
+	Bulk     *VillageCards // what 批量开卡 just came to
 }
 
 func (h *Handlers) adminCards(w http.ResponseWriter, r *http.Request) {
@@ -130,13 +136,18 @@ func (h *Handlers) adminCards(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
+	h.renderDesk(w, r, form, ferr, nil)
+}
+
+// renderDesk is the card desk, with what 批量开卡 came to when bulk is not nil.
+func (h *Handlers) renderDesk(w http.ResponseWriter, r *http.Request, form url.Values, ferr error, bulk *VillageCards) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	vs, vid, err := h.village(r, form, auth.VillageRead)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	v := cardsAdminView{Villages: vs, VillageID: vid, Q: r.URL.Query().Get("q"), Cards: map[int64]Card{}}
+	v := cardsAdminView{Villages: vs, VillageID: vid, Q: r.URL.Query().Get("q"), Cards: map[int64]Card{}, Bulk: bulk}
 	page := int(web.QueryInt(r, "page"))
 	if form != nil {
 		v.Q, page = form.Get("q"), web.FormInt(form.Get("page"))
@@ -147,6 +158,15 @@ func (h *Handlers) renderAdminCards(w http.ResponseWriter, r *http.Request, form
 			return
 		}
 		if v.Cards, err = h.S.CardsOfVillage(ctx, a, vid); err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		// 批量开卡 is offered to those who may open cards in the village, who alone find it.
+		_, un, err := h.S.Uncarded(ctx, a, vid)
+		switch {
+		case err == nil:
+			v.Uncarded = len(un)
+		case !errs.Is(err, errs.NotFound):
 			h.App.Error(w, r, err)
 			return
 		}
@@ -220,6 +240,54 @@ func (h *Handlers) reissueCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.Redirect(w, r, backToDesk(f, "flash.card_reissued", c.ResidentID))
+}
+
+// maxCardsForm bounds 批量开卡's form, which carries the residents its question counted.
+const maxCardsForm = 32 * MaxVillageCards
+
+// issueVillageCards is 批量开卡: the question names the village and how many of its residents on
+// the register have no card, and carries them; confirmed, those are opened, and the desk says how
+// many and names whoever was refused, with why.
+func (h *Handlers) issueVillageCards(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCardsForm)
+	f, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	ctx, a := r.Context(), auth.From(r.Context())
+	vid := web.FormID(f.Get("village_id"))
+	v, un, err := h.S.Uncarded(ctx, a, vid)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	if f.Get("confirmed") != "1" {
+		if len(un) == 0 {
+			h.renderAdminCards(w, r, f, errs.New(errs.Conflict, "bank.cards_bulk_none"))
+			return
+		}
+		// The question carries whom it counts: they are opened, nobody registered meanwhile.
+		f["resident_id"] = nil
+		for _, p := range un {
+			f.Add("resident_id", strconv.FormatInt(p.ID, 10))
+		}
+	}
+	n := len(f["resident_id"])
+	if _, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_cards", TitleArgs: []any{v.Name, n}, What: "bank.confirm_cards_what",
+		Args: []any{v.Name, n}, Back: back("/admin/bank/cards", f, "", "village_id", "q", "page"), NoReason: true}); !ok {
+		return
+	}
+	ids := make([]int64, n)
+	for i, id := range f["resident_id"] {
+		ids[i] = web.FormID(id)
+	}
+	f.Del("resident_id") // the desk's rows are not what the outcome is about
+	out, err := h.S.IssueVillageCards(ctx, a, vid, ids)
+	if err != nil {
+		h.renderAdminCards(w, r, f, err)
+		return
+	}
+	h.renderDesk(w, r, f, nil, &out)
 }
 
 // printVillage is the village a print sheet is for and its name.

@@ -167,6 +167,7 @@ var matrix = []perm{
 	{"POST /admin/bank/objections/{id}", "/admin/bank/objections/{objection}", "uphold=0&decision=矩阵驳回", "LFNAA"},
 	{"GET /admin/bank/cards", "/admin/bank/cards?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/cards", "", "resident_id={neighbour}", "LFNAA"},
+	{"POST /admin/bank/cards/bulk", "", "village_id={village}&resident_id={neighbour}&confirmed=1", "LFNAA"},
 	{"POST /admin/bank/cards/{id}/lost", "/admin/bank/cards/{card}/lost", "confirmed=1&reason=矩阵", "LFNAA"},
 	{"POST /admin/bank/cards/{id}/reissue", "/admin/bank/cards/{card}/reissue", "", "LFNAA"},
 	{"GET /admin/bank/cards/print", "/admin/bank/cards/print?village_id={village}", "", "LFNAA"},

@@ -18,7 +18,8 @@ type Question struct {
 	Args      []any
 	Back      string // where 取消 goes: the page the action was offered on
 	// NoReason asks for the confirmation only: for what a person does for themself and may still
-	// undo (a resident's own order), where a reason would mean nothing.
+	// undo (a resident's own order), or for routine work that is its own reason (批量开卡, opening
+	// cards for a village's residents who have none), where a reason would mean nothing.
 	NoReason bool
 }
 
