@@ -22,9 +22,12 @@ type Counter struct {
 	Balance int64
 	Orders  []Redemption // reserved, to hand over or cancel
 	Items   []Item       // on offer to the holder's class and village, with their village store's stock
-	// Done is the order just redeemed and handed over at the counter for this holder, with the
-	// balance it left, when the page is asked for it (the flash after 兑换并领取).
+	// Done is the holder's order the page is asked about (the flash after 兑换并领取, 领取 or
+	// 取消兑换 at the counter), when it has been closed: handed over or cancelled.
 	Done *Redemption
+	// Redeemed says Done was redeemed and handed over at once at the counter (兑换并领取); its
+	// Balance is then the balance it left.
+	Redeemed bool
 }
 
 // CounterInput is 兑换并领取 at the counter: the card as scanned or typed, the item, how many, and
@@ -47,8 +50,8 @@ func onCardField(err error) error {
 
 // Counter finds a card's holder for the counter (LookupCard: the shop staff of the holder's
 // village only, an active card of an active resident) with what the counter offers them. done
-// names an order just redeemed at the counter (the redirect's flash_id): it is read back, with
-// its balance, only if it is the holder's and was handed over at the counter.
+// names an order just closed at the counter (the redirect's flash_id): it is read back only if it
+// is the holder's and closed, and with its balance if it was redeemed there.
 func (s *Service) Counter(ctx context.Context, a *auth.Actor, card string, done int64) (Counter, error) {
 	c, err := s.LookupCard(ctx, a, card)
 	if err != nil {
@@ -83,33 +86,37 @@ func (s *Service) Counter(ctx context.Context, a *auth.Actor, card string, done 
 		}
 	}
 	if done != 0 {
-		if out.Done, err = s.counterOrder(ctx, c.ResidentID, done); err != nil {
+		if out.Done, out.Redeemed, err = s.counterOrder(ctx, c.ResidentID, done); err != nil {
 			return Counter{}, err
 		}
 	}
 	return out, nil
 }
 
-// counterOrder is an order redeemed and handed over at the counter for the resident, with the
-// balance it left; nil for any other order, which the counter does not name.
-func (s *Service) counterOrder(ctx context.Context, residentID, id int64) (*Redemption, error) {
+// counterOrder is an order of the resident that has been closed, handed over or cancelled, and
+// whether it was redeemed at the counter too (兑换并领取), then with the balance it left; nil for
+// any other order, which the counter does not name.
+func (s *Service) counterOrder(ctx context.Context, residentID, id int64) (*Redemption, bool, error) {
 	var key string
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT idem_key FROM bank_redemptions WHERE id = $1 AND resident_id = $2 AND status = 'fulfilled'`,
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT idem_key FROM bank_redemptions WHERE id = $1 AND resident_id = $2 AND status IN ('fulfilled', 'cancelled')`,
 		id, residentID).Scan(&key)
-	if db.IsNoRows(err) || err == nil && !strings.HasPrefix(key, "counter:") {
-		return nil, nil
+	if db.IsNoRows(err) {
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bank: counter order: %w", err)
+		return nil, false, fmt.Errorf("bank: counter order: %w", err)
 	}
 	r, err := s.redemption(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if r.Balance, err = balanceAfter(ctx, s.DB.Read(), r.TransactionID); err != nil {
-		return nil, err
+	redeemed := r.Status == "fulfilled" && strings.HasPrefix(key, "counter:")
+	if redeemed {
+		if r.Balance, err = balanceAfter(ctx, s.DB.Read(), r.TransactionID); err != nil {
+			return nil, false, err
+		}
 	}
-	return &r, nil
+	return &r, redeemed, nil
 }
 
 // RedeemAtCounter redeems an item for the holder of a card and hands it over at once (兑换并领取):

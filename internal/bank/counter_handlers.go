@@ -35,8 +35,9 @@ func (h *Handlers) counterPage(w http.ResponseWriter, r *http.Request) {
 	h.renderCounter(w, r, r.URL.Query().Get("card"), nil, nil)
 }
 
-// renderCounter shows the counter for a card: after 兑换并领取 with the order it names (the
-// redirect's flash_id) said in the flash, or with a refused form's values and why.
+// renderCounter shows the counter for a card: after 兑换并领取, 领取 or 取消兑换 with the order it
+// names (the redirect's flash_id) said in the flash, the holder named as the counter shows them, or
+// with a refused form's values and why.
 func (h *Handlers) renderCounter(w http.ResponseWriter, r *http.Request, card string, form url.Values, ferr error) {
 	card = strings.TrimSpace(card)
 	if form == nil {
@@ -54,8 +55,14 @@ func (h *Handlers) renderCounter(w http.ResponseWriter, r *http.Request, card st
 			for _, it := range c.Items {
 				v.Items = append(v.Items, offer(it, c.Balance))
 			}
-			if d := c.Done; d != nil {
+			switch d := c.Done; {
+			case d == nil:
+			case c.Redeemed:
 				p.Flashed("flash.counter_redeemed", c.Name, d.ItemName, d.Quantity, d.Points, d.Balance)
+			case d.Status == "fulfilled":
+				p.Flashed("flash.fulfilled", c.Name, d.ItemName, d.Quantity)
+			case d.Status == "cancelled":
+				p.Flashed("flash.order_cancelled_for", c.Name, d.ItemName, d.Quantity, d.Points)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package bank_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -347,6 +348,150 @@ func TestCounterLastItemRaced(t *testing.T) {
 		f.env.API(demo.PhoneResident).JSON("GET", fmt.Sprintf("/api/v1/bank/accounts/%d", f.resident), nil, &b)
 		if orders != 1 || stock != 0 || b.Balance != 7 || f.count(t, "bank_redemptions") != 1 {
 			t.Errorf("after the race: %d handed over, %d left, balance %d; want 1, 0, 7", orders, stock, b.Balance)
+		}
+	})
+}
+
+// TestOrdersGoBackWhereTheyWerePressed: 领取 and 取消兑换 pressed at the counter go back to the
+// counter with the same card, whose flash names the item and the holder as the counter shows them
+// (masked: the screen faces the queue), and the question before 取消兑换 names them so too; a
+// refusal is shown on the counter. Pressed on the open orders, they go back there, naming the
+// resident. Another village's staff find no order; a crafted flash says nothing the order does not
+// bear out.
+func TestOrdersGoBackWhereTheyWerePressed(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newCounterFixture(t, d)
+		masked := bank.MaskMinor(f.name)
+		qt := fmt.Sprint(f.qiantuan)
+		counter := "/admin/bank/counter?" + url.Values{"card": {f.card}}.Encode()
+		flashRE := regexp.MustCompile(`<p class="flash" role="status">([^<]*)</p>`)
+		flash := func(page string) string {
+			t.Helper()
+			st, body := f.admin.Get(page)
+			if st != 200 {
+				t.Fatalf("%s: %d", page, st)
+			}
+			if m := flashRE.FindStringSubmatch(body); m != nil {
+				return html.UnescapeString(m[1])
+			}
+			return ""
+		}
+		order := func(item int64, qty int, key string) int64 {
+			t.Helper()
+			var o bank.Redemption
+			if st, raw := f.env.API(demo.PhoneResident).JSON("POST", "/api/v1/bank/redemptions", map[string]any{"item_id": item, "quantity": qty, "idempotency_key": key}, &o); st != 201 {
+				t.Fatalf("order: %d %s", st, raw)
+			}
+			return o.ID
+		}
+		// lands says whether a redirect goes to path with the card (or village) it came with and
+		// the flash key.
+		lands := func(to, path, key string) bool {
+			u, err := url.Parse(to)
+			if err != nil || u.Path != path || u.Query().Get("flash") != key {
+				return false
+			}
+			if path == "/admin/bank/counter" {
+				return u.Query().Get("card") == f.card
+			}
+			return u.Query().Get("village_id") == qt
+		}
+		status := func(id int64) string {
+			var s string
+			f.one(t, `SELECT status FROM bank_redemptions WHERE id = $1`, []any{id}, &s)
+			return s
+		}
+		towels, pencil := order(f.item, 2, "http:back:towels"), order(f.pencil, 1, "http:back:pencil") // 8 − 6 − 1 = 1 point left
+
+		// The counter's forms carry the card they were found by.
+		_, body := f.admin.Get(counter)
+		for _, id := range []int64{towels, pencil} {
+			for _, act := range []string{"fulfil", "cancel"} {
+				form := regexp.MustCompile(fmt.Sprintf(`(?s)<form method="post" action="/admin/bank/orders/%d/%s".*?</form>`, id, act)).FindString(body)
+				if !strings.Contains(form, fmt.Sprintf(`name="card" value="%s"`, f.card)) {
+					t.Errorf("the counter's %s form of order %d does not carry the card: %s", act, id, form)
+				}
+			}
+		}
+
+		// 领取 at the counter: back to the counter, naming the item and the holder.
+		fromCounter := url.Values{"village_id": {qt}, "card": {f.card}}
+		st, to := f.admin.Submit(fmt.Sprintf("/admin/bank/orders/%d/fulfil", towels), fromCounter)
+		if st != http.StatusSeeOther || !lands(to, "/admin/bank/counter", "flash.fulfilled") {
+			t.Fatalf("领取 at the counter: %d → %q, want back to %q", st, to, counter)
+		}
+		if got, want := flash(to), zhText(t, "flash.fulfilled", masked, "洗衣液", 2); got != want {
+			t.Errorf("after 领取 at the counter the flash says %q, want %q", got, want)
+		}
+		if status(towels) != "fulfilled" {
+			t.Errorf("the towels are %s after 领取", status(towels))
+		}
+		// Pressed again (another counter got there first): refused on the counter, nothing changes.
+		before := f.stored(t)
+		st, body = f.admin.PostForm(fmt.Sprintf("/admin/bank/orders/%d/fulfil", towels), fromCounter)
+		if st != http.StatusConflict || !strings.Contains(body, zh(t, "bank.order_closed")) || !strings.Contains(body, escaped(t, masked)) ||
+			!strings.Contains(body, zh(t, "bank.counter.shop")) {
+			t.Errorf("领取 of an order handed over: %d, want 409 on the counter: %.300s", st, body)
+		}
+		if after := f.stored(t); after != before {
+			t.Errorf("a refused 领取 stored something: %s, was %s", after, before)
+		}
+
+		// 取消兑换 at the counter asks first, naming the holder masked, and goes back to the counter.
+		cancel := fmt.Sprintf("/admin/bank/orders/%d/cancel", pencil)
+		st, body = f.admin.PostForm(cancel, fromCounter)
+		if st != 200 || !strings.Contains(body, zh(t, "bank.confirm_cancel_what", masked, "铅笔", 1, 1)) || strings.Contains(body, escaped(t, f.name)) ||
+			!strings.Contains(body, fmt.Sprintf(`href="%s"`, escaped(t, counter))) {
+			t.Fatalf("the question before 取消兑换 at the counter: %d %.600s", st, body)
+		}
+		confirmed := url.Values{"village_id": {qt}, "card": {f.card}, "confirmed": {"1"}, "reason": {"本人改主意了"}}
+		st, to = f.admin.Submit(cancel, confirmed)
+		if st != http.StatusSeeOther || !lands(to, "/admin/bank/counter", "flash.order_cancelled_for") {
+			t.Fatalf("取消兑换 at the counter: %d → %q", st, to)
+		}
+		if got, want := flash(to), zhText(t, "flash.order_cancelled_for", masked, "铅笔", 1, 1); got != want {
+			t.Errorf("after 取消兑换 at the counter the flash says %q, want %q", got, want)
+		}
+		if status(pencil) != "cancelled" {
+			t.Errorf("the pencil is %s after 取消兑换", status(pencil))
+		}
+
+		// A crafted flash says nothing the order does not bear out: the cancelled pencil was not
+		// handed over, and the towels were not redeemed at the counter.
+		for _, c := range []struct {
+			key string
+			id  int64
+		}{{"flash.fulfilled", pencil}, {"flash.counter_redeemed", towels}, {"flash.order_cancelled_for", towels}} {
+			if got := flash(fmt.Sprintf("%s&flash=%s&flash_id=%d", counter, c.key, c.id)); got != "" {
+				t.Errorf("%s of order %d says %q", c.key, c.id, got)
+			}
+		}
+
+		// Pressed on the open orders, they go back there, naming the resident in full.
+		soap, pencil2 := order(f.soap, 1, "http:back:soap"), order(f.pencil, 1, "http:back:pencil2") // 2 − 1 − 1 = 0 left
+		other := f.env.Browser(demo.PhoneVillageAdmin2)
+		before = f.stored(t)
+		for _, form := range []url.Values{fromCounter, {"village_id": {qt}}} {
+			if st, _ := other.PostForm(fmt.Sprintf("/admin/bank/orders/%d/fulfil", soap), form); st != http.StatusNotFound {
+				t.Errorf("东堡村's admin hands over 前疃村's order: %d, want 404", st)
+			}
+		}
+		if after := f.stored(t); after != before {
+			t.Errorf("another village's 领取 stored something: %s, was %s", after, before)
+		}
+		st, to = f.admin.Submit(fmt.Sprintf("/admin/bank/orders/%d/fulfil", soap), url.Values{"village_id": {qt}})
+		if st != http.StatusSeeOther || !lands(to, "/admin/bank/orders", "flash.fulfilled") {
+			t.Fatalf("领取 on the open orders: %d → %q", st, to)
+		}
+		if got, want := flash(to), zhText(t, "flash.fulfilled", f.name, "香皂", 1); got != want {
+			t.Errorf("after 领取 on the open orders the flash says %q, want %q", got, want)
+		}
+		st, to = f.admin.Submit(fmt.Sprintf("/admin/bank/orders/%d/cancel", pencil2), url.Values{"village_id": {qt}, "confirmed": {"1"}, "reason": {"缺货"}})
+		if st != http.StatusSeeOther || !lands(to, "/admin/bank/orders", "flash.order_cancelled_for") {
+			t.Fatalf("取消兑换 on the open orders: %d → %q", st, to)
+		}
+		if got, want := flash(to), zhText(t, "flash.order_cancelled_for", f.name, "铅笔", 1, 1); got != want {
+			t.Errorf("after 取消兑换 on the open orders the flash says %q, want %q", got, want)
 		}
 	})
 }

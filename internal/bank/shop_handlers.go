@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"siwei/internal/auth"
 	"siwei/internal/errs"
@@ -366,11 +367,15 @@ func (h *Handlers) adminCancelOrder(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	o, err := h.S.Order(r.Context(), a, id)
 	if err != nil {
-		h.renderAdminOrders(w, r, f, err)
+		h.orderRefused(w, r, f, err)
 		return
 	}
-	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_cancel", What: "bank.confirm_cancel_what", Args: []any{o.ResidentName, o.ItemName, o.Quantity, o.Points},
-		Back: fmt.Sprintf("/admin/bank/orders?village_id=%d", web.FormID(f.Get("village_id")))})
+	who := o.ResidentName
+	if atCounter(f) != "" {
+		who = MaskMinor(who) // the counter's screen faces the queue
+	}
+	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "bank.confirm_cancel", What: "bank.confirm_cancel_what", Args: []any{who, o.ItemName, o.Quantity, o.Points},
+		Back: orderBack(f)})
 	if !ok {
 		return
 	}
@@ -379,15 +384,38 @@ func (h *Handlers) adminCancelOrder(w http.ResponseWriter, r *http.Request) {
 	}, "flash.order_cancelled_for")
 }
 
-// counter runs one action on an order at the counter and goes back to the village's orders.
+// counter runs one action on an order and goes back to the page it was pressed on (orderBack),
+// whose flash names the order.
 func (h *Handlers) counter(w http.ResponseWriter, r *http.Request, act func(context.Context, *auth.Actor, int64) (Redemption, error), flash string) {
 	id, f, ok := h.idForm(w, r)
 	if !ok {
 		return
 	}
 	if _, err := act(r.Context(), auth.From(r.Context()), id); err != nil {
-		h.renderAdminOrders(w, r, f, err)
+		h.orderRefused(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/bank/orders?village_id=%d", web.FormID(f.Get("village_id"))), flash, id))
+	web.Redirect(w, r, web.FlashURL(orderBack(f), flash, id))
+}
+
+// atCounter is the card an order's form was sent with from the counter (刷卡领取), "" from the
+// village's open orders.
+func atCounter(f url.Values) string { return strings.TrimSpace(f.Get("card")) }
+
+// orderBack is the page an order's 领取 or 取消兑换 was pressed on: the counter with the same card,
+// or the village's open orders.
+func orderBack(f url.Values) string {
+	if card := atCounter(f); card != "" {
+		return "/admin/bank/counter?" + url.Values{"card": {card}}.Encode()
+	}
+	return fmt.Sprintf("/admin/bank/orders?village_id=%d", web.FormID(f.Get("village_id")))
+}
+
+// orderRefused shows a refused 领取 or 取消兑换 on the page it was pressed on, with why.
+func (h *Handlers) orderRefused(w http.ResponseWriter, r *http.Request, f url.Values, err error) {
+	if card := atCounter(f); card != "" {
+		h.renderCounter(w, r, card, f, err)
+		return
+	}
+	h.renderAdminOrders(w, r, f, err)
 }
