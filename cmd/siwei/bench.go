@@ -204,7 +204,7 @@ func (f *benchFixture) run(ctx context.Context, n int, dur time.Duration) (float
 			for time.Now().Before(stop) {
 				k := f.seq.Add(1)
 				_, err := f.bank.Award(ctx, f.actor, bank.AwardInput{ResidentID: f.residents[int(k)%len(f.residents)], RuleCode: "bench",
-					Reason: "bench", IdempotencyKey: fmt.Sprintf("bench:%d", k)})
+					Reason: "bench", IdempotencyKey: fmt.Sprintf("bench:%d", k), ConfirmDuplicate: true}) // the same people again and again
 				if err != nil {
 					once.Do(func() { firstErr = err })
 					return

@@ -419,7 +419,8 @@ func (c *benchClient) one(ctx context.Context, kind string, r *rand.Rand) error 
 	switch kind {
 	case "award":
 		k := c.seq.Add(1)
-		body := fmt.Appendf(nil, `{"resident_id":%d,"rule_code":%q,"reason":"bench http","idempotency_key":"bench:http:%s:%d"}`,
+		// The same people again and again: each award confirmed as no duplicate.
+		body := fmt.Appendf(nil, `{"resident_id":%d,"rule_code":%q,"reason":"bench http","idempotency_key":"bench:http:%s:%d","confirm_duplicate":true}`,
 			c.residents[r.IntN(len(c.residents))], c.rule, c.run, k)
 		st, resp, _, err = c.do(ctx, "POST", "/api/v1/bank/awards", "application/json", body, true)
 		want = http.StatusCreated

@@ -42,7 +42,7 @@ func (h *Handlers) registerAPI() {
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/bank/accounts/{resident_id}/entries", Access: web.LoggedIn,
 		Summary: "a resident's statement, newest first (before, from, to as YYYY-MM-DD in the town's zone, limit)", Response: []Line{}}, h.apiEntries)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/awards", Statuses: []int{http.StatusCreated, http.StatusAccepted, http.StatusOK}, Access: web.LoggedIn,
-		Summary: "award points under a rule: 201 posted, 202 put on public notice, 200 a replayed key", Request: AwardInput{}, Response: AwardResponse{}}, h.apiAward)
+		Summary: "award points under a rule: 201 posted, 202 put on public notice, 200 a replayed key; 409 when the resident was awarded under the rule in the last 24 hours, unless confirm_duplicate", Request: AwardInput{}, Response: AwardResponse{}}, h.apiAward)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/redemptions", Statuses: []int{http.StatusCreated, http.StatusOK}, Access: web.LoggedIn,
 		Summary: "redeem points for a shop item (the caller's own points)", Request: RedeemInput{}, Response: Redemption{}}, h.apiRedeem)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/bank/redemptions/{id}/cancel", Access: web.LoggedIn,

@@ -18,6 +18,7 @@ import (
 	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/people"
+	"siwei/internal/server/servertest"
 )
 
 // villagers are the residents of a village on the register, with their full 身份证号, as its staff
@@ -75,6 +76,12 @@ func optionFor(t *testing.T, page, name string) string {
 // postBulk sends the bulk form as the browser does: multipart, with a sheet when file is not nil.
 func postBulk(t *testing.T, f *bankFixture, phone string, fields url.Values, file []byte) (int, string) {
 	t.Helper()
+	return postBulkAs(t, f, f.env.Browser(phone), fields, file)
+}
+
+// postBulkAs is postBulk by a browser already logged in.
+func postBulkAs(t *testing.T, f *bankFixture, c *servertest.Client, fields url.Values, file []byte) (int, string) {
+	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for k, vs := range fields {
@@ -89,7 +96,7 @@ func postBulk(t *testing.T, f *bankFixture, phone string, fields url.Values, fil
 	mw.Close()
 	req, _ := http.NewRequest("POST", f.env.URL+"/admin/bank/award/bulk", &buf)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	return f.env.Browser(phone).Do(req)
+	return c.Do(req)
 }
 
 func sheet(t *testing.T, header []string, rows ...[]string) []byte {
@@ -204,14 +211,15 @@ func TestAwardPicksPeople(t *testing.T) {
 			t.Errorf("东堡村's resident got %d", got)
 		}
 
-		// The single form: the resident is chosen from the search, the rule by name.
+		// The single form: the resident is chosen from the search, the rule by name (confirmed as no
+		// duplicate of the bulk award just paid: TestDuplicateAwardsAskFirst asks).
 		st, body = clerk.Get(fmt.Sprintf("/admin/bank/award?resident_id=%d", f.resident))
 		single := section(t, body, `id="single"`, `id="bulk"`)
 		if st != 200 || !strings.Contains(single, me.Name) {
 			t.Fatalf("single: %d", st)
 		}
 		if st, body := clerk.PostForm("/admin/bank/award", url.Values{"resident_id": {fmt.Sprint(f.resident)}, "rule_code": {optionFor(t, single, "门前三包")},
-			"reason": {"打扫村道"}, "idempotency_key": {keyRE.FindStringSubmatch(single)[1]}}); st != http.StatusSeeOther {
+			"reason": {"打扫村道"}, "idempotency_key": {keyRE.FindStringSubmatch(single)[1]}, "confirm_duplicate": {"1"}}); st != http.StatusSeeOther {
 			t.Fatalf("single award: %d %.500s", st, body)
 		}
 		if got := balanceOf(t, f, f.resident); got != before+10 {
@@ -392,7 +400,10 @@ func TestAwardSheets(t *testing.T) {
 			t.Errorf("another village's award sheet: %d", st)
 		}
 		// Cut down to two people and uploaded again: the masked numbers are not read, 户号 and 姓名 are.
-		st, body = postBulk(t, f, demo.PhoneVillageAdmin, form("sheet-again"), sheet(t, bank.AwardSheetHeaders, keep...))
+		// Both were paid by the good sheet just now: the clerk confirms it is another occasion.
+		again := form("sheet-again")
+		again.Set("confirm_duplicate", "1")
+		st, body = postBulk(t, f, demo.PhoneVillageAdmin, again, sheet(t, bank.AwardSheetHeaders, keep...))
 		if st != 200 || !strings.Contains(body, escaped(t, "已入账 2 人，共 2 人")) {
 			t.Fatalf("the award sheet uploaded again: %d %.3000s", st, body)
 		}

@@ -24,6 +24,9 @@ type AwardInput struct {
 	RuleCode       string `json:"rule_code"`
 	Reason         string `json:"reason"`
 	IdempotencyKey string `json:"idempotency_key"`
+	// ConfirmDuplicate pays although the resident was awarded under the rule in the last
+	// errs.DuplicateWindow: without it such an award is refused for the staff to decide.
+	ConfirmDuplicate bool `json:"confirm_duplicate,omitempty"`
 }
 
 // AwardResult is a posted award, or the claim put on public notice when the rule requires one.
@@ -219,6 +222,11 @@ func (s *Service) award(ctx context.Context, a *auth.Actor, in AwardInput, ks ke
 	if err != nil {
 		return AwardResult{}, err
 	}
+	if !in.ConfirmDuplicate {
+		if err := s.checkDuplicateAwards(ctx, []*admitted{{in: in, tg: &tg, rule: rule}}); err != nil {
+			return AwardResult{}, err
+		}
+	}
 	// A key names one event whichever way it went first: put on notice (a claim holds the key) or
 	// posted (a transaction holds it), even if the rule's notice flag has changed since.
 	if tg.keyClaims > 0 {
@@ -369,6 +377,80 @@ func (s *Service) checkCap(ctx context.Context, tx *sql.Tx, tg target, rule Rule
 		return &errs.Error{Code: errs.Conflict, Key: "bank.cap_reached", Args: []any{rule.CapCount}, Fields: []errs.FieldError{{Field: "rule_code", Key: "bank.cap_reached", Args: []any{rule.CapCount}}}}
 	}
 	return nil
+}
+
+// maxDuplicateNames bounds the names a duplicate award's refusal lists.
+const maxDuplicateNames = 20
+
+// checkDuplicateAwards refuses, for the staff to confirm, admitted awards (nil items skipped, all
+// under one rule code) to people already awarded under the rule in the last errs.DuplicateWindow:
+// posted and not reversed, or put on notice by an award. That is the same bulk award sent twice
+// from a reloaded page, or two clerks paying for the same deed. The refusal names them, the first
+// maxDuplicateNames of them. An award's own key is no duplicate of it: sent again, even while the
+// first is still being posted, it answers the first and pays nothing. One query per chunk of
+// residents (one for any batch of up to 500).
+func (s *Service) checkDuplicateAwards(ctx context.Context, items []*admitted) error {
+	var ids []int64
+	own := map[int64]string{} // each resident's key in this request
+	var code, ruleName string
+	for _, it := range items {
+		if it != nil && it.tg.keyClaims == 0 && it.tg.keyPosted == 0 {
+			ids = append(ids, it.tg.R.ID)
+			own[it.tg.R.ID] = it.in.IdempotencyKey
+			code, ruleName = it.rule.Code, it.rule.Name
+		}
+	}
+	since := s.Now().Add(-errs.DuplicateWindow)
+	awarded := map[int64]bool{}
+	const chunk = 500
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		p := s.DB.Params()
+		q := `SELECT t.resident_id, t.idem_key FROM bank_transactions t WHERE t.resident_id IN (` + p.List(part) + `)`
+		q += ` AND t.rule_code = ` + p.Add(code)
+		q += ` AND t.kind = 'award' AND t.created_at > ` + p.Add(since)
+		q += ` AND NOT EXISTS (SELECT 1 FROM bank_transactions r WHERE r.reverses_id = t.id)
+			UNION SELECT c.resident_id, c.idem_key FROM bank_claims c WHERE c.resident_id IN (` + p.List(part) + `)`
+		q += ` AND c.rule_code = ` + p.Add(code)
+		q += ` AND c.status IN ('notice', 'posted') AND c.created_at > ` + p.Add(since)
+		// Claims an award put on notice hold the award's key; a resident's own claims hold theirs
+		// (self:…) or none.
+		q += ` AND c.idem_key NOT LIKE 'self:%'`
+		rows, err := s.DB.Read().QueryContext(ctx, q, p.Args...)
+		if err != nil {
+			return fmt.Errorf("bank: award duplicates: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return fmt.Errorf("bank: award duplicates: %w", err)
+			}
+			if key != own[id] {
+				awarded[id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("bank: award duplicates: %w", err)
+		}
+	}
+	if len(awarded) == 0 {
+		return nil
+	}
+	var names []string
+	for _, it := range items {
+		if it != nil && awarded[it.tg.R.ID] {
+			names = append(names, it.tg.R.Name)
+			delete(awarded, it.tg.R.ID) // once, if the batch names them twice
+		}
+	}
+	n := len(names)
+	if n > maxDuplicateNames {
+		names = append(names[:maxDuplicateNames], "…")
+	}
+	return errs.Duplicate("bank.award_duplicate", strings.Join(names, "、"), n, ruleName)
 }
 
 // ReverseInput undoes a transaction with a reason.

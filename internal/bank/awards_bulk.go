@@ -23,15 +23,30 @@ type BulkResult struct {
 	ErrorArgs  []any        `json:"-"` // the message's arguments, such as a cap
 }
 
+// BulkInput is a bulk award: one rule and reason for many residents, under one key.
+type BulkInput struct {
+	ResidentIDs    []int64
+	RuleCode       string
+	Reason         string
+	IdempotencyKey string
+	// ConfirmDuplicate pays although some of the residents were awarded under the rule in the
+	// last errs.DuplicateWindow: without it the whole batch is refused, naming them.
+	ConfirmDuplicate bool
+}
+
 // BulkAward awards the same rule to many residents; each award stands on its own (one refused by
-// its cap does not stop the others) and is keyed `<key>:resident:<id>` in the caller's namespace. The awards are checked
-// concurrently, then posted in chunks that share a transaction, each award in its own savepoint,
-// so a bulk award of a whole town costs a few hundred commits instead of one per resident.
-func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []int64, ruleCode, reason, key string) ([]BulkResult, error) {
+// its cap does not stop the others) and is keyed `<key>:resident:<id>` in the caller's namespace.
+// A batch naming people already awarded under the rule moments ago is refused whole until
+// confirmed (checkDuplicateAwards); the same batch sent again under its key answers its first
+// outcome. The awards are checked concurrently, then posted in chunks that share a transaction,
+// each award in its own savepoint, so a bulk award of a whole town costs a few hundred commits
+// instead of one per resident.
+func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, in BulkInput) ([]BulkResult, error) {
+	residentIDs := in.ResidentIDs
 	if len(residentIDs) == 0 || len(residentIDs) > 50_000 {
 		return nil, errs.Field("resident_ids", "bank.bulk_size")
 	}
-	key, ok := callerSpace(a).key(strings.TrimSpace(key))
+	key, ok := callerSpace(a).key(strings.TrimSpace(in.IdempotencyKey))
 	if !ok {
 		return nil, errs.Field("idempotency_key", "bank.key_invalid")
 	}
@@ -53,8 +68,8 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 	items := make([]*admitted, len(residentIDs))
 	for i, id := range residentIDs {
 		out[i].ResidentID = id
-		in := AwardInput{ResidentID: id, RuleCode: ruleCode, Reason: reason, IdempotencyKey: keyOf(id)}
-		if err := awardFields(&in).Err(); err != nil {
+		one := AwardInput{ResidentID: id, RuleCode: in.RuleCode, Reason: in.Reason, IdempotencyKey: keyOf(id)}
+		if err := awardFields(&one).Err(); err != nil {
 			fail(i, err)
 			continue
 		}
@@ -63,13 +78,18 @@ func (s *Service) BulkAward(ctx context.Context, a *auth.Actor, residentIDs []in
 			fail(i, errs.New(errs.NotFound, "bank.resident_unknown"))
 			continue
 		}
-		rule, err := s.admitAward(ctx, a, *tg, in.RuleCode)
+		rule, err := s.admitAward(ctx, a, *tg, one.RuleCode)
 		if err != nil {
 			fail(i, err)
 			continue
 		}
-		items[i] = &admitted{in: in, tg: tg, rule: rule}
+		items[i] = &admitted{in: one, tg: tg, rule: rule}
 		out[i].Points = rule.Points
+	}
+	if !in.ConfirmDuplicate {
+		if err := s.checkDuplicateAwards(ctx, items); err != nil {
+			return nil, err
+		}
 	}
 	results, refused, err := s.settleAwards(ctx, a, items)
 	if err != nil {

@@ -201,7 +201,8 @@ func (h *Handlers) award(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in := AwardInput{ResidentID: web.FormID(f.Get("resident_id")), RuleCode: f.Get("rule_code"), Reason: f.Get("reason"), IdempotencyKey: f.Get("idempotency_key")}
+	in := AwardInput{ResidentID: web.FormID(f.Get("resident_id")), RuleCode: f.Get("rule_code"), Reason: f.Get("reason"), IdempotencyKey: f.Get("idempotency_key"),
+		ConfirmDuplicate: f.Get(errs.ConfirmDuplicate) == "1"}
 	res, err := h.S.Award(r.Context(), auth.From(r.Context()), in)
 	if err != nil {
 		h.renderAward(w, r, awardState{single: f, refused: "single", err: err})
@@ -236,12 +237,18 @@ func (h *Handlers) bulkAward(w http.ResponseWriter, r *http.Request) {
 	}
 	var results []BulkResult
 	if err == nil {
-		results, err = h.S.BulkAward(ctx, a, ids, r.PostForm.Get("rule_code"), r.PostForm.Get("reason"), r.PostForm.Get("idempotency_key"))
+		results, err = h.S.BulkAward(ctx, a, BulkInput{ResidentIDs: ids, RuleCode: r.PostForm.Get("rule_code"), Reason: r.PostForm.Get("reason"),
+			IdempotencyKey: r.PostForm.Get("idempotency_key"), ConfirmDuplicate: r.PostForm.Get(errs.ConfirmDuplicate) == "1"})
 	}
 	st := awardState{refused: "bulk", err: err, results: results, sheetErrors: sheetErrors}
 	if err != nil {
-		// The refused form comes back as it was sent, but for its file.
+		// The refused form comes back as it was sent, but for its file. A batch refused as a
+		// likely duplicate comes back with everyone it named ticked, the sheet's people too, so
+		// that confirming pays them without uploading the sheet again.
 		st.bulk, st.ticked = r.PostForm, ticked
+		if errs.IsDuplicate(err) {
+			st.ticked = ids
+		}
 	}
 	h.renderAward(w, r, st)
 }

@@ -91,7 +91,8 @@ func newBenchTown(b *testing.B, d *db.DB, n int) *benchTown {
 func (f *benchTown) benchBulk(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		f.bulk++
-		out, err := f.bs.BulkAward(context.Background(), f.staff, f.residents, "deed", "全镇环境整治", "bench:bulk:"+strconv.Itoa(f.bulk))
+		out, err := f.bs.BulkAward(context.Background(), f.staff, bank.BulkInput{ResidentIDs: f.residents, RuleCode: "deed", Reason: "全镇环境整治",
+			IdempotencyKey: "bench:bulk:" + strconv.Itoa(f.bulk), ConfirmDuplicate: true}) // every round pays everyone again
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -187,7 +188,8 @@ func (f *benchTown) loadArticleScale(b *testing.B) {
 	}
 	for i := 0; i < 7; i++ {
 		f.bulk++
-		if _, err := f.bs.BulkAward(context.Background(), f.staff, residents, "big", "规模", "bench:scale:"+strconv.Itoa(f.bulk)); err != nil {
+		if _, err := f.bs.BulkAward(context.Background(), f.staff, bank.BulkInput{ResidentIDs: residents, RuleCode: "big", Reason: "规模",
+			IdempotencyKey: "bench:scale:" + strconv.Itoa(f.bulk), ConfirmDuplicate: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

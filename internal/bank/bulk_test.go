@@ -47,7 +47,7 @@ func TestBulkAward(t *testing.T) {
 			t.Fatal(err)
 		}
 		list := append(append([]int64{}, ids...), ids[3], 99_999_999)
-		out, err := e.bs.BulkAward(ctx, e.townAdmin, list, "clean", "秋收", "bulk-a")
+		out, err := e.bs.BulkAward(ctx, e.townAdmin, bank.BulkInput{ResidentIDs: list, RuleCode: "clean", Reason: "秋收", IdempotencyKey: "bulk-a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestBulkAward(t *testing.T) {
 		}
 
 		// The whole bulk again answers every award with its first result.
-		again, err := e.bs.BulkAward(ctx, e.townAdmin, list, "clean", "秋收", "bulk-a")
+		again, err := e.bs.BulkAward(ctx, e.townAdmin, bank.BulkInput{ResidentIDs: list, RuleCode: "clean", Reason: "秋收", IdempotencyKey: "bulk-a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,9 +160,10 @@ func TestBulkAward(t *testing.T) {
 			}
 		}
 
-		// A capped rule (once a day): the second bulk of the day is refused award by award.
+		// A capped rule (once a day): the second bulk of the day, confirmed as no duplicate, is
+		// refused award by award.
 		for _, key := range []string{"bulk-b", "bulk-c"} {
-			res, err := e.bs.BulkAward(ctx, e.townAdmin, e.villagers, "daily", "每日一善", key)
+			res, err := e.bs.BulkAward(ctx, e.townAdmin, bank.BulkInput{ResidentIDs: e.villagers, RuleCode: "daily", Reason: "每日一善", IdempotencyKey: key, ConfirmDuplicate: key == "bulk-c"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +193,7 @@ func TestBulkAward(t *testing.T) {
 				defer wg.Done()
 				for k := 0; k < 30; k++ {
 					id := e.villagers[rand.IntN(len(e.villagers))]
-					if _, err := e.bs.Award(ctx, e.townAdmin, bank.AwardInput{ResidentID: id, RuleCode: "clean", Reason: "竞速", IdempotencyKey: fmt.Sprintf("race:%d:%d", c, k)}); err != nil {
+					if _, err := e.bs.Award(ctx, e.townAdmin, bank.AwardInput{ResidentID: id, RuleCode: "clean", Reason: "竞速", IdempotencyKey: fmt.Sprintf("race:%d:%d", c, k), ConfirmDuplicate: true}); err != nil {
 						t.Error(err)
 						return
 					}
@@ -200,7 +201,7 @@ func TestBulkAward(t *testing.T) {
 				}
 			}()
 		}
-		res, err := e.bs.BulkAward(ctx, e.townAdmin, ids, "clean", "竞速", "bulk-d")
+		res, err := e.bs.BulkAward(ctx, e.townAdmin, bank.BulkInput{ResidentIDs: ids, RuleCode: "clean", Reason: "竞速", IdempotencyKey: "bulk-d", ConfirmDuplicate: true})
 		wg.Wait()
 		if err != nil {
 			t.Fatal(err)

@@ -116,9 +116,11 @@ func newLedgerEnv(t testing.TB, d *db.DB) *ledgerEnv {
 	return e
 }
 
+// award pays as a clerk who has confirmed that it is no duplicate: these tests are about the
+// ledger (caps, races, replays), not about the warning.
 func (e *ledgerEnv) award(t testing.TB, resident int64, rule, key string) (bank.AwardResult, error) {
 	t.Helper()
-	return e.bs.Award(context.Background(), e.qiantuan, bank.AwardInput{ResidentID: resident, RuleCode: rule, Reason: "测试", IdempotencyKey: key})
+	return e.bs.Award(context.Background(), e.qiantuan, bank.AwardInput{ResidentID: resident, RuleCode: rule, Reason: "测试", IdempotencyKey: key, ConfirmDuplicate: true})
 }
 
 func mustVerify(t testing.TB, bs *bank.Service) {
@@ -382,7 +384,7 @@ func TestLedgerUnderRandomConcurrentLoad(t *testing.T) {
 						var k1, k2 int
 						fmt.Sscanf(key, "c%d:%d", &k1, &k2)
 						res := e.villagers[(k1*7+k2)%len(e.villagers)]
-						out, err := e.bs.Award(ctx, e.qiantuan, bank.AwardInput{ResidentID: res, RuleCode: "clean", Reason: "load", IdempotencyKey: "award:" + key})
+						out, err := e.bs.Award(ctx, e.qiantuan, bank.AwardInput{ResidentID: res, RuleCode: "clean", Reason: "load", IdempotencyKey: "award:" + key, ConfirmDuplicate: true})
 						if err != nil {
 							t.Errorf("award: %v", err)
 							continue

@@ -76,7 +76,7 @@ func TestBoardsShareRanksAndShowTheResidentsOwn(t *testing.T) {
 		if me.ID == 0 || star == 0 || len(ids) < 60 {
 			t.Fatalf("the demo town: me %d, a 东堡村 resident %d, %d others", me.ID, star, len(ids))
 		}
-		results, err := f.env.Sys.Bank.BulkAward(t.Context(), login(t, f.env, demo.PhoneTownAdmin), ids, "clean", "村道大扫除", "ties-bulk")
+		results, err := f.env.Sys.Bank.BulkAward(t.Context(), login(t, f.env, demo.PhoneTownAdmin), bank.BulkInput{ResidentIDs: ids, RuleCode: "clean", Reason: "村道大扫除", IdempotencyKey: "ties-bulk"})
 		if err != nil {
 			t.Fatal(err)
 		}

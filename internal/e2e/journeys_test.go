@@ -133,7 +133,7 @@ func TestStaffJourney(t *testing.T) {
 		map[string]any{"resident_id": m.ID, "rule_code": "volunteer", "reason": "村口义务扫雪", "idempotency_key": "e2e-staff-snow"}, nil)
 	var award awardReply
 	staffAPI.must(t, http.StatusCreated, "POST", "/api/v1/bank/awards",
-		map[string]any{"resident_id": m.ID, "rule_code": "volunteer", "reason": mistake, "idempotency_key": "e2e-staff-mistake"}, &award)
+		map[string]any{"resident_id": m.ID, "rule_code": "volunteer", "reason": mistake, "idempotency_key": "e2e-staff-mistake", "confirm_duplicate": true}, &award)
 	towel := goods(t, res, "毛巾")
 	var order redemptionReply
 	orderBody := map[string]any{"item_id": towel.ID, "quantity": 1, "idempotency_key": "e2e-staff-order"}

@@ -180,8 +180,9 @@ func (l *load) awarder(cs []*client, w int, rule string, rs []resident) worker {
 	return func(n int) error {
 		by := (n + w) % len(cs)
 		r := rs[(n*7+w)%len(rs)]
+		// Each resident is awarded under the rule again and again: confirmed, not a duplicate.
 		body := map[string]any{"resident_id": r.ID, "rule_code": rule, "reason": "压力测试 " + l.run,
-			"idempotency_key": fmt.Sprintf("%s-%s-%d-%d", l.run, rule, w, n)}
+			"idempotency_key": fmt.Sprintf("%s-%s-%d-%d", l.run, rule, w, n), "confirm_duplicate": true}
 		var out awardReply
 		st, b, err := cs[by].call("POST", "/api/v1/bank/awards", body, &out)
 		if err != nil {

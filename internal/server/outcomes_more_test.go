@@ -96,7 +96,7 @@ func TestOrderOutcomesReachTheResident(t *testing.T) {
 		}
 		for i := range 20 {
 			if st, raw := admin.JSON("POST", "/api/v1/bank/awards", bank.AwardInput{ResidentID: me.ID, RuleCode: "volunteer", Reason: "清扫村道",
-				IdempotencyKey: fmt.Sprintf("outcome:award:%d", i)}, nil); st != 201 {
+				IdempotencyKey: fmt.Sprintf("outcome:award:%d", i), ConfirmDuplicate: true}, nil); st != 201 {
 				t.Fatalf("award: %d %s", st, raw)
 			}
 		}

@@ -150,8 +150,8 @@ var matrix = []perm{
 	{"GET /admin/bank/rules", "", "", "LFAAA"},
 	{"POST /admin/bank/rules", "", "class=villager&adopted_by=&adopted_on=&effective_from=", "LFFFA"},
 	{"GET /admin/bank/award", "/admin/bank/award?resident_id={neighbour}", "", "LFNAA"},
-	{"POST /admin/bank/award", "", "resident_id={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}", "LFNAA"},
-	{"POST /admin/bank/award/bulk", "", "resident_ids={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}", "LFUAA"},
+	{"POST /admin/bank/award", "", "resident_id={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}&confirm_duplicate=1", "LFNAA"},
+	{"POST /admin/bank/award/bulk", "", "resident_ids={neighbour}&rule_code=volunteer&reason=矩阵&idempotency_key={key}&confirm_duplicate=1", "LFUAA"},
 	{"GET /admin/bank/shop", "/admin/bank/shop?village_id={village}", "", "LFNAA"},
 	{"POST /admin/bank/items", "", "kind=goods&name=矩阵商品&price=10", "LFFFA"},
 	{"GET /admin/bank/items/{id}", "/admin/bank/items/{item}", "", "LFFFA"},
@@ -180,7 +180,7 @@ var matrix = []perm{
 	{"GET /api/v1/bank/items", "/api/v1/bank/items?village_id={village}", "", "LNNAA"},
 	{"GET /api/v1/bank/accounts/{resident_id}", "/api/v1/bank/accounts/{neighbour}", "", "LNNAA"},
 	{"GET /api/v1/bank/accounts/{resident_id}/entries", "/api/v1/bank/accounts/{neighbour}/entries", "", "LNNAA"},
-	{"POST /api/v1/bank/awards", "", `{"resident_id":{neighbour},"rule_code":"volunteer","reason":"矩阵","idempotency_key":"{key}"}`, "LNNAA"},
+	{"POST /api/v1/bank/awards", "", `{"resident_id":{neighbour},"rule_code":"volunteer","reason":"矩阵","idempotency_key":"{key}","confirm_duplicate":true}`, "LNNAA"},
 	{"POST /api/v1/bank/redemptions", "", `{"item_id":{item},"quantity":1,"idempotency_key":"{key}"}`, "LAFFF"},
 	{"POST /api/v1/bank/redemptions/{id}/cancel", "/api/v1/bank/redemptions/{order}/cancel", "", "LNNAA"},
 	{"POST /api/v1/bank/redemptions/{id}/fulfil", "/api/v1/bank/redemptions/{order}/fulfil", "", "LNNAA"},
@@ -658,7 +658,7 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 	}
 	for i := range 8 {
 		must(town.JSON("POST", "/api/v1/bank/awards", map[string]any{"resident_id": me.ID, "rule_code": "volunteer", "reason": "矩阵准备",
-			"idempotency_key": fmt.Sprintf("matrix:fixture:%d", i)}, &award))
+			"idempotency_key": fmt.Sprintf("matrix:fixture:%d", i), "confirm_duplicate": true}, &award))
 	}
 	set("txn", award.TransactionID)
 	var items []struct {
