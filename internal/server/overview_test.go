@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"siwei/internal/db"
@@ -70,6 +71,11 @@ func TestOverviewShowsTheBankFigures(t *testing.T) {
 			WHERE v.name = '前疃村' AND v.town_id = $1 AND r.status = 'active' AND c.status = 'active'`, town)
 		if got, _ := figure(demo.PhoneVillageAdmin, "已开卡"); got != villageCards || got >= cards {
 			t.Errorf("前疃村's admin sees %d cards, want their village's %d (the town has %d)", got, villageCards, cards)
+		}
+		// 微党校's staff read neither the register nor the ledger: no "0 个村 · 0 在册居民", no bank figures.
+		st, body := env.Browser(demo.PhoneSchoolAdmin).Get("/admin")
+		if st != 200 || strings.Contains(body, `<div class="stat">`) || strings.Contains(body, "在册居民") {
+			t.Errorf("微党校管理员's overview (%d) shows figures of what they may not read", st)
 		}
 	})
 }
