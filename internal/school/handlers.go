@@ -33,6 +33,7 @@ func (h *Handlers) Register() {
 	a.Handle(web.Route{Method: "GET", Path: "/school/experts/{id}/photo", Access: web.LoggedIn, Summary: "an expert's photo"}, h.photo)
 	h.registerAdmin()
 	h.registerAPI()
+	h.registerOrders()
 }
 
 // id is the id in the request's path; when there is none, the answer is sent and ok is false.
@@ -50,11 +51,12 @@ type menuView struct {
 	Categories []Category
 	Category   int64
 	Courses    []Course
+	MayOrder   bool // a branch's staff: the menu leads to their orders
 }
 
 func (h *Handlers) menu(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), auth.From(r.Context())
-	v := menuView{Category: web.QueryInt(r, "category_id")}
+	v := menuView{Category: web.QueryInt(r, "category_id"), MayOrder: h.S.MayOrder(a, 0)}
 	var err error
 	if v.Categories, err = h.S.Categories(ctx, a, 0); err != nil {
 		h.App.Error(w, r, err)
@@ -67,17 +69,24 @@ func (h *Handlers) menu(w http.ResponseWriter, r *http.Request) {
 	h.App.RenderForm(w, r, "school_menu.html", "school.title", v, nil, nil)
 }
 
+// coursePageView is a course of the menu, and whether the reader orders it for a branch (点单).
+type coursePageView struct {
+	Course
+	MayOrder bool
+}
+
 func (h *Handlers) coursePage(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.id(w, r)
 	if !ok {
 		return
 	}
-	c, err := h.S.Course(r.Context(), auth.From(r.Context()), id)
+	a := auth.From(r.Context())
+	c, err := h.S.Course(r.Context(), a, id)
 	if err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "school_course.html", "school.course.title", c.public(), nil, nil)
+	h.App.RenderForm(w, r, "school_course.html", "school.course.title", coursePageView{Course: c.public(), MayOrder: c.Status == Offered && h.S.MayOrder(a, c.TownID)}, nil, nil)
 }
 
 func (h *Handlers) material(w http.ResponseWriter, r *http.Request) {

@@ -6,14 +6,16 @@ import "siwei/internal/auth"
 const (
 	PermManage auth.Action = "school.manage" // experts, categories and courses of a town
 	PermMenu   auth.Action = "school.menu"   // read a town's offered menu and its experts
-	PermTeach  auth.Action = "school.teach"  // an expert's own record (next: their orders and lessons)
+	PermTeach  auth.Action = "school.teach"  // an expert's own record, the orders assigned to them and their lessons
+	PermOrder  auth.Action = "school.order"  // order lessons for a village's party branch (点单), and cancel them
 )
 
 // Permissions are 微党校's rows in the permission table. The town's party-building staff
 // (school_admin) and its admins manage; residents and village admins (the branches) read the
-// menu; an expert's login is the expert. A district admin, as everywhere, may do all of it.
+// menu; an expert's login is the expert. A village's admins are its branch: they order lessons. A district admin, as everywhere, may do all of it.
 var Permissions = auth.Allow(map[auth.Action][]auth.Role{
 	PermManage: {auth.TownAdmin, auth.SchoolAdmin},
 	PermMenu:   {auth.TownAdmin, auth.SchoolAdmin, auth.VillageAdmin, auth.ResidentRole},
 	PermTeach:  {auth.Expert},
+	PermOrder:  {auth.VillageAdmin},
 })

@@ -145,6 +145,14 @@ func families(t *testing.T, audits []string) []family {
 	}
 	sameAs(t, "school course statuses", courseStatuses, schemaValues(t, "school_courses", "status"))
 	sameAs(t, "school course formats", formats, schemaValues(t, "school_courses", "format"))
+	sameAs(t, "school order statuses", school.OrderStatuses, schemaValues(t, "school_orders", "status"))
+	sameAs(t, "school order modes", school.Modes, schemaValues(t, "school_orders", "mode"), schemaValues(t, "school_lessons", "mode"))
+	orderSteps := str("open")
+	for _, a := range school.OrderFlow.Actions {
+		if !slices.Contains(orderSteps, a.Name) {
+			orderSteps = append(orderSteps, a.Name)
+		}
+	}
 
 	return []family{
 		{prefix: "role.", values: roles, from: "auth.Roles"},
@@ -185,13 +193,20 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "school.format.", values: formats, from: "school.Formats"},
 		// The expert form offers the days of the week as school.Slot.Weekday, Monday first.
 		{prefix: "school.weekday.", values: str(1, 2, 3, 4, 5, 6, 7), from: "ISO weekdays 1–7"},
+		{prefix: "school.order_status.", values: school.OrderStatuses, from: "school.OrderStatuses"},
+		{prefix: "school.lesson_status.", values: schemaValues(t, "school_lessons", "status"), from: "schema school_lessons.status"},
+		{prefix: "school.mode.", values: school.Modes, from: "school.Modes"},
+		// Only an order waiting for the town or for the expert has a due time (Act and PlaceOrder set it).
+		{prefix: "school.order.due.", values: str(school.OrderOrdered, school.OrderAssigned), from: "the states of school.OrderFlow with a deadline"},
+		{prefix: "school.order.overdue.", values: str(school.OrderOrdered, school.OrderAssigned), from: "the states of school.OrderFlow with a deadline"},
+		{prefix: "school.order.did.", values: orderSteps, from: "school.OrderFlow's actions, and the kit's open"},
 	}
 }
 
 // flows are the declared order flows. The kit writes each step to the audit log as the flow's
 // Name + "." + the action, so their actions are audit actions too; a flow declared in code and not
 // listed here fails.
-var flows = []*flow.Flow{volunteer.NeedFlow}
+var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow}
 
 // notKeys are literals that look like keys and are not, each with why. Permission actions
 // (auth.Action constants), audit actions (auth.AuditEntry.Action) and flow names are told apart

@@ -55,7 +55,8 @@ import (
 // card; 微志愿's {team} of 前疃村, its {post} and {closing} posts, the post's {shift} tomorrow
 // (both residents signed up), the party member's {volunteer} record and number {volno}, {need}
 // and {certificate}; 微党校's {expert} (with a photo) and {retiring} of the town's pool, a
-// {category} and the offered {course} (with a PDF) the expert teaches; {today}, {tomorrow}, and
+// {category} and the offered {course} (with a PDF) the expert teaches, 前疃村's {schoolOrder} of it
+// waiting for the town and the {lesson} another order of it became; {today}, {tomorrow}, and
 // for every call a fresh {key}, {phone} and {idnum} (a valid, unused 身份证号). An API route's
 // body is JSON; a page's is a form.
 type perm struct {
@@ -294,6 +295,20 @@ var matrix = []perm{
 	{"POST /api/v1/school/courses", "", `{"title":"矩阵API课程","category_id":{category},"minutes":60,"format":"online","expert_ids":[{expert}]}`, "LFFFA"},
 	{"GET /api/v1/school/courses/{id}", "/api/v1/school/courses/{course}", "", "LAAAA"},
 	{"POST /api/v1/school/courses/{id}/status", "/api/v1/school/courses/{course}/status", `{"status":"offered"}`, "LFFFA"},
+
+	// 微党校: lesson orders (点单 by a village's admins for their branch, 派单 by the town) and lessons
+	{"GET /school/orders", "", "", "LFAAA"},
+	{"GET /school/courses/{id}/order", "/school/courses/{course}/order", "", "LFAAF"},
+	{"POST /school/orders", "", "course_id={course}&dates={tomorrow}&mode=online", "LFAAF"},
+	{"GET /school/orders/{id}", "/school/orders/{schoolOrder}", "", "LNNAA"},
+	{"POST /school/orders/{id}/actions", "/school/orders/{schoolOrder}/actions", "action=assign&expert_id={expert}&date={tomorrow}&start=09:00", "LNNFA"},
+	{"GET /admin/school/orders", "", "", "LFAAA"},
+	{"GET /admin/school/me/lessons", "", "", "LFNNN"},
+	{"GET /api/v1/school/orders", "", "", "LFAAA"},
+	{"POST /api/v1/school/orders", "", `{"course_id":{course},"dates":["{tomorrow}"],"mode":"online"}`, "LFAAF"},
+	{"GET /api/v1/school/orders/{id}", "/api/v1/school/orders/{schoolOrder}", "", "LNNAA"},
+	{"POST /api/v1/school/orders/{id}/actions", "/api/v1/school/orders/{schoolOrder}/actions", `{"action":"assign","expert_id":{expert},"date":"{tomorrow}","start":"09:00"}`, "LNNFA"},
+	{"GET /api/v1/school/lessons/{id}", "/api/v1/school/lessons/{lesson}", "", "LNNAA"},
 }
 
 // freshSession marks routes that change the caller's own session (ending it, or starting office
@@ -775,6 +790,26 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 		atoi(f.values["expert"]), pngBytes(t), db.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// 前疃村's admin orders the course twice: one order waits for the town, the other became a
+	// lesson (written as accepting it would: the fixture's expert has no login to accept with).
+	for _, k := range []string{"schoolOrder", "lessonOrder"} {
+		var o struct {
+			ID int64 `json:"id"`
+		}
+		must(village.JSON("POST", "/api/v1/school/orders", map[string]any{"course_id": course.ID, "dates": []string{tomorrow}, "mode": "offline", "place": "村委会"}, &o))
+		set(k, o.ID)
+	}
+	var lesson int64
+	if _, err := env.Sys.DB.Write().ExecContext(context.Background(), `UPDATE school_orders SET status = 'accepted', expert_id = $1 WHERE id = $2`,
+		atoi(f.values["expert"]), atoi(f.values["lessonOrder"])); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Sys.DB.Write().QueryRowContext(context.Background(), `INSERT INTO school_lessons (order_id, town_id, village_id, course_id, expert_id, starts_at, ends_at, mode, place, status, created_at)
+		SELECT id, town_id, village_id, course_id, expert_id, $1, $2, mode, place, 'scheduled', $3 FROM school_orders WHERE id = $4 RETURNING id`,
+		db.Now().Add(24*time.Hour), db.Now().Add(26*time.Hour), db.Now(), atoi(f.values["lessonOrder"])).Scan(&lesson); err != nil {
+		t.Fatal(err)
+	}
+	set("lesson", lesson)
 
 	// The party member's card and login.
 	ctx, q := context.Background(), env.Sys.DB.Read()
