@@ -131,8 +131,8 @@ var demoCourses = []struct {
 
 // School gives the demo town its 微党校: the pool of ten experts (the one named ExpertName linked
 // to the demo expert login), and the menu of the nine categories, most courses offered, a few
-// drafts and one withdrawn. The courses have not been taught yet: no ratings, no lessons. It does
-// nothing when the town has experts already.
+// drafts and one withdrawn, and a few months of lesson orders at every status (schoolOrders). No
+// course has a rating yet. It does nothing when the town has experts already.
 func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int64) error {
 	var n int
 	if err := d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM school_experts WHERE town_id = $1`, info.TownID).Scan(&n); err != nil || n > 0 {
@@ -186,5 +186,5 @@ func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed i
 			}
 		}
 	}
-	return nil
+	return schoolOrders(ctx, d, s, info)
 }
