@@ -171,7 +171,29 @@ func (s *Service) checkAssign(ctx context.Context, o Order, in OrderAction, loc 
 	if !Covers(e.Availability, start, end, loc) {
 		return e, start, end, errs.Field("expert_id", "school.order.expert_unavailable", e.Name, clock.Day(start.In(loc)), hours(start, end, loc))
 	}
-	return e, start, end, s.checkFree(ctx, s.DB.Read(), e.ID, e.Name, start, end, loc)
+	if err := s.checkFree(ctx, s.DB.Read(), e.ID, e.Name, start, end, loc); err != nil {
+		return e, start, end, err
+	}
+	return e, start, end, s.checkPending(ctx, o.ID, e, start, end, loc)
+}
+
+// checkPending refuses, by name, a time at which the expert has another order assigned and not yet
+// answered: were both accepted they would clash, so the second is refused now rather than when the
+// expert answers.
+func (s *Service) checkPending(ctx context.Context, orderID int64, e Expert, start, end time.Time, loc *time.Location) error {
+	var title, village string
+	var ps, pe time.Time
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT c.title, v.name, o.starts_at, o.ends_at FROM school_orders o JOIN school_courses c ON c.id = o.course_id
+		JOIN villages v ON v.id = o.village_id WHERE o.expert_id = $1 AND o.status = $2 AND o.id <> $3 AND o.starts_at < $4 AND o.ends_at > $5
+		ORDER BY o.starts_at LIMIT 1`, e.ID, OrderAssigned, orderID, end.UTC(), start.UTC()).Scan(&title, &village, &ps, &pe)
+	if db.IsNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("school: expert's assignments: %w", err)
+	}
+	args := []any{e.Name, title, village, hours(ps, pe, loc)}
+	return &errs.Error{Code: errs.Conflict, Key: "school.order.expert_pending", Args: args, Fields: []errs.FieldError{{Field: "expert_id", Key: "school.order.expert_pending", Args: args}}}
 }
 
 // checkFree refuses, by name, a time at which the expert has another lesson.

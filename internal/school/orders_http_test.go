@@ -299,8 +299,14 @@ func TestOrderClashIsRefusedByName(t *testing.T) {
 		if st != 409 || !strings.Contains(body, "李文博 那天已有课") {
 			t.Errorf("the page's refusal: %d %.300s", st, body)
 		}
-		// Friday afternoon is free.
+		// Friday afternoon is free; a third order at that time is refused while the second waits
+		// for 李文博's answer.
 		act(t, w.admin, second.ID, map[string]any{"action": "assign", "expert_id": w.wen.ID, "date": "2026-12-11", "start": "14:30"}, 200)
+		third := w.order(t)
+		_, raw := act(t, w.admin, third.ID, map[string]any{"action": "assign", "expert_id": w.wen.ID, "date": "2026-12-11", "start": "15:00"}, 409)
+		if want := "李文博 那天已有待答复的派单：《" + courseTitle + "》，" + first.VillageName + "，14:30–16:30"; !strings.Contains(raw, want) || !strings.Contains(raw, `"expert_id"`) {
+			t.Errorf("a clash with a pending assignment: %s, want %q", raw, want)
+		}
 	})
 }
 
