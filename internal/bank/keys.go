@@ -57,3 +57,7 @@ func keyOK(k string) bool {
 	}
 	return strings.IndexFunc(k, func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0
 }
+
+// KeyOK is keyOK for the pillars, which check the keys of their own forms (a 微志愿 need's) by it,
+// so that every idempotency key has the bank's one shape.
+func KeyOK(k string) bool { return keyOK(k) }

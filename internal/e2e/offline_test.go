@@ -132,3 +132,81 @@ func claimsNamed(t testing.TB, c *client, description string) int {
 	}
 	return n
 }
+
+// TestOfflineNeed is the same phone filing a 微志愿 need without signal (issue 13 item 22): the
+// need form, opened with signal, keeps the need as a draft, said on the form; nothing reaches
+// the server. Kept twice, as when a draft was sent but its answer lost, it is sent twice with the
+// form's one idempotency key when the signal returns, and the server files one need: both drafts
+// count as sent, the second answered with the first need.
+func TestOfflineNeed(t *testing.T) {
+	s := startServer(t, serverOpts{Demo: true})
+	api := login(t, s, demo.PhoneResident)
+	m := whoami(t, api)
+	b := newBrowser(t, s, true)
+
+	b.login(demo.PhoneResident, demo.DemoPassword, b.T("home.hello", m.Name))
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`navigator.serviceWorker.ready.then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
+		b.fail("the service worker is not active: %v", err)
+	}
+	// The home page is kept for the way back without signal; the need form's page is not kept, so
+	// it is opened with signal.
+	b.visit("/", b.T("home.hello", m.Name))
+	b.until(`navigator.serviceWorker.controller !== null`, "the service worker controls the page")
+	b.visit("/", b.T("home.hello", m.Name))
+	b.visit("/volunteer/needs", b.T("volunteer.file_need"))
+
+	b.offline(true)
+	what := fmt.Sprintf("没信号时记下：院墙塌了一角 %d", time.Now().UnixNano()%100000)
+	b.set(`select[name=category]`, "repair")
+	b.fill(`textarea[name=description]`, what)
+	b.click(`form[action="/volunteer/needs"] button.primary`)
+	b.see(b.T("offline.saved"), b.T("offline.needs_wait", "1"))
+	b.path("/volunteer/needs")
+	if n := needsNamed(t, api, what); n != 0 {
+		t.Fatalf("%d needs reached the server without signal", n)
+	}
+
+	// The same draft twice, with the same key: as if it had been sent and its answer lost.
+	ctx2, cancel2 := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel2()
+	if n, err := chromedp.Run(ctx2, chromedp.Evaluate[int](`(async () => {
+		const who = document.getElementById("main").dataset.who;
+		const ds = (await siweiDrafts.list(who)).filter(d => d.kind === "need");
+		if (ds.length !== 1 || !ds[0].fields.some(f => f[0] === "idempotency_key" && f[1])) return -1;
+		const d = Object.assign({}, ds[0]); delete d.id;
+		await siweiDrafts.save(d);
+		return (await siweiDrafts.list(who)).length;
+	})()`, chromedp.EvalAwaitPromise)); err != nil || n != 2 {
+		t.Fatalf("need drafts kept: %d, %v; want 2, one key", n, err)
+	}
+	b.visit("/", b.T("offline.needs_wait", "2"))
+
+	b.offline(false)
+	b.see(b.T("offline.sent", "2"))
+	if n := needsNamed(t, api, what); n != 1 {
+		t.Fatalf("%d needs %q after the signal returned, want 1", n, what)
+	}
+	b.visit("/volunteer/needs", what)
+	if n, err := eval[int](b, fmt.Sprintf(`document.getElementById("needs-raised-list").innerText.split(%q).length - 1`, what)); err != nil || n != 1 {
+		b.fail("the needs page lists %q %d times (%v), want once", what, n, err)
+	}
+	b.shot("offline-need-sent")
+}
+
+// needsNamed counts the caller's needs with this description.
+func needsNamed(t testing.TB, c *client, description string) int {
+	t.Helper()
+	var ns []struct {
+		Description string `json:"description"`
+	}
+	c.must(t, http.StatusOK, "GET", "/api/v1/volunteer/needs", nil, &ns)
+	n := 0
+	for _, x := range ns {
+		if x.Description == description {
+			n++
+		}
+	}
+	return n
+}

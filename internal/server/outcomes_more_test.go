@@ -177,7 +177,7 @@ func TestNeedOutcomesReachWhomTheyConcern(t *testing.T) {
 		file := func(what string) string {
 			t.Helper()
 			var n volunteer.Need
-			if st, body := filer.JSON("POST", "/api/v1/volunteer/needs", volunteer.NeedInput{Category: "repair", Description: what, Urgency: "normal"}, &n); st != 201 {
+			if st, body := filer.JSON("POST", "/api/v1/volunteer/needs", volunteer.NeedInput{Category: "repair", Description: what, Urgency: "normal", ConfirmDuplicate: true}, &n); st != 201 {
 				t.Fatalf("file: %d %s", st, body)
 			}
 			return fmt.Sprintf("/api/v1/volunteer/needs/%d/actions", n.ID)

@@ -435,7 +435,8 @@ func (h *Handlers) recordNeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := NeedInput{VillageID: web.FormID(f.Get("village_id")), Category: f.Get("category"), Description: f.Get("description"),
-		ForName: f.Get("for_name"), ForResidentID: web.FormID(f.Get("for_resident_id")), Urgency: f.Get("urgency")}
+		ForName: f.Get("for_name"), ForResidentID: web.FormID(f.Get("for_resident_id")), Urgency: f.Get("urgency"),
+		IdempotencyKey: f.Get("idempotency_key"), ConfirmDuplicate: f.Get(errs.ConfirmDuplicate) == "1"}
 	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
 	if err != nil {
 		h.renderAdminNeeds(w, r, f, err)

@@ -71,8 +71,8 @@ func (h *Handlers) registerAPI() {
 		Summary: "the six teams of a village (village_id; residents: their own)", Response: []Team{}}, h.apiTeams)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/needs", Access: web.LoggedIn,
 		Summary: "needs: staff their villages' (village_id, status); residents their own and those their teams can take", Response: []Need{}}, h.apiNeeds)
-	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/needs", Statuses: []int{http.StatusCreated}, Access: web.LoggedIn,
-		Summary: "record a need (staff at the door: village_id, for_resident_id or for_name; residents: their own) (201)", Request: NeedInput{}, Response: Need{}}, h.apiCreateNeed)
+	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/needs", Statuses: []int{http.StatusCreated, http.StatusOK}, Access: web.LoggedIn,
+		Summary: "record a need (staff at the door: village_id, for_resident_id or for_name; residents: their own) (201; 200 the first need again for a resent idempotency_key; 409 like one filed in the last 24 hours, unless confirm_duplicate)", Request: NeedInput{}, Response: Need{}}, h.apiCreateNeed)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/volunteer/needs/{id}", Access: web.LoggedIn,
 		Summary: "a need with its steps", Response: Need{}}, h.apiNeed)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/volunteer/needs/{id}/actions", Access: web.LoggedIn,
@@ -242,7 +242,11 @@ func (h *Handlers) apiCreateNeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
-	h.reply(w, r, http.StatusCreated, n, err)
+	status := http.StatusCreated
+	if n.Replayed {
+		status = http.StatusOK
+	}
+	h.reply(w, r, status, n, err)
 }
 
 func (h *Handlers) apiNeed(w http.ResponseWriter, r *http.Request) {

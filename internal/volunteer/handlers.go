@@ -384,7 +384,8 @@ func (h *Handlers) fileNeed(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in := NeedInput{Category: f.Get("category"), Description: f.Get("description"), Urgency: f.Get("urgency")}
+	in := NeedInput{Category: f.Get("category"), Description: f.Get("description"), Urgency: f.Get("urgency"),
+		IdempotencyKey: f.Get("idempotency_key"), ConfirmDuplicate: f.Get(errs.ConfirmDuplicate) == "1"}
 	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
 	if err != nil {
 		h.renderMyNeeds(w, r, f, err)

@@ -3,6 +3,7 @@ package volunteer
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/flow"
@@ -77,7 +79,9 @@ type Need struct {
 	Overdue bool        `json:"overdue"`
 	Events  []NeedEvent `json:"events,omitempty"`
 	// Actions are what the person who asked may do with the need now (NeedFlow).
-	Actions    []string `json:"actions,omitzero"`
+	Actions []string `json:"actions,omitzero"`
+	// Replayed is set on a need answered again for a resent idempotency key.
+	Replayed   bool `json:"replayed,omitempty"`
 	recordedBy int64
 }
 
@@ -113,6 +117,13 @@ type NeedInput struct {
 	ForResidentID int64  `json:"for_resident_id"`
 	ForName       string `json:"for_name"`
 	Urgency       string `json:"urgency"`
+	// IdempotencyKey, when given, makes a need sent again (a double tap, a draft kept without
+	// signal and resent) answer the first. It is the requester's: kept per recording account.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// ConfirmDuplicate files the need although one of the same category for the same person was
+	// filed in the last errs.DuplicateWindow: without it such a need is refused for the person to
+	// decide.
+	ConfirmDuplicate bool `json:"confirm_duplicate,omitempty"`
 }
 
 // NeedAction moves a need on: assign (team_id), take (a volunteer takes it; leaders may name
@@ -126,9 +137,11 @@ type NeedAction struct {
 	Comment     string `json:"comment"`
 }
 
-// CreateNeed records a need.
+// CreateNeed records a need. A need sent again under its key answers the first (Replayed); one
+// like a need for the same person filed moments ago asks first (checkDuplicateNeed).
 func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (Need, error) {
 	in.Category, in.Description, in.ForName, in.Urgency = strings.TrimSpace(in.Category), strings.TrimSpace(in.Description), strings.TrimSpace(in.ForName), strings.TrimSpace(in.Urgency)
+	in.IdempotencyKey = strings.TrimSpace(in.IdempotencyKey)
 	staff := a.IsStaff() && a.ActingFor == nil
 	source := "visit"
 	var v people.Village
@@ -168,6 +181,19 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 			source = "visit"
 		}
 	}
+	if in.Urgency == "" {
+		in.Urgency = "normal"
+	}
+	var key any // NULL when the form sent none
+	if in.IdempotencyKey != "" {
+		if !bank.KeyOK(in.IdempotencyKey) {
+			return Need{}, errs.Field("idempotency_key", "volunteer.key_invalid")
+		}
+		key = in.IdempotencyKey
+		if n, ok, err := s.needWithKey(ctx, a, v, in); err != nil || ok {
+			return n, err
+		}
+	}
 	var f errs.Fields
 	if _, ok := Categories[in.Category]; !ok {
 		f.Add("category", "volunteer.category_invalid")
@@ -182,20 +208,26 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 	} else if utf8.RuneCountInString(in.ForName) > 40 {
 		f.Add("for_name", "field.too_long")
 	}
-	if in.Urgency == "" {
-		in.Urgency = "normal"
-	}
 	if !slices.Contains(Urgencies, in.Urgency) {
 		f.Add("urgency", "volunteer.urgency_invalid")
 	}
 	if err := f.Err(); err != nil {
 		return Need{}, err
 	}
+	if !in.ConfirmDuplicate {
+		if err := s.checkDuplicateNeed(ctx, a, v, in); err != nil {
+			return Need{}, err
+		}
+	}
 	var id int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `INSERT INTO volunteer_needs (town_id, village_id, category, description, for_resident_id, for_name, urgency, status, source, recorded_by, recorded_by_name, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11) RETURNING id`,
-			v.TownID, v.ID, in.Category, in.Description, db.NullID(in.ForResidentID), in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now()).Scan(&id); err != nil {
+		err := tx.QueryRowContext(ctx, `INSERT INTO volunteer_needs (town_id, village_id, category, description, for_resident_id, for_name, urgency, status, source, recorded_by, recorded_by_name, created_at, idem_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12) RETURNING id`,
+			v.TownID, v.ID, in.Category, in.Description, db.NullID(in.ForResidentID), in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now(), key).Scan(&id)
+		if db.IsUnique(err) && key != nil {
+			return errNeedRaced
+		}
+		if err != nil {
 			return fmt.Errorf("volunteer: need: %w", err)
 		}
 		if err := NeedFlow.Open(ctx, tx, id, flow.Step{By: a, At: s.Now()}); err != nil {
@@ -206,6 +238,14 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 		}
 		return nil
 	})
+	if errors.Is(err, errNeedRaced) {
+		// The same need sent twice at once: the other request stored it; answer with it.
+		n, ok, err := s.needWithKey(ctx, a, v, in)
+		if err == nil && !ok {
+			err = errNeedRaced
+		}
+		return n, err
+	}
 	if err != nil {
 		return Need{}, err
 	}

@@ -66,9 +66,11 @@
 
   // send posts one draft as its form would, with the same idempotency key, and answers "sent",
   // "refused" (the server answered it with its form's messages: sending it again will not help)
-  // or "later" (no signal, a server error, or the session has ended).
+  // or "later" (no signal, a server error, or the session has ended). A draft without photos goes
+  // as a plain form (the need form has no file input, and its handler reads no multipart body);
+  // one with photos as multipart, as the claim form sends them.
   function send(d) {
-    var body = new FormData();
+    var body = d.files.length ? new FormData() : new URLSearchParams();
     d.fields.forEach(function (f) { body.append(f[0], f[1]); });
     d.files.forEach(function (f) { body.append(f.name, f.file, f.filename); });
     return fetch(d.action, { method: "POST", body: body, credentials: "same-origin" }).then(function (r) {
