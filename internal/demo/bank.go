@@ -193,25 +193,28 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 	event := 0
 	for day := start; day.Before(now.AddDate(0, 0, -1)); day = day.AddDate(0, 0, 7) {
 		setClock(day)
-		jobs = jobs[:0]
+		// The village clerk's weekly list: one bulk award per rule, as staff enter a meeting's or
+		// a clean-up's roster, so a week's awards share a few transactions.
+		byCode := map[string][]int64{}
+		var order []string
 		for _, r := range all {
 			if rng.IntN(4) != 0 {
 				continue
 			}
 			cs := codes[r.class]
 			code := cs[rng.IntN(len(cs))]
-			event++
-			id, key := r.id, fmt.Sprintf("demo:award:%d", event)
-			jobs = append(jobs, func() error {
-				_, err := bs.Award(ctx, staff, bank.AwardInput{ResidentID: id, RuleCode: code, Reason: "村委会登记", IdempotencyKey: key})
-				if err != nil && !isRefusal(err) {
-					return err
-				}
-				return nil
-			})
+			if byCode[code] == nil {
+				order = append(order, code)
+			}
+			byCode[code] = append(byCode[code], r.id)
 		}
-		if err := run(jobs); err != nil {
-			return fmt.Errorf("demo: awards: %w", err)
+		for _, code := range order {
+			event++
+			_, err := bs.BulkAward(ctx, staff, bank.BulkInput{ResidentIDs: byCode[code], RuleCode: code, Reason: "村委会登记",
+				IdempotencyKey: fmt.Sprintf("demo:award:%d", event)})
+			if err != nil && !isRefusal(err) {
+				return fmt.Errorf("demo: awards: %w", err)
+			}
 		}
 		jobs = jobs[:0]
 		for _, r := range all {
