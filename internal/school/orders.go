@@ -38,14 +38,15 @@ const (
 )
 
 // OrderFlow is a lesson order's flow, declared once: pages draw their buttons from it, the API
-// lists its actions, and Act moves an order by it. The town (Dispatcher) assigns, the expert
-// (Provider) accepts or declines with a reason, the branch (Requester) or the town cancels with a
-// reason, also after the lesson was fixed.
+// lists its actions, and Act moves an order by it. The town (Dispatcher) assigns, and may assign
+// again while the expert has not answered (one who let the deadline pass), the expert (Provider)
+// accepts or declines with a reason, the branch (Requester) or the town cancels with a reason,
+// also after the lesson was fixed.
 var OrderFlow = flow.New(flow.Flow{
 	Name: "school.order", Table: "school_orders", Start: OrderOrdered,
 	States: []flow.State{{Name: OrderOrdered}, {Name: OrderAssigned}, {Name: OrderAccepted, Responded: true}, {Name: OrderCancelled}},
 	Actions: []flow.Action{
-		{Name: "assign", From: []string{OrderOrdered}, To: OrderAssigned, By: flow.Dispatcher},
+		{Name: "assign", From: []string{OrderOrdered, OrderAssigned}, To: OrderAssigned, By: flow.Dispatcher},
 		{Name: "accept", From: []string{OrderAssigned}, To: OrderAccepted, By: flow.Provider},
 		{Name: "decline", From: []string{OrderAssigned}, To: OrderOrdered, By: flow.Provider, Reason: true},
 		{Name: "cancel", From: []string{OrderOrdered, OrderAssigned, OrderAccepted}, To: OrderCancelled, By: flow.Requester | flow.Dispatcher, Reason: true},
@@ -126,10 +127,14 @@ type OrderInput struct {
 	Note      string   `json:"note"`
 }
 
-// OrderAction moves an order on: assign (expert_id, date among the preferred ones, start 09:00),
+// OrderAction moves an order on: assign (expert_id, date among the preferred ones, start 09:00; reassign),
 // accept (link, for an online lesson), decline (reason), cancel (reason).
 type OrderAction struct {
-	Action   string `json:"action"`
+	Action string `json:"action"`
+	// Reassign says the town means to take an assigned order from its expert (改派): an assign
+	// without it on an order assigned since the page was read is refused, so that two staff
+	// assigning at once do not both win.
+	Reassign bool   `json:"reassign,omitempty"`
 	ExpertID int64  `json:"expert_id,omitempty"`
 	Date     string `json:"date,omitempty"`
 	Start    string `json:"start,omitempty"`

@@ -32,6 +32,9 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 	if err := f.Err(); err != nil {
 		return Order{}, err
 	}
+	if in.Action == "assign" && o.Status == OrderAssigned && !in.Reassign && p.Has(flow.Dispatcher) {
+		return Order{}, errs.New(errs.Conflict, OrderFlow.Keys.NotNow) // assigned by someone else meanwhile
+	}
 	fo := flow.Order{ID: o.ID, State: o.Status, Parties: p}
 	act, err := OrderFlow.Check(fo, in.Action, in.Reason, 0)
 	if err != nil {
@@ -42,6 +45,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 		return Order{}, err
 	}
 	now := s.Now()
+	var replaced int64
 	st := flow.Step{Action: act.Name, By: a, Reason: in.Reason, At: now,
 		Audit: &auth.AuditEntry{TownID: o.TownID, VillageID: o.VillageID, Summary: auth.Summarize(nil, map[string]any{"name": o.CourseTitle, "village": o.VillageName})}}
 	switch act.Name {
@@ -50,11 +54,17 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 		if err != nil {
 			return Order{}, err
 		}
+		if o.Status == OrderAssigned {
+			replaced = o.expertAccount // taken back from the expert who has not answered
+		}
 		o.ExpertID, o.ExpertName, o.expertAccount, o.StartsAt, o.EndsAt = e.ID, e.Name, e.AccountID, start, end
 		st.Set, st.Args = `expert_id = $1, starts_at = $2, ends_at = $3, reason = '', updated_at = $4`, []any{e.ID, start.UTC(), end.UTC(), now}
 		st.Due = clock.AddWorkdays(now, AnswerWorkdays, loc)
 		st.Audit.Summary = auth.Summarize(nil, map[string]any{"name": o.CourseTitle, "village": o.VillageName, "expert": e.Name})
 	case "accept":
+		if !o.StartsAt.After(now) {
+			return Order{}, errs.New(errs.Conflict, "school.order.lesson_past")
+		}
 		if o.Mode == "online" {
 			var f errs.Fields
 			if in.Link == "" {
@@ -94,6 +104,12 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 		case "cancel":
 			if _, err := tx.ExecContext(ctx, `UPDATE school_lessons SET status = 'cancelled', cancel_reason = $1 WHERE order_id = $2 AND status = 'scheduled'`, in.Reason, o.ID); err != nil {
 				return fmt.Errorf("school: cancel lesson: %w", err)
+			}
+		}
+		if replaced != 0 && replaced != o.expertAccount {
+			if err := s.tellAccount(ctx, tx, replaced, notify.Outcome{Title: "school.outcome.taken_back_title", Body: "school.outcome.taken_back",
+				Args: []any{o.VillageName, o.CourseTitle}, Link: "/admin/school/orders"}); err != nil {
+				return err
 			}
 		}
 		return s.tellOrder(ctx, tx, a, o, act.Name, in.Reason, loc, st.Due)

@@ -215,7 +215,7 @@ func (h *Handlers) orderAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, a := r.Context(), auth.From(r.Context())
-	in := OrderAction{Action: f.Get("action"), ExpertID: web.FormID(f.Get("expert_id")), Date: f.Get("date"), Start: f.Get("start"),
+	in := OrderAction{Action: f.Get("action"), Reassign: f.Get("reassign") == "1", ExpertID: web.FormID(f.Get("expert_id")), Date: f.Get("date"), Start: f.Get("start"),
 		Link: f.Get("link"), Reason: f.Get("reason")}
 	back := fmt.Sprintf("/school/orders/%d", id)
 	if in.Action == "cancel" {

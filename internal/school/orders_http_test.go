@@ -344,7 +344,23 @@ func TestOrderDeclinedAndReassigned(t *testing.T) {
 			t.Errorf("the declining expert still reads the order: %d", st)
 		}
 
-		act(t, w.admin, o.ID, map[string]any{"action": "assign", "expert_id": w.zhou.ID, "date": "2026-12-10", "start": "14:00"}, 200)
+		// Assigned to 周立群, who does not answer; the town gives it to him again at another hour,
+		// then to 李文博 and back to 周立群, who is told each time it is taken from him.
+		act(t, w.admin, o.ID, map[string]any{"action": "assign", "expert_id": w.zhou.ID, "date": "2026-12-10", "start": "10:00"}, 200)
+		act(t, w.admin, o.ID, map[string]any{"action": "assign", "expert_id": w.wen.ID, "date": "2026-12-10", "start": "09:00"}, 409) // not said to be a reassignment
+		act(t, w.admin, o.ID, map[string]any{"action": "assign", "reassign": true, "expert_id": w.wen.ID, "date": "2026-12-10", "start": "09:00"}, 200)
+		taken := "派单已改派：" + o.VillageName + " 点的党课《" + courseTitle + "》您未按时答复，镇里已改派，不用再答复。"
+		if !told(inbox(t, w.other), taken) {
+			t.Errorf("the expert it was taken from was not told %q: %v", taken, inbox(t, w.other))
+		}
+		st, _ = w.env.Browser(demo.PhoneSchoolAdmin).PostForm(fmt.Sprintf("/school/orders/%d/actions", o.ID), url.Values{"action": {"assign"}, "reassign": {"1"},
+			"expert_id": {fmt.Sprint(w.zhou.ID)}, "date": {"2026-12-10"}, "start": {"14:00"}})
+		if st != 303 {
+			t.Fatalf("reassign through the page: %d", st)
+		}
+		if st, _ := w.expert.JSON("GET", fmt.Sprintf("/api/v1/school/orders/%d", o.ID), nil, nil); st != 404 {
+			t.Errorf("the expert it was taken from still reads it: %d", st)
+		}
 		want = "新的派单：" + o.VillageName + " 点了党课《" + courseTitle + "》，派给您讲授，时间 2026-12-10 14:00–16:00。请在 2026-12-04 10:00 前接单或婉拒。"
 		if !told(inbox(t, w.other), want) {
 			t.Errorf("the expert was not told %q: %v", want, inbox(t, w.other))
@@ -533,6 +549,12 @@ func TestWrongOrderStoresNothing(t *testing.T) {
 		if count(t, w.env, "school_lessons") != 0 {
 			t.Error("a refused acceptance made a lesson")
 		}
+		// Once the lesson's time has passed it can no longer be accepted.
+		w.at(time.Date(2026, 12, 10, 9, 0, 0, 0, w.loc))
+		if _, raw := act(t, w.expert, o.ID, map[string]any{"action": "accept", "link": "https://meeting.example.cn/j/123"}, 409); !strings.Contains(raw, "时间已经过了") {
+			t.Errorf("accepting a lesson whose time has passed: %s", raw)
+		}
+		w.at(time.Date(2026, 12, 10, 8, 59, 0, 0, w.loc))
 		act(t, w.expert, o.ID, map[string]any{"action": "accept", "link": "https://meeting.example.cn/j/123"}, 200)
 	})
 }
