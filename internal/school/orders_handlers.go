@@ -68,6 +68,9 @@ func (h *Handlers) adminOrders(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, h.S.MayManage(a, 0))
 		return
 	}
+	if v.Expert {
+		v.Statuses = OrderStatuses[1:] // an order reaches an expert once it is assigned
+	}
 	var err error
 	if v.Orders, err = h.S.Orders(r.Context(), a, OrderFilter{Status: v.Status}); err != nil {
 		h.App.Error(w, r, err)

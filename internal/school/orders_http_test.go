@@ -239,7 +239,7 @@ func TestLessonOrderFlow(t *testing.T) {
 		}
 		expertPage := env.Browser(demo.PhoneExpert)
 		for _, p := range []string{"/admin/school/orders", "/admin/school/me/lessons"} {
-			if st, body := expertPage.Get(p); st != 200 || !strings.Contains(body, courseTitle) {
+			if st, body := expertPage.Get(p); st != 200 || !strings.Contains(body, courseTitle) || strings.Contains(body, "?status=ordered") {
 				t.Errorf("%s: %d", p, st)
 			}
 		}
