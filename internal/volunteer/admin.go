@@ -423,8 +423,20 @@ func (h *Handlers) renderAdminNeeds(w http.ResponseWriter, r *http.Request, f ur
 			return
 		}
 	}
+	// The form's 查找 button sends the form back here as a GET, so what was typed stays.
+	if q := r.URL.Query(); f == nil && q.Has("for_q") {
+		f = q
+	}
 	if f == nil {
 		f = url.Values{"urgency": {"normal"}}
+	}
+	if v.Q = strings.TrimSpace(f.Get("for_q")); v.Q != "" && v.Village != 0 {
+		page, err := h.S.People.Search(ctx, a, people.Filter{VillageID: v.Village, Q: v.Q, Page: 1})
+		if err != nil {
+			h.App.Error(w, r, err)
+			return
+		}
+		v.Found = page.Items
 	}
 	h.App.RenderForm(w, r, "admin_volunteer_needs.html", "volunteer.admin_needs.title", v, f, ferr)
 }

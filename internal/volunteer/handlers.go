@@ -359,6 +359,10 @@ type needsView struct {
 	Villages   []people.Village
 	Village    int64
 	Status     string
+	// The staff form's search for the person a need is for (by name, phone or 户号): people are
+	// picked, never typed by id.
+	Q     string
+	Found []people.Resident
 }
 
 func (h *Handlers) myNeeds(w http.ResponseWriter, r *http.Request) { h.renderMyNeeds(w, r, nil, nil) }
