@@ -244,6 +244,14 @@ func TestStaffJourney(t *testing.T) {
 	b.click(`form[action^="/admin/bank/items/"] button`)
 	b.see(b.T("flash.item_saved", "上门理发", b.T("bank.item_on_sale")))
 	b.row("上门理发", b.T("bank.places_per.month", 20))
+
+	// Awards pick people by name, the rules are a table, the audit log reads as sentences.
+	b.visit("/admin/bank/award?q="+url.QueryEscape(m.Name), b.T("bank.pick_people"), m.Name)
+	b.shot("staff-award")
+	b.visit("/admin/bank/rules", b.T("bank.admin_rules.title"))
+	b.shot("staff-rules")
+	b.visit("/admin/audit", b.T("audit.title"), "上门理发")
+	b.shot("staff-audit")
 }
 
 // itemHref is the edit link of the shop item named name on the staff shop page.
