@@ -179,6 +179,10 @@ func (h *Handlers) renderAward(w http.ResponseWriter, r *http.Request, st awardS
 		return
 	}
 	p := h.App.NewPage(r, "bank.award.title", v)
+	if err := h.awardDone(r, p, v); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
 	status := http.StatusOK
 	if st.err != nil {
 		if status, err = h.App.FormErrors(p, st.err); err != nil {
@@ -208,11 +212,40 @@ func (h *Handlers) award(w http.ResponseWriter, r *http.Request) {
 		h.renderAward(w, r, awardState{single: f, refused: "single", err: err})
 		return
 	}
-	flash := "flash.awarded"
+	flash, id := "flash.awarded", res.TransactionID
 	if res.Pending != nil {
-		flash = "flash.award_pending"
+		flash, id = "flash.award_pending", res.Pending.ID
 	}
-	web.Redirect(w, r, fmt.Sprintf("/admin/bank/award?resident_id=%d&flash=%s", in.ResidentID, flash))
+	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/bank/award?resident_id=%d", in.ResidentID), flash, id))
+}
+
+// awardDone says on the award page what the award of the redirect's flash came to, for the
+// resident the page shows: the points posted, by the resident's line of that transaction, with the
+// balance now; or the award put on notice, by its claim. Both are looked up for those who may see
+// them, so another village's award is named to nobody.
+func (h *Handlers) awardDone(r *http.Request, p *web.Page, v *awardView) error {
+	if v.R == nil || p.FlashID() == 0 {
+		return nil
+	}
+	ctx, a := r.Context(), auth.From(r.Context())
+	lines, err := h.S.Statement(ctx, a, v.R.ID, StatementFilter{Transaction: p.FlashID(), Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(lines) == 1 && lines[0].Kind == "award" {
+		p.Flashed("flash.awarded", v.R.Name, lines[0].Amount, lines[0].RuleName, v.Balance.Balance)
+	}
+	c, err := h.S.ClaimByID(ctx, a, p.FlashID())
+	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Forbidden) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if c.ResidentID == v.R.ID && c.Status == ClaimNotice {
+		p.Flashed("flash.award_pending", c.ResidentName, c.Points, c.RuleName)
+	}
+	return nil
 }
 
 // maxBulkUpload bounds a bulk award's workbook.

@@ -136,14 +136,15 @@ const maxClaimField = 64 << 10
 
 func (h *Handlers) claim(w http.ResponseWriter, r *http.Request) {
 	form, in, err := readClaimForm(w, r)
+	var c Claim
 	if err == nil {
-		_, err = h.S.Claim(r.Context(), auth.From(r.Context()), in)
+		c, err = h.S.Claim(r.Context(), auth.From(r.Context()), in)
 	}
 	if err != nil {
 		h.renderClaimForm(w, r, form, err)
 		return
 	}
-	web.Redirect(w, r, "/bank/claims?flash=flash.claimed")
+	web.Redirect(w, r, web.FlashURL("/bank/claims", "flash.claimed", c.ID))
 }
 
 // readClaimForm reads a claim form part by part, so that each photo is read once into memory and
@@ -214,7 +215,14 @@ func (h *Handlers) myClaims(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "claims.html", "bank.claims.title", map[string]any{"R": res, "Claims": list}, nil, nil)
+	p := h.App.NewPage(r, "bank.claims.title", map[string]any{"R": res, "Claims": list})
+	// The claim the flash speaks of is among the resident's own, as it now stands.
+	for _, c := range list {
+		if c.ID == p.FlashID() {
+			p.Flashed("flash.claimed", c.RuleName, c.Points, p.T("bank.claim_status."+c.Status))
+		}
+	}
+	h.App.RenderPage(w, r, "claims.html", p, nil)
 }
 
 func (h *Handlers) claimPhoto(w http.ResponseWriter, r *http.Request) {
@@ -273,7 +281,15 @@ func (h *Handlers) renderNotices(w http.ResponseWriter, r *http.Request, form ur
 		it.Objected = slices.ContainsFunc(c.Objections, func(o Objection) bool { return o.ResidentID == res.ID })
 		v.Items = append(v.Items, it)
 	}
-	h.App.RenderForm(w, r, "notices.html", "bank.nav.notices", v, form, ferr)
+	p := h.App.NewPage(r, "bank.nav.notices", v)
+	p.Form = form
+	// The claim objected to is on the board, as the board names it, with the viewer's objection.
+	for _, it := range v.Items {
+		if it.ID == p.FlashID() && it.Objected {
+			p.Flashed("flash.objected", it.ResidentName, it.RuleName, it.Points)
+		}
+	}
+	h.App.RenderPage(w, r, "notices.html", p, ferr)
 }
 
 func (h *Handlers) object(w http.ResponseWriter, r *http.Request) {
@@ -286,7 +302,7 @@ func (h *Handlers) object(w http.ResponseWriter, r *http.Request) {
 		h.renderNotices(w, r, f, err)
 		return
 	}
-	web.Redirect(w, r, "/bank/notices?flash=flash.objected")
+	web.Redirect(w, r, web.FlashURL("/bank/notices", "flash.objected", id))
 }
 
 // ---- the staff queue
@@ -342,12 +358,50 @@ func (h *Handlers) renderAdminClaims(w http.ResponseWriter, r *http.Request, for
 		return
 	}
 	v.More = len(v.Claims) == ClaimPageSize
-	h.App.RenderForm(w, r, "admin_claims.html", "bank.admin_claims.title", v, form, ferr)
+	p := h.App.NewPage(r, "bank.admin_claims.title", v)
+	p.Form = form
+	if err := h.claimDone(r, p, v); err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderPage(w, r, "admin_claims.html", p, ferr)
 }
 
-// backToQueue is the queue a form came from, with a flash.
-func backToQueue(f url.Values, flash string) string {
-	return back("/admin/bank/claims", f, flash, "status", "village_id", "page")
+// claimDone says on the queue what the review or the objection decided of the redirect's flash
+// did to its claim, as the claim now stands (it has often left the tab shown): looked up for
+// those who may see it (Service.ClaimByID) and named only in a village the viewer reviews, so
+// another village's claim is named to nobody.
+func (h *Handlers) claimDone(r *http.Request, p *web.Page, v claimsAdminView) error {
+	if p.FlashID() == 0 {
+		return nil
+	}
+	c, err := h.S.ClaimByID(r.Context(), auth.From(r.Context()), p.FlashID())
+	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Forbidden) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, ok := v.Village[c.VillageID]; !ok {
+		return nil
+	}
+	status := p.T("bank.claim_status." + c.Status)
+	switch c.Status {
+	case ClaimRejected:
+		p.Flashed("flash.claim_rejected", c.ResidentName, c.RuleName, c.Points, status)
+		p.Flashed("flash.objection_upheld", c.ResidentName, c.RuleName, c.Points, status)
+	case ClaimNotice:
+		p.Flashed("flash.claim_on_notice", c.ResidentName, c.RuleName, c.Points, status)
+		p.Flashed("flash.objection_dismissed", c.ResidentName, c.RuleName, c.Points, status)
+	case ClaimPosted:
+		p.Flashed("flash.claim_posted", c.ResidentName, c.RuleName, c.Points, status)
+	}
+	return nil
+}
+
+// backToQueue is the queue a form came from, with the flash of what was done to a claim.
+func backToQueue(f url.Values, flash string, claimID int64) string {
+	return web.FlashURL(back("/admin/bank/claims", f, flash, "status", "village_id", "page"), flash, claimID)
 }
 
 func (h *Handlers) review(w http.ResponseWriter, r *http.Request) {
@@ -368,7 +422,7 @@ func (h *Handlers) review(w http.ResponseWriter, r *http.Request) {
 	case ClaimPosted:
 		flash = "flash.claim_posted"
 	}
-	web.Redirect(w, r, backToQueue(f, flash))
+	web.Redirect(w, r, backToQueue(f, flash, c.ID))
 }
 
 func (h *Handlers) decideObjection(w http.ResponseWriter, r *http.Request) {
@@ -377,7 +431,8 @@ func (h *Handlers) decideObjection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uphold := f.Get("uphold") == "1"
-	if err := h.S.DecideObjection(r.Context(), auth.From(r.Context()), id, uphold, f.Get("decision")); err != nil {
+	c, err := h.S.DecideObjection(r.Context(), auth.From(r.Context()), id, uphold, f.Get("decision"))
+	if err != nil {
 		f.Set("objection_id", strconv.FormatInt(id, 10))
 		h.renderAdminClaims(w, r, f, err)
 		return
@@ -386,7 +441,7 @@ func (h *Handlers) decideObjection(w http.ResponseWriter, r *http.Request) {
 	if uphold {
 		flash = "flash.objection_upheld"
 	}
-	web.Redirect(w, r, backToQueue(f, flash))
+	web.Redirect(w, r, backToQueue(f, flash, c.ID))
 }
 
 // ---- API

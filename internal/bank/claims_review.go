@@ -216,24 +216,24 @@ func (s *Service) Object(ctx context.Context, a *auth.Actor, claimID int64, reas
 }
 
 // DecideObjection upholds an objection, which rejects the claim with the decision as its reason,
-// or dismisses it, which lets the notice run on. Dismissing is approving: refused to whoever
-// recorded the claim or is its claimant.
-func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionID int64, uphold bool, decision string) error {
+// or dismisses it, which lets the notice run on, and returns the claim as it now stands.
+// Dismissing is approving: refused to whoever recorded the claim or is its claimant.
+func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionID int64, uphold bool, decision string) (Claim, error) {
 	var claimID, objector int64
 	var status string
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT claim_id, resident_id, status FROM bank_objections WHERE id = $1`, objectionID).Scan(&claimID, &objector, &status)
 	if db.IsNoRows(err) {
-		return errs.New(errs.NotFound, "error.not_found")
+		return Claim{}, errs.New(errs.NotFound, "error.not_found")
 	}
 	if err != nil {
-		return fmt.Errorf("bank: decide objection: %w", err)
+		return Claim{}, fmt.Errorf("bank: decide objection: %w", err)
 	}
 	c, err := s.claimByID(ctx, s.DB.Read(), claimID)
 	if err != nil {
-		return err
+		return Claim{}, err
 	}
 	if err := auth.Can(a, PermReview, auth.Scope{TownID: c.townID, VillageID: c.VillageID}); err != nil {
-		return auth.Hide(err)
+		return Claim{}, auth.Hide(err)
 	}
 	decision = strings.TrimSpace(decision)
 	var f errs.Fields
@@ -243,20 +243,21 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 		f.Add("decision", "field.too_long")
 	}
 	if err := f.Err(); err != nil {
-		return err
+		return Claim{}, err
 	}
 	if status != "open" {
-		return errs.New(errs.Conflict, "bank.objection_decided")
+		return Claim{}, errs.New(errs.Conflict, "bank.objection_decided")
 	}
 	if !uphold && c.ownedBy(a) {
-		return errs.New(errs.Forbidden, "bank.self_approval")
+		return Claim{}, errs.New(errs.Forbidden, "bank.self_approval")
 	}
 	outcome := "dismissed"
 	if uphold {
 		outcome = "upheld"
 	}
 	now := s.Now()
-	return s.DB.Tx(ctx, func(tx *sql.Tx) error {
+	var decided Claim
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		var st string
 		if err := tx.QueryRowContext(ctx, `SELECT status FROM bank_claims WHERE id = $1`+s.DB.ForUpdate(), c.ID).Scan(&st); err != nil {
 			return fmt.Errorf("bank: decide objection: %w", err)
@@ -288,9 +289,17 @@ func (s *Service) DecideObjection(ctx context.Context, a *auth.Actor, objectionI
 		if err := s.Notify.Tell(ctx, tx, objector, raiser); err != nil {
 			return err
 		}
-		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.objection.decide", Entity: "objection", EntityID: objectionID, TownID: c.townID, VillageID: c.VillageID,
-			Summary: auth.Summarize(map[string]any{"status": "open", "claim_status": st}, map[string]any{"status": outcome, "decision": decision, "claim_id": c.ID})})
+		if err := auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "bank.objection.decide", Entity: "objection", EntityID: objectionID, TownID: c.townID, VillageID: c.VillageID,
+			Summary: auth.Summarize(map[string]any{"status": "open", "claim_status": st}, map[string]any{"status": outcome, "decision": decision, "claim_id": c.ID})}); err != nil {
+			return err
+		}
+		decided, err = s.claimByID(ctx, tx, c.ID)
+		return err
 	})
+	if err != nil {
+		return Claim{}, err
+	}
+	return decided, nil
 }
 
 // PostDueClaims posts every claim whose notice has ended with no open and no upheld objection,

@@ -455,14 +455,16 @@ func TestObjections(t *testing.T) {
 		if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action = 'bank.claim.object' AND entity_id = $1 AND for_resident_id = $2`, o2.ID, e.minor.ID); n != 1 {
 			t.Errorf("office-mode objection audit rows = %d", n)
 		}
-		err = e.bs.DecideObjection(e.ctx, e.dpAdmin, o2.ID, true, "属实")
+		_, err = e.bs.DecideObjection(e.ctx, e.dpAdmin, o2.ID, true, "属实")
 		wantClaimRefusal(t, "another village's admin decides", err, "not_found error.not_found")
-		err = e.bs.DecideObjection(e.ctx, e.qtAdmin, o2.ID, true, "")
+		_, err = e.bs.DecideObjection(e.ctx, e.qtAdmin, o2.ID, true, "")
 		wantClaimRefusal(t, "decision without words", err, "invalid error.invalid decision:field.required")
-		if err := e.bs.DecideObjection(e.ctx, e.qtAdmin, o2.ID, true, "经核实照片不是本人"); err != nil {
+		if c, err := e.bs.DecideObjection(e.ctx, e.qtAdmin, o2.ID, true, "经核实照片不是本人"); err != nil {
 			t.Fatal(err)
+		} else if c.ID != upheld.ID || c.Status != bank.ClaimRejected {
+			t.Errorf("an upheld objection returns the claim %d as %q, want %d rejected", c.ID, c.Status, upheld.ID)
 		}
-		err = e.bs.DecideObjection(e.ctx, e.qtAdmin, o2.ID, false, "改主意")
+		_, err = e.bs.DecideObjection(e.ctx, e.qtAdmin, o2.ID, false, "改主意")
 		wantClaimRefusal(t, "decide twice", err, "conflict bank.objection_decided")
 		if c := e.get(upheld.ID); c.Status != bank.ClaimRejected || c.ReviewReason != "经核实照片不是本人" || len(c.Objections) != 1 || c.Objections[0].Status != "upheld" {
 			t.Errorf("claim after an upheld objection = %+v", c)
@@ -478,8 +480,10 @@ func TestObjections(t *testing.T) {
 		if c := e.get(held.ID); c.Status != bank.ClaimNotice {
 			t.Errorf("held = %+v", c)
 		}
-		if err := e.bs.DecideObjection(e.ctx, e.qtAdmin, o1.ID, false, "有人证明他在"); err != nil {
+		if c, err := e.bs.DecideObjection(e.ctx, e.qtAdmin, o1.ID, false, "有人证明他在"); err != nil {
 			t.Fatal(err)
+		} else if c.ID != held.ID || c.Status != bank.ClaimNotice {
+			t.Errorf("a dismissed objection returns the claim %d as %q, want %d on notice", c.ID, c.Status, held.ID)
 		}
 		e.postDue(1)
 		if e.balance(me) != 20 {

@@ -69,11 +69,13 @@ type Line struct {
 }
 
 // StatementFilter picks a period (from ≤ at < to, either may be zero) and a page: lines before
-// the entry number Before (0 for the newest), newest first.
+// the entry number Before (0 for the newest), newest first. Transaction, when not 0, keeps only
+// the resident's line of that transaction (the award page naming the award just made).
 type StatementFilter struct {
-	From, To time.Time
-	Before   int64
-	Limit    int
+	From, To    time.Time
+	Before      int64
+	Transaction int64
+	Limit       int
 }
 
 // Statement lists a resident's entries, newest first, a page at a time by entry number.
@@ -100,6 +102,9 @@ func (s *Service) Statement(ctx context.Context, a *auth.Actor, residentID int64
 	}
 	if f.Before > 0 {
 		add("e.seq < $%d", f.Before)
+	}
+	if f.Transaction > 0 {
+		add("e.transaction_id = $%d", f.Transaction)
 	}
 	if !f.From.IsZero() {
 		add("e.created_at >= $%d", f.From.UTC())

@@ -65,7 +65,7 @@ func TestResidentJourney(t *testing.T) {
 	b.upload(`input[name=photos]`, photoFile(t))
 	b.shot("resident-claim-form")
 	b.click(`form[action="/bank/claims"] button.primary`)
-	b.see(b.T("flash.claimed"))
+	b.see(b.T("flash.claimed", "孝老爱亲", filial, b.T("bank.claim_status.pending")))
 	b.row(what, b.T("bank.claim_status.pending"))
 	b.shot("resident-claims")
 
@@ -163,7 +163,7 @@ func TestStaffJourney(t *testing.T) {
 	b.shot("staff-claims")
 	claim := myClaim(t, res, what)
 	b.click(fmt.Sprintf(`form[action="/admin/bank/claims/%d/review"]:has(input[name=approve][value="1"]) button`, claim.ID))
-	b.see(b.T("flash.claim_on_notice"))
+	b.see(b.T("flash.claim_on_notice", m.Name, "邻里互助", rulePoints(t, res, "help"), b.T("bank.claim_status.notice")))
 	if c := myClaim(t, res, what); c.Status != "notice" {
 		t.Errorf("approved claim: status %q, want notice", c.Status)
 	}
