@@ -155,7 +155,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	var residents, seed, fresh = new(int), new(int64), new(bool)
 	var initAdmin, townName, townCode = new(string), new(string), new(string)
 	if isDemo {
-		residents = fs.Int("residents", demo.DefaultResidents, fmt.Sprintf("number of residents of the demo town (%d to %d); 20000 takes a few minutes", demo.MinResidents, demo.MaxResidents))
+		residents = fs.Int("residents", demo.DefaultResidents, fmt.Sprintf("number of residents of the demo town (%d to %d); 20000 takes about half a minute", demo.MinResidents, demo.MaxResidents))
 		seed = fs.Int64("seed", demo.DefaultSeed, "random seed: another number gives another deterministic town")
 		fresh = fs.Bool("fresh", false, "delete the data folder (--data) first and build the demo town anew; refused unless the folder holds only a siwei database")
 	} else {
