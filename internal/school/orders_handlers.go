@@ -302,4 +302,3 @@ func (h *Handlers) apiLesson(w http.ResponseWriter, r *http.Request) {
 	l, err := h.S.Lesson(r.Context(), auth.From(r.Context()), id)
 	h.reply(w, r, http.StatusOK, l, err)
 }
-

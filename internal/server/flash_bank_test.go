@@ -116,7 +116,9 @@ func TestTheBanksClaimsAndAwardsSayWhatTheyChangedByName(t *testing.T) {
 			}, values(approve(queue)), fixed("已通过 " + name + " 的申报：志愿服务（每次） +3 分 · 状态：已入账")},
 			{"Awarded", admin, fixed("/admin/bank/award"), values(url.Values{"resident_id": {fmt.Sprint(residentID)}, "rule_code": {"volunteer"},
 				"reason": {"村口义务扫雪（第二天）"}, "idempotency_key": {"flash-award-1"}, "confirm_duplicate": {"1"}}),
-				func() string { return fmt.Sprintf("已为 %s 入账 3 分（志愿服务（每次）），余额 %d", name, balance()) }},
+				func() string {
+					return fmt.Sprintf("已为 %s 入账 3 分（志愿服务（每次）），余额 %d", name, balance())
+				}},
 			{"AwardPending", admin, fixed("/admin/bank/award"), values(url.Values{"resident_id": {fmt.Sprint(residentID)}, "rule_code": {"help"},
 				"reason": {"帮五保户挑水"}, "idempotency_key": {"flash-award-2"}, "confirm_duplicate": {"1"}}),
 				fixed("已为 " + name + " 记下 5 分（邻里互助），公示期满后入账")},
