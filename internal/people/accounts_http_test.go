@@ -44,7 +44,7 @@ func TestAccountFormOffersWhatOneMayGrant(t *testing.T) {
 			chosen      string
 		}{
 			{"VillageAdmin", demo.PhoneVillageAdmin, []string{"resident"}, "resident"},
-			{"TownAdmin", demo.PhoneTownAdmin, []string{"town_admin", "village_admin", "reviewer", "shopkeeper", "team_leader", "expert",
+			{"TownAdmin", demo.PhoneTownAdmin, []string{"town_admin", "school_admin", "village_admin", "reviewer", "shopkeeper", "team_leader", "expert",
 				"unit_contact", "dept_responder", "judge", "resident"}, "village_admin"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
