@@ -226,9 +226,8 @@ func (h *Handlers) myClaims(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) claimPhoto(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	n, err := strconv.Atoi(r.PathValue("n"))

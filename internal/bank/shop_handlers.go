@@ -161,9 +161,8 @@ func (h *Handlers) orderDone(r *http.Request, p *web.Page) error {
 }
 
 func (h *Handlers) cancelOrder(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	if _, err := h.S.CancelRedemption(r.Context(), auth.From(r.Context()), id); err != nil {
@@ -277,9 +276,8 @@ func (h *Handlers) itemPage(w http.ResponseWriter, r *http.Request) {
 // renderItem shows the item's edit form: with the item's values, or with what was sent and why
 // it was refused.
 func (h *Handlers) renderItem(w http.ResponseWriter, r *http.Request, form url.Values, ferr error) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	it, err := h.S.Item(r.Context(), auth.From(r.Context()), townOf(r), id)

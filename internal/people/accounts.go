@@ -151,9 +151,8 @@ func (h *Handlers) createAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := h.App.Form(w, r); !ok {
@@ -168,9 +167,8 @@ func (h *Handlers) grant(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	account, err := h.Auth.Revoke(r.Context(), auth.From(r.Context()), id)
@@ -182,9 +180,8 @@ func (h *Handlers) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) reset(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	act, err := h.Auth.ResetPassword(r.Context(), auth.From(r.Context()), id)
@@ -197,9 +194,8 @@ func (h *Handlers) reset(w http.ResponseWriter, r *http.Request) {
 
 // residentAccount opens an app login for a resident with their phone and a one-time password.
 func (h *Handlers) residentAccount(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	a := auth.From(r.Context())
@@ -234,9 +230,8 @@ func (h *Handlers) slip(w http.ResponseWriter, r *http.Request, act auth.Activat
 }
 
 func (h *Handlers) startOffice(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	if err := h.Auth.StartOffice(r.Context(), auth.From(r.Context()), id); err != nil {

@@ -213,9 +213,8 @@ func (h *Handlers) apiResident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) apiPatchResident(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	var p ResidentPatch

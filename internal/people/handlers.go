@@ -167,9 +167,8 @@ func (h *Handlers) createVillage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) village(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	a := auth.From(r.Context())
@@ -195,9 +194,8 @@ func (h *Handlers) household(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) renderHousehold(w http.ResponseWriter, r *http.Request, status int, ferr error) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	hh, members, err := h.S.Household(r.Context(), auth.From(r.Context()), id)
@@ -234,9 +232,8 @@ func (h *Handlers) renderHousehold(w http.ResponseWriter, r *http.Request, statu
 }
 
 func (h *Handlers) updateHousehold(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := h.App.Form(w, r); !ok {
@@ -316,9 +313,8 @@ func (h *Handlers) resident(w http.ResponseWriter, r *http.Request) {
 
 // renderResident shows a resident's detail page, with a refused form's errors if ferr is set.
 func (h *Handlers) renderResident(w http.ResponseWriter, r *http.Request, status int, ferr error) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	a := auth.From(r.Context())
@@ -388,9 +384,8 @@ func formOf(r Resident, today time.Time) url.Values {
 }
 
 func (h *Handlers) updateResident(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := h.App.Form(w, r); !ok {
@@ -404,9 +399,8 @@ func (h *Handlers) updateResident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	if _, ok := h.App.Form(w, r); !ok {
@@ -421,9 +415,8 @@ func (h *Handlers) moveResident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) statusResident(w http.ResponseWriter, r *http.Request) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
+	id, ok := h.App.PathID(w, r)
+	if !ok {
 		return
 	}
 	f, ok := h.App.Form(w, r)

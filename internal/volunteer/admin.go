@@ -88,7 +88,7 @@ func (h *Handlers) renderTeams(w http.ResponseWriter, r *http.Request, f url.Val
 }
 
 func (h *Handlers) setLeader(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -207,7 +207,7 @@ type rosterView struct {
 }
 
 func (h *Handlers) adminPost(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -249,7 +249,7 @@ func (h *Handlers) renderRoster(w http.ResponseWriter, r *http.Request, id int64
 }
 
 func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -266,7 +266,7 @@ func (h *Handlers) addShifts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) closePost(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -300,7 +300,7 @@ type shiftView struct {
 }
 
 func (h *Handlers) adminShift(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -330,7 +330,7 @@ func (h *Handlers) renderShift(w http.ResponseWriter, r *http.Request, id int64,
 }
 
 func (h *Handlers) shiftQR(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -353,7 +353,7 @@ func (h *Handlers) shiftQR(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -373,7 +373,7 @@ func (h *Handlers) checkin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -386,7 +386,7 @@ func (h *Handlers) complete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) message(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -484,7 +484,7 @@ func (h *Handlers) adminVolunteers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) adminRecord(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}

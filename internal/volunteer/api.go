@@ -81,79 +81,60 @@ func (h *Handlers) registerAPI() {
 		Summary: "volunteers, hours, shifts served, needs opened and closed, median days to close, by village and team kind (town_id)", Response: []Figure{}}, h.apiFigures)
 }
 
-// reply answers a service's result as JSON with status, or its error.
-func (h *Handlers) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	web.JSON(w, status, v)
-}
-
-// decode reads the request's JSON body into v; when it does not decode, the answer is sent and
-// decode is false.
-func (h *Handlers) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := web.Decode(r, v); err != nil {
-		h.App.Error(w, r, err)
-		return false
-	}
-	return true
-}
-
 func (h *Handlers) apiPosts(w http.ResponseWriter, r *http.Request) {
 	f := PostFilter{VillageID: web.QueryInt(r, "village_id"), Status: r.URL.Query().Get("status"), Kind: r.URL.Query().Get("kind")}
 	list, err := h.S.Posts(r.Context(), auth.From(r.Context()), f)
-	h.reply(w, r, http.StatusOK, list, err)
+	h.App.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiCreatePost(w http.ResponseWriter, r *http.Request) {
 	var in PostInput
-	if !h.decode(w, r, &in) {
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	p, err := h.S.CreatePost(r.Context(), auth.From(r.Context()), in)
-	h.reply(w, r, http.StatusCreated, p, err)
+	h.App.Reply(w, r, http.StatusCreated, p, err)
 }
 
 func (h *Handlers) apiPost(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	d, err := h.S.PostDetail(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, d, err)
+	h.App.Reply(w, r, http.StatusOK, d, err)
 }
 
 func (h *Handlers) apiAddShifts(w http.ResponseWriter, r *http.Request) {
 	var in ShiftsInput
-	id, ok := h.id(w, r)
-	if !ok || !h.decode(w, r, &in) {
+	id, ok := h.App.PathID(w, r)
+	if !ok || !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	n, err := h.S.AddShifts(r.Context(), auth.From(r.Context()), id, in.Shifts, in.Repeat)
-	h.reply(w, r, http.StatusCreated, Created{n}, err)
+	h.App.Reply(w, r, http.StatusCreated, Created{n}, err)
 }
 
 func (h *Handlers) apiClosePost(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	p, err := h.S.ClosePost(r.Context(), auth.From(r.Context()), id, "")
-	h.reply(w, r, http.StatusOK, p, err)
+	h.App.Reply(w, r, http.StatusOK, p, err)
 }
 
 func (h *Handlers) apiShift(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	sh, _, err := h.S.Shift(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, sh, err)
+	h.App.Reply(w, r, http.StatusOK, sh, err)
 }
 
 func (h *Handlers) apiSignUp(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -162,11 +143,11 @@ func (h *Handlers) apiSignUp(w http.ResponseWriter, r *http.Request) {
 	if su.Replayed {
 		status = http.StatusOK
 	}
-	h.reply(w, r, status, su, err)
+	h.App.Reply(w, r, status, su, err)
 }
 
 func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -179,66 +160,66 @@ func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) apiCheckin(w http.ResponseWriter, r *http.Request) {
 	var in CheckinInput
-	id, ok := h.id(w, r)
-	if !ok || !h.decode(w, r, &in) {
+	id, ok := h.App.PathID(w, r)
+	if !ok || !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	su, err := h.S.Checkin(r.Context(), auth.From(r.Context()), id, in)
-	h.reply(w, r, http.StatusOK, su, err)
+	h.App.Reply(w, r, http.StatusOK, su, err)
 }
 
 func (h *Handlers) apiComplete(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	res, err := h.S.Complete(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, res, err)
+	h.App.Reply(w, r, http.StatusOK, res, err)
 }
 
 func (h *Handlers) apiMessage(w http.ResponseWriter, r *http.Request) {
 	var in MessageInput
-	id, ok := h.id(w, r)
-	if !ok || !h.decode(w, r, &in) {
+	id, ok := h.App.PathID(w, r)
+	if !ok || !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	n, err := h.S.Message(r.Context(), auth.From(r.Context()), id, in.Title, in.Body)
-	h.reply(w, r, http.StatusCreated, Sent{n}, err)
+	h.App.Reply(w, r, http.StatusCreated, Sent{n}, err)
 }
 
 func (h *Handlers) apiMe(w http.ResponseWriter, r *http.Request) {
 	v, err := h.S.Me(r.Context(), auth.From(r.Context()))
-	h.reply(w, r, http.StatusOK, v, err)
+	h.App.Reply(w, r, http.StatusOK, v, err)
 }
 
 func (h *Handlers) apiRegister(w http.ResponseWriter, r *http.Request) {
 	var in RegisterInput
-	if !h.decode(w, r, &in) {
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	v, err := h.S.Register(r.Context(), auth.From(r.Context()), in)
-	h.reply(w, r, http.StatusOK, v, err)
+	h.App.Reply(w, r, http.StatusOK, v, err)
 }
 
 func (h *Handlers) apiRecord(w http.ResponseWriter, r *http.Request) {
 	rec, err := h.S.MyRecord(r.Context(), auth.From(r.Context()))
-	h.reply(w, r, http.StatusOK, rec, err)
+	h.App.Reply(w, r, http.StatusOK, rec, err)
 }
 
 func (h *Handlers) apiTeams(w http.ResponseWriter, r *http.Request) {
 	teams, err := h.S.TeamsOf(r.Context(), auth.From(r.Context()), web.QueryInt(r, "village_id"))
-	h.reply(w, r, http.StatusOK, teams, err)
+	h.App.Reply(w, r, http.StatusOK, teams, err)
 }
 
 func (h *Handlers) apiNeeds(w http.ResponseWriter, r *http.Request) {
 	f := NeedFilter{VillageID: web.QueryInt(r, "village_id"), Status: r.URL.Query().Get("status")}
 	list, err := h.S.Needs(r.Context(), auth.From(r.Context()), f)
-	h.reply(w, r, http.StatusOK, list, err)
+	h.App.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiCreateNeed(w http.ResponseWriter, r *http.Request) {
 	var in NeedInput
-	if !h.decode(w, r, &in) {
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
@@ -246,31 +227,31 @@ func (h *Handlers) apiCreateNeed(w http.ResponseWriter, r *http.Request) {
 	if n.Replayed {
 		status = http.StatusOK
 	}
-	h.reply(w, r, status, n, err)
+	h.App.Reply(w, r, status, n, err)
 }
 
 func (h *Handlers) apiNeed(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	n, err := h.S.Need(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, n, err)
+	h.App.Reply(w, r, http.StatusOK, n, err)
 }
 
 func (h *Handlers) apiAct(w http.ResponseWriter, r *http.Request) {
 	var in NeedAction
-	id, ok := h.id(w, r)
-	if !ok || !h.decode(w, r, &in) {
+	id, ok := h.App.PathID(w, r)
+	if !ok || !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	n, err := h.S.Act(r.Context(), auth.From(r.Context()), id, in)
-	h.reply(w, r, http.StatusOK, n, err)
+	h.App.Reply(w, r, http.StatusOK, n, err)
 }
 
 func (h *Handlers) apiFigures(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	town := cmp.Or(web.QueryInt(r, "town_id"), a.TownID)
 	fs, err := h.S.Figures(r.Context(), a, town)
-	h.reply(w, r, http.StatusOK, fs, err)
+	h.App.Reply(w, r, http.StatusOK, fs, err)
 }

@@ -51,16 +51,6 @@ func (h *Handlers) Register() {
 	h.registerAPI()
 }
 
-// id is the id in the request's path; when there is none, the answer is sent and ok is false.
-func (h *Handlers) id(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
-		return 0, false
-	}
-	return id, true
-}
-
 // hubView is the resident's home of the pillar.
 type hubView struct {
 	Me    *Volunteer
@@ -154,7 +144,7 @@ type postView struct {
 }
 
 func (h *Handlers) postPage(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -199,7 +189,7 @@ func (h *Handlers) renderPost(w http.ResponseWriter, r *http.Request, id int64, 
 }
 
 func (h *Handlers) signUp(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -216,7 +206,7 @@ func (h *Handlers) signUp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -337,7 +327,7 @@ func (h *Handlers) issue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) certificate(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -410,7 +400,7 @@ type needView struct {
 }
 
 func (h *Handlers) needPage(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -476,7 +466,7 @@ func needFlash(p *web.Page, action string, n Need) string {
 }
 
 func (h *Handlers) act(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}

@@ -426,6 +426,36 @@ func ID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// PathID is the "id" of the request's path for a handler; when there is none, the 404 is sent
+// and ok is false.
+func (a *App) PathID(w http.ResponseWriter, r *http.Request) (id int64, ok bool) {
+	id, err := ID(r, "id")
+	if err != nil {
+		a.Error(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
+// Reply answers an API call with a service's result as JSON with status, or with its error.
+func (a *App) Reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		a.Error(w, r, err)
+		return
+	}
+	JSON(w, status, v)
+}
+
+// DecodeJSON reads an API call's JSON body into v (Decode); when it does not decode, the refusal
+// is sent and ok is false.
+func (a *App) DecodeJSON(w http.ResponseWriter, r *http.Request, v any) (ok bool) {
+	if err := Decode(r, v); err != nil {
+		a.Error(w, r, err)
+		return false
+	}
+	return true
+}
+
 // QueryInt parses a query parameter as a non-negative int, 0 when absent or malformed.
 func QueryInt(r *http.Request, name string) int64 {
 	n, err := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
