@@ -205,8 +205,7 @@ func (h *Handlers) apiEntries(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) apiAward(w http.ResponseWriter, r *http.Request) {
 	var in AwardInput
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	res, err := h.S.Award(r.Context(), auth.From(r.Context()), in)
@@ -228,8 +227,7 @@ func (h *Handlers) apiAward(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) apiRedeem(w http.ResponseWriter, r *http.Request) {
 	var in RedeemInput
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	red, err := h.S.Redeem(r.Context(), auth.From(r.Context()), in)
@@ -237,12 +235,8 @@ func (h *Handlers) apiRedeem(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	// A replayed key answers the first order, with 200.
-	status := http.StatusCreated
-	if red.Replayed {
-		status = http.StatusOK
-	}
-	web.JSON(w, status, red)
+	// A replayed key answers the first record, with 200.
+	web.JSON(w, web.Created(red.Replayed), red)
 }
 
 func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request) {
@@ -268,8 +262,7 @@ func (h *Handlers) apiOrder(w http.ResponseWriter, r *http.Request, act func(con
 
 func (h *Handlers) apiReverse(w http.ResponseWriter, r *http.Request) {
 	var in ReverseInput
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	p, err := h.S.Reverse(r.Context(), auth.From(r.Context()), in)
@@ -277,11 +270,8 @@ func (h *Handlers) apiReverse(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	status := http.StatusCreated
-	if p.Replayed {
-		status = http.StatusOK
-	}
-	web.JSON(w, status, p)
+	// A replayed key answers the first record, with 200.
+	web.JSON(w, web.Created(p.Replayed), p)
 }
 
 func (h *Handlers) apiRankings(w http.ResponseWriter, r *http.Request) {

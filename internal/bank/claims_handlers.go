@@ -489,11 +489,8 @@ func (h *Handlers) apiClaim(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	status := http.StatusCreated
-	if c.Replayed {
-		status = http.StatusOK
-	}
-	web.JSON(w, status, c)
+	// A replayed key answers the first record, with 200.
+	web.JSON(w, web.Created(c.Replayed), c)
 }
 
 func (h *Handlers) apiMyClaims(w http.ResponseWriter, r *http.Request) {

@@ -95,8 +95,7 @@ func (h *Handlers) apiLookupCard(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) apiCounterRedeem(w http.ResponseWriter, r *http.Request) {
 	var in CounterInput
-	if err := web.Decode(r, &in); err != nil {
-		h.App.Error(w, r, err)
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	red, err := h.S.RedeemAtCounter(r.Context(), auth.From(r.Context()), in)
@@ -104,10 +103,6 @@ func (h *Handlers) apiCounterRedeem(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	// A replayed key answers the first order, with 200.
-	status := http.StatusCreated
-	if red.Replayed {
-		status = http.StatusOK
-	}
-	web.JSON(w, status, red)
+	// A replayed key answers the first record, with 200.
+	web.JSON(w, web.Created(red.Replayed), red)
 }

@@ -139,11 +139,8 @@ func (h *Handlers) apiSignUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	su, err := h.S.SignUp(r.Context(), auth.From(r.Context()), id)
-	status := http.StatusCreated
-	if su.Replayed {
-		status = http.StatusOK
-	}
-	h.App.Reply(w, r, status, su, err)
+	// A replayed key answers the first record, with 200.
+	h.App.Reply(w, r, web.Created(su.Replayed), su, err)
 }
 
 func (h *Handlers) apiCancel(w http.ResponseWriter, r *http.Request) {
@@ -223,11 +220,8 @@ func (h *Handlers) apiCreateNeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := h.S.CreateNeed(r.Context(), auth.From(r.Context()), in)
-	status := http.StatusCreated
-	if n.Replayed {
-		status = http.StatusOK
-	}
-	h.App.Reply(w, r, status, n, err)
+	// A replayed key answers the first record, with 200.
+	h.App.Reply(w, r, web.Created(n.Replayed), n, err)
 }
 
 func (h *Handlers) apiNeed(w http.ResponseWriter, r *http.Request) {

@@ -446,6 +446,15 @@ func (a *App) Reply(w http.ResponseWriter, r *http.Request, status int, v any, e
 	JSON(w, status, v)
 }
 
+// Created is the status of an API call that makes a record under an idempotency key: 201, or 200
+// when the key was used before and the answer is the first record.
+func Created(replayed bool) int {
+	if replayed {
+		return http.StatusOK
+	}
+	return http.StatusCreated
+}
+
 // DecodeJSON reads an API call's JSON body into v (Decode); when it does not decode, the refusal
 // is sent and ok is false.
 func (a *App) DecodeJSON(w http.ResponseWriter, r *http.Request, v any) (ok bool) {
