@@ -131,7 +131,8 @@ var demoCourses = []struct {
 
 // School gives the demo town its 微党校: the pool of ten experts (the one named ExpertName linked
 // to the demo expert login), and the menu of the nine categories, most courses offered, a few
-// drafts and one withdrawn, and a few months of lesson orders at every status (schoolOrders). No
+// drafts and one withdrawn, a few months of lesson orders at every status (schoolOrders), and a
+// demand survey answered by most branches (schoolSurvey). No
 // course has a rating yet. It does nothing when the town has experts already.
 func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int64) error {
 	var n int
@@ -186,5 +187,8 @@ func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed i
 			}
 		}
 	}
-	return schoolOrders(ctx, d, s, info)
+	if err := schoolOrders(ctx, d, s, info); err != nil {
+		return err
+	}
+	return schoolSurvey(ctx, d, s, info)
 }

@@ -105,7 +105,9 @@ type courseView struct {
 }
 
 func (h *Handlers) newCourse(w http.ResponseWriter, r *http.Request) {
-	h.renderCourse(w, r, 0, url.Values{"minutes": {"90"}, "format": {string(Both)}}, nil)
+	// A topic a survey's branches asked for comes as a draft's title and category (转为课程草稿).
+	q := r.URL.Query()
+	h.renderCourse(w, r, 0, url.Values{"minutes": {"90"}, "format": {string(Both)}, "title": {q.Get("title")}, "category_id": {q.Get("category_id")}}, nil)
 }
 
 func (h *Handlers) editCourse(w http.ResponseWriter, r *http.Request) {

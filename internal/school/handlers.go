@@ -34,6 +34,7 @@ func (h *Handlers) Register() {
 	h.registerAdmin()
 	h.registerAPI()
 	h.registerOrders()
+	h.registerSurveys()
 }
 
 // id is the id in the request's path; when there is none, the answer is sent and ok is false.

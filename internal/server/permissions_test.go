@@ -56,7 +56,8 @@ import (
 // (both residents signed up), the party member's {volunteer} record and number {volno}, {need}
 // and {certificate}; 微党校's {expert} (with a photo) and {retiring} of the town's pool, a
 // {category} and the offered {course} (with a PDF) the expert teaches, 前疃村's {schoolOrder} of it
-// waiting for the town and the {lesson} another order of it became; {today}, {tomorrow}, and
+// waiting for the town and the {lesson} another order of it became, the {survey} the town sent
+// to 前疃村 only; {today}, {tomorrow}, and
 // for every call a fresh {key}, {phone} and {idnum} (a valid, unused 身份证号). An API route's
 // body is JSON; a page's is a form.
 type perm struct {
@@ -309,6 +310,19 @@ var matrix = []perm{
 	{"GET /api/v1/school/orders/{id}", "/api/v1/school/orders/{schoolOrder}", "", "LNNAA"},
 	{"POST /api/v1/school/orders/{id}/actions", "/api/v1/school/orders/{schoolOrder}/actions", `{"action":"assign","expert_id":{expert},"date":"{tomorrow}","start":"09:00"}`, "LNNFA"},
 	{"GET /api/v1/school/lessons/{id}", "/api/v1/school/lessons/{lesson}", "", "LNNAA"},
+
+	// 微党校: demand surveys (问需), opened by the town to 前疃村 only, answered by the branch
+	{"GET /school/surveys", "", "", "LFAAA"},
+	{"GET /school/surveys/{id}", "/school/surveys/{survey}", "", "LNNAA"},
+	{"POST /school/surveys/{id}/answers", "/school/surveys/{survey}/answers", "category_ids={category}&topics=矩阵主题", "LNNAF"},
+	{"GET /admin/school/surveys", "", "", "LFAAA"},
+	{"POST /admin/school/surveys", "", "title=矩阵问需&deadline={tomorrow}&village_ids={village}", "LFFFA"},
+	{"GET /admin/school/surveys/{id}", "/admin/school/surveys/{survey}", "", "LFNAA"},
+	{"POST /admin/school/surveys/{id}/close", "/admin/school/surveys/{survey}/close", "confirmed=1&reason=矩阵", "LFNFA"},
+	{"GET /api/v1/school/surveys", "", "", "LFAAA"},
+	{"POST /api/v1/school/surveys", "", `{"title":"矩阵API问需","deadline":"{tomorrow}","village_ids":[{village}]}`, "LFFFA"},
+	{"GET /api/v1/school/surveys/{id}", "/api/v1/school/surveys/{survey}", "", "LNNAA"},
+	{"POST /api/v1/school/surveys/{id}/answers", "/api/v1/school/surveys/{survey}/answers", `{"category_ids":[{category}],"topics":["矩阵主题"]}`, "LNNAF"},
 }
 
 // freshSession marks routes that change the caller's own session (ending it, or starting office
@@ -810,6 +824,12 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 		t.Fatal(err)
 	}
 	set("lesson", lesson)
+	// The town asks 前疃村's branch only what it needs (问需).
+	var survey struct {
+		ID int64 `json:"id"`
+	}
+	must(town.JSON("POST", "/api/v1/school/surveys", map[string]any{"title": "矩阵问需", "deadline": tomorrow, "village_ids": []int64{atoi(f.values["village"])}}, &survey))
+	set("survey", survey.ID)
 
 	// The party member's card and login.
 	ctx, q := context.Background(), env.Sys.DB.Read()
