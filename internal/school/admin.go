@@ -111,7 +111,7 @@ func (h *Handlers) newCourse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) editCourse(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -186,7 +186,7 @@ func (h *Handlers) createCourse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) saveCourse(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -202,7 +202,7 @@ func (h *Handlers) saveCourse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) setStatus(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -312,7 +312,7 @@ func (h *Handlers) newExpert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) editExpert(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -362,7 +362,7 @@ func (h *Handlers) createExpert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) saveExpert(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -378,7 +378,7 @@ func (h *Handlers) saveExpert(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) retire(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}

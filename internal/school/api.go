@@ -25,75 +25,56 @@ func (h *Handlers) registerAPI() {
 		Summary: "offer a course on the menu, or withdraw it (staff; 200)", Request: StatusInput{}, Response: Course{}}, h.apiSetStatus)
 }
 
-// reply answers a service's result as JSON with status, or its error.
-func (h *Handlers) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	web.JSON(w, status, v)
-}
-
-// decode reads the request's JSON body into v; when it does not decode, the answer is sent and
-// decode is false.
-func (h *Handlers) decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := web.Decode(r, v); err != nil {
-		h.App.Error(w, r, err)
-		return false
-	}
-	return true
-}
-
 func (h *Handlers) apiCategories(w http.ResponseWriter, r *http.Request) {
 	list, err := h.S.Categories(r.Context(), auth.From(r.Context()), web.QueryInt(r, "town_id"))
-	h.reply(w, r, http.StatusOK, list, err)
+	h.App.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiExperts(w http.ResponseWriter, r *http.Request) {
 	f := ExpertFilter{TownID: web.QueryInt(r, "town_id"), Q: r.URL.Query().Get("q"), Retired: r.URL.Query().Get("retired") == "1"}
 	list, err := h.S.Experts(r.Context(), auth.From(r.Context()), f)
-	h.reply(w, r, http.StatusOK, list, err)
+	h.App.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiCreateExpert(w http.ResponseWriter, r *http.Request) {
 	var in ExpertInput
-	if !h.decode(w, r, &in) {
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	e, err := h.S.CreateExpert(r.Context(), auth.From(r.Context()), in)
-	h.reply(w, r, http.StatusCreated, e, err)
+	h.App.Reply(w, r, http.StatusCreated, e, err)
 }
 
 func (h *Handlers) apiCourses(w http.ResponseWriter, r *http.Request) {
 	f := CourseFilter{TownID: web.QueryInt(r, "town_id"), Status: r.URL.Query().Get("status"), CategoryID: web.QueryInt(r, "category_id")}
 	list, err := h.S.Courses(r.Context(), auth.From(r.Context()), f)
-	h.reply(w, r, http.StatusOK, list, err)
+	h.App.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiCreateCourse(w http.ResponseWriter, r *http.Request) {
 	var in CourseInput
-	if !h.decode(w, r, &in) {
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	c, err := h.S.CreateCourse(r.Context(), auth.From(r.Context()), in)
-	h.reply(w, r, http.StatusCreated, c, err)
+	h.App.Reply(w, r, http.StatusCreated, c, err)
 }
 
 func (h *Handlers) apiCourse(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	c, err := h.S.Course(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, c, err)
+	h.App.Reply(w, r, http.StatusOK, c, err)
 }
 
 func (h *Handlers) apiSetStatus(w http.ResponseWriter, r *http.Request) {
 	var in StatusInput
-	id, ok := h.id(w, r)
-	if !ok || !h.decode(w, r, &in) {
+	id, ok := h.App.PathID(w, r)
+	if !ok || !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	c, err := h.S.SetStatus(r.Context(), auth.From(r.Context()), id, in.Status)
-	h.reply(w, r, http.StatusOK, c, err)
+	h.App.Reply(w, r, http.StatusOK, c, err)
 }

@@ -37,16 +37,6 @@ func (h *Handlers) Register() {
 	h.registerSurveys()
 }
 
-// id is the id in the request's path; when there is none, the answer is sent and ok is false.
-func (h *Handlers) id(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := web.ID(r, "id")
-	if err != nil {
-		h.App.Error(w, r, err)
-		return 0, false
-	}
-	return id, true
-}
-
 // menuView is the menu a resident or a branch reads: the offered courses of a category.
 type menuView struct {
 	Categories []Category
@@ -77,7 +67,7 @@ type coursePageView struct {
 }
 
 func (h *Handlers) coursePage(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -91,7 +81,7 @@ func (h *Handlers) coursePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) material(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -110,7 +100,7 @@ func (h *Handlers) material(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) photo(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}

@@ -101,7 +101,7 @@ type orderFormView struct {
 }
 
 func (h *Handlers) orderForm(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -158,7 +158,7 @@ type orderView struct {
 }
 
 func (h *Handlers) orderPage(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -209,7 +209,7 @@ var orderFlash = map[string]string{"assign": "flash.school_order_assigned", "acc
 	"decline": "flash.school_order_declined", "cancel": "flash.school_order_cancelled"}
 
 func (h *Handlers) orderAct(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
@@ -263,42 +263,42 @@ func (h *Handlers) myLessons(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handlers) apiOrders(w http.ResponseWriter, r *http.Request) {
 	list, err := h.S.Orders(r.Context(), auth.From(r.Context()), OrderFilter{Status: r.URL.Query().Get("status")})
-	h.reply(w, r, http.StatusOK, list, err)
+	h.App.Reply(w, r, http.StatusOK, list, err)
 }
 
 func (h *Handlers) apiPlaceOrder(w http.ResponseWriter, r *http.Request) {
 	var in OrderInput
-	if !h.decode(w, r, &in) {
+	if !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	o, err := h.S.PlaceOrder(r.Context(), auth.From(r.Context()), in)
-	h.reply(w, r, http.StatusCreated, o, err)
+	h.App.Reply(w, r, http.StatusCreated, o, err)
 }
 
 func (h *Handlers) apiOrder(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	o, err := h.S.Order(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, o, err)
+	h.App.Reply(w, r, http.StatusOK, o, err)
 }
 
 func (h *Handlers) apiOrderAct(w http.ResponseWriter, r *http.Request) {
 	var in OrderAction
-	id, ok := h.id(w, r)
-	if !ok || !h.decode(w, r, &in) {
+	id, ok := h.App.PathID(w, r)
+	if !ok || !h.App.DecodeJSON(w, r, &in) {
 		return
 	}
 	o, err := h.S.Act(r.Context(), auth.From(r.Context()), id, in)
-	h.reply(w, r, http.StatusOK, o, err)
+	h.App.Reply(w, r, http.StatusOK, o, err)
 }
 
 func (h *Handlers) apiLesson(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.id(w, r)
+	id, ok := h.App.PathID(w, r)
 	if !ok {
 		return
 	}
 	l, err := h.S.Lesson(r.Context(), auth.From(r.Context()), id)
-	h.reply(w, r, http.StatusOK, l, err)
+	h.App.Reply(w, r, http.StatusOK, l, err)
 }
