@@ -139,7 +139,7 @@ func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed i
 	if err := d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM school_experts WHERE town_id = $1`, info.TownID).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	s := school.NewService(d, ps, nil) // the experts' logins are nobody's inbox: nothing to tell
+	s := school.NewService(d, ps, nil, nil) // the experts' logins are nobody's inbox: nothing to tell
 	staff := auth.System(TownName + "党建办")
 	var login int64
 	if err := d.Read().QueryRowContext(ctx, `SELECT id FROM accounts WHERE phone = $1`, PhoneExpert).Scan(&login); err != nil && !db.IsNoRows(err) {

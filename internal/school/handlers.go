@@ -34,6 +34,7 @@ func (h *Handlers) Register() {
 	h.registerAdmin()
 	h.registerAPI()
 	h.registerOrders()
+	h.registerLessons()
 	h.registerSurveys()
 }
 

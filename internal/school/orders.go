@@ -23,11 +23,12 @@ const (
 	OrderOrdered   = "ordered"
 	OrderAssigned  = "assigned"
 	OrderAccepted  = "accepted"
+	OrderRated     = "rated"
 	OrderCancelled = "cancelled"
 )
 
 // OrderStatuses lists an order's statuses in the order the town's list shows them.
-var OrderStatuses = []string{OrderOrdered, OrderAssigned, OrderAccepted, OrderCancelled}
+var OrderStatuses = []string{OrderOrdered, OrderAssigned, OrderAccepted, OrderRated, OrderCancelled}
 
 // The deadlines of an order, in working days (clock.AddWorkdays): the town assigns it within
 // AssignWorkdays of the order (or of a decline that returned it), the expert answers within
@@ -41,15 +42,17 @@ const (
 // lists its actions, and Act moves an order by it. The town (Dispatcher) assigns, and may assign
 // again while the expert has not answered (one who let the deadline pass), the expert (Provider)
 // accepts or declines with a reason, the branch (Requester) or the town cancels with a reason,
-// also after the lesson was fixed.
+// also after the lesson was fixed (not once its roll was closed), and the branch rates the lesson
+// once it has ended (评单), which closes the order.
 var OrderFlow = flow.New(flow.Flow{
 	Name: "school.order", Table: "school_orders", Start: OrderOrdered,
-	States: []flow.State{{Name: OrderOrdered}, {Name: OrderAssigned}, {Name: OrderAccepted, Responded: true}, {Name: OrderCancelled}},
+	States: []flow.State{{Name: OrderOrdered}, {Name: OrderAssigned}, {Name: OrderAccepted, Responded: true}, {Name: OrderRated, Responded: true, Done: true}, {Name: OrderCancelled}},
 	Actions: []flow.Action{
 		{Name: "assign", From: []string{OrderOrdered, OrderAssigned}, To: OrderAssigned, By: flow.Dispatcher},
 		{Name: "accept", From: []string{OrderAssigned}, To: OrderAccepted, By: flow.Provider},
 		{Name: "decline", From: []string{OrderAssigned}, To: OrderOrdered, By: flow.Provider, Reason: true},
 		{Name: "cancel", From: []string{OrderOrdered, OrderAssigned, OrderAccepted}, To: OrderCancelled, By: flow.Requester | flow.Dispatcher, Reason: true},
+		{Name: "rate", From: []string{OrderAccepted}, To: OrderRated, By: flow.Requester, NotBy: flow.Provider, Rating: true},
 	},
 	Keys: flow.Keys{Unknown: "school.order.action_invalid", NotNow: "school.order.not_now", ReasonRequired: "school.order.reason_required"},
 })
@@ -113,6 +116,10 @@ type Lesson struct {
 	Link         string    `json:"link,omitempty"`
 	Status       string    `json:"status"` // scheduled, cancelled
 	CancelReason string    `json:"cancel_reason,omitempty"`
+	// The branch's rating (评单) and what its 两委 will apply (学后转化).
+	BranchRating  int      `json:"branch_rating,omitzero"`
+	BranchComment string   `json:"branch_comment,omitempty"`
+	Applied       []string `json:"applied,omitempty"`
 }
 
 // OrderInput is a branch's order of an offered course. The audience's party members are counted
@@ -128,7 +135,8 @@ type OrderInput struct {
 }
 
 // OrderAction moves an order on: assign (expert_id, date among the preferred ones, start 09:00; reassign),
-// accept (link, for an online lesson), decline (reason), cancel (reason).
+// accept (link, for an online lesson), decline (reason), cancel (reason), rate (rating, reason as
+// the comment, applied).
 type OrderAction struct {
 	Action string `json:"action"`
 	// Reassign says the town means to take an assigned order from its expert (改派): an assign
@@ -139,7 +147,10 @@ type OrderAction struct {
 	Date     string `json:"date,omitempty"`
 	Start    string `json:"start,omitempty"`
 	Link     string `json:"link,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+	Reason   string `json:"reason,omitempty"` // a decline's or cancellation's reason; a rating's comment
+	Rating   int    `json:"rating,omitempty"` // rate: 1–5
+	// Applied is what the branch's 两委 will apply from the lesson (学后转化): up to three lines.
+	Applied []string `json:"applied,omitempty"`
 }
 
 // OrderFilter selects orders: a status, or "" for all.
@@ -645,8 +656,13 @@ func (s *Service) MyLessons(ctx context.Context, a *auth.Actor) ([]Lesson, error
 
 // lessons lists lessons by a condition on l, by their time.
 func (s *Service) lessons(ctx context.Context, where string, args ...any) ([]Lesson, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT l.id, l.order_id, l.town_id, l.village_id, v.name, l.course_id, c.title, l.expert_id, e.name,
-		l.starts_at, l.ends_at, l.mode, l.place, l.link, l.status, l.cancel_reason
+	return s.lessonsIn(ctx, s.DB.Read(), where, args...)
+}
+
+// lessonsIn is lessons, read through q (a transaction).
+func (s *Service) lessonsIn(ctx context.Context, q db.Querier, where string, args ...any) ([]Lesson, error) {
+	rows, err := q.QueryContext(ctx, `SELECT l.id, l.order_id, l.town_id, l.village_id, v.name, l.course_id, c.title, l.expert_id, e.name,
+		l.starts_at, l.ends_at, l.mode, l.place, l.link, l.status, l.cancel_reason, COALESCE(l.branch_rating, 0), l.branch_comment, l.applied
 		FROM school_lessons l JOIN villages v ON v.id = l.village_id JOIN school_courses c ON c.id = l.course_id JOIN school_experts e ON e.id = l.expert_id
 		WHERE `+where+fmt.Sprintf(` ORDER BY l.starts_at DESC, l.id LIMIT %d`, maxOrderList), args...)
 	if err != nil {
@@ -656,9 +672,13 @@ func (s *Service) lessons(ctx context.Context, where string, args ...any) ([]Les
 	out := []Lesson{}
 	for rows.Next() {
 		var l Lesson
+		var applied string
 		if err := rows.Scan(&l.ID, &l.OrderID, &l.TownID, &l.VillageID, &l.VillageName, &l.CourseID, &l.CourseTitle, &l.ExpertID, &l.ExpertName,
-			&l.StartsAt, &l.EndsAt, &l.Mode, &l.Place, &l.Link, &l.Status, &l.CancelReason); err != nil {
+			&l.StartsAt, &l.EndsAt, &l.Mode, &l.Place, &l.Link, &l.Status, &l.CancelReason, &l.BranchRating, &l.BranchComment, &applied); err != nil {
 			return nil, fmt.Errorf("school: lessons: %w", err)
+		}
+		if applied != "" {
+			l.Applied = strings.Split(applied, "\n")
 		}
 		out = append(out, l)
 	}

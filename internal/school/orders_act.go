@@ -36,7 +36,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 		return Order{}, errs.New(errs.Conflict, OrderFlow.Keys.NotNow) // assigned by someone else meanwhile
 	}
 	fo := flow.Order{ID: o.ID, State: o.Status, Parties: p}
-	act, err := OrderFlow.Check(fo, in.Action, in.Reason, 0)
+	act, err := OrderFlow.Check(fo, in.Action, in.Reason, in.Rating)
 	if err != nil {
 		return Order{}, err
 	}
@@ -46,7 +46,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 	}
 	now := s.Now()
 	var replaced int64
-	st := flow.Step{Action: act.Name, By: a, Reason: in.Reason, At: now,
+	st := flow.Step{Action: act.Name, By: a, Reason: in.Reason, Rating: in.Rating, At: now,
 		Audit: &auth.AuditEntry{TownID: o.TownID, VillageID: o.VillageID, Summary: auth.Summarize(nil, map[string]any{"name": o.CourseTitle, "village": o.VillageName})}}
 	switch act.Name {
 	case "assign":
@@ -82,6 +82,16 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 		st.Due = clock.AddWorkdays(now, AssignWorkdays, loc) // back with the town, which has its working days again
 	case "cancel":
 		st.Set, st.Args = `reason = $1, updated_at = $2`, []any{in.Reason, now}
+	case "rate":
+		if now.Before(o.EndsAt) {
+			return Order{}, errs.New(errs.Conflict, "school.order.rate_too_early")
+		}
+		applied, err := checkApplied(in.Applied)
+		if err != nil {
+			return Order{}, err
+		}
+		in.Applied = applied
+		st.Set, st.Args = `updated_at = $1`, []any{now}
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if act.Name == "accept" {
@@ -101,9 +111,20 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 				o.Mode, o.Place, in.Link, now); err != nil {
 				return fmt.Errorf("school: lesson: %w", err)
 			}
+			// The lesson's roll is made as it is fixed, and each on it is told.
+			if err := s.rollLesson(ctx, tx, o.ID, loc); err != nil {
+				return err
+			}
 		case "cancel":
-			if _, err := tx.ExecContext(ctx, `UPDATE school_lessons SET status = 'cancelled', cancel_reason = $1 WHERE order_id = $2 AND status = 'scheduled'`, in.Reason, o.ID); err != nil {
-				return fmt.Errorf("school: cancel lesson: %w", err)
+			if o.Status == OrderAccepted {
+				if err := s.cancelLesson(ctx, tx, o, in.Reason, loc); err != nil {
+					return err
+				}
+			}
+		case "rate":
+			if _, err := tx.ExecContext(ctx, `UPDATE school_lessons SET branch_rating = $1, branch_comment = $2, applied = $3 WHERE order_id = $4`,
+				in.Rating, in.Reason, strings.Join(in.Applied, "\n"), o.ID); err != nil {
+				return fmt.Errorf("school: rate lesson: %w", err)
 			}
 		}
 		if replaced != 0 && replaced != o.expertAccount {
@@ -116,6 +137,12 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 	})
 	if err != nil {
 		return Order{}, err
+	}
+	if act.Name == "rate" {
+		// 评单 ends the lesson's check-in, if the branch had not, and pays those who attended.
+		if err := s.closeLessonOf(ctx, a, o.ID); err != nil {
+			return Order{}, err
+		}
 	}
 	// The order as it now stands, with what the person may still do: an expert who declined it is
 	// no longer its party, and sees it this once, with nothing left to do.

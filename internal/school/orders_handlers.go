@@ -29,9 +29,9 @@ func (h *Handlers) registerOrders() {
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/school/orders/{id}", Access: web.LoggedIn,
 		Summary: "an order with its timeline, due time and the caller's actions", Response: Order{}}, h.apiOrder)
 	a.Handle(web.Route{Method: "POST", Path: "/api/v1/school/orders/{id}/actions", Access: web.LoggedIn,
-		Summary: "assign (expert_id, date, start), accept (link for online), decline (reason) or cancel (reason) an order", Request: OrderAction{}, Response: Order{}}, h.apiOrderAct)
+		Summary: "assign (expert_id, date, start), accept (link for online), decline (reason), cancel (reason) or rate (rating 1–5, reason as the comment, applied: up to 3 lines of 学后转化; once the lesson has ended, closing its roll) an order", Request: OrderAction{}, Response: Order{}}, h.apiOrderAct)
 	a.Handle(web.Route{Method: "GET", Path: "/api/v1/school/lessons/{id}", Access: web.LoggedIn,
-		Summary: "a lesson an accepted order became, for whoever the order concerns", Response: Lesson{}}, h.apiLesson)
+		Summary: "a lesson an accepted order became, with its attendance: the roll for the staff who run it, their own entry and rating for those on it", Response: LessonView{}}, h.apiLesson)
 }
 
 // ordersView is a list of orders: a branch's, the town's by status, or an expert's.
@@ -155,6 +155,7 @@ type orderView struct {
 	Experts  []Expert
 	ExpertID int64 // chosen in the form
 	Lesson   *Lesson
+	Applied  []string // the 评单 form's three lines of 学后转化
 }
 
 func (h *Handlers) orderPage(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +195,7 @@ func (h *Handlers) renderOrder(w http.ResponseWriter, r *http.Request, id int64,
 		}
 	}
 	v.ExpertID = web.FormID(f.Get("expert_id"))
+	v.Applied = append(append([]string{}, f["applied"]...), "", "", "")[:maxApplied]
 	page := h.App.NewPage(r, "school.order.page_title", v)
 	page.Form = f
 	page.Flashed("flash.school_order_placed", o.CourseTitle, o.VillageName)
@@ -201,12 +203,15 @@ func (h *Handlers) renderOrder(w http.ResponseWriter, r *http.Request, id int64,
 	page.Flashed("flash.school_order_accepted", o.CourseTitle, o.VillageName)
 	page.Flashed("flash.school_order_declined", o.CourseTitle, o.VillageName)
 	page.Flashed("flash.school_order_cancelled", o.CourseTitle, o.VillageName, o.Reason)
+	if v.Lesson != nil {
+		page.Flashed("flash.school_order_rated", o.CourseTitle, v.Lesson.BranchRating)
+	}
 	h.App.RenderPage(w, r, "school_order.html", page, ferr)
 }
 
 // orderFlash names each action as done, for the flash on the order's page after it.
 var orderFlash = map[string]string{"assign": "flash.school_order_assigned", "accept": "flash.school_order_accepted",
-	"decline": "flash.school_order_declined", "cancel": "flash.school_order_cancelled"}
+	"decline": "flash.school_order_declined", "cancel": "flash.school_order_cancelled", "rate": "flash.school_order_rated"}
 
 func (h *Handlers) orderAct(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.App.PathID(w, r)
@@ -219,7 +224,7 @@ func (h *Handlers) orderAct(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, a := r.Context(), auth.From(r.Context())
 	in := OrderAction{Action: f.Get("action"), Reassign: f.Get("reassign") == "1", ExpertID: web.FormID(f.Get("expert_id")), Date: f.Get("date"), Start: f.Get("start"),
-		Link: f.Get("link"), Reason: f.Get("reason")}
+		Link: f.Get("link"), Reason: f.Get("reason"), Rating: web.FormInt(f.Get("rating")), Applied: f["applied"]}
 	back := fmt.Sprintf("/school/orders/%d", id)
 	if in.Action == "cancel" {
 		// The question names the order; it is asked only of those who may cancel it.
@@ -299,6 +304,6 @@ func (h *Handlers) apiLesson(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	l, err := h.S.Lesson(r.Context(), auth.From(r.Context()), id)
+	l, err := h.S.LessonView(r.Context(), auth.From(r.Context()), id)
 	h.App.Reply(w, r, http.StatusOK, l, err)
 }

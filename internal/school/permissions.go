@@ -18,4 +18,12 @@ var Permissions = auth.Allow(map[auth.Action][]auth.Role{
 	PermMenu:   {auth.TownAdmin, auth.SchoolAdmin, auth.VillageAdmin, auth.ResidentRole},
 	PermTeach:  {auth.Expert},
 	PermOrder:  {auth.VillageAdmin},
+	PermRoll:   {auth.TownAdmin, auth.SchoolAdmin, auth.VillageAdmin},
 })
+
+// PermRoll runs a lesson's roll: calls it (点名), types back the sign-in sheet, invites others and
+// ends the check-in, which pays the party members who attended through the bank (auth.AllowPay):
+// the branch's village admins for their village, the town's school staff for the town.
+const PermRoll auth.Action = "school.roll"
+
+var _ = auth.AllowPay("school", PermRoll)

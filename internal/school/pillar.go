@@ -13,5 +13,6 @@ func Pillar(s *Service) web.Pillar {
 		Nav:      []web.NavItem{{Path: "/admin/school", Key: "nav.school", Order: 50, Show: web.MayAny(PermManage, PermTeach, PermMenu)}},
 		Tiles:    []web.Tile{{Path: "/school", Key: "school.title", Order: 30}},
 		Todos:    s.Todos,
+		Figures:  s.OverviewFigures,
 	}
 }

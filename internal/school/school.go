@@ -17,7 +17,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"siwei/internal/attend"
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/notify"
@@ -28,13 +30,20 @@ import (
 type Service struct {
 	DB     *db.DB
 	People *people.Service
+	Bank   *bank.Service // pays attending party members, through Earn
 	Notify *notify.Service
+	// Attend keeps the lessons' rolls and check-ins, the kit's attendance model, on the school's
+	// clock.
+	Attend *attend.Service
 	Now    func() time.Time
 }
 
 // NewService returns the school service.
-func NewService(d *db.DB, ps *people.Service, ns *notify.Service) *Service {
-	return &Service{DB: d, People: ps, Notify: ns, Now: db.Now}
+func NewService(d *db.DB, ps *people.Service, bs *bank.Service, ns *notify.Service) *Service {
+	s := &Service{DB: d, People: ps, Bank: bs, Notify: ns, Now: db.Now}
+	s.Attend = attend.New(d, ps.Cipher.Derive("school attendance tokens"))
+	s.Attend.Now = func() time.Time { return s.Now() }
+	return s
 }
 
 var notFound = errs.New(errs.NotFound, "error.not_found")

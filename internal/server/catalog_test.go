@@ -200,6 +200,8 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "school.order.due.", values: str(school.OrderOrdered, school.OrderAssigned), from: "the states of school.OrderFlow with a deadline"},
 		{prefix: "school.order.overdue.", values: str(school.OrderOrdered, school.OrderAssigned), from: "the states of school.OrderFlow with a deadline"},
 		{prefix: "school.order.did.", values: orderSteps, from: "school.OrderFlow's actions, and the kit's open"},
+		{prefix: "school.rating.", values: str(1, 2, 3, 4, 5), from: "the ratings 1–5 (flow.Action.Rating)"},
+		{prefix: "attend.method.", values: schemaValues(t, "attend_entries", "method")[1:], from: "schema attend_entries.method, less the empty one"},
 	}
 }
 
@@ -213,6 +215,7 @@ var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow}
 // by where they are written, not listed here.
 var notKeys = map[string]string{
 	"volunteer.need.create": "an audit action, whose text summary the audit page reads (people.auditTexts)",
+	"school.lesson":         "the kind of a lesson's event in the kit's attendance model (school.LessonKind)",
 }
 
 // fileExt marks literals that are file names, not keys.
@@ -626,6 +629,7 @@ func sameAs(t *testing.T, what string, values []string, others ...[]string) {
 var (
 	createTable = regexp.MustCompile(`(?i)^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)`)
 	alterTable  = regexp.MustCompile(`(?i)^\s*ALTER TABLE (\w+) ADD COLUMN`)
+	addCheck    = regexp.MustCompile(`(?i)^\s*ALTER TABLE (\w+) ADD CONSTRAINT \w+ CHECK \((\w+) IN \(([^)]*)\)\)`)
 	checkIn     = regexp.MustCompile(`(?i)^\s*(?:ALTER TABLE \w+ ADD COLUMN )?(\w+)\s.*CHECK \((\w+) IN \(([^)]*)\)\)`)
 	sqlString   = regexp.MustCompile(`'([^']*)'`)
 )
@@ -650,7 +654,15 @@ func schemaValues(t *testing.T, table, column string) []string {
 			cur := ""
 			for _, line := range strings.Split(string(b), "\n") {
 				if m := createTable.FindStringSubmatch(line); m != nil {
-					cur = m[1]
+					cur = strings.TrimSuffix(m[1], "_new") // a table rebuilt under a new name, renamed back
+				}
+				if m := addCheck.FindStringSubmatch(line); m != nil && m[1] == table && m[2] == column {
+					values = nil
+					for _, v := range sqlString.FindAllStringSubmatch(m[3], -1) {
+						if v[1] != "" {
+							values = append(values, v[1])
+						}
+					}
 				}
 				if m := alterTable.FindStringSubmatch(line); m != nil {
 					cur = m[1]

@@ -311,6 +311,32 @@ var matrix = []perm{
 	{"POST /api/v1/school/orders/{id}/actions", "/api/v1/school/orders/{schoolOrder}/actions", `{"action":"assign","expert_id":{expert},"date":"{tomorrow}","start":"09:00"}`, "LNNFA"},
 	{"GET /api/v1/school/lessons/{id}", "/api/v1/school/lessons/{lesson}", "", "LNNAA"},
 
+	// 微党校: lessons (the {lesson} starts tomorrow: its roll is 前疃村's party members, a check-in is
+	// too early, and its roll cannot be closed yet), a resident's lessons and record, coverage
+	{"GET /school/lessons", "", "", "LAAAA"},
+	{"GET /school/lessons/{id}", "/school/lessons/{lesson}", "", "LNNAA"},
+	{"POST /school/lessons/{id}/checkins", "/school/lessons/{lesson}/checkins", "resident_id={neighbour}&method=roll", "LNNAA"},
+	{"POST /school/lessons/{id}/sheet", "/school/lessons/{lesson}/sheet", "resident_ids={neighbour}", "LNNAA"},
+	{"POST /school/lessons/{id}/invitations", "/school/lessons/{lesson}/invitations", "resident_id={neighbour}", "LNNAA"},
+	{"POST /school/lessons/{id}/ratings", "/school/lessons/{lesson}/ratings", "rating=5", "LNNNN"},
+	{"POST /school/lessons/{id}/close", "/school/lessons/{lesson}/close", "", "LNNAA"},
+	{"GET /school/lessons/{id}/qr", "/school/lessons/{lesson}/qr", "", "LNNAA"},
+	{"GET /school/lessons/{id}/qr.png", "/school/lessons/{lesson}/qr.png", "", "LNNAA"},
+	{"GET /school/lessons/{id}/sheet", "/school/lessons/{lesson}/sheet", "", "LNNAA"},
+	{"GET /school/checkin", "/school/checkin?t=AQ1.1.1.x", "", "LAAAA"},
+	{"POST /school/checkin", "", "t=AQ1.1.1.x", "LAFFF"},
+	{"GET /school/record", "", "", "LAFFF"},
+	{"GET /admin/school/coverage", "", "", "LFAAA"},
+	{"GET /admin/school/coverage/{id}", "/admin/school/coverage/{village}", "", "LFNAA"},
+	{"GET /api/v1/school/lessons", "", "", "LAAAA"},
+	{"POST /api/v1/school/lessons/{id}/checkins", "/api/v1/school/lessons/{lesson}/checkins", `{"resident_id":{neighbour},"method":"roll"}`, "LNNAA"},
+	{"POST /api/v1/school/lessons/{id}/invitations", "/api/v1/school/lessons/{lesson}/invitations", `{"resident_id":{neighbour}}`, "LNNAA"},
+	{"POST /api/v1/school/lessons/{id}/ratings", "/api/v1/school/lessons/{lesson}/ratings", `{"rating":5}`, "LNNNN"},
+	{"POST /api/v1/school/lessons/{id}/close", "/api/v1/school/lessons/{lesson}/close", "", "LNNAA"},
+	{"GET /api/v1/school/coverage", "", "", "LFAAA"},
+	{"GET /api/v1/school/figures", "", "", "LFFFA"},
+	{"GET /api/v1/school/record", "", "", "LAFFF"},
+
 	// 微党校: demand surveys (问需), opened by the town to 前疃村 only, answered by the branch
 	{"GET /school/surveys", "", "", "LFAAA"},
 	{"GET /school/surveys/{id}", "/school/surveys/{survey}", "", "LNNAA"},

@@ -73,7 +73,7 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	as := auth.NewService(d)
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
 	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns),
-		School: school.NewService(d, ps, ns)}, nil
+		School: school.NewService(d, ps, bs, ns)}, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and

@@ -16,3 +16,10 @@ document.addEventListener("htmx:beforeHistoryUpdate", function (e) {
   var d = e.detail;
   if (d.xhr && d.xhr.status >= 400) { d.history.type = "replace"; d.history.path = location.pathname + location.search; }
 });
+
+// An image marked data-refresh="N" is fetched again every N seconds: a lesson's QR code, which
+// rotates so that a photo of it sent home does not check anyone in.
+document.querySelectorAll("img[data-refresh]").forEach(function (img) {
+  var every = parseInt(img.getAttribute("data-refresh"), 10) * 1000, base = img.getAttribute("src").split("?")[0];
+  if (every > 0) setInterval(function () { img.src = base + "?n=" + Date.now(); }, every);
+});

@@ -1,0 +1,417 @@
+package school
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"siwei/internal/auth"
+	"siwei/internal/clock"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+	"siwei/internal/flow"
+	"siwei/internal/people"
+	"siwei/internal/web"
+)
+
+// Period is a span of whole months of the town's calendar, From's first day to the end of To's
+// month: 2026-01 to 2026-12.
+type Period struct {
+	From string `json:"from"` // 2026-01
+	To   string `json:"to"`   // 2026-12
+	// start and end are the span's bounds, end excluded.
+	start, end time.Time
+}
+
+// Bounds are the period's first moment and the first moment after it.
+func (p Period) Bounds() (time.Time, time.Time) { return p.start, p.end }
+
+// maxPeriodMonths bounds a period: five years.
+const maxPeriodMonths = 60
+
+// ParsePeriod reads a period of months in the town's zone; empty from is the year's January, empty
+// to this month. Each wrong field is named.
+func ParsePeriod(from, to string, now time.Time, loc *time.Location) (Period, error) {
+	now = now.In(loc)
+	from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+	if from == "" {
+		from = fmt.Sprintf("%04d-01", now.Year())
+	}
+	if to == "" {
+		to = fmt.Sprintf("%04d-%02d", now.Year(), int(now.Month()))
+	}
+	var f errs.Fields
+	fm, err1 := time.ParseInLocation("2006-01", from, loc)
+	tm, err2 := time.ParseInLocation("2006-01", to, loc)
+	if err1 != nil {
+		f.Add("from", "school.period.month_invalid")
+	}
+	if err2 != nil {
+		f.Add("to", "school.period.month_invalid")
+	}
+	if err := f.Err(); err != nil {
+		return Period{}, err
+	}
+	end := tm.AddDate(0, 1, 0)
+	if !end.After(fm) {
+		return Period{}, errs.Field("to", "school.period.to_before_from")
+	}
+	if fm.AddDate(0, maxPeriodMonths, 0).Before(end) {
+		return Period{}, errs.Field("from", "school.period.too_long")
+	}
+	return Period{From: from, To: to, start: fm.UTC(), end: end.UTC()}, nil
+}
+
+// VillageCoverage is one branch's coverage: its party members, how many of them attended a
+// lesson in the period, and how many have not in the last six months.
+type VillageCoverage struct {
+	VillageID   int64  `json:"village_id"`
+	VillageName string `json:"village_name"`
+	Members     int    `json:"members"`
+	Reached     int    `json:"reached"`
+	NotReached6 int    `json:"not_reached_6_months"`
+}
+
+// Share is the share of the branch's members reached, in per cent to one decimal.
+func (v VillageCoverage) Share() string { return share(v.Reached, v.Members) }
+
+func share(n, of int) string {
+	if of == 0 {
+		return "0.0"
+	}
+	return fmt.Sprintf("%.1f", float64(n)*100/float64(of))
+}
+
+// Coverage is 微党校's coverage of party members (覆盖党员) in a period: the distinct party members
+// who attended at least one lesson, by branch and for the town (or the branches the actor reaches),
+// against the party members the registry holds now.
+type Coverage struct {
+	TownID   int64             `json:"town_id"`
+	Period   Period            `json:"period"`
+	Villages []VillageCoverage `json:"villages"`
+	Members  int               `json:"members"`
+	Reached  int               `json:"reached"`
+	// NotReached6 counts the members with no lesson in the six months to now.
+	NotReached6 int `json:"not_reached_6_months"`
+}
+
+// Share is the town's share of members reached, in per cent.
+func (c Coverage) Share() string { return share(c.Reached, c.Members) }
+
+// coverageScope is the villages of a town whose coverage the actor sees: every one for the town's
+// school staff (all true), its own for a branch's staff; refused for anyone else.
+func (s *Service) coverageScope(a *auth.Actor, townID int64) (all bool, ids []int64, err error) {
+	if roleIn(a, townID) == manager {
+		return true, nil, nil
+	}
+	all, ids = auth.Visible(a, PermOrder, townID)
+	if !all && len(ids) == 0 {
+		return false, nil, hide(a, townID)
+	}
+	return all, ids, nil
+}
+
+// attendedSQL picks the check-ins of a town's lessons that were not cancelled, from $2 (the
+// town) with starts from $3 and before $4.
+const attendedSQL = `SELECT a.resident_id FROM attend_events e JOIN attend_entries a ON a.event_id = e.id
+	WHERE e.town_id = $2 AND e.kind = $1 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL AND e.starts_at >= $3 AND e.starts_at < $4`
+
+// Coverage is the coverage of a town (the actor's when 0) in a period, for its school staff, or
+// for a branch's staff of their own villages.
+func (s *Service) Coverage(ctx context.Context, a *auth.Actor, townID int64, p Period) (Coverage, error) {
+	townID = townOf(a, townID)
+	all, ids, err := s.coverageScope(a, townID)
+	if err != nil {
+		return Coverage{}, err
+	}
+	c := Coverage{TownID: townID, Period: p, Villages: []VillageCoverage{}}
+	q := s.DB.Params()
+	q.Add(LessonKind)
+	q.Add(townID)
+	q.Add(p.start)
+	q.Add(p.end)
+	six := q.Add(s.Now().AddDate(0, -6, 0))
+	far := q.Add(s.Now().AddDate(100, 0, 0))
+	villages := ""
+	if !all {
+		villages = ` AND v.id IN (` + q.List(ids) + `)`
+	}
+	// Per branch: members now, those of them among the period's attendees, and those among the
+	// last six months' attendees; one pass over the members, each a lookup in a set.
+	rows, err := s.DB.Read().QueryContext(ctx, `WITH reached AS (`+attendedSQL+`),
+		recent AS (`+strings.ReplaceAll(strings.ReplaceAll(attendedSQL, "$3", six), "$4", far)+`)
+		SELECT v.id, v.name, COUNT(r.id),
+			COUNT(CASE WHEN r.id IN (SELECT resident_id FROM reached) THEN 1 END),
+			COUNT(CASE WHEN r.id IS NOT NULL AND r.id NOT IN (SELECT resident_id FROM recent) THEN 1 END)
+		FROM villages v LEFT JOIN residents r ON r.village_id = v.id AND r.party_member AND r.status = 'active'
+		WHERE v.town_id = $2`+villages+` GROUP BY v.id, v.name ORDER BY v.name, v.id`, q.Args...)
+	if err != nil {
+		return c, fmt.Errorf("school: coverage: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v VillageCoverage
+		if err := rows.Scan(&v.VillageID, &v.VillageName, &v.Members, &v.Reached, &v.NotReached6); err != nil {
+			return c, fmt.Errorf("school: coverage: %w", err)
+		}
+		c.Villages = append(c.Villages, v)
+		c.Members, c.Reached, c.NotReached6 = c.Members+v.Members, c.Reached+v.Reached, c.NotReached6+v.NotReached6
+	}
+	return c, rows.Err()
+}
+
+// Member is a party member as the coverage lists them.
+type Member struct {
+	ResidentID  int64     `json:"resident_id"`
+	Name        string    `json:"name"`
+	VillageName string    `json:"village_name"`
+	LastLesson  time.Time `json:"last_lesson,omitzero"`
+}
+
+// maxNotReached bounds the names listed for a branch.
+const maxNotReached = 500
+
+// NotReached lists a branch's party members with no lesson attended in the six months to now, by
+// name, with their last lesson if any: for the town's staff and the branch's own.
+func (s *Service) NotReached(ctx context.Context, a *auth.Actor, villageID int64) ([]Member, error) {
+	v, err := s.village(ctx, villageID)
+	if err != nil {
+		return nil, err
+	}
+	all, ids, err := s.coverageScope(a, v.TownID)
+	if err != nil {
+		return nil, err
+	}
+	if !all && !containsID(ids, villageID) {
+		return nil, notFound
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.name, v.name, (SELECT MAX(e.starts_at) FROM attend_entries a JOIN attend_events e ON e.id = a.event_id
+			WHERE a.resident_id = r.id AND e.kind = $1 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL) AS last
+		FROM residents r JOIN villages v ON v.id = r.village_id
+		WHERE r.village_id = $2 AND r.party_member AND r.status = 'active'
+		ORDER BY last, r.name, r.id`, LessonKind, villageID)
+	if err != nil {
+		return nil, fmt.Errorf("school: not reached: %w", err)
+	}
+	defer rows.Close()
+	six := s.Now().AddDate(0, -6, 0)
+	out := []Member{}
+	for rows.Next() {
+		var m Member
+		var last sql.NullTime
+		if err := rows.Scan(&m.ResidentID, &m.Name, &m.VillageName, &last); err != nil {
+			return nil, fmt.Errorf("school: not reached: %w", err)
+		}
+		if last.Valid && !last.Time.Before(six) {
+			continue
+		}
+		m.LastLesson = last.Time
+		if len(out) < maxNotReached {
+			out = append(out, m)
+		}
+	}
+	return out, rows.Err()
+}
+
+func containsID(ids []int64, id int64) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Figures are 微党校's figures of a town for a period, for the dashboard: lessons held (started
+// and not cancelled), online and offline, cancelled; the rolls and the check-ins on them
+// (person-times); the distinct party members reached and the members; the attendees' ratings;
+// the orders placed in the period by their status now, and the kit's three rates for them.
+type Figures struct {
+	TownID      int64          `json:"town_id"`
+	Period      Period         `json:"period"`
+	Lessons     int            `json:"lessons"`
+	Online      int            `json:"online"`
+	Offline     int            `json:"offline"`
+	Cancelled   int            `json:"cancelled"`
+	Roll        int            `json:"roll"`
+	PersonTimes int            `json:"person_times"`
+	Reached     int            `json:"reached"`
+	Members     int            `json:"members"`
+	Ratings     int            `json:"ratings"`
+	RatingSum   int            `json:"rating_sum"`
+	Orders      map[string]int `json:"orders"`
+	Rates       flow.Rates     `json:"rates"`
+}
+
+// Attendance is the share of the rolls who checked in, in per cent.
+func (f Figures) Attendance() string { return share(f.PersonTimes, f.Roll) }
+
+// ResponseRate, ResolutionRate and SatisfactionRate are the kit's three rates of the period's
+// orders, in per cent to one decimal.
+func (f Figures) ResponseRate() string     { return fmt.Sprintf("%.1f", f.Rates.Response()*100) }
+func (f Figures) ResolutionRate() string   { return fmt.Sprintf("%.1f", f.Rates.Resolution()*100) }
+func (f Figures) SatisfactionRate() string { return fmt.Sprintf("%.1f", f.Rates.Satisfaction()*100) }
+
+// AverageRating is the attendees' mean rating to one decimal, "–" when none.
+func (f Figures) AverageRating() string {
+	if f.Ratings == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", float64(f.RatingSum)/float64(f.Ratings))
+}
+
+// PeriodFigures are the figures of a town (the actor's when 0) for a period, for its school staff.
+// Each is one grouped query over the period's rows: lessons, their rolls, ratings and orders.
+func (s *Service) PeriodFigures(ctx context.Context, a *auth.Actor, townID int64, p Period) (Figures, error) {
+	townID = townOf(a, townID)
+	if roleIn(a, townID) != manager {
+		return Figures{}, hide(a, townID)
+	}
+	f := Figures{TownID: townID, Period: p, Orders: map[string]int{}}
+	r := s.DB.Read()
+	now := s.Now()
+	err := r.QueryRowContext(ctx, `SELECT
+			COUNT(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 THEN 1 END),
+			COUNT(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 AND e.online THEN 1 END),
+			COUNT(CASE WHEN e.cancelled_at IS NOT NULL THEN 1 END),
+			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 THEN (SELECT COUNT(*) FROM attend_entries a WHERE a.event_id = e.id) END), 0),
+			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL THEN (SELECT COUNT(*) FROM attend_entries a WHERE a.event_id = e.id AND a.checked_in_at IS NOT NULL) END), 0)
+		FROM attend_events e WHERE e.kind = $1 AND e.town_id = $5 AND e.starts_at >= $2 AND e.starts_at < $3`,
+		LessonKind, p.start, p.end, now, townID).Scan(&f.Lessons, &f.Online, &f.Cancelled, &f.Roll, &f.PersonTimes)
+	if err != nil {
+		return f, fmt.Errorf("school: figures: %w", err)
+	}
+	f.Offline = f.Lessons - f.Online
+	err = r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a.resident_id) FROM attend_events e JOIN attend_entries a ON a.event_id = e.id
+		JOIN residents r ON r.id = a.resident_id
+		WHERE e.kind = $1 AND e.town_id = $2 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL AND e.starts_at >= $3 AND e.starts_at < $4 AND r.party_member`,
+		LessonKind, townID, p.start, p.end).Scan(&f.Reached)
+	if err != nil {
+		return f, fmt.Errorf("school: figures: %w", err)
+	}
+	err = r.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents r JOIN villages v ON v.id = r.village_id WHERE v.town_id = $1 AND r.party_member AND r.status = $2`,
+		townID, string(people.Active)).Scan(&f.Members)
+	if err != nil {
+		return f, fmt.Errorf("school: figures: %w", err)
+	}
+	err = r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(sr.rating), 0) FROM school_ratings sr JOIN school_lessons l ON l.id = sr.lesson_id
+		WHERE l.town_id = $1 AND l.starts_at >= $2 AND l.starts_at < $3`, townID, p.start, p.end).Scan(&f.Ratings, &f.RatingSum)
+	if err != nil {
+		return f, fmt.Errorf("school: figures: %w", err)
+	}
+	rows, err := r.QueryContext(ctx, `SELECT status, COUNT(*) FROM school_orders WHERE town_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY status`,
+		townID, p.start, p.end)
+	if err != nil {
+		return f, fmt.Errorf("school: figures: %w", err)
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return f, fmt.Errorf("school: figures: %w", err)
+		}
+		f.Orders[st] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return f, err
+	}
+	m, err := OrderFlow.Rates(ctx, r, p.start, p.end, flow.Orders{SQL: `SELECT id, 0 FROM school_orders WHERE town_id = $1`, Args: []any{townID}})
+	if err != nil {
+		return f, err
+	}
+	f.Rates = m[0]
+	return f, nil
+}
+
+// OverviewFigures are the pillar's headline numbers on the staff overview of a town, this year:
+// party members reached and lessons held, each linking to the coverage page. For the town's
+// school staff; others see none.
+func (s *Service) OverviewFigures(ctx context.Context, a *auth.Actor, townID int64) ([]web.Figure, error) {
+	if roleIn(a, townID) != manager {
+		return nil, nil
+	}
+	loc, err := s.People.Zone(ctx, townID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParsePeriod("", "", s.Now(), loc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.PeriodFigures(ctx, a, townID, p)
+	if err != nil {
+		return nil, err
+	}
+	return []web.Figure{
+		{Key: "school.figure.reached", Value: int64(f.Reached), Path: "/admin/school/coverage"},
+		{Key: "school.figure.lessons", Value: int64(f.Lessons), Path: "/admin/school/coverage"},
+	}, nil
+}
+
+// ---- a party member's study record
+
+// StudyRecord is a party member's study record (学习记录) for a period: the lessons attended, their
+// hours, and the ratings given; the 学习证明 prints it.
+type StudyRecord struct {
+	ResidentID  int64      `json:"resident_id"`
+	Name        string     `json:"name"`
+	VillageName string     `json:"village_name"`
+	Period      Period     `json:"period"`
+	Lessons     []MyLesson `json:"lessons"`
+	Minutes     int        `json:"minutes"`
+	IssuedOn    string     `json:"issued_on"` // the town's today, 2026-12-03
+}
+
+// Hours is a lesson's length in hours, to one decimal.
+func (l Lesson) Hours() string { return fmt.Sprintf("%.1f", l.EndsAt.Sub(l.StartsAt).Hours()) }
+
+// Hours is the record's time in lessons, in hours to one decimal.
+func (r StudyRecord) Hours() string { return fmt.Sprintf("%.1f", float64(r.Minutes)/60) }
+
+// StudyRecord is the study record of the resident the actor is, for a period: the lessons they
+// checked in to that were not cancelled.
+func (s *Service) StudyRecord(ctx context.Context, a *auth.Actor, from, to string) (StudyRecord, error) {
+	self := a.Self()
+	if self == 0 {
+		return StudyRecord{}, errs.New(errs.Forbidden, "school.lesson.not_a_resident")
+	}
+	if err := auth.Can(a, auth.SelfRead, auth.Scope{ResidentID: self}); err != nil {
+		return StudyRecord{}, err
+	}
+	var rec StudyRecord
+	var townID int64
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT r.id, r.name, v.name, v.town_id FROM residents r JOIN villages v ON v.id = r.village_id WHERE r.id = $1`, self).
+		Scan(&rec.ResidentID, &rec.Name, &rec.VillageName, &townID)
+	if db.IsNoRows(err) {
+		return rec, notFound
+	}
+	if err != nil {
+		return rec, fmt.Errorf("school: study record: %w", err)
+	}
+	loc, err := s.People.Zone(ctx, townID)
+	if err != nil {
+		return rec, err
+	}
+	if rec.Period, err = ParsePeriod(from, to, s.Now(), loc); err != nil {
+		return rec, err
+	}
+	rec.IssuedOn = clock.Day(s.Now().In(loc))
+	all, err := s.Mine(ctx, a)
+	if err != nil {
+		return rec, err
+	}
+	rec.Lessons = []MyLesson{}
+	for i := len(all) - 1; i >= 0; i-- { // oldest first, as a record reads
+		l := all[i]
+		if l.CheckedInAt.IsZero() || l.Status == "cancelled" || l.StartsAt.Before(rec.Period.start) || !l.StartsAt.Before(rec.Period.end) {
+			continue
+		}
+		rec.Lessons = append(rec.Lessons, l)
+		rec.Minutes += int(l.EndsAt.Sub(l.StartsAt) / time.Minute)
+	}
+	return rec, nil
+}
