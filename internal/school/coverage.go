@@ -2,8 +2,9 @@ package school
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,26 +128,20 @@ func (s *Service) Coverage(ctx context.Context, a *auth.Actor, townID int64, p P
 		return Coverage{}, err
 	}
 	c := Coverage{TownID: townID, Period: p, Villages: []VillageCoverage{}}
-	q := s.DB.Params()
-	q.Add(LessonKind)
-	q.Add(townID)
-	q.Add(p.start)
-	q.Add(p.end)
-	six := q.Add(s.Now().AddDate(0, -6, 0))
-	far := q.Add(s.Now().AddDate(100, 0, 0))
+	args := []any{LessonKind, townID, p.start, p.end, s.Now().AddDate(0, -6, 0), s.Now().AddDate(100, 0, 0)}
 	villages := ""
 	if !all {
-		villages = ` AND v.id IN (` + q.List(ids) + `)`
+		villages = ` AND v.id IN (` + idList(ids) + `)`
 	}
 	// Per branch: members now, those of them among the period's attendees, and those among the
 	// last six months' attendees; one pass over the members, each a lookup in a set.
 	rows, err := s.DB.Read().QueryContext(ctx, `WITH reached AS (`+attendedSQL+`),
-		recent AS (`+strings.ReplaceAll(strings.ReplaceAll(attendedSQL, "$3", six), "$4", far)+`)
+		recent AS (`+strings.ReplaceAll(strings.ReplaceAll(attendedSQL, "$3", "$5"), "$4", "$6")+`)
 		SELECT v.id, v.name, COUNT(r.id),
 			COUNT(CASE WHEN r.id IN (SELECT resident_id FROM reached) THEN 1 END),
 			COUNT(CASE WHEN r.id IS NOT NULL AND r.id NOT IN (SELECT resident_id FROM recent) THEN 1 END)
 		FROM villages v LEFT JOIN residents r ON r.village_id = v.id AND r.party_member AND r.status = 'active'
-		WHERE v.town_id = $2`+villages+` GROUP BY v.id, v.name ORDER BY v.name, v.id`, q.Args...)
+		WHERE v.town_id = $2`+villages+` GROUP BY v.id, v.name ORDER BY v.name, v.id`, args...)
 	if err != nil {
 		return c, fmt.Errorf("school: coverage: %w", err)
 	}
@@ -187,11 +182,31 @@ func (s *Service) NotReached(ctx context.Context, a *auth.Actor, villageID int64
 	if !all && !containsID(ids, villageID) {
 		return nil, notFound
 	}
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT r.id, r.name, v.name, (SELECT MAX(e.starts_at) FROM attend_entries a JOIN attend_events e ON e.id = a.event_id
-			WHERE a.resident_id = r.id AND e.kind = $1 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL) AS last
-		FROM residents r JOIN villages v ON v.id = r.village_id
-		WHERE r.village_id = $2 AND r.party_member AND r.status = 'active'
-		ORDER BY last, r.name, r.id`, LessonKind, villageID)
+	// The last lesson of each member who came to one, then the members by it: never first.
+	last := map[int64]time.Time{}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT a.resident_id, e.starts_at FROM attend_entries a JOIN attend_events e ON e.id = a.event_id
+		JOIN residents r ON r.id = a.resident_id
+		WHERE r.village_id = $1 AND r.party_member AND e.kind = $2 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL`, villageID, LessonKind)
+	if err != nil {
+		return nil, fmt.Errorf("school: not reached: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("school: not reached: %w", err)
+		}
+		if at.After(last[id]) {
+			last[id] = at
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.DB.Read().QueryContext(ctx, `SELECT r.id, r.name, v.name FROM residents r JOIN villages v ON v.id = r.village_id
+		WHERE r.village_id = $1 AND r.party_member AND r.status = 'active' ORDER BY r.name, r.id`, villageID)
 	if err != nil {
 		return nil, fmt.Errorf("school: not reached: %w", err)
 	}
@@ -200,19 +215,32 @@ func (s *Service) NotReached(ctx context.Context, a *auth.Actor, villageID int64
 	out := []Member{}
 	for rows.Next() {
 		var m Member
-		var last sql.NullTime
-		if err := rows.Scan(&m.ResidentID, &m.Name, &m.VillageName, &last); err != nil {
+		if err := rows.Scan(&m.ResidentID, &m.Name, &m.VillageName); err != nil {
 			return nil, fmt.Errorf("school: not reached: %w", err)
 		}
-		if last.Valid && !last.Time.Before(six) {
+		if m.LastLesson = last[m.ResidentID]; !m.LastLesson.IsZero() && !m.LastLesson.Before(six) {
 			continue
 		}
-		m.LastLesson = last.Time
-		if len(out) < maxNotReached {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(x, y Member) int { return x.LastLesson.Compare(y.LastLesson) })
+	if len(out) > maxNotReached {
+		out = out[:maxNotReached]
+	}
+	return out, nil
+}
+
+// idList writes ids (from grants, never input) as a SQL list of numbers, for a statement whose
+// other arguments are numbered ($1…): db.Params writes ? on SQLite, which cannot be mixed with them.
+func idList(ids []int64) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(out, ", ")
 }
 
 func containsID(ids []int64, id int64) bool {

@@ -65,6 +65,7 @@ func (h *Handlers) menu(w http.ResponseWriter, r *http.Request) {
 type coursePageView struct {
 	Course
 	MayOrder bool
+	Applied  []Applied // what the branches' 两委 took from its lessons (学后转化)
 }
 
 func (h *Handlers) coursePage(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +79,12 @@ func (h *Handlers) coursePage(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	h.App.RenderForm(w, r, "school_course.html", "school.course.title", coursePageView{Course: c.public(), MayOrder: c.Status == Offered && h.S.MayOrder(a, c.TownID)}, nil, nil)
+	applied, err := h.S.AppliedOf(r.Context(), a, id)
+	if err != nil {
+		h.App.Error(w, r, err)
+		return
+	}
+	h.App.RenderForm(w, r, "school_course.html", "school.course.title", coursePageView{Course: c.public(), MayOrder: c.Status == Offered && h.S.MayOrder(a, c.TownID), Applied: applied}, nil, nil)
 }
 
 func (h *Handlers) material(w http.ResponseWriter, r *http.Request) {

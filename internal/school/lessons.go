@@ -566,7 +566,7 @@ func (s *Service) Rate(ctx context.Context, a *auth.Actor, id int64, in RatingIn
 	if err != nil {
 		return Rating{}, err
 	}
-	return Rating{Rating: in.Rating, Comment: in.Comment}, nil
+	return Rating(in), nil
 }
 
 // ---- a resident's lessons
@@ -859,6 +859,42 @@ func (s *Service) FindInvitees(ctx context.Context, a *auth.Actor, id int64, q s
 			i.Phone = i.Phone[:3] + "****" + i.Phone[7:]
 		}
 		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+// Applied is what a branch's 两委 took from a lesson of a course (学后转化), as the course's page
+// lists it.
+type Applied struct {
+	VillageName string    `json:"village_name"`
+	StartsAt    time.Time `json:"starts_at"`
+	Lines       []string  `json:"lines"`
+}
+
+// maxAppliedShown bounds the lessons whose 学后转化 a course's page lists, the newest first.
+const maxAppliedShown = 20
+
+// AppliedOf lists the 学后转化 the branches recorded for lessons of a course the actor may read.
+func (s *Service) AppliedOf(ctx context.Context, a *auth.Actor, courseID int64) ([]Applied, error) {
+	c, err := s.Course(ctx, a, courseID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT v.name, l.starts_at, l.applied FROM school_lessons l JOIN villages v ON v.id = l.village_id
+		WHERE l.course_id = $1 AND l.applied <> '' ORDER BY l.starts_at DESC, l.id LIMIT $2`, c.ID, maxAppliedShown)
+	if err != nil {
+		return nil, fmt.Errorf("school: applied: %w", err)
+	}
+	defer rows.Close()
+	out := []Applied{}
+	for rows.Next() {
+		var ap Applied
+		var lines string
+		if err := rows.Scan(&ap.VillageName, &ap.StartsAt, &lines); err != nil {
+			return nil, fmt.Errorf("school: applied: %w", err)
+		}
+		ap.Lines = strings.Split(lines, "\n")
+		out = append(out, ap)
 	}
 	return out, rows.Err()
 }

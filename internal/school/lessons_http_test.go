@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -219,6 +220,13 @@ func TestLessonAttendanceFlow(t *testing.T) {
 			t.Errorf("the question paid: %d", n)
 		}
 		w.at(time.Date(2026, 12, 10, 11, 10, 0, 0, w.loc))
+		// Over, with the check-in open: on the town's and the branch's to-do lists.
+		if _, body := adminPage.Get("/admin"); !strings.Contains(body, "1 节党课已结束，还没结束签到、发放积分") {
+			t.Error("the town's to-do does not list the lesson whose roll is open")
+		}
+		if _, body := page.Get("/admin"); !strings.Contains(body, "1 节党课已结束，还没结束签到、发放积分") || !strings.Contains(body, "1 节党课已上完，等支部评单") {
+			t.Error("the branch's to-do does not list the lesson to close and to rate")
+		}
 		if st, _ := adminPage.PostForm(fmt.Sprintf("/school/lessons/%d/close", lv.ID), url.Values{"confirmed": {"1"}}); st != 303 {
 			t.Fatalf("close: %d", st)
 		}
@@ -255,6 +263,14 @@ func TestLessonAttendanceFlow(t *testing.T) {
 		if st, body := loginAs(t, env, others[3]).JSON("POST", path+"/ratings", map[string]any{"rating": 1}, nil); st != 409 || !strings.Contains(body, "签到后才能评价") {
 			t.Errorf("a member who did not come rates: %d %s", st, body)
 		}
+		if _, body := adminPage.Get("/admin"); strings.Contains(body, "节党课已结束，还没结束签到") {
+			t.Error("the closed roll stays on the town's to-do")
+		}
+		// The secretary attended too: his home asks him to rate it.
+		if st, body := page.Get("/"); !strings.Contains(body, "1 节党课等您评价") {
+			t.Logf("%d %.2000s", st, body)
+			t.Error("the attendee's home does not ask for a rating")
+		}
 		// 评单: the secretary rates the order with two lines of 学后转化; the order is done.
 		o, _ := act(t, w.secretary, lv.OrderID, map[string]any{"action": "rate", "rating": 5, "reason": "很实用", "applied": []string{"把议事规则写进村规民约", "  ", "每月开一次议事会"}}, 200)
 		if o.Status != "rated" || len(o.Actions) != 0 {
@@ -281,6 +297,60 @@ func TestLessonAttendanceFlow(t *testing.T) {
 		}
 		if st, body := a.JSON("GET", "/api/v1/school/record?from=2026-13", nil, nil); st != 422 || !strings.Contains(body, "from") {
 			t.Errorf("a wrong month: %d %s", st, body)
+		}
+
+		// Coverage and figures of December, against what happened: 4 of the branch's members came.
+		var cov school.Coverage
+		if st, body := w.admin.JSON("GET", "/api/v1/school/coverage?from=2026-12&to=2026-12", nil, &cov); st != 200 {
+			t.Fatalf("coverage: %d %s", st, body)
+		}
+		for _, v := range cov.Villages {
+			if v.VillageID == w.village && (v.Reached != 4 || v.Members != members) {
+				t.Errorf("the branch's coverage: %+v, want 4 of %d", v, members)
+			}
+			if v.VillageID != w.village && v.Reached != 0 {
+				t.Errorf("another branch reached: %+v", v)
+			}
+		}
+		if cov.Reached != 4 {
+			t.Errorf("the town's coverage: %d", cov.Reached)
+		}
+		if st, _ := w.admin.JSON("GET", "/api/v1/school/coverage?from=2026-11&to=2026-11", nil, &cov); st != 200 || cov.Reached != 0 {
+			t.Errorf("November's coverage: %d", cov.Reached)
+		}
+		var fig school.Figures
+		if st, body := w.admin.JSON("GET", "/api/v1/school/figures?from=2026-12&to=2026-12", nil, &fig); st != 200 || fig.Lessons != 1 || fig.Offline != 1 ||
+			fig.PersonTimes != 4 || fig.Reached != 4 || fig.Ratings != 1 || fig.RatingSum != 4 || fig.Orders["rated"] != 1 || fig.Rates.Done != 1 {
+			t.Errorf("figures: %d %s", st, body)
+		}
+		// The pages: each renders, in Chinese, for whom it is.
+		lp := fmt.Sprintf("/school/lessons/%d", lv.ID)
+		for _, c := range []struct {
+			who   *servertest.Client
+			path  string
+			wants []string
+		}{
+			{page, lp, []string{"名单（", "已签到 4 / ", "点名", "签到表", "扫码"}},
+			{page, lp + "/sheet", []string{"微党校党课签到表", "本人签名", name}},
+			{page, lp + "/qr", []string{"请用手机扫码签到", "每 30 秒自动更新"}},
+			{page, "/school/lessons", []string{"我的党课", "《" + courseTitle + "》"}},
+			{page, "/school/record?from=2026-12&to=2026-12", []string{"参加党课 1 次，共 2.0 小时", "学习证明"}},
+			{page, "/school/record?from=2026-12&to=2026-12&print=1", []string{"兹证明", "微党校党课 1 次，累计学习 2.0 小时"}},
+			{page, "/school/record?from=2026-99", []string{"月份格式应为 2026-01"}},
+			{adminPage, "/admin/school/coverage?from=2026-12&to=2026-12", []string{"参加过党课的党员", lv.VillageName, "签到人次", "满意率"}},
+			{adminPage, fmt.Sprintf("/admin/school/coverage/%d", w.village), []string{"近 6 个月未参加党课的党员", "从未参加"}},
+			{adminPage, fmt.Sprintf("/school/courses/%d", w.course.ID), []string{"各村学后转化", "把议事规则写进村规民约"}},
+		} {
+			st, body := c.who.Get(c.path)
+			for _, want := range c.wants {
+				if !strings.Contains(body, want) {
+					t.Errorf("%s (%d) does not say %q", c.path, st, want)
+				}
+			}
+		}
+		req, _ := http.NewRequest("GET", env.URL+lp+"/qr.png", nil)
+		if st, body := adminPage.Do(req); st != 200 || !strings.HasPrefix(body, "\x89PNG") {
+			t.Errorf("the QR image: %d", st)
 		}
 	})
 }

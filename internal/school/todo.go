@@ -17,8 +17,11 @@ func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) 
 		return nil, nil
 	}
 	if roleIn(a, a.TownID) != manager {
+		if all, villages := auth.Visible(a, PermOrder, a.TownID); all || len(villages) > 0 {
+			return s.branchTodos(ctx, a, all, villages)
+		}
 		if !a.Has(auth.Expert) {
-			return nil, nil
+			return s.attendeeTodos(ctx, a)
 		}
 		me, err := s.Me(ctx, a)
 		if err != nil {
@@ -44,10 +47,61 @@ func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) 
 	if err != nil {
 		return nil, err
 	}
+	var unclosed int
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM school_lessons l WHERE l.town_id = $1 AND `+unclosedSQL, a.TownID, LessonKind, s.Now()).Scan(&unclosed); err != nil {
+		return nil, fmt.Errorf("school: to-dos: %w", err)
+	}
 	return []web.Todo{
+		{Key: "school.todo.rolls_open", Count: unclosed, Path: "/admin/school/orders?status=accepted"},
 		{Key: "school.todo.orders_overdue", Count: overdue, Path: "/admin/school/orders"},
 		{Key: "school.todo.orders_waiting", Count: waiting, Path: "/admin/school/orders?status=ordered"},
 		{Key: "school.todo.drafts", Count: drafts, Path: "/admin/school?status=draft"},
 		{Key: "school.todo.no_teacher", Count: orphans, Path: "/admin/school?status=offered"},
 	}, nil
+}
+
+// unclosedSQL picks, on school_lessons l, the lessons that have ended with their check-in still
+// open ($2 the event kind, $3 now): nobody has been paid for them yet.
+const unclosedSQL = `l.status = 'scheduled' AND l.ends_at < $3 AND NOT EXISTS (SELECT 1 FROM attend_events e WHERE e.kind = $2 AND e.ref_id = l.id AND e.closed_at IS NOT NULL)`
+
+// branchTodos are a branch's: its lessons over with the check-in still open, and its orders whose
+// lesson is over and waits for the branch's 评单.
+func (s *Service) branchTodos(ctx context.Context, a *auth.Actor, all bool, villages []int64) ([]web.Todo, error) {
+	where := ""
+	if !all {
+		where = ` AND l.village_id IN (` + idList(villages) + `)`
+	}
+	var unclosed, unrated int
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM school_lessons l WHERE l.town_id = $1 AND `+unclosedSQL+where+`),
+		(SELECT COUNT(*) FROM school_lessons l JOIN school_orders o ON o.id = l.order_id WHERE l.town_id = $1 AND o.status = 'accepted' AND l.ends_at < $3`+where+`)`,
+		a.TownID, LessonKind, s.Now()).Scan(&unclosed, &unrated)
+	if err != nil {
+		return nil, fmt.Errorf("school: to-dos: %w", err)
+	}
+	mine, err := s.attendeeTodos(ctx, a) // a secretary is a party member too
+	if err != nil {
+		return nil, err
+	}
+	return append([]web.Todo{
+		{Key: "school.todo.rolls_open", Count: unclosed, Path: "/admin/school/orders?status=accepted"},
+		{Key: "school.todo.to_rate_orders", Count: unrated, Path: "/admin/school/orders?status=accepted"},
+	}, mine...), nil
+}
+
+// attendeeTodos are a resident's: lessons they attended in the last 30 days and have not rated.
+func (s *Service) attendeeTodos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) {
+	self := a.Self()
+	if self == 0 {
+		return nil, nil
+	}
+	var n int
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM attend_entries x JOIN attend_events e ON e.id = x.event_id
+		WHERE x.resident_id = $1 AND e.kind = $2 AND x.checked_in_at IS NOT NULL AND e.cancelled_at IS NULL AND e.starts_at > $3
+		AND NOT EXISTS (SELECT 1 FROM school_ratings r WHERE r.lesson_id = e.ref_id AND r.resident_id = x.resident_id)`,
+		self, LessonKind, s.Now().AddDate(0, 0, -30)).Scan(&n)
+	if err != nil {
+		return nil, fmt.Errorf("school: to-dos: %w", err)
+	}
+	return []web.Todo{{Key: "school.todo.to_rate", Count: n, Path: "/school/lessons"}}, nil
 }
