@@ -45,6 +45,8 @@ type Service struct {
 	DB  *db.DB
 	Key []byte // signs the QR and link tokens
 	Now func() time.Time
+	// Zone is a town's time zone, whose calendar the person-months (attend_months) follow.
+	Zone func(ctx context.Context, townID int64) (*time.Location, error)
 }
 
 // New returns the attendance service, signing its tokens with key.
@@ -152,11 +154,68 @@ func (s *Service) Event(ctx context.Context, q db.Querier, id int64) (Event, err
 // table r picks (its arguments numbered from $2); those already on it stay as they are. A pillar
 // calls it while the roll is open, so that someone who joined since is on it.
 func (s *Service) Enrol(ctx context.Context, q db.Querier, eventID int64, where string, args ...any) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO attend_entries (event_id, resident_id, invited)
+	res, err := q.ExecContext(ctx, `INSERT INTO attend_entries (event_id, resident_id, invited)
 		SELECT $1, r.id, FALSE FROM residents r WHERE r.status = 'active' AND (`+where+`) ON CONFLICT (event_id, resident_id) DO NOTHING`,
 		append([]any{eventID}, args...)...)
 	if err != nil {
 		return fmt.Errorf("attend: enrol %d: %w", eventID, err)
+	}
+	n, _ := res.RowsAffected()
+	return s.count(ctx, q, eventID, "roll_count", n)
+}
+
+// count moves one of an event's counters by n.
+func (s *Service) count(ctx context.Context, q db.Querier, eventID int64, column string, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE attend_events SET `+column+` = `+column+` + $1 WHERE id = $2`, n, eventID); err != nil {
+		return fmt.Errorf("attend: count %d: %w", eventID, err)
+	}
+	return nil
+}
+
+// month is the month of the town's calendar an event falls in: 2026-12.
+func (s *Service) month(ctx context.Context, ev Event) (string, error) {
+	loc := time.UTC
+	if s.Zone != nil {
+		var err error
+		if loc, err = s.Zone(ctx, ev.TownID); err != nil {
+			return "", err
+		}
+	}
+	return ev.StartsAt.In(loc).Format("2006-01"), nil
+}
+
+// attended adds a check-in of a resident to their person-month of the event's kind.
+func (s *Service) attended(ctx context.Context, q db.Querier, ev Event, residentID int64) error {
+	m, err := s.month(ctx, ev)
+	if err != nil {
+		return err
+	}
+	_, err = q.ExecContext(ctx, `INSERT INTO attend_months (kind, town_id, month, party, village_id, resident_id, events)
+		SELECT $1, $2, $3, r.party_member, r.village_id, r.id, 1 FROM residents r WHERE r.id = $4
+		ON CONFLICT (kind, town_id, month, party, village_id, resident_id) DO UPDATE SET events = attend_months.events + 1`,
+		ev.Kind, ev.TownID, m, residentID)
+	if err != nil {
+		return fmt.Errorf("attend: month of %d: %w", ev.ID, err)
+	}
+	return nil
+}
+
+// unattended takes a check-in back from a resident's person-month: the row goes with its last.
+func (s *Service) unattended(ctx context.Context, q db.Querier, ev Event, residentID int64) error {
+	m, err := s.month(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM attend_months WHERE resident_id = $1 AND kind = $2 AND month = $3 AND town_id = $4 AND events <= 1`,
+		residentID, ev.Kind, m, ev.TownID); err != nil {
+		return fmt.Errorf("attend: month of %d: %w", ev.ID, err)
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE attend_months SET events = events - 1 WHERE resident_id = $1 AND kind = $2 AND month = $3 AND town_id = $4`,
+		residentID, ev.Kind, m, ev.TownID); err != nil {
+		return fmt.Errorf("attend: month of %d: %w", ev.ID, err)
 	}
 	return nil
 }
@@ -169,7 +228,7 @@ func (s *Service) Invite(ctx context.Context, q db.Querier, eventID, residentID 
 		return false, fmt.Errorf("attend: invite to %d: %w", eventID, err)
 	}
 	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return n == 1, s.count(ctx, q, eventID, "roll_count", n)
 }
 
 // Uninvite takes an invited person who has not checked in off the roll; removed is false for
@@ -180,7 +239,7 @@ func (s *Service) Uninvite(ctx context.Context, q db.Querier, eventID, residentI
 		return false, fmt.Errorf("attend: uninvite from %d: %w", eventID, err)
 	}
 	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return n == 1, s.count(ctx, q, eventID, "roll_count", -n)
 }
 
 const entryCols = `a.resident_id, r.name, v.name, r.party_member, a.invited, a.checked_in_at, a.method, a.checked_by, COALESCE(a.transaction_id, 0), a.pay_note`
@@ -235,7 +294,7 @@ func (s *Service) Counts(ctx context.Context, q db.Querier, ids []int64) (map[in
 		return out, nil
 	}
 	p := s.DB.Params()
-	rows, err := q.QueryContext(ctx, `SELECT event_id, COUNT(*), COUNT(checked_in_at) FROM attend_entries WHERE event_id IN (`+p.List(ids)+`) GROUP BY event_id`, p.Args...)
+	rows, err := q.QueryContext(ctx, `SELECT id, roll_count, checked_count FROM attend_events WHERE id IN (`+p.List(ids)+`)`, p.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("attend: counts: %w", err)
 	}
@@ -370,6 +429,14 @@ func (s *Service) Check(ctx context.Context, q db.Querier, ev Event, c Checkin) 
 		return Entry{}, false, fmt.Errorf("attend: check in to %d: %w", ev.ID, err)
 	}
 	n, _ := res.RowsAffected()
+	if n == 1 {
+		if err := s.count(ctx, q, ev.ID, "checked_count", 1); err != nil {
+			return Entry{}, false, err
+		}
+		if err := s.attended(ctx, q, ev, c.ResidentID); err != nil {
+			return Entry{}, false, err
+		}
+	}
 	e, err = s.Entry(ctx, q, ev.ID, c.ResidentID)
 	if errs.Is(err, errs.NotFound) {
 		return Entry{}, false, errs.New(errs.Conflict, "attend.not_on_roll")
@@ -388,8 +455,13 @@ func (s *Service) Undo(ctx context.Context, q db.Querier, ev Event, residentID i
 	if err != nil {
 		return false, fmt.Errorf("attend: undo check-in to %d: %w", ev.ID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	if err := s.count(ctx, q, ev.ID, "checked_count", -1); err != nil {
+		return false, err
+	}
+	return true, s.unattended(ctx, q, ev, residentID)
 }
 
 // Close ends the check-in of an event once it has started: closed is true for the call that
@@ -423,8 +495,35 @@ func (s *Service) Cancel(ctx context.Context, q db.Querier, kind string, refID i
 	if !ev.ClosedAt.IsZero() {
 		return errs.New(errs.Conflict, "attend.closed")
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE attend_events SET cancelled_at = $1 WHERE id = $2 AND cancelled_at IS NULL`, s.Now(), ev.ID); err != nil {
+	res, err := q.ExecContext(ctx, `UPDATE attend_events SET cancelled_at = $1 WHERE id = $2 AND cancelled_at IS NULL`, s.Now(), ev.ID)
+	if err != nil {
 		return fmt.Errorf("attend: cancel %d: %w", ev.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil
+	}
+	// Its check-ins count for nothing: each leaves its person-month.
+	rows, err := q.QueryContext(ctx, `SELECT resident_id FROM attend_entries WHERE event_id = $1 AND checked_in_at IS NOT NULL`, ev.ID)
+	if err != nil {
+		return fmt.Errorf("attend: cancel %d: %w", ev.ID, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("attend: cancel %d: %w", ev.ID, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.unattended(ctx, q, ev, id); err != nil {
+			return err
+		}
 	}
 	return nil
 }

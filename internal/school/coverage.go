@@ -114,47 +114,83 @@ func (s *Service) coverageScope(a *auth.Actor, townID int64) (all bool, ids []in
 	return all, ids, nil
 }
 
-// attendedSQL picks the check-ins of a town's lessons that were not cancelled, from $2 (the
-// town) with starts from $3 and before $4.
-const attendedSQL = `SELECT a.resident_id FROM attend_events e JOIN attend_entries a ON a.event_id = e.id
-	WHERE e.town_id = $2 AND e.kind = $1 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL AND e.starts_at >= $3 AND e.starts_at < $4`
-
 // Coverage is the coverage of a town (the actor's when 0) in a period, for its school staff, or
-// for a branch's staff of their own villages.
+// for a branch's staff of their own villages. It reads the kit's person-months (attend_months): a
+// member counts as reached in the branch they lived in, and as a party member, when they came.
 func (s *Service) Coverage(ctx context.Context, a *auth.Actor, townID int64, p Period) (Coverage, error) {
 	townID = townOf(a, townID)
 	all, ids, err := s.coverageScope(a, townID)
 	if err != nil {
 		return Coverage{}, err
 	}
+	loc, err := s.People.Zone(ctx, townID)
+	if err != nil {
+		return Coverage{}, err
+	}
+	six := s.Now().In(loc).AddDate(0, -6, 0).Format("2006-01")
 	c := Coverage{TownID: townID, Period: p, Villages: []VillageCoverage{}}
-	args := []any{LessonKind, townID, p.start, p.end, s.Now().AddDate(0, -6, 0), s.Now().AddDate(100, 0, 0)}
 	villages := ""
 	if !all {
 		villages = ` AND v.id IN (` + idList(ids) + `)`
 	}
-	// Per branch: members now, those of them among the period's attendees, and those among the
-	// last six months' attendees; one pass over the members, each a lookup in a set.
-	rows, err := s.DB.Read().QueryContext(ctx, `WITH reached AS (`+attendedSQL+`),
-		recent AS (`+strings.ReplaceAll(strings.ReplaceAll(attendedSQL, "$3", "$5"), "$4", "$6")+`)
-		SELECT v.id, v.name, COUNT(r.id),
-			COUNT(CASE WHEN r.id IN (SELECT resident_id FROM reached) THEN 1 END),
-			COUNT(CASE WHEN r.id IS NOT NULL AND r.id NOT IN (SELECT resident_id FROM recent) THEN 1 END)
-		FROM villages v LEFT JOIN residents r ON r.village_id = v.id AND r.party_member AND r.status = 'active'
-		WHERE v.town_id = $2`+villages+` GROUP BY v.id, v.name ORDER BY v.name, v.id`, args...)
+	r := s.DB.Read()
+	rows, err := r.QueryContext(ctx, `SELECT v.id, v.name, COUNT(r.id) FROM villages v
+		LEFT JOIN residents r ON r.village_id = v.id AND r.party_member AND r.status = 'active'
+		WHERE v.town_id = $1`+villages+` GROUP BY v.id, v.name ORDER BY v.name, v.id`, townID)
 	if err != nil {
 		return c, fmt.Errorf("school: coverage: %w", err)
 	}
-	defer rows.Close()
+	at := map[int64]int{}
 	for rows.Next() {
 		var v VillageCoverage
-		if err := rows.Scan(&v.VillageID, &v.VillageName, &v.Members, &v.Reached, &v.NotReached6); err != nil {
+		if err := rows.Scan(&v.VillageID, &v.VillageName, &v.Members); err != nil {
+			rows.Close()
 			return c, fmt.Errorf("school: coverage: %w", err)
 		}
+		at[v.VillageID] = len(c.Villages)
 		c.Villages = append(c.Villages, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, err
+	}
+	// Reached in the period, and members now with no lesson in the last six months, by branch.
+	for _, q := range []struct {
+		sql  string
+		args []any
+		set  func(v *VillageCoverage, n int)
+	}{
+		{`SELECT village_id, COUNT(DISTINCT resident_id) FROM attend_months WHERE kind = $1 AND town_id = $2 AND month >= $3 AND month <= $4 AND party GROUP BY village_id`,
+			[]any{LessonKind, townID, p.From, p.To}, func(v *VillageCoverage, n int) { v.Reached = n }},
+		{`SELECT r.village_id, COUNT(*) FROM residents r JOIN villages v ON v.id = r.village_id
+			WHERE v.town_id = $1 AND r.party_member AND r.status = 'active'
+			AND NOT EXISTS (SELECT 1 FROM attend_months m WHERE m.resident_id = r.id AND m.kind = $2 AND m.month >= $3) GROUP BY r.village_id`,
+			[]any{townID, LessonKind, six}, func(v *VillageCoverage, n int) { v.NotReached6 = n }},
+	} {
+		rows, err := r.QueryContext(ctx, q.sql, q.args...)
+		if err != nil {
+			return c, fmt.Errorf("school: coverage: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return c, fmt.Errorf("school: coverage: %w", err)
+			}
+			if i, ok := at[id]; ok {
+				q.set(&c.Villages[i], n)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return c, err
+		}
+	}
+	for _, v := range c.Villages {
 		c.Members, c.Reached, c.NotReached6 = c.Members+v.Members, c.Reached+v.Reached, c.NotReached6+v.NotReached6
 	}
-	return c, rows.Err()
+	return c, nil
 }
 
 // Member is a party member as the coverage lists them.
@@ -300,22 +336,21 @@ func (s *Service) PeriodFigures(ctx context.Context, a *auth.Actor, townID int64
 	f := Figures{TownID: townID, Period: p, Orders: map[string]int{}}
 	r := s.DB.Read()
 	now := s.Now()
+	// A row per event of the period, with its counters; the person-months for those reached.
 	err := r.QueryRowContext(ctx, `SELECT
 			COUNT(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 THEN 1 END),
 			COUNT(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 AND e.online THEN 1 END),
 			COUNT(CASE WHEN e.cancelled_at IS NOT NULL THEN 1 END),
-			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 THEN (SELECT COUNT(*) FROM attend_entries a WHERE a.event_id = e.id) END), 0),
-			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL THEN (SELECT COUNT(*) FROM attend_entries a WHERE a.event_id = e.id AND a.checked_in_at IS NOT NULL) END), 0)
-		FROM attend_events e WHERE e.kind = $1 AND e.town_id = $5 AND e.starts_at >= $2 AND e.starts_at < $3`,
+			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 THEN e.roll_count END), 0),
+			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL THEN e.checked_count END), 0)
+		FROM attend_events e WHERE e.town_id = $5 AND e.kind = $1 AND e.starts_at >= $2 AND e.starts_at < $3`,
 		LessonKind, p.start, p.end, now, townID).Scan(&f.Lessons, &f.Online, &f.Cancelled, &f.Roll, &f.PersonTimes)
 	if err != nil {
 		return f, fmt.Errorf("school: figures: %w", err)
 	}
 	f.Offline = f.Lessons - f.Online
-	err = r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT a.resident_id) FROM attend_events e JOIN attend_entries a ON a.event_id = e.id
-		JOIN residents r ON r.id = a.resident_id
-		WHERE e.kind = $1 AND e.town_id = $2 AND e.cancelled_at IS NULL AND a.checked_in_at IS NOT NULL AND e.starts_at >= $3 AND e.starts_at < $4 AND r.party_member`,
-		LessonKind, townID, p.start, p.end).Scan(&f.Reached)
+	err = r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT resident_id) FROM attend_months WHERE kind = $1 AND town_id = $2 AND month >= $3 AND month <= $4 AND party`,
+		LessonKind, townID, p.From, p.To).Scan(&f.Reached)
 	if err != nil {
 		return f, fmt.Errorf("school: figures: %w", err)
 	}

@@ -112,12 +112,14 @@ func (s *Service) lessonFor(ctx context.Context, a *auth.Actor, id int64) (Lesso
 	return l, o, x, nil
 }
 
-// event is a lesson's attendance event, made when first needed. While the lesson has not ended
-// and its roll is open, the roll is brought up to date with the branch's party members, so that
-// one who joined since the lesson was fixed is on it.
-func (s *Service) event(ctx context.Context, q db.Querier, l Lesson) (attend.Event, error) {
+// event is a lesson's attendance event, made (with its roll) when first needed. With enrol, while
+// the lesson has not ended and its roll is open, the roll is brought up to date with the branch's
+// party members, so that one who joined since the lesson was fixed is on it: the lesson's page
+// does it for those who run it; a check-in does not, which would cost a statement per member.
+func (s *Service) event(ctx context.Context, q db.Querier, l Lesson, enrol bool) (attend.Event, error) {
 	ev, err := s.Attend.EventOf(ctx, q, LessonKind, l.ID)
 	if errs.Is(err, errs.NotFound) {
+		enrol = true
 		ev, err = s.Attend.Ensure(ctx, q, attend.Event{Kind: LessonKind, RefID: l.ID, TownID: l.TownID, VillageID: l.VillageID,
 			Title: l.CourseTitle, StartsAt: l.StartsAt, EndsAt: l.EndsAt, Online: l.Mode == "online"})
 		if err == nil && l.Status == "cancelled" {
@@ -128,7 +130,7 @@ func (s *Service) event(ctx context.Context, q db.Querier, l Lesson) (attend.Eve
 	if err != nil {
 		return ev, err
 	}
-	if ev.ClosedAt.IsZero() && ev.CancelledAt.IsZero() && s.Now().Before(ev.EndsAt) {
+	if enrol && ev.ClosedAt.IsZero() && ev.CancelledAt.IsZero() && s.Now().Before(ev.EndsAt) {
 		if err := s.Attend.Enrol(ctx, q, ev.ID, `r.village_id = $2 AND r.party_member`, l.VillageID); err != nil {
 			return ev, err
 		}
@@ -142,7 +144,7 @@ func (s *Service) LessonView(ctx context.Context, a *auth.Actor, id int64) (Less
 	if err != nil {
 		return LessonView{}, err
 	}
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, x.runs())
 	if err != nil {
 		return LessonView{}, err
 	}
@@ -238,7 +240,7 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, id int64, in Check
 	if in.ResidentID <= 0 {
 		return CheckinResult{}, errs.Field("resident_id", "field.required")
 	}
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, false)
 	if err != nil {
 		return CheckinResult{}, err
 	}
@@ -310,7 +312,7 @@ func (s *Service) Invite(ctx context.Context, a *auth.Actor, id, residentID int6
 	if err := s.mayInvite(ctx, a, l, residentID); err != nil {
 		return attend.Entry{}, err
 	}
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, false)
 	if err != nil {
 		return attend.Entry{}, err
 	}
@@ -401,7 +403,7 @@ func (s *Service) CloseRoll(ctx context.Context, a *auth.Actor, id int64) (Lesso
 }
 
 func (s *Service) closeRoll(ctx context.Context, a *auth.Actor, l Lesson) error {
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, false)
 	if err != nil {
 		return err
 	}
@@ -524,7 +526,7 @@ func (s *Service) Rate(ctx context.Context, a *auth.Actor, id int64, in RatingIn
 	if err := auth.Can(a, auth.SelfWrite, auth.Scope{ResidentID: a.Self()}); err != nil {
 		return Rating{}, err
 	}
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, false)
 	if err != nil {
 		return Rating{}, err
 	}
@@ -577,6 +579,8 @@ type MyLesson struct {
 	CheckedInAt time.Time `json:"checked_in_at,omitzero"`
 	Rating      int       `json:"rating,omitzero"`
 	Points      int64     `json:"points,omitzero"`
+	// Now says the lesson is on at the moment the list was made (pages only).
+	Now bool `json:"-"`
 }
 
 // Mine are the lessons on the roll of the resident the actor is (我的党课), the newest first.
@@ -642,7 +646,7 @@ func (s *Service) rollLesson(ctx context.Context, tx *sql.Tx, orderID int64, loc
 		return cmpErr(err, notFound)
 	}
 	l := list[0]
-	ev, err := s.event(ctx, tx, l)
+	ev, err := s.event(ctx, tx, l, true)
 	if err != nil {
 		return err
 	}
@@ -672,7 +676,7 @@ func (s *Service) cancelLesson(ctx context.Context, tx *sql.Tx, o Order, reason 
 		return err
 	}
 	l := list[0]
-	ev, err := s.event(ctx, tx, l)
+	ev, err := s.event(ctx, tx, l, false)
 	if err != nil {
 		return err
 	}
@@ -746,7 +750,7 @@ func (s *Service) SheetTicks(ctx context.Context, a *auth.Actor, id int64, resid
 	if len(residentIDs) == 0 {
 		return 0, errs.Field("resident_ids", "school.lesson.sheet_empty")
 	}
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, false)
 	if err != nil {
 		return 0, err
 	}
@@ -838,7 +842,7 @@ func (s *Service) FindInvitees(ctx context.Context, a *auth.Actor, id int64, q s
 	} else {
 		where = append(where, `r.name LIKE `+p.Add("%"+strings.NewReplacer("%", "", "_", "").Replace(q)+"%"))
 	}
-	ev, err := s.event(ctx, s.DB.Write(), l)
+	ev, err := s.event(ctx, s.DB.Write(), l, false)
 	if err != nil {
 		return nil, err
 	}
@@ -897,4 +901,22 @@ func (s *Service) AppliedOf(ctx context.Context, a *auth.Actor, courseID int64) 
 		out = append(out, ap)
 	}
 	return out, rows.Err()
+}
+
+// TokenLesson is the lesson a check-in token names, for the person on its roll about to check in
+// with it: the page says which lesson before they confirm. The refusals are those Checkin gives.
+func (s *Service) TokenLesson(ctx context.Context, a *auth.Actor, token string) (Lesson, error) {
+	tok, err := s.Attend.ParseToken(strings.TrimSpace(token), s.Now())
+	if err != nil {
+		return Lesson{}, err
+	}
+	ev, err := s.Attend.Event(ctx, s.DB.Read(), tok.EventID)
+	if err != nil || ev.Kind != LessonKind {
+		return Lesson{}, errs.Field("token", "attend.token_invalid")
+	}
+	l, _, x, err := s.lessonFor(ctx, a, ev.RefID)
+	if err != nil || !x.onRoll {
+		return Lesson{}, errs.New(errs.Conflict, "attend.not_on_roll")
+	}
+	return l, nil
 }

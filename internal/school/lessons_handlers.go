@@ -292,14 +292,27 @@ func (h *Handlers) sheetPage(w http.ResponseWriter, r *http.Request) {
 
 // checkinView is where a QR or link leads: the lesson it names, and the token to post.
 type checkinView struct {
-	Token  string
-	Lesson *LessonView
+	Token   string
+	Lesson  *LessonView
+	Preview *Lesson // the lesson the token names, before the person confirms
 }
 
 func (h *Handlers) checkinPage(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	tok := r.URL.Query().Get("t")
 	v := checkinView{Token: tok}
+	var ferr error
+	if tok != "" {
+		l, err := h.S.TokenLesson(ctx, a, tok)
+		if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) {
+			ferr, v.Token = err, ""
+		} else if err != nil {
+			h.App.Error(w, r, err)
+			return
+		} else {
+			v.Preview = &l
+		}
+	}
 	p := h.App.NewPage(r, "school.checkin.title", v)
 	if id := web.FormID(r.URL.Query().Get("lesson")); id != 0 {
 		// After a check-in: the lesson, named within what the person may see.
@@ -309,7 +322,7 @@ func (h *Handlers) checkinPage(w http.ResponseWriter, r *http.Request) {
 			p.Flashed("flash.school_self_checked_in", lv.CourseTitle)
 		}
 	}
-	h.App.RenderPage(w, r, "school_checkin.html", p, nil)
+	h.App.RenderPage(w, r, "school_checkin.html", p, ferr)
 }
 
 func (h *Handlers) selfCheckin(w http.ResponseWriter, r *http.Request) {
@@ -335,8 +348,9 @@ func (h *Handlers) myLessonsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.S.Now()
 	v := struct{ Coming, Past []MyLesson }{Coming: []MyLesson{}, Past: []MyLesson{}}
-	for _, l := range list {
+	for _, l := range list { // the newest first
 		if l.EndsAt.After(now) && l.Status != "cancelled" {
+			l.Now = !l.StartsAt.After(now)
 			v.Coming = append([]MyLesson{l}, v.Coming...) // the nearest first
 		} else {
 			v.Past = append(v.Past, l)

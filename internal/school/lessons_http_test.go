@@ -482,6 +482,14 @@ func TestCancelledLessonPaysNothing(t *testing.T) {
 		if n, _ := lessonPayments(t, env, lv.ID); n != 0 {
 			t.Errorf("a cancelled lesson paid %d", n)
 		}
+		// Its check-in counts for nothing: nobody is reached, no person-time is left.
+		var cov school.Coverage
+		var fig school.Figures
+		w.admin.JSON("GET", "/api/v1/school/coverage?from=2026-12&to=2026-12", nil, &cov)
+		w.admin.JSON("GET", "/api/v1/school/figures?from=2026-12&to=2026-12", nil, &fig)
+		if cov.Reached != 0 || fig.Reached != 0 || fig.PersonTimes != 0 || fig.Cancelled != 1 || fig.Lessons != 0 {
+			t.Errorf("after the cancellation: reached %d/%d, figures %+v", cov.Reached, fig.Reached, fig)
+		}
 		if !told(inbox(t, m), "党课取消：党课《"+courseTitle+"》（2026-12-10 9:00–11:00）已取消，原因：专家临时生病。") {
 			t.Errorf("the member was not told: %q", inbox(t, m))
 		}

@@ -43,6 +43,7 @@ func NewService(d *db.DB, ps *people.Service, bs *bank.Service, ns *notify.Servi
 	s := &Service{DB: d, People: ps, Bank: bs, Notify: ns, Now: db.Now}
 	s.Attend = attend.New(d, ps.Cipher.Derive("school attendance tokens"))
 	s.Attend.Now = func() time.Time { return s.Now() }
+	s.Attend.Zone = ps.Zone
 	return s
 }
 
