@@ -44,7 +44,7 @@ func TestEarn(t *testing.T) {
 			{"ErrUnknownResident", bank.Earning{Key: key("nobody"), ResidentID: 1 << 40, RuleCode: "quick", Reason: "值守"}, "not_found bank.resident_unknown"},
 			{"ErrRuleUnknown", bank.Earning{Key: key("rule"), ResidentID: villager, RuleCode: "lead", Reason: "值守"}, "invalid bank.rule_unknown rule_code:bank.rule_unknown"},
 			{"ErrBankKey", bank.Earning{Key: "acct:1:x", ResidentID: villager, RuleCode: "quick", Reason: "值守"}, "invalid error.invalid idempotency_key:bank.key_invalid"},
-			{"ErrNoPayingPillar", bank.Earning{Key: "school:lesson:1", ResidentID: villager, RuleCode: "quick", Reason: "值守"}, "invalid error.invalid idempotency_key:bank.key_invalid"},
+			{"ErrNoPayingPillar", bank.Earning{Key: "museum:visit:1", ResidentID: villager, RuleCode: "quick", Reason: "值守"}, "invalid error.invalid idempotency_key:bank.key_invalid"},
 			{"ErrKeyTwice", bank.Earning{Key: key("ok"), ResidentID: villager, RuleCode: "quick", Reason: "值守"}, "conflict bank.key_reused idempotency_key:bank.key_reused"},
 			{"ErrReasonRequired", bank.Earning{Key: key("reason"), ResidentID: villager, RuleCode: "quick"}, "invalid error.invalid reason:field.required"},
 		}

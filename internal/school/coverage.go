@@ -26,6 +26,18 @@ type Period struct {
 	start, end time.Time
 }
 
+// FromText and ToText write the period's months as a certificate does: 2026年1月.
+func (p Period) FromText() string { return monthText(p.From) }
+func (p Period) ToText() string   { return monthText(p.To) }
+
+func monthText(m string) string {
+	t, err := time.Parse("2006-01", m)
+	if err != nil {
+		return m
+	}
+	return fmt.Sprintf("%d年%d月", t.Year(), int(t.Month()))
+}
+
 // Bounds are the period's first moment and the first moment after it.
 func (p Period) Bounds() (time.Time, time.Time) { return p.start, p.end }
 
@@ -423,6 +435,7 @@ type StudyRecord struct {
 	ResidentID  int64      `json:"resident_id"`
 	Name        string     `json:"name"`
 	VillageName string     `json:"village_name"`
+	TownName    string     `json:"town_name"`
 	Period      Period     `json:"period"`
 	Lessons     []MyLesson `json:"lessons"`
 	Minutes     int        `json:"minutes"`
@@ -431,6 +444,15 @@ type StudyRecord struct {
 
 // Hours is a lesson's length in hours, to one decimal.
 func (l Lesson) Hours() string { return fmt.Sprintf("%.1f", l.EndsAt.Sub(l.StartsAt).Hours()) }
+
+// IssuedText is the day the record was made, as a certificate writes it: 2026年12月3日.
+func (r StudyRecord) IssuedText() string {
+	t, err := time.Parse("2006-01-02", r.IssuedOn)
+	if err != nil {
+		return r.IssuedOn
+	}
+	return fmt.Sprintf("%d年%d月%d日", t.Year(), int(t.Month()), t.Day())
+}
 
 // Hours is the record's time in lessons, in hours to one decimal.
 func (r StudyRecord) Hours() string { return fmt.Sprintf("%.1f", float64(r.Minutes)/60) }
@@ -447,8 +469,9 @@ func (s *Service) StudyRecord(ctx context.Context, a *auth.Actor, from, to strin
 	}
 	var rec StudyRecord
 	var townID int64
-	err := s.DB.Read().QueryRowContext(ctx, `SELECT r.id, r.name, v.name, v.town_id FROM residents r JOIN villages v ON v.id = r.village_id WHERE r.id = $1`, self).
-		Scan(&rec.ResidentID, &rec.Name, &rec.VillageName, &townID)
+	err := s.DB.Read().QueryRowContext(ctx, `SELECT r.id, r.name, v.name, v.town_id, t.name FROM residents r JOIN villages v ON v.id = r.village_id
+		JOIN towns t ON t.id = v.town_id WHERE r.id = $1`, self).
+		Scan(&rec.ResidentID, &rec.Name, &rec.VillageName, &townID, &rec.TownName)
 	if db.IsNoRows(err) {
 		return rec, notFound
 	}

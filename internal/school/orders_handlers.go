@@ -193,6 +193,12 @@ func (h *Handlers) renderOrder(w http.ResponseWriter, r *http.Request, id int64,
 		if len(o.Dates) > 0 {
 			f.Set("date", o.Dates[0])
 		}
+		if o.Status == OrderAssigned && !o.StartsAt.IsZero() {
+			// 改派 starts from the present assignment.
+			if loc, err := h.S.People.Zone(ctx, o.TownID); err == nil {
+				f = url.Values{"date": {o.StartsAt.In(loc).Format("2006-01-02")}, "start": {o.StartsAt.In(loc).Format("15:04")}, "expert_id": {fmt.Sprint(o.ExpertID)}}
+			}
+		}
 	}
 	v.ExpertID = web.FormID(f.Get("expert_id"))
 	v.Applied = append(append([]string{}, f["applied"]...), "", "", "")[:maxApplied]
