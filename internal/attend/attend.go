@@ -444,6 +444,63 @@ func (s *Service) Check(ctx context.Context, q db.Querier, ev Event, c Checkin) 
 	return e, n == 1, err
 }
 
+// CheckMany checks in, by staff (Roll or Sheet, by), everyone named who is on the roll and not
+// checked in yet, in a few statements whatever their number (a sign-in sheet typed back), and
+// answers those it checked in. Someone named who is not on the roll is left out: the pillar
+// checks the names first.
+func (s *Service) CheckMany(ctx context.Context, q db.Querier, ev Event, residentIDs []int64, method, by string) ([]int64, error) {
+	if !ev.CancelledAt.IsZero() {
+		return nil, errs.New(errs.Conflict, "attend.cancelled")
+	}
+	if method != Roll && method != Sheet || by == "" {
+		return nil, fmt.Errorf("attend: check many into %d: a staff method and who took it are required", ev.ID)
+	}
+	now := s.Now()
+	if now.Before(ev.StartsAt.Add(-Early)) {
+		return nil, errs.New(errs.Conflict, "attend.not_yet")
+	}
+	if len(residentIDs) == 0 {
+		return nil, nil
+	}
+	p := s.DB.Params()
+	set := `checked_in_at = ` + p.Add(now.UTC()) + `, method = ` + p.Add(method) + `, checked_by = ` + p.Add(by)
+	rows, err := q.QueryContext(ctx, `UPDATE attend_entries SET `+set+` WHERE event_id = `+p.Add(ev.ID)+
+		` AND checked_in_at IS NULL AND resident_id IN (`+p.List(residentIDs)+`) RETURNING resident_id`, p.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("attend: check many into %d: %w", ev.ID, err)
+	}
+	var fresh []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("attend: check many into %d: %w", ev.ID, err)
+		}
+		fresh = append(fresh, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(fresh) == 0 {
+		return fresh, nil
+	}
+	if err := s.count(ctx, q, ev.ID, "checked_count", int64(len(fresh))); err != nil {
+		return nil, err
+	}
+	m, err := s.month(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	p = s.DB.Params()
+	if _, err := q.ExecContext(ctx, `INSERT INTO attend_months (kind, town_id, month, party, village_id, resident_id, events)
+		SELECT `+p.Add(ev.Kind)+`, `+p.Add(ev.TownID)+`, `+p.Add(m)+`, r.party_member, r.village_id, r.id, 1 FROM residents r WHERE r.id IN (`+p.List(fresh)+`)
+		ON CONFLICT (kind, town_id, month, party, village_id, resident_id) DO UPDATE SET events = attend_months.events + 1`, p.Args...); err != nil {
+		return nil, fmt.Errorf("attend: months of %d: %w", ev.ID, err)
+	}
+	return fresh, nil
+}
+
 // Undo takes back a check-in staff entered by mistake, while the roll is open and nothing was paid
 // for it; undone is false when there was nothing to take back.
 func (s *Service) Undo(ctx context.Context, q db.Querier, ev Event, residentID int64) (undone bool, err error) {

@@ -83,12 +83,17 @@ func Bank(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int
 	start := time.Date(now.Year(), now.Month(), 1, 9, 0, 0, 0, time.UTC).AddDate(0, -3, 0)
 	setClock(start)
 
+	// The rule sets took effect a year and a month ago, adopted a month before, so that the year of
+	// 微党校 lessons the School step makes is paid under them.
+	effective := now.AddDate(-1, 0, -30)
+	adopted := effective.AddDate(0, -1, 0)
+
 	var villages, goods []int64
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
 		for class, rules := range demoRules {
 			if _, err := bs.InsertVersion(ctx, tx, bank.VersionInput{TownID: info.TownID, Class: class, AdoptedBy: "村民代表大会",
-				AdoptedOn: clock.Day(start.AddDate(0, -1, 0)), Resolution: "潞城文明〔" + start.Format("2006") + "〕3号",
-				EffectiveFrom: clock.Day(start.AddDate(0, 0, -14)), Rules: rules}, 0); err != nil {
+				AdoptedOn: clock.Day(adopted), Resolution: "潞城文明〔" + adopted.Format("2006") + "〕3号",
+				EffectiveFrom: clock.Day(effective), Rules: rules}, 0); err != nil {
 				return err
 			}
 		}

@@ -3,8 +3,10 @@ package demo
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/db"
 	"siwei/internal/people"
 	"siwei/internal/school"
@@ -129,28 +131,30 @@ var demoCourses = []struct {
 		Outline: "基层减负的要求；村级事务准入清单"}, []string{ExpertName}, school.Offered},
 }
 
-// School gives the demo town its 微党校: the pool of ten experts (the one named ExpertName linked
-// to the demo expert login), and the menu of the nine categories, most courses offered, a few
-// drafts and one withdrawn, a few months of lesson orders at every status (schoolOrders), and a
-// demand survey answered by most branches (schoolSurvey). No
-// course has a rating yet. It does nothing when the town has experts already.
+// School gives the demo town its 微党校: the pool of ten experts, each with a login (the one named
+// ExpertName's is the demo expert login), a login for each branch without a village admin
+// (schoolLogins), and the menu of the nine categories, most courses offered, a few drafts and one
+// withdrawn, a few months of lesson orders at every status (schoolOrders), a year of lessons
+// taught, attended, paid and rated (schoolLessons), and a demand survey answered by most branches
+// (schoolSurvey). It does nothing when the town has experts already.
 func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed int64) error {
 	var n int
 	if err := d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM school_experts WHERE town_id = $1`, info.TownID).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	s := school.NewService(d, ps, nil, nil) // the experts' logins are nobody's inbox: nothing to tell
+	// The experts' logins are nobody's inbox: nothing to tell. The bank pays attending party
+	// members on the school's clock, which the steps below set to the days things happened.
+	s := school.NewService(d, ps, bank.NewService(d, ps), nil)
+	s.Bank.Now = func() time.Time { return s.Now() }
 	staff := auth.System(TownName + "党建办")
-	var login int64
-	if err := d.Read().QueryRowContext(ctx, `SELECT id FROM accounts WHERE phone = $1`, PhoneExpert).Scan(&login); err != nil && !db.IsNoRows(err) {
+	logins, err := schoolLogins(ctx, d, info)
+	if err != nil {
 		return err
 	}
 	experts := map[string]int64{}
 	for _, in := range demoExperts {
 		in.TownID = info.TownID
-		if in.Name == ExpertName {
-			in.AccountID = login
-		}
+		in.AccountID = logins[in.Name]
 		e, err := s.CreateExpert(ctx, staff, in)
 		if err != nil {
 			return fmt.Errorf("demo: expert %s: %w", in.Name, err)
@@ -188,6 +192,9 @@ func School(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed i
 		}
 	}
 	if err := schoolOrders(ctx, d, s, info); err != nil {
+		return err
+	}
+	if err := schoolLessons(ctx, d, s, info, seed); err != nil {
 		return err
 	}
 	return schoolSurvey(ctx, d, s, info)

@@ -772,20 +772,17 @@ func (s *Service) SheetTicks(ctx context.Context, a *auth.Actor, id int64, resid
 	}
 	n := 0
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		n = 0
-		var names []string
-		for _, rid := range residentIDs {
-			_, fresh, err := s.Attend.Check(ctx, tx, ev, attend.Checkin{ResidentID: rid, Method: attend.Sheet, By: a.Name})
-			if err != nil {
-				return err
-			}
-			if fresh {
-				n++
-				names = append(names, on[rid])
-			}
+		fresh, err := s.Attend.CheckMany(ctx, tx, ev, residentIDs, attend.Sheet, a.Name)
+		if err != nil {
+			return err
 		}
+		n = len(fresh)
 		if n == 0 {
 			return nil
+		}
+		names := make([]string, len(fresh))
+		for i, rid := range fresh {
+			names[i] = on[rid]
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "school.lesson.sheet", Entity: "school_lesson", EntityID: l.ID, TownID: l.TownID, VillageID: l.VillageID,
 			Summary: auth.Summarize(nil, map[string]any{"course": l.CourseTitle, "names": trunc(strings.Join(names, "、"), 400)})})
