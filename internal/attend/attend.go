@@ -187,18 +187,17 @@ func (s *Service) month(ctx context.Context, ev Event) (string, error) {
 	return ev.StartsAt.In(loc).Format("2006-01"), nil
 }
 
-// attended adds a check-in of a resident to their person-month of the event's kind.
-func (s *Service) attended(ctx context.Context, q db.Querier, ev Event, residentID int64) error {
+// attended adds a check-in of each resident named to their person-month of the event's kind.
+func (s *Service) attended(ctx context.Context, q db.Querier, ev Event, residentIDs []int64) error {
 	m, err := s.month(ctx, ev)
 	if err != nil {
 		return err
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO attend_months (kind, town_id, month, party, village_id, resident_id, events)
-		SELECT $1, $2, $3, r.party_member, r.village_id, r.id, 1 FROM residents r WHERE r.id = $4
-		ON CONFLICT (kind, town_id, month, party, village_id, resident_id) DO UPDATE SET events = attend_months.events + 1`,
-		ev.Kind, ev.TownID, m, residentID)
-	if err != nil {
-		return fmt.Errorf("attend: month of %d: %w", ev.ID, err)
+	p := s.DB.Params()
+	if _, err := q.ExecContext(ctx, `INSERT INTO attend_months (kind, town_id, month, party, village_id, resident_id, events)
+		SELECT `+p.Add(ev.Kind)+`, `+p.Add(ev.TownID)+`, `+p.Add(m)+`, r.party_member, r.village_id, r.id, 1 FROM residents r WHERE r.id IN (`+p.List(residentIDs)+`)
+		ON CONFLICT (kind, town_id, month, party, village_id, resident_id) DO UPDATE SET events = attend_months.events + 1`, p.Args...); err != nil {
+		return fmt.Errorf("attend: months of %d: %w", ev.ID, err)
 	}
 	return nil
 }
@@ -433,7 +432,7 @@ func (s *Service) Check(ctx context.Context, q db.Querier, ev Event, c Checkin) 
 		if err := s.count(ctx, q, ev.ID, "checked_count", 1); err != nil {
 			return Entry{}, false, err
 		}
-		if err := s.attended(ctx, q, ev, c.ResidentID); err != nil {
+		if err := s.attended(ctx, q, ev, []int64{c.ResidentID}); err != nil {
 			return Entry{}, false, err
 		}
 	}
@@ -488,15 +487,8 @@ func (s *Service) CheckMany(ctx context.Context, q db.Querier, ev Event, residen
 	if err := s.count(ctx, q, ev.ID, "checked_count", int64(len(fresh))); err != nil {
 		return nil, err
 	}
-	m, err := s.month(ctx, ev)
-	if err != nil {
+	if err := s.attended(ctx, q, ev, fresh); err != nil {
 		return nil, err
-	}
-	p = s.DB.Params()
-	if _, err := q.ExecContext(ctx, `INSERT INTO attend_months (kind, town_id, month, party, village_id, resident_id, events)
-		SELECT `+p.Add(ev.Kind)+`, `+p.Add(ev.TownID)+`, `+p.Add(m)+`, r.party_member, r.village_id, r.id, 1 FROM residents r WHERE r.id IN (`+p.List(fresh)+`)
-		ON CONFLICT (kind, town_id, month, party, village_id, resident_id) DO UPDATE SET events = attend_months.events + 1`, p.Args...); err != nil {
-		return nil, fmt.Errorf("attend: months of %d: %w", ev.ID, err)
 	}
 	return fresh, nil
 }

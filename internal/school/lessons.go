@@ -83,33 +83,33 @@ func (x lessonAccess) runs() bool { return x.party.Has(flow.Requester | flow.Dis
 
 // lessonFor is a lesson for whoever it is something to: a party of its order (partiesTo), or a
 // person on its roll. Anyone else gets NotFound, as for a lesson that does not exist.
-func (s *Service) lessonFor(ctx context.Context, a *auth.Actor, id int64) (Lesson, Order, lessonAccess, error) {
+func (s *Service) lessonFor(ctx context.Context, a *auth.Actor, id int64) (Lesson, lessonAccess, error) {
 	var x lessonAccess
 	list, err := s.lessons(ctx, `l.id = $1`, id)
 	if err != nil {
-		return Lesson{}, Order{}, x, err
+		return Lesson{}, x, err
 	}
 	if len(list) == 0 || a == nil || a.AccountID == 0 {
-		return Lesson{}, Order{}, x, notFound
+		return Lesson{}, x, notFound
 	}
 	l := list[0]
 	o, err := s.order(ctx, s.DB.Read(), l.OrderID)
 	if err != nil {
-		return Lesson{}, Order{}, x, err
+		return Lesson{}, x, err
 	}
 	x.party = partiesTo(a, o)
 	if self := a.Self(); self != 0 {
 		var n int
 		if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM attend_entries a JOIN attend_events e ON e.id = a.event_id
 			WHERE e.kind = $1 AND e.ref_id = $2 AND a.resident_id = $3`, LessonKind, id, self).Scan(&n); err != nil {
-			return Lesson{}, Order{}, x, fmt.Errorf("school: lesson %d: %w", id, err)
+			return Lesson{}, x, fmt.Errorf("school: lesson %d: %w", id, err)
 		}
 		x.onRoll = n > 0
 	}
 	if x.party == 0 && !x.onRoll {
-		return Lesson{}, Order{}, x, notFound
+		return Lesson{}, x, notFound
 	}
-	return l, o, x, nil
+	return l, x, nil
 }
 
 // event is a lesson's attendance event, made (with its roll) when first needed. With enrol, while
@@ -140,7 +140,7 @@ func (s *Service) event(ctx context.Context, q db.Querier, l Lesson, enrol bool)
 
 // LessonView is a lesson with its attendance, for whoever it is something to (lessonFor).
 func (s *Service) LessonView(ctx context.Context, a *auth.Actor, id int64) (LessonView, error) {
-	l, o, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return LessonView{}, err
 	}
@@ -184,7 +184,6 @@ func (s *Service) LessonView(ctx context.Context, a *auth.Actor, id int64) (Less
 			return v, fmt.Errorf("school: rating: %w", err)
 		}
 	}
-	_ = o
 	return v, nil
 }
 
@@ -224,7 +223,7 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, id int64, in Check
 	if in.Token != "" {
 		return s.selfCheckin(ctx, a, id, in.Token)
 	}
-	l, _, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return CheckinResult{}, err
 	}
@@ -299,7 +298,7 @@ func (s *Service) mayInvite(ctx context.Context, a *auth.Actor, l Lesson, reside
 
 // Invite puts a person on a lesson's roll as invited (其他参加人员), for the staff who run it.
 func (s *Service) Invite(ctx context.Context, a *auth.Actor, id, residentID int64) (attend.Entry, error) {
-	l, _, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return attend.Entry{}, err
 	}
@@ -370,7 +369,7 @@ func (s *Service) selfCheckin(ctx context.Context, a *auth.Actor, id int64, toke
 	if err != nil || ev.Kind != LessonKind || (id != 0 && ev.RefID != id) {
 		return CheckinResult{}, errs.Field("token", "attend.token_invalid")
 	}
-	l, _, x, err := s.lessonFor(ctx, a, ev.RefID)
+	l, x, err := s.lessonFor(ctx, a, ev.RefID)
 	if err != nil || !x.onRoll {
 		return CheckinResult{}, errs.New(errs.Conflict, "attend.not_on_roll")
 	}
@@ -389,7 +388,7 @@ func (s *Service) selfCheckin(ctx context.Context, a *auth.Actor, id int64, toke
 // themself (another of the staff closes again to pay them). Closing a closed roll pays what is
 // still unpaid, mending a failure between the two. The first close counts the lesson as taught.
 func (s *Service) CloseRoll(ctx context.Context, a *auth.Actor, id int64) (LessonView, error) {
-	l, _, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return LessonView{}, err
 	}
@@ -513,7 +512,7 @@ func (s *Service) Rate(ctx context.Context, a *auth.Actor, id int64, in RatingIn
 		f.Add("rating", "flow.rating_invalid")
 	}
 	text(&f, "comment", in.Comment, 200, false)
-	l, _, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return Rating{}, err
 	}
@@ -740,7 +739,7 @@ func checkApplied(in []string) ([]string, error) {
 // checked in by the sheet, as a roll call would; those already checked in keep their first
 // check-in. It answers how many were checked in by it. The ticks are all or nothing.
 func (s *Service) SheetTicks(ctx context.Context, a *auth.Actor, id int64, residentIDs []int64) (int, error) {
-	l, _, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return 0, err
 	}
@@ -811,7 +810,7 @@ const maxInvitees = 20
 // FindInvitees finds residents the staff who run a lesson may put on its roll, not on it yet, by a
 // part of their name or the start of their phone number.
 func (s *Service) FindInvitees(ctx context.Context, a *auth.Actor, id int64, q string) ([]Invitee, error) {
-	l, _, x, err := s.lessonFor(ctx, a, id)
+	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -911,7 +910,7 @@ func (s *Service) TokenLesson(ctx context.Context, a *auth.Actor, token string) 
 	if err != nil || ev.Kind != LessonKind {
 		return Lesson{}, errs.Field("token", "attend.token_invalid")
 	}
-	l, _, x, err := s.lessonFor(ctx, a, ev.RefID)
+	l, x, err := s.lessonFor(ctx, a, ev.RefID)
 	if err != nil || !x.onRoll {
 		return Lesson{}, errs.New(errs.Conflict, "attend.not_on_roll")
 	}
