@@ -13,69 +13,17 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/flow"
+	"siwei/internal/period"
 	"siwei/internal/people"
 	"siwei/internal/web"
 )
 
-// Period is a span of whole months of the town's calendar, From's first day to the end of To's
-// month: 2026-01 to 2026-12.
-type Period struct {
-	From string `json:"from"` // 2026-01
-	To   string `json:"to"`   // 2026-12
-	// start and end are the span's bounds, end excluded.
-	start, end time.Time
-}
+// Period is the kit's span of whole months (package period), which coverage, figures and study
+// records are counted over.
+type Period = period.Period
 
-// FromText and ToText write the period's months as a certificate does: 2026年1月.
-func (p Period) FromText() string { return monthText(p.From) }
-func (p Period) ToText() string   { return monthText(p.To) }
-
-func monthText(m string) string {
-	t, err := time.Parse("2006-01", m)
-	if err != nil {
-		return m
-	}
-	return fmt.Sprintf("%d年%d月", t.Year(), int(t.Month()))
-}
-
-// Bounds are the period's first moment and the first moment after it.
-func (p Period) Bounds() (time.Time, time.Time) { return p.start, p.end }
-
-// maxPeriodMonths bounds a period: five years.
-const maxPeriodMonths = 60
-
-// ParsePeriod reads a period of months in the town's zone; empty from is the year's January, empty
-// to this month. Each wrong field is named.
-func ParsePeriod(from, to string, now time.Time, loc *time.Location) (Period, error) {
-	now = now.In(loc)
-	from, to = strings.TrimSpace(from), strings.TrimSpace(to)
-	if from == "" {
-		from = fmt.Sprintf("%04d-01", now.Year())
-	}
-	if to == "" {
-		to = fmt.Sprintf("%04d-%02d", now.Year(), int(now.Month()))
-	}
-	var f errs.Fields
-	fm, err1 := time.ParseInLocation("2006-01", from, loc)
-	tm, err2 := time.ParseInLocation("2006-01", to, loc)
-	if err1 != nil {
-		f.Add("from", "school.period.month_invalid")
-	}
-	if err2 != nil {
-		f.Add("to", "school.period.month_invalid")
-	}
-	if err := f.Err(); err != nil {
-		return Period{}, err
-	}
-	end := tm.AddDate(0, 1, 0)
-	if !end.After(fm) {
-		return Period{}, errs.Field("to", "school.period.to_before_from")
-	}
-	if fm.AddDate(0, maxPeriodMonths, 0).Before(end) {
-		return Period{}, errs.Field("from", "school.period.too_long")
-	}
-	return Period{From: from, To: to, start: fm.UTC(), end: end.UTC()}, nil
-}
+// ParsePeriod reads a period of months in the town's zone (period.Parse).
+var ParsePeriod = period.Parse
 
 // VillageCoverage is one branch's coverage: its party members, how many of them attended a
 // lesson in the period, and how many have not in the last six months.
@@ -356,7 +304,7 @@ func (s *Service) PeriodFigures(ctx context.Context, a *auth.Actor, townID int64
 			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL AND e.starts_at < $4 THEN e.roll_count END), 0),
 			COALESCE(SUM(CASE WHEN e.cancelled_at IS NULL THEN e.checked_count END), 0)
 		FROM attend_events e WHERE e.town_id = $5 AND e.kind = $1 AND e.starts_at >= $2 AND e.starts_at < $3`,
-		LessonKind, p.start, p.end, now, townID).Scan(&f.Lessons, &f.Online, &f.Cancelled, &f.Roll, &f.PersonTimes)
+		LessonKind, p.Start(), p.End(), now, townID).Scan(&f.Lessons, &f.Online, &f.Cancelled, &f.Roll, &f.PersonTimes)
 	if err != nil {
 		return f, fmt.Errorf("school: figures: %w", err)
 	}
@@ -372,12 +320,12 @@ func (s *Service) PeriodFigures(ctx context.Context, a *auth.Actor, townID int64
 		return f, fmt.Errorf("school: figures: %w", err)
 	}
 	err = r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(sr.rating), 0) FROM school_ratings sr JOIN school_lessons l ON l.id = sr.lesson_id
-		WHERE l.town_id = $1 AND l.starts_at >= $2 AND l.starts_at < $3`, townID, p.start, p.end).Scan(&f.Ratings, &f.RatingSum)
+		WHERE l.town_id = $1 AND l.starts_at >= $2 AND l.starts_at < $3`, townID, p.Start(), p.End()).Scan(&f.Ratings, &f.RatingSum)
 	if err != nil {
 		return f, fmt.Errorf("school: figures: %w", err)
 	}
 	rows, err := r.QueryContext(ctx, `SELECT status, COUNT(*) FROM school_orders WHERE town_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY status`,
-		townID, p.start, p.end)
+		townID, p.Start(), p.End())
 	if err != nil {
 		return f, fmt.Errorf("school: figures: %w", err)
 	}
@@ -394,7 +342,7 @@ func (s *Service) PeriodFigures(ctx context.Context, a *auth.Actor, townID int64
 	if err := rows.Err(); err != nil {
 		return f, err
 	}
-	m, err := OrderFlow.Rates(ctx, r, p.start, p.end, flow.Orders{SQL: `SELECT id, 0 FROM school_orders WHERE town_id = $1`, Args: []any{townID}})
+	m, err := OrderFlow.Rates(ctx, r, p.Start(), p.End(), flow.Orders{SQL: `SELECT id, 0 FROM school_orders WHERE town_id = $1`, Args: []any{townID}})
 	if err != nil {
 		return f, err
 	}
@@ -493,7 +441,7 @@ func (s *Service) StudyRecord(ctx context.Context, a *auth.Actor, from, to strin
 	rec.Lessons = []MyLesson{}
 	for i := len(all) - 1; i >= 0; i-- { // oldest first, as a record reads
 		l := all[i]
-		if l.CheckedInAt.IsZero() || l.Status == "cancelled" || l.StartsAt.Before(rec.Period.start) || !l.StartsAt.Before(rec.Period.end) {
+		if l.CheckedInAt.IsZero() || l.Status == "cancelled" || !rec.Period.Contains(l.StartsAt) {
 			continue
 		}
 		rec.Lessons = append(rec.Lessons, l)
