@@ -24,13 +24,14 @@ const (
 	TeamLeader    Role = "team_leader"    // 志愿队长
 	Expert        Role = "expert"         // 微党校专家
 	UnitContact   Role = "unit_contact"   // 联盟单位联系人
-	DeptResponder Role = "dept_responder" // 职能部门答复人
+	DeptResponder Role = "dept_responder" // 职能部门答复人: a department's login, which sees only its referrals (微协商)
+	CareTeam      Role = "care_team"      // 贴心服务队队员: a town cadre who visits households (微协商)
 	Judge         Role = "judge"          // 评审官
 	ResidentRole  Role = "resident"       // 村民
 )
 
 // Roles lists every role in display order.
-var Roles = []Role{DistrictAdmin, TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge, ResidentRole}
+var Roles = []Role{DistrictAdmin, TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, CareTeam, Judge, ResidentRole}
 
 // VillageScoped reports whether a role is granted for one village (otherwise for a town, or all).
 func (r Role) VillageScoped() bool {
@@ -89,7 +90,7 @@ var allowed = map[Action][]Role{
 	RoleGrant:       {TownAdmin},
 	AuditRead:       {TownAdmin},
 	OfficeAct:       {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader},
-	StaffConsoleUse: {TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, Judge},
+	StaffConsoleUse: {TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, CareTeam, Judge},
 }
 
 // payActions is the permission that pays a pillar's events, by the pillar's name: the first word

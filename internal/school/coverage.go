@@ -13,8 +13,8 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/flow"
-	"siwei/internal/period"
 	"siwei/internal/people"
+	"siwei/internal/period"
 	"siwei/internal/web"
 )
 

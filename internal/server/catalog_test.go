@@ -17,6 +17,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/consult"
 	"siwei/internal/flow"
 	"siwei/internal/people"
 	"siwei/internal/school"
@@ -190,6 +191,9 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "volunteer.checkin.", key: "audit.volunteer.checkin.", values: checkins, from: "volunteer CheckinInput.Action"},
 
 		{prefix: "school.status.", values: courseStatuses, from: "school.Statuses"},
+		{prefix: "consult.category.", values: consult.CategoryCodes, from: "consult.CategoryCodes"},
+		{prefix: "consult.topic_status.", values: schemaValues(t, "consult_topics", "status"), from: "schema consult_topics.status"},
+		{prefix: "consult.topic_source.", values: schemaValues(t, "consult_topics", "source"), from: "schema consult_topics.source"},
 		{prefix: "school.format.", values: formats, from: "school.Formats"},
 		// The expert form offers the days of the week as school.Slot.Weekday, Monday first.
 		{prefix: "school.weekday.", values: str(1, 2, 3, 4, 5, 6, 7), from: "ISO weekdays 1–7"},
@@ -216,6 +220,10 @@ var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow}
 var notKeys = map[string]string{
 	"volunteer.need.create": "an audit action, whose text summary the audit page reads (people.auditTexts)",
 	"school.lesson":         "the kind of a lesson's event in the kit's attendance model (school.LessonKind)",
+	"consult.manage":        "a permission action a template asks $.May about (consult.PermManage)",
+	"consult.host":          "a permission action a template asks $.May about (consult.PermHost)",
+	"consult.respond":       "a permission action a template asks $.May about (consult.PermRespond)",
+	"consult.care":          "a permission action a template asks $.May about (consult.PermCare)",
 }
 
 // fileExt marks literals that are file names, not keys.

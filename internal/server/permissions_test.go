@@ -17,6 +17,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,8 +72,12 @@ type perm struct {
 var matrixCallers = []string{"anonymous", "resident 13900000011", "东堡村 admin", "前疃村 admin", "town admin"}
 
 // matrix declares what each caller gets. Every registered route must have a row: a new route
-// fails TestPermissionMatrix until it is declared here.
-var matrix = []perm{
+// fails TestPermissionMatrix until it is declared here, or in a part's file of rows
+// (permissions_consult_*_test.go).
+var matrix = slices.Concat(coreMatrix, consultTopicsMatrix, consultMeetingsMatrix, consultReferralsMatrix, consultCareMatrix, consultOpen311Matrix)
+
+// coreMatrix holds the rows of the registry, the bank, 微志愿 and 微党校.
+var coreMatrix = []perm{
 	// web: assets, operations, session
 	{"GET /static/", "/static/app.css", "", "AAAAA"},
 	{"GET /manifest.webmanifest", "", "", "AAAAA"},
@@ -856,6 +861,11 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 	}
 	must(town.JSON("POST", "/api/v1/school/surveys", map[string]any{"title": "矩阵问需", "deadline": tomorrow, "village_ids": []int64{atoi(f.values["village"])}}, &survey))
 	set("survey", survey.ID)
+
+	// 微协商's objects, part by part (permissions_consult_*_test.go).
+	for _, part := range []func(*testing.T){f.consultTopics, f.consultMeetings, f.consultReferrals, f.consultCare, f.consultOpen311} {
+		part(t)
+	}
 
 	// The party member's card and login.
 	ctx, q := context.Background(), env.Sys.DB.Read()

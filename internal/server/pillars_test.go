@@ -63,17 +63,21 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 		staff("13911110001", auth.Grant{Role: auth.Shopkeeper, VillageID: v.ID})
 		staff("13911110002", auth.Grant{Role: auth.TeamLeader, VillageID: v.ID})
 		staff("13911110003", auth.Grant{Role: auth.Expert})
+		staff("13911110004", auth.Grant{Role: auth.CareTeam})
+		staff("13911110005", auth.Grant{Role: auth.DeptResponder})
 		nav := regexp.MustCompile(`<nav class="side">([\s\S]*?)</nav>`)
 		link := regexp.MustCompile(`href="([^"]+)"`)
 		for _, tc := range []struct {
 			phone string
 			want  string
 		}{
-			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/import /admin/accounts /admin/audit"},
-			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/import /admin/accounts"},
+			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/import /admin/accounts /admin/audit"},
+			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/import /admin/accounts"},
 			{"13911110001", "/admin /admin/villages /admin/residents /admin/bank"},
 			{"13911110002", "/admin /admin/villages /admin/residents /admin/volunteer"},
 			{"13911110003", "/admin /admin/school"},
+			{"13911110004", "/admin /admin/consult"},
+			{"13911110005", "/admin /admin/consult"},
 			{demo.PhoneSchoolAdmin, "/admin /admin/school"},
 		} {
 			st, body := env.Browser(tc.phone).Get("/admin")
@@ -172,14 +176,14 @@ func TestLargeText(t *testing.T) {
 		}
 		res := env.Browser(demo.PhoneResident)
 		_, body := res.Get("/")
-		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /notifications" {
+		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /consult /notifications" {
 			t.Fatalf("before: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if st, _ := res.PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 303 {
 			t.Fatalf("switch on: %d", st)
 		}
 		_, body = env.Browser(demo.PhoneResident).Get("/") // a new session: remembered
-		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school" || !strings.Contains(body, "关闭大字模式") {
+		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school /consult" || !strings.Contains(body, "关闭大字模式") {
 			t.Errorf("after: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if _, body := res.Get("/bank"); !strings.Contains(body, `class="app large"`) {

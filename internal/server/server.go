@@ -10,6 +10,7 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/consult"
 	"siwei/internal/db"
 	"siwei/internal/demo"
 	"siwei/internal/notify"
@@ -28,6 +29,7 @@ type System struct {
 	Notify    *notify.Service
 	Volunteer *volunteer.Service
 	School    *school.Service
+	Consult   *consult.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -72,8 +74,9 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	bs.Notify = ns
 	as := auth.NewService(d)
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
-	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: volunteer.NewService(d, ps, bs, ns),
-		School: school.NewService(d, ps, bs, ns)}, nil
+	vs := volunteer.NewService(d, ps, bs, ns)
+	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: vs,
+		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs)}, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
@@ -85,6 +88,7 @@ func (s *System) Pillars() []web.Pillar {
 		notify.Pillar(s.Notify),
 		volunteer.Pillar(s.Volunteer),
 		school.Pillar(s.School),
+		consult.Pillar(s.Consult),
 	}
 }
 

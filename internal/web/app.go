@@ -200,6 +200,14 @@ type Page struct {
 // T translates a message key in the page's language.
 func (p *Page) T(key string, args ...any) string { return p.catalog.T(p.Lang, key, args...) }
 
+// May reports whether the page's actor may take an action anywhere at all, for the tabs and links
+// a template offers to each role ({{if $.May "consult.manage"}}); the service still decides for
+// every record.
+func (p *Page) May(act string) bool {
+	all, villages := auth.Visible(p.Actor, auth.Action(act), 0)
+	return all || len(villages) > 0
+}
+
 // TArgs translates a key with arguments held in a slice (a refusal's Args), which templates
 // cannot spread into T.
 func (p *Page) TArgs(key string, args []any) string { return p.catalog.T(p.Lang, key, args...) }

@@ -1,0 +1,8 @@
+package consult
+
+import "embed"
+
+// Messages holds 微协商's message keys, locales/<lang>.json per language, for web.LoadCatalog.
+//
+//go:embed locales/*.json
+var Messages embed.FS
