@@ -285,8 +285,10 @@ func TestTopicForm(t *testing.T) {
 				t.Errorf("%s reads the photo: %d, want %d", who, st, want)
 			}
 		}
-		// The resident's list shows it with its support button; the host's list by age.
-		if st, page := w.env.Browser(demo.PhoneResident).Get("/consult/topics"); st != 200 || !strings.Contains(page, "文化广场缺座椅") || !strings.Contains(page, fmt.Sprintf(`action="/consult/topics/%d/support"`, id)) {
+		// The resident's list shows it with its support button, and the whole town's topics as
+		// the town's; the host's list by age.
+		w.propose(t, w.party, 0, "镇里通公交")
+		if st, page := w.env.Browser(demo.PhoneResident).Get("/consult/topics"); st != 200 || !strings.Contains(page, "文化广场缺座椅") || !strings.Contains(page, "全镇") || !strings.Contains(page, fmt.Sprintf(`action="/consult/topics/%d/support"`, id)) {
 			t.Errorf("the resident's list: %d", st)
 		}
 		if st, page := w.env.Browser(demo.PhoneVillageAdmin).Get("/admin/consult/topics?sort=age"); st != 200 || !strings.Contains(page, "文化广场缺座椅") {

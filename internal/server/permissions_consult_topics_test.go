@@ -12,7 +12,7 @@ import (
 
 // consultTopicsMatrix holds 微协商's rows for the landing pages, photos, categories and topics:
 // {topic} is the party member's open topic of 前疃村 with the photo {topicPhoto}, {topicInto} a
-// second one to merge into, {consultCategory} one of the six categories and {meeting} a planned
+// second one to merge into, {consultCategory} one of the six categories and {topicMeeting} a planned
 // meeting of 前疃村.
 var consultTopicsMatrix = []perm{
 	{"GET /consult", "", "", "LAAAA"},
@@ -28,7 +28,7 @@ var consultTopicsMatrix = []perm{
 	{"GET /admin/consult/topics/new", "", "", "LFAAA"},
 	{"POST /admin/consult/topics", "", "village_id={village}&category_id={consultCategory}&title=矩阵议题&description=矩阵", "LFNAA"},
 	{"GET /admin/consult/topics/{id}", "/admin/consult/topics/{topic}", "", "LFNAA"},
-	{"POST /admin/consult/topics/{id}/actions", "/admin/consult/topics/{topic}/actions", "action=accept&meeting_id={meeting}", "LFNAA"},
+	{"POST /admin/consult/topics/{id}/actions", "/admin/consult/topics/{topic}/actions", "action=accept&meeting_id={topicMeeting}", "LFNAA"},
 	{"POST /admin/consult/categories", "", "name=矩阵类别", "LFFFA"},
 	{"GET /api/v1/consult/categories", "", "", "LAAAA"},
 	{"POST /api/v1/consult/categories", "", `{"name":"矩阵API类别"}`, "LFFFA"},
@@ -78,5 +78,5 @@ func (f *matrixFixture) consultTopics(t *testing.T) {
 		f.env.Info.TownID, atoi(f.values["village"]), start, start.Add(2*time.Hour), admin, db.Now()).Scan(&meeting); err != nil {
 		t.Fatal(err)
 	}
-	f.values["meeting"] = fmt.Sprint(meeting)
+	f.values["topicMeeting"] = fmt.Sprint(meeting)
 }

@@ -319,7 +319,9 @@ CREATE TABLE consult_open311_clients (
     key_hash    TEXT NOT NULL UNIQUE,
     created_by  BIGINT NOT NULL REFERENCES accounts(id),
     created_at  TIMESTAMPTZ NOT NULL,
-    revoked_at  TIMESTAMPTZ
+    revoked_at  TIMESTAMPTZ,
+    revoked_by  BIGINT REFERENCES accounts(id),
+    revoke_reason TEXT NOT NULL DEFAULT ''
 );
 
 CREATE TABLE consult_open311_requests (

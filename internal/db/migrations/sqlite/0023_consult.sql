@@ -319,7 +319,9 @@ CREATE TABLE consult_open311_clients (
     key_hash    TEXT NOT NULL UNIQUE,
     created_by  INTEGER NOT NULL REFERENCES accounts(id),
     created_at  TIMESTAMP NOT NULL,
-    revoked_at  TIMESTAMP
+    revoked_at  TIMESTAMP,
+    revoked_by  INTEGER REFERENCES accounts(id),
+    revoke_reason TEXT NOT NULL DEFAULT ''
 );
 
 CREATE TABLE consult_open311_requests (
