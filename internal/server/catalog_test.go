@@ -194,6 +194,10 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "consult.category.", values: consult.CategoryCodes, from: "consult.CategoryCodes"},
 		{prefix: "consult.topic_status.", values: schemaValues(t, "consult_topics", "status"), from: "schema consult_topics.status"},
 		{prefix: "consult.topic_source.", values: schemaValues(t, "consult_topics", "source"), from: "schema consult_topics.source"},
+		{prefix: "consult.meeting.kind.", values: schemaValues(t, "consult_participants", "kind"), from: "schema consult_participants.kind"},
+		{prefix: "consult.meeting.reg.", values: schemaValues(t, "consult_registrations", "status"), from: "schema consult_registrations.status"},
+		{prefix: "consult.meeting.level.", values: schemaValues(t, "consult_meetings", "level"), from: "schema consult_meetings.level"},
+		{prefix: "consult.meeting.status.", values: schemaValues(t, "consult_meetings", "status"), from: "schema consult_meetings.status"},
 		{prefix: "school.format.", values: formats, from: "school.Formats"},
 		// The expert form offers the days of the week as school.Slot.Weekday, Monday first.
 		{prefix: "school.weekday.", values: str(1, 2, 3, 4, 5, 6, 7), from: "ISO weekdays 1–7"},
@@ -220,6 +224,7 @@ var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow}
 var notKeys = map[string]string{
 	"volunteer.need.create": "an audit action, whose text summary the audit page reads (people.auditTexts)",
 	"school.lesson":         "the kind of a lesson's event in the kit's attendance model (school.LessonKind)",
+	"consult.meeting":       "the kind of a meeting's event in the kit's attendance model (consult.MeetingKind)",
 	"consult.manage":        "a permission action a template asks $.May about (consult.PermManage)",
 	"consult.host":          "a permission action a template asks $.May about (consult.PermHost)",
 	"consult.respond":       "a permission action a template asks $.May about (consult.PermRespond)",
