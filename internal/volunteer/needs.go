@@ -221,22 +221,10 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 	}
 	var id int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO volunteer_needs (town_id, village_id, category, description, for_resident_id, for_name, urgency, status, source, recorded_by, recorded_by_name, created_at, idem_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12) RETURNING id`,
-			v.TownID, v.ID, in.Category, in.Description, db.NullID(in.ForResidentID), in.ForName, in.Urgency, source, a.AccountID, a.Name, s.Now(), key).Scan(&id)
-		if db.IsUnique(err) && key != nil {
-			return errNeedRaced
-		}
-		if err != nil {
-			return fmt.Errorf("volunteer: need: %w", err)
-		}
-		if err := NeedFlow.Open(ctx, tx, id, flow.Step{By: a, At: s.Now()}); err != nil {
-			return err
-		}
-		if source == "visit" {
-			return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.need.create", Entity: "volunteer_need", EntityID: id, TownID: v.TownID, VillageID: v.ID, Summary: in.Category + " " + in.ForName})
-		}
-		return nil
+		var err error
+		id, err = s.FileNeed(ctx, tx, a, FiledNeed{TownID: v.TownID, VillageID: v.ID, Category: in.Category, Description: in.Description,
+			ForResidentID: in.ForResidentID, ForName: in.ForName, Urgency: in.Urgency, Source: source, key: key})
+		return err
 	})
 	if errors.Is(err, errNeedRaced) {
 		// The same need sent twice at once: the other request stored it; answer with it.
@@ -250,6 +238,44 @@ func (s *Service) CreateNeed(ctx context.Context, a *auth.Actor, in NeedInput) (
 		return Need{}, err
 	}
 	return s.Need(ctx, a, id)
+}
+
+// FiledNeed is a need as it is stored, checked by whoever files it: CreateNeed, or 微协商's care
+// visit, which files the needs it found at the door for the household it visited.
+type FiledNeed struct {
+	TownID, VillageID int64
+	Category          string
+	Description       string
+	ForResidentID     int64
+	ForName           string
+	Urgency           string
+	Source            string // self: the resident's own; visit: recorded at the door
+	key               any    // CreateNeed's idempotency key, NULL when none
+}
+
+// FileNeed stores a checked need inside tx and opens it in NeedFlow: the one place a need is
+// written. Who may file it for whom, and what it says, the caller has checked; a need recorded at
+// the door is audited.
+func (s *Service) FileNeed(ctx context.Context, tx *sql.Tx, a *auth.Actor, n FiledNeed) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO volunteer_needs (town_id, village_id, category, description, for_resident_id, for_name, urgency, status, source, recorded_by, recorded_by_name, created_at, idem_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12) RETURNING id`,
+		n.TownID, n.VillageID, n.Category, n.Description, db.NullID(n.ForResidentID), n.ForName, n.Urgency, n.Source, a.AccountID, a.Name, s.Now(), n.key).Scan(&id)
+	if db.IsUnique(err) && n.key != nil {
+		return 0, errNeedRaced
+	}
+	if err != nil {
+		return 0, fmt.Errorf("volunteer: need: %w", err)
+	}
+	if err := NeedFlow.Open(ctx, tx, id, flow.Step{By: a, At: s.Now()}); err != nil {
+		return 0, err
+	}
+	if n.Source == "visit" {
+		if err := auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "volunteer.need.create", Entity: "volunteer_need", EntityID: id, TownID: n.TownID, VillageID: n.VillageID, Summary: n.Category + " " + n.ForName}); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
 }
 
 const needCols = `n.id, n.town_id, n.village_id, vi.name, n.category, n.description, COALESCE(n.for_resident_id, 0), n.for_name, n.urgency, n.status,
