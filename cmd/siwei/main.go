@@ -262,10 +262,13 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	return srv.Shutdown(sctx)
 }
 
-// housekeeping prunes old login attempts hourly.
+// housekeeping prunes old login attempts hourly, and every five minutes escalates the referrals
+// of 微协商 that passed a deadline (a bounded batch each time).
 func housekeeping(ctx context.Context, sys *server.System, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
+	esc := time.NewTicker(5 * time.Minute)
+	defer esc.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -273,6 +276,12 @@ func housekeeping(ctx context.Context, sys *server.System, log *slog.Logger) {
 		case <-t.C:
 			if err := sys.Auth.PruneLoginAttempts(ctx); err != nil {
 				log.Warn("prune login attempts", "err", err)
+			}
+		case <-esc.C:
+			if n, err := sys.Consult.Escalate(ctx); err != nil {
+				log.Warn("escalate referrals", "err", err)
+			} else if n > 0 {
+				log.Info("escalated referrals", "count", n)
 			}
 		}
 	}

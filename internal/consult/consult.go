@@ -119,6 +119,26 @@ func refuse(a *auth.Actor, act auth.Action) error {
 	return notFound
 }
 
+// ---- satisfaction (满意度)
+
+// Satisfactions are the three words a resident rates a referral or a visit with: 满意, 基本满意,
+// 不满意. SatisfactionRatings are the ratings (1–5, as the flow kit keeps them) each is kept as, in
+// the same order: 满意率 counts the first two.
+var (
+	Satisfactions       = []string{"satisfied", "basic", "unsatisfied"}
+	SatisfactionRatings = []int{5, 4, 1}
+)
+
+// satisfactionRating is a word's rating, ok false for a word that is not one of Satisfactions.
+func satisfactionRating(word string) (int, bool) {
+	for i, w := range Satisfactions {
+		if w == word {
+			return SatisfactionRatings[i], true
+		}
+	}
+	return 0, false
+}
+
 // ---- shared checks
 
 // text checks a line or a paragraph a person typed: present when required, at most max

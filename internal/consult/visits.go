@@ -422,11 +422,8 @@ type CareCard struct {
 	Visits  []Visit  `json:"visits"`
 }
 
-// VisitRatings are the ratings a resident gives a visit: 满意 (5), 基本满意 (3), 不满意 (1).
-var VisitRatings = []int{5, 3, 1}
-
-// Choices are the ratings a resident picks from on the card.
-func (CareCard) Choices() []int { return VisitRatings }
+// Choices are the ratings a resident picks from on the card: 满意, 基本满意, 不满意.
+func (CareCard) Choices() []int { return SatisfactionRatings }
 
 // MyCare is the caller's card: a resident living in the town.
 func (s *Service) MyCare(ctx context.Context, a *auth.Actor) (CareCard, error) {

@@ -148,6 +148,12 @@ func families(t *testing.T, audits []string) []family {
 	sameAs(t, "school course formats", formats, schemaValues(t, "school_courses", "format"))
 	sameAs(t, "school order statuses", school.OrderStatuses, schemaValues(t, "school_orders", "status"))
 	sameAs(t, "school order modes", school.Modes, schemaValues(t, "school_orders", "mode"), schemaValues(t, "school_lessons", "mode"))
+	referralSteps := str("open")
+	for _, a := range consult.ReferralFlow.Actions {
+		if !slices.Contains(referralSteps, a.Name) {
+			referralSteps = append(referralSteps, a.Name)
+		}
+	}
 	orderSteps := str("open")
 	for _, a := range school.OrderFlow.Actions {
 		if !slices.Contains(orderSteps, a.Name) {
@@ -195,7 +201,13 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "consult.topic_status.", values: schemaValues(t, "consult_topics", "status"), from: "schema consult_topics.status"},
 		{prefix: "consult.topic_source.", values: schemaValues(t, "consult_topics", "source"), from: "schema consult_topics.source"},
 		{prefix: "consult.meeting.kind.", values: schemaValues(t, "consult_participants", "kind"), from: "schema consult_participants.kind"},
-		{prefix: "consult.visit.rating.", values: str(consult.VisitRatings[0], consult.VisitRatings[1], consult.VisitRatings[2]), from: "consult.VisitRatings"},
+		{prefix: "consult.visit.rating.", values: str(consult.SatisfactionRatings[0], consult.SatisfactionRatings[1], consult.SatisfactionRatings[2]), from: "consult.SatisfactionRatings"},
+		{prefix: "consult.referral.rating.", values: str(consult.SatisfactionRatings[0], consult.SatisfactionRatings[1], consult.SatisfactionRatings[2]), from: "consult.SatisfactionRatings"},
+		{prefix: "consult.referral.satisfaction.", values: consult.Satisfactions, from: "consult.Satisfactions"},
+		{prefix: "consult.referral.status.", values: schemaValues(t, "consult_referrals", "status"), from: "schema consult_referrals.status"},
+		{prefix: "consult.referral.urgency.", values: schemaValues(t, "consult_referrals", "urgency"), from: "schema consult_referrals.urgency"},
+		{prefix: "consult.department.level.", values: schemaValues(t, "consult_departments", "level"), from: "schema consult_departments.level"},
+		{prefix: "consult.referral.did.", values: referralSteps, from: "consult.ReferralFlow's actions, and the kit's open"},
 		{prefix: "consult.visit.kind.", values: schemaValues(t, "consult_visit_needs", "kind"), from: "schema consult_visit_needs.kind"},
 		{prefix: "consult.care.status.", values: str(consult.CareOK, consult.CareDue, consult.CareOverdue), from: "the care schedule's statuses"},
 		{prefix: "consult.meeting.reg.", values: schemaValues(t, "consult_registrations", "status"), from: "schema consult_registrations.status"},
@@ -219,7 +231,7 @@ func families(t *testing.T, audits []string) []family {
 // flows are the declared order flows. The kit writes each step to the audit log as the flow's
 // Name + "." + the action, so their actions are audit actions too; a flow declared in code and not
 // listed here fails.
-var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow}
+var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow, consult.ReferralFlow}
 
 // notKeys are literals that look like keys and are not, each with why. Permission actions
 // (auth.Action constants), audit actions (auth.AuditEntry.Action) and flow names are told apart
