@@ -25,4 +25,5 @@ func (h *Handlers) Register() {
 	h.registerReferrals()
 	h.registerCare()
 	h.registerOpen311()
+	h.registerFigures()
 }

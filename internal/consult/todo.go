@@ -23,8 +23,3 @@ func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) 
 	}
 	return out, nil
 }
-
-// OverviewFigures are 微协商's headline numbers on the staff overview of a town.
-func (s *Service) OverviewFigures(ctx context.Context, a *auth.Actor, townID int64) ([]web.Figure, error) {
-	return nil, nil
-}

@@ -38,6 +38,10 @@ var consultTopicsMatrix = []perm{
 	{"POST /api/v1/consult/topics/{id}/supports", "/api/v1/consult/topics/{topicInto}/supports", "", "LANFF"},
 	{"DELETE /api/v1/consult/topics/{id}/supports", "/api/v1/consult/topics/{topicInto}/supports", "", "LANFF"},
 	{"POST /api/v1/consult/topics/{id}/actions", "/api/v1/consult/topics/{topicInto}/actions", `{"action":"decline","reason":"矩阵"}`, "LFNAA"},
+
+	// the town's figures
+	{"GET /admin/consult/figures", "", "", "LFFFA"},
+	{"GET /api/v1/consult/figures", "", "", "LFFFA"},
 }
 
 // consultTopics makes the party member's two topics of 前疃村 (one with a photo), and a planned
