@@ -130,7 +130,7 @@ func TestStaffJourney(t *testing.T) {
 		map[string]any{"rule_code": "help", "description": what, "happened_on": today(), "photos": [][]byte{pngBytes(t)}}, nil)
 	mistake := "误录：当天未参加志愿服务"
 	staffAPI.must(t, http.StatusCreated, "POST", "/api/v1/bank/awards",
-		map[string]any{"resident_id": m.ID, "rule_code": "volunteer", "reason": "村口义务扫雪", "idempotency_key": "e2e-staff-snow"}, nil)
+		map[string]any{"resident_id": m.ID, "rule_code": "volunteer", "reason": "村口义务扫雪", "idempotency_key": "e2e-staff-snow", "confirm_duplicate": true}, nil) // the demo's shifts may have paid this rule within a day
 	var award awardReply
 	staffAPI.must(t, http.StatusCreated, "POST", "/api/v1/bank/awards",
 		map[string]any{"resident_id": m.ID, "rule_code": "volunteer", "reason": mistake, "idempotency_key": "e2e-staff-mistake", "confirm_duplicate": true}, &award)
