@@ -88,6 +88,8 @@ const (
 	PhoneResident      = "13900000011"
 	PhonePartyMember   = "13900000012"
 	PhoneExpert        = "13900000013" // 微党校专家, linked to the expert ExpertName by the School step
+	PhoneDepartment    = "13900000014" // 通州区水务局's head login, made by the Consult step
+	PhoneCareMember    = "13900000015" // a 贴心服务队 cadre, made by the Consult step
 )
 
 // The second town (Options.SecondTown) and its accounts' phones.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"siwei/internal/auth"
@@ -70,7 +71,12 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	if a.Self() == 0 {
 		if a.IsStaff() {
-			http.Redirect(w, r, "/admin", http.StatusSeeOther)
+			// The console says what the redirect to the home said (密码已修改).
+			to := "/admin"
+			if key := r.URL.Query().Get("flash"); strings.HasPrefix(key, "flash.") {
+				to = web.FlashURL(to, key, 0)
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 			return
 		}
 		h.App.Error(w, r, errs.New(errs.NotFound, "people.no_resident_record"))
