@@ -651,6 +651,22 @@ func (s *Service) meetingRegistrations(ctx context.Context, q db.Querier, id int
 	return out, rows.Err()
 }
 
+// Unchecked reports whether anyone expected at the meeting is not checked in yet: a resident on
+// the roll, or an outside participant not marked present.
+func (d MeetingDetail) Unchecked() bool {
+	for _, e := range d.Roll {
+		if !e.Checked {
+			return true
+		}
+	}
+	for _, p := range d.Participants {
+		if p.ResidentID == 0 && !p.Present {
+			return true
+		}
+	}
+	return false
+}
+
 // meetingRoll is the residents expected (registered, or resident participants), with their
 // check-in on the kit's roll when the event has one.
 func (s *Service) meetingRoll(ctx context.Context, q db.Querier, id int64) ([]RollEntry, error) {

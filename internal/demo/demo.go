@@ -135,6 +135,15 @@ func Accounts() []Account {
 	}
 }
 
+// StepAccounts are the demo logins the pillars' steps make (Ensure makes Accounts): 微协商's
+// department head and care-team cadre.
+func StepAccounts() []Account {
+	return []Account{
+		{PhoneDepartment, string(auth.DeptResponder), "通州区水务局（微协商 职能部门负责人）"},
+		{PhoneCareMember, string(auth.CareTeam), "贴心服务队队员 高建华"},
+	}
+}
+
 // Step gives the demo town one pillar's data: rules, records and some history, built through the
 // pillar's own services. A step does nothing when the town has its data already, so running the
 // demo again changes nothing. The server lists the steps in its wiring, one per pillar.
@@ -188,7 +197,7 @@ func reopen(ctx context.Context, d *db.DB, t people.Town) (Info, error) {
 	if err != nil && !db.IsNoRows(err) {
 		return Info{}, fmt.Errorf("demo: %w", err)
 	}
-	for _, a := range Accounts() {
+	for _, a := range slices.Concat(Accounts(), StepAccounts()) {
 		var n int
 		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE phone = $1`, a.Phone).Scan(&n); err != nil {
 			return Info{}, fmt.Errorf("demo: %w", err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
@@ -105,6 +106,16 @@ func (s *System) Demo(ctx context.Context, o demo.Options) (demo.Info, error) {
 	for _, step := range DemoSteps {
 		if err := step(ctx, s.DB, s.People, info, o.Seed); err != nil {
 			return info, err
+		}
+	}
+	// The logins the steps made, for the list the demo prints.
+	for _, a := range demo.StepAccounts() {
+		var n int
+		if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE phone = $1`, a.Phone).Scan(&n); err != nil {
+			return info, err
+		}
+		if n > 0 && !slices.ContainsFunc(info.Accounts, func(b demo.Account) bool { return b.Phone == a.Phone }) {
+			info.Accounts = append(info.Accounts, a)
 		}
 	}
 	return info, s.DB.Analyze(ctx)
