@@ -352,7 +352,7 @@ func (s *Service) AddMember(ctx context.Context, a *auth.Actor, townID int64, in
 // careCheckCard checks a member's title and phone, naming the fields.
 func careCheckCard(in MemberInput) error {
 	var f errs.Fields
-	text(&f, "title", in.Title, maxCareTitle, false)
+	f.Text("title", in.Title, maxCareTitle, false)
 	if in.Phone == "" {
 		f.Add("phone", "field.required")
 	} else if !auth.ValidPhone(in.Phone) && (len(in.Phone) > maxCarePhone || strings.Trim(in.Phone, "0123456789-") != "") {
@@ -449,7 +449,7 @@ func (s *Service) DeactivateMember(ctx context.Context, a *auth.Actor, id int64,
 			return err
 		}
 		var f errs.Fields
-		text(&f, "reason", reason, 200, true)
+		f.Text("reason", reason, 200, true)
 		if err := f.Err(); err != nil {
 			return err
 		}
@@ -492,7 +492,7 @@ func (s *Service) CareHouseholdSearch(ctx context.Context, a *auth.Actor, id int
 		ids[i] = v.ID
 	}
 	query = strings.TrimSpace(query)
-	return s.careHouseholds(ctx, q, `WHERE h.village_id IN (`+idList(ids)+`) AND ($1 = '' OR h.number LIKE $2 OR hr.name LIKE $2)`, query, "%"+query+"%")
+	return s.careHouseholds(ctx, q, `WHERE h.village_id IN (`+db.IDList(ids)+`) AND ($1 = '' OR h.number LIKE $2 OR hr.name LIKE $2)`, query, "%"+query+"%")
 }
 
 // ---- intervals

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/errs"
 	"siwei/internal/people"
 	"siwei/internal/volunteer"
@@ -196,7 +197,7 @@ func (h *Handlers) careSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, a := r.Context(), auth.From(r.Context())
-	form, photos, err := readPhotoForm(w, r, 1)
+	form, photos, err := web.ReadPhotoForm(w, r, 1, bank.MaxPhotoBytes)
 	if err == nil {
 		_, err = h.S.UpdateMember(ctx, a, id, MemberInput{Title: form.Get("title"), Phone: form.Get("phone"),
 			VillageIDs: careIDs64(form["village_ids"]), HouseholdIDs: careIDs64(form["household_ids"]), Photo: photos})
@@ -456,7 +457,7 @@ func careVisitInput(form url.Values, photos [][]byte) VisitInput {
 
 func (h *Handlers) careLogVisit(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), auth.From(r.Context())
-	form, photos, err := readPhotoForm(w, r, maxVisitPhotos)
+	form, photos, err := web.ReadPhotoForm(w, r, maxVisitPhotos, bank.MaxPhotoBytes)
 	in := careVisitInput(form, photos)
 	var v Visit
 	if err == nil {

@@ -90,7 +90,7 @@ func (s *Service) AddCategory(ctx context.Context, a *auth.Actor, in CategoryInp
 		return c, refuse(a, PermManage)
 	}
 	var f errs.Fields
-	text(&f, "name", c.Name, 20, true)
+	f.Text("name", c.Name, 20, true)
 	if err := f.Err(); err != nil {
 		return c, err
 	}

@@ -11,10 +11,7 @@ package consult
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"siwei/internal/attend"
 	"siwei/internal/auth"
@@ -140,40 +137,6 @@ func satisfactionRating(word string) (int, bool) {
 }
 
 // ---- shared checks
-
-// text checks a line or a paragraph a person typed: present when required, at most max
-// characters, and printable (a paragraph may hold line breaks).
-func text(f *errs.Fields, field, s string, max int, required bool) {
-	switch {
-	case s == "" && required:
-		f.Add(field, "field.required")
-	case utf8.RuneCountInString(s) > max:
-		f.Add(field, "field.too_long")
-	case strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
-		f.Add(field, "field.unprintable")
-	}
-}
-
-// nullID is an id for a nullable column: NULL for 0.
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// idList writes ids as a list of numbers for IN (…): db.Params writes ? on SQLite, which cannot
-// mix with $N in one statement, and ids are numbers the service read, never a person's input.
-func idList(ids []int64) string {
-	if len(ids) == 0 {
-		return "0"
-	}
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = fmt.Sprint(id)
-	}
-	return strings.Join(parts, ",")
-}
 
 // villageName is a village's name for a record of it, "" for the town's.
 func (s *Service) villageName(ctx context.Context, q db.Querier, villageID int64) (string, error) {

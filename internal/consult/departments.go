@@ -191,11 +191,11 @@ func (s *Service) checkDepartment(ctx context.Context, q db.Querier, townID int6
 	if !slices.Contains(DepartmentLevels, in.Level) {
 		f.Add("level", "consult.department.level_invalid")
 	}
-	text(&f, "name", in.Name, 60, true)
-	text(&f, "contact_name", in.ContactName, 30, false)
-	text(&f, "head_name", in.HeadName, 30, false)
+	f.Text("name", in.Name, 60, true)
+	f.Text("contact_name", in.ContactName, 30, false)
+	f.Text("head_name", in.HeadName, 30, false)
 	for field, p := range map[string]string{"contact_phone": in.ContactPhone, "head_phone": in.HeadPhone} {
-		text(&f, field, p, 20, false)
+		f.Text(field, p, 20, false)
 		if p != "" && strings.Trim(p, "0123456789-") != "" {
 			f.Add(field, "field.phone_invalid")
 		}
@@ -285,7 +285,7 @@ func (s *Service) SetDepartmentActive(ctx context.Context, a *auth.Actor, id int
 			return refuse(a, PermManage)
 		}
 		var f errs.Fields
-		text(&f, "reason", reason, 200, !active)
+		f.Text("reason", reason, 200, !active)
 		if err := f.Err(); err != nil {
 			return err
 		}

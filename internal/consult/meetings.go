@@ -327,10 +327,10 @@ func (s *Service) checkMeeting(ctx context.Context, in *MeetingInput) (time.Time
 	if in.Level != "town" && in.Level != "" && in.VillageID == 0 {
 		f.Add("village_id", "consult.meeting.village_required")
 	}
-	text(&f, "title", in.Title, maxMeetingTitle, true)
-	text(&f, "place", in.Place, maxMeetingPlace, true)
-	text(&f, "site_visit", in.SiteVisit, maxMeetingText, false)
-	text(&f, "host", in.Host, maxMeetingHost, true)
+	f.Text("title", in.Title, maxMeetingTitle, true)
+	f.Text("place", in.Place, maxMeetingPlace, true)
+	f.Text("site_visit", in.SiteVisit, maxMeetingText, false)
+	f.Text("host", in.Host, maxMeetingHost, true)
 	loc, err := s.People.Zone(ctx, in.TownID)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
@@ -387,7 +387,7 @@ func (s *Service) CreateMeeting(ctx context.Context, a *auth.Actor, in MeetingIn
 		now := s.Now()
 		if err := tx.QueryRowContext(ctx, `INSERT INTO consult_meetings (town_id, village_id, level, title, starts_at, ends_at, place, site_visit, host, open, capacity,
 			created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id`,
-			townID, nullID(in.VillageID), in.Level, in.Title, start, end, in.Place, in.SiteVisit, in.Host, in.Open, in.Capacity, a.AccountID, now).Scan(&id); err != nil {
+			townID, db.NullID(in.VillageID), in.Level, in.Title, start, end, in.Place, in.SiteVisit, in.Host, in.Open, in.Capacity, a.AccountID, now).Scan(&id); err != nil {
 			return fmt.Errorf("consult: insert meeting: %w", err)
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "consult.meeting.create", Entity: "consult_meeting", EntityID: id, TownID: townID, VillageID: in.VillageID,
@@ -452,7 +452,7 @@ func (s *Service) Meetings(ctx context.Context, a *auth.Actor, townID, villageID
 	}
 	where := []string{fmt.Sprintf("m.town_id = %d", townID)}
 	if !all {
-		where = append(where, "m.village_id IN ("+idList(villages)+")")
+		where = append(where, "m.village_id IN ("+db.IDList(villages)+")")
 	}
 	if villageID != 0 {
 		if _, err := s.placeIn(ctx, s.DB.Read(), a, townID, villageID); err != nil || !hosts(a, townID, villageID) {
@@ -837,9 +837,9 @@ func (s *Service) AddParticipant(ctx context.Context, a *auth.Actor, id int64, i
 			if in.Kind == "resident" {
 				f.Add("resident_id", "field.required")
 			}
-			text(&f, "name", in.Name, 30, true)
-			text(&f, "unit", in.Unit, 60, in.Kind != "resident")
-			text(&f, "phone", in.Phone, 20, false)
+			f.Text("name", in.Name, 30, true)
+			f.Text("unit", in.Unit, 60, in.Kind != "resident")
+			f.Text("phone", in.Phone, 20, false)
 			if in.Phone != "" && strings.Trim(in.Phone, "0123456789-+ ") != "" {
 				f.Add("phone", "field.phone_invalid")
 			}
@@ -862,7 +862,7 @@ func (s *Service) AddParticipant(ctx context.Context, a *auth.Actor, id int64, i
 			}
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO consult_participants (meeting_id, kind, name, unit, phone, resident_id, account_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, id, in.Kind, in.Name, in.Unit, in.Phone, nullID(in.ResidentID), nullID(account.Int64), s.Now()).Scan(&p.ID); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, id, in.Kind, in.Name, in.Unit, in.Phone, db.NullID(in.ResidentID), db.NullID(account.Int64), s.Now()).Scan(&p.ID); err != nil {
 			return fmt.Errorf("consult: participant: %w", err)
 		}
 		p = Participant{ID: p.ID, Kind: in.Kind, Name: in.Name, Unit: in.Unit, Phone: in.Phone, ResidentID: in.ResidentID, HasAccount: account.Valid}
@@ -1097,7 +1097,7 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, id int64, in Check
 			checked += len(fresh)
 		}
 		if len(in.ParticipantIDs) > 0 {
-			res, err := tx.ExecContext(ctx, `UPDATE consult_participants SET present = TRUE WHERE meeting_id = $1 AND NOT present AND id IN (`+idList(in.ParticipantIDs)+`)`, id)
+			res, err := tx.ExecContext(ctx, `UPDATE consult_participants SET present = TRUE WHERE meeting_id = $1 AND NOT present AND id IN (`+db.IDList(in.ParticipantIDs)+`)`, id)
 			if err != nil {
 				return fmt.Errorf("consult: present: %w", err)
 			}
@@ -1130,7 +1130,7 @@ func (s *Service) AddOpinion(ctx context.Context, a *auth.Actor, id int64, in Op
 			return err
 		}
 		var f errs.Fields
-		text(&f, "body", in.Body, maxMeetingBody, true)
+		f.Text("body", in.Body, maxMeetingBody, true)
 		var name, kind string
 		if in.ParticipantID == 0 {
 			f.Add("participant_id", "field.required")
@@ -1149,7 +1149,7 @@ func (s *Service) AddOpinion(ctx context.Context, a *auth.Actor, id int64, in Op
 		}
 		now := s.Now()
 		if err := tx.QueryRowContext(ctx, `INSERT INTO consult_opinions (meeting_id, participant_id, topic_id, speaker, kind, body, recorded_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, id, in.ParticipantID, nullID(in.TopicID), name, kind, in.Body, a.Name, now).Scan(&o.ID); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, id, in.ParticipantID, db.NullID(in.TopicID), name, kind, in.Body, a.Name, now).Scan(&o.ID); err != nil {
 			return fmt.Errorf("consult: opinion: %w", err)
 		}
 		o = Opinion{ID: o.ID, ParticipantID: in.ParticipantID, TopicID: in.TopicID, Speaker: name, Kind: kind, Body: in.Body, CreatedAt: now}
@@ -1169,7 +1169,7 @@ func (s *Service) AddDecision(ctx context.Context, a *auth.Actor, id int64, in D
 			return err
 		}
 		var f errs.Fields
-		text(&f, "body", in.Body, maxMeetingBody, true)
+		f.Text("body", in.Body, maxMeetingBody, true)
 		if ok, err := s.meetingTopic(ctx, tx, id, in.TopicID); err != nil {
 			return err
 		} else if !ok {
@@ -1180,7 +1180,7 @@ func (s *Service) AddDecision(ctx context.Context, a *auth.Actor, id int64, in D
 		}
 		now := s.Now()
 		if err := tx.QueryRowContext(ctx, `INSERT INTO consult_decisions (meeting_id, topic_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			id, nullID(in.TopicID), in.Body, now).Scan(&d.ID); err != nil {
+			id, db.NullID(in.TopicID), in.Body, now).Scan(&d.ID); err != nil {
 			return fmt.Errorf("consult: decision: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE consult_meetings SET no_decision = FALSE, updated_at = $1 WHERE id = $2`, now, id); err != nil {
@@ -1212,7 +1212,7 @@ func (s *Service) SaveNotes(ctx context.Context, a *auth.Actor, id int64, field,
 		default:
 			return fmt.Errorf("consult: notes field %q", field)
 		}
-		text(&f, field, body, maxMeetingMinutes, true)
+		f.Text(field, body, maxMeetingMinutes, true)
 		if err := f.Err(); err != nil {
 			return err
 		}
@@ -1237,7 +1237,7 @@ func (s *Service) closeFields(ctx context.Context, q db.Querier, m Meeting, in C
 		minutes = m.Minutes
 	}
 	var f errs.Fields
-	text(&f, "minutes", minutes, maxMeetingMinutes, true)
+	f.Text("minutes", minutes, maxMeetingMinutes, true)
 	attendance := in.Attendance
 	if attendance < 0 {
 		f.Add("attendance", "consult.meeting.invalid_value")
@@ -1420,7 +1420,7 @@ func (s *Service) CancelMeeting(ctx context.Context, a *auth.Actor, id int64, re
 			return err
 		}
 		var f errs.Fields
-		text(&f, "reason", reason, maxTopicReason, true)
+		f.Text("reason", reason, maxTopicReason, true)
 		if err := f.Err(); err != nil {
 			return err
 		}
@@ -1478,7 +1478,7 @@ func (s *Service) meetingTodos(ctx context.Context, a *auth.Actor) ([]web.Todo, 
 	}
 	where := fmt.Sprintf("town_id = %d AND status = 'planned' AND ends_at < $1", a.TownID)
 	if !all {
-		where += " AND village_id IN (" + idList(villages) + ")"
+		where += " AND village_id IN (" + db.IDList(villages) + ")"
 	}
 	var n int
 	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM consult_meetings WHERE `+where, s.Now()).Scan(&n); err != nil {

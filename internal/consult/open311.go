@@ -252,7 +252,7 @@ func (s *Service) IssueOpen311Key(ctx context.Context, a *auth.Actor, townID int
 	}
 	name = strings.TrimSpace(name)
 	var f errs.Fields
-	text(&f, "name", name, maxOpen311Name, true)
+	f.Text("name", name, maxOpen311Name, true)
 	if err := f.Err(); err != nil {
 		return Open311Client{}, "", err
 	}
@@ -295,7 +295,7 @@ func (s *Service) RevokeOpen311Client(ctx context.Context, a *auth.Actor, id int
 		return Open311Client{}, refuse(a, PermManage)
 	}
 	var f errs.Fields
-	text(&f, "reason", reason, maxTopicReason, true)
+	f.Text("reason", reason, maxTopicReason, true)
 	if err := f.Err(); err != nil {
 		return c, err
 	}
@@ -450,8 +450,8 @@ func (s *Service) checkOpen311(in Open311Input, max int) (string, error) {
 	}
 	desc := strings.TrimSpace(in.Description)
 	addr := strings.TrimSpace(in.AddressString)
-	text(&f, "description", desc, max, true)
-	text(&f, "address_string", addr, maxOpen311Address, false)
+	f.Text("description", desc, max, true)
+	f.Text("address_string", addr, maxOpen311Address, false)
 	lat, long := strings.TrimSpace(in.Lat), strings.TrimSpace(in.Long)
 	switch {
 	case lat == "" && long == "" && addr == "":
@@ -469,8 +469,8 @@ func (s *Service) checkOpen311(in Open311Input, max int) (string, error) {
 			f.Add("email", "consult.open311.email_invalid")
 		}
 	}
-	text(&f, "first_name", strings.TrimSpace(in.FirstName), maxOpen311Name, false)
-	text(&f, "last_name", strings.TrimSpace(in.LastName), maxOpen311Name, false)
+	f.Text("first_name", strings.TrimSpace(in.FirstName), maxOpen311Name, false)
+	f.Text("last_name", strings.TrimSpace(in.LastName), maxOpen311Name, false)
 	if p := strings.TrimSpace(in.Phone); p != "" {
 		if len(p) > 20 || strings.Trim(p, "+-0123456789 ") != "" {
 			f.Add("phone", "consult.open311.phone_invalid")
@@ -585,7 +585,7 @@ func (s *Service) open311Keep(ctx context.Context, tx *sql.Tx, town Open311Town,
 		account = who.actor.AccountID
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO consult_open311_requests (token, town_id, kind, ref_id, client_id, account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		token, town.ID, kind, ref, nullID(who.client.ID), nullID(account), s.Now())
+		token, town.ID, kind, ref, db.NullID(who.client.ID), db.NullID(account), s.Now())
 	if err != nil {
 		return fmt.Errorf("consult: open311 request: %w", err)
 	}

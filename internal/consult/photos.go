@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"siwei/internal/auth"
@@ -54,74 +52,6 @@ func (s *Service) photoIDs(ctx context.Context, q db.Querier, owner string, owne
 		out = append(out, id)
 	}
 	return out, rows.Err()
-}
-
-// maxPhotoForm bounds a form that carries photos: a few photos and the text fields.
-const maxPhotoForm = 4*bank.MaxPhotoBytes + 1<<20
-
-// maxFormField bounds one text field of a multipart form.
-const maxFormField = 64 << 10
-
-// readPhotoForm reads a form that may carry photos in the field named photos, part by part, so
-// that each photo is read once into memory and no more than maxPhotoForm is read in all; more than
-// max photos are refused on the field photos before the rest is read. A form that is not
-// multipart is read as an ordinary one. Empty file inputs are skipped; the service checks what
-// each photo is (savePhotos).
-func readPhotoForm(w http.ResponseWriter, r *http.Request, max int) (url.Values, [][]byte, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxPhotoForm)
-	form := url.Values{}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		if err := r.ParseForm(); err != nil {
-			return form, nil, photoBodyError(err)
-		}
-		return r.PostForm, nil, nil
-	}
-	var photos [][]byte
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			return form, photos, nil
-		}
-		if err != nil {
-			return form, nil, photoBodyError(err)
-		}
-		name := part.FormName()
-		switch {
-		case name == "photos":
-			b, err := io.ReadAll(io.LimitReader(part, bank.MaxPhotoBytes+1))
-			if err != nil {
-				return form, nil, photoBodyError(err)
-			}
-			if len(b) > bank.MaxPhotoBytes {
-				return form, nil, errs.Field("photos", "bank.photo_too_large")
-			}
-			if len(b) > 0 {
-				if len(photos) == max {
-					return form, nil, errs.Field("photos", "consult.photo.too_many")
-				}
-				photos = append(photos, b)
-			}
-		case part.FileName() == "" && name != "":
-			b, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
-			if err != nil {
-				return form, nil, photoBodyError(err)
-			}
-			if len(b) > maxFormField {
-				return form, nil, errs.Field(name, "field.too_long")
-			}
-			form.Add(name, string(b))
-		}
-	}
-}
-
-// photoBodyError is the refusal of a form that could not be read: too large, or broken.
-func photoBodyError(err error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return &errs.Error{Code: errs.TooLarge, Key: "error.invalid", Fields: []errs.FieldError{{Field: "photos", Key: "bank.photos_too_large"}}}
-	}
-	return errs.Field("photos", "bank.photo_invalid")
 }
 
 // Photo is a kept photo as the caller may see it: its owner must be visible to them (a topic of

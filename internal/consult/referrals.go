@@ -509,8 +509,8 @@ func (s *Service) CreateReferral(ctx context.Context, a *auth.Actor, in Referral
 			in.CategoryID = src.CategoryID
 		}
 		var f errs.Fields
-		text(&f, "title", in.Title, maxReferralTitle, true)
-		text(&f, "description", in.Description, maxReferralBody, true)
+		f.Text("title", in.Title, maxReferralTitle, true)
+		f.Text("description", in.Description, maxReferralBody, true)
 		respond, ok := referralRespond[in.Urgency]
 		if !ok {
 			f.Add("urgency", "consult.referral.urgency_invalid")
@@ -541,7 +541,7 @@ func (s *Service) CreateReferral(ctx context.Context, a *auth.Actor, in Referral
 			f.Add("department_ids", "consult.referral.department_required")
 		} else {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM consult_departments WHERE town_id = $1 AND active = TRUE AND id IN (`+idList(depts)+`)`, src.TownID).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM consult_departments WHERE town_id = $1 AND active = TRUE AND id IN (`+db.IDList(depts)+`)`, src.TownID).Scan(&n); err != nil {
 				return fmt.Errorf("consult: referral departments: %w", err)
 			}
 			if n != len(depts) {
@@ -555,8 +555,8 @@ func (s *Service) CreateReferral(ctx context.Context, a *auth.Actor, in Referral
 		if err := tx.QueryRowContext(ctx, `INSERT INTO consult_referrals (town_id, village_id, decision_id, topic_id, visit_id, category_id, title, description, urgency,
 			respond_by, finish_by, status, requester_id, created_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'referred', $12, $13, $14, $14) RETURNING id`,
-			src.TownID, nullID(src.VillageID), nullID(src.DecisionID), nullID(src.TopicID), nullID(src.VisitID), in.CategoryID, in.Title, in.Description, in.Urgency,
-			respondBy, finish, nullID(src.Requester), a.AccountID, now).Scan(&id); err != nil {
+			src.TownID, db.NullID(src.VillageID), db.NullID(src.DecisionID), db.NullID(src.TopicID), db.NullID(src.VisitID), in.CategoryID, in.Title, in.Description, in.Urgency,
+			respondBy, finish, db.NullID(src.Requester), a.AccountID, now).Scan(&id); err != nil {
 			return fmt.Errorf("consult: referral: %w", err)
 		}
 		for _, d := range depts {
@@ -655,7 +655,7 @@ func (s *Service) ActReferral(ctx context.Context, a *auth.Actor, id int64, in R
 		return Referral{}, err
 	}
 	var f errs.Fields
-	text(&f, "reason", in.Reason, maxReferralReason, false)
+	f.Text("reason", in.Reason, maxReferralReason, false)
 	if err := f.Err(); err != nil {
 		return Referral{}, err
 	}
@@ -708,7 +708,7 @@ func (s *Service) ActReferral(ctx context.Context, a *auth.Actor, id int64, in R
 		st.Set, st.Args, st.Due = `respond_by = $1, escalated_at = NULL, updated_at = $2`, []any{respondBy, now}, respondBy
 	case "finish":
 		var f errs.Fields
-		text(&f, "body", in.Body, maxReplyBody, true)
+		f.Text("body", in.Body, maxReplyBody, true)
 		if err := f.Err(); err != nil {
 			return Referral{}, err
 		}
@@ -755,7 +755,7 @@ func (s *Service) ActReferral(ctx context.Context, a *auth.Actor, id int64, in R
 				Args: []any{r.Title, in.Reason}, Link: staffLink})
 		case "finish":
 			if _, err := tx.ExecContext(ctx, `INSERT INTO consult_replies (referral_id, department_id, body, by_name, created_at) VALUES ($1, $2, $3, $4, $5)`,
-				r.ID, nullID(dept), in.Body, a.Name, now); err != nil {
+				r.ID, db.NullID(dept), in.Body, a.Name, now); err != nil {
 				return fmt.Errorf("consult: finish: %w", err)
 			}
 			return s.tellConcerned(ctx, tx, r, notify.Outcome{Title: "consult.referral.told_done_title", Body: "consult.referral.told_done", Args: []any{r.Title, in.Body}, Link: link})
@@ -790,9 +790,9 @@ func (s *Service) referralReply(ctx context.Context, a *auth.Actor, r Referral, 
 		return Referral{}, errs.New(errs.Forbidden, "flow.not_your_part")
 	}
 	var f errs.Fields
-	text(&f, "body", in.Body, maxReplyBody, true)
+	f.Text("body", in.Body, maxReplyBody, true)
 	if len(in.Photos) > maxReplyPhotos {
-		f.Add("photos", "consult.photo.too_many")
+		f.Add("photos", "field.photos_too_many", maxReplyPhotos)
 	}
 	if err := f.Err(); err != nil {
 		return Referral{}, err
@@ -809,7 +809,7 @@ func (s *Service) referralReply(ctx context.Context, a *auth.Actor, r Referral, 
 			return errs.New(errs.Conflict, ReferralFlow.Keys.NotNow)
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO consult_replies (referral_id, department_id, body, by_name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			r.ID, nullID(r.DepartmentID), in.Body, a.Name, now).Scan(&id); err != nil {
+			r.ID, db.NullID(r.DepartmentID), in.Body, a.Name, now).Scan(&id); err != nil {
 			return fmt.Errorf("consult: reply: %w", err)
 		}
 		if err := s.savePhotos(ctx, tx, "reply", id, in.Photos); err != nil {
@@ -912,7 +912,7 @@ func (s *Service) Referrals(ctx context.Context, a *auth.Actor, f ReferralFilter
 	case all || manages(a, a.TownID):
 		where = `r.town_id = ` + arg(a.TownID)
 	case len(villages) > 0:
-		where = `r.town_id = ` + arg(a.TownID) + ` AND r.village_id IN (` + idList(villages) + `)`
+		where = `r.town_id = ` + arg(a.TownID) + ` AND r.village_id IN (` + db.IDList(villages) + `)`
 	default:
 		m, ok, err := s.me(ctx, q, a)
 		if err != nil {
@@ -1055,7 +1055,7 @@ func (s *Service) referralTodos(ctx context.Context, a *auth.Actor) ([]web.Todo,
 	}
 	where := `r.town_id = $2`
 	if !all {
-		where += ` AND r.village_id IN (` + idList(villages) + `)`
+		where += ` AND r.village_id IN (` + db.IDList(villages) + `)`
 	}
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM consult_referrals r WHERE `+where+` AND `+referralOverdueSQL, s.Now(), a.TownID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("consult: referral todos: %w", err)

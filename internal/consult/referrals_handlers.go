@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/errs"
 	"siwei/internal/web"
 )
@@ -280,7 +281,7 @@ func (h *Handlers) referralAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	staff := r.URL.Path == fmt.Sprintf("/admin/consult/referrals/%d/actions", id)
-	f, photos, err := readPhotoForm(w, r, maxReplyPhotos)
+	f, photos, err := web.ReadPhotoForm(w, r, maxReplyPhotos, bank.MaxPhotoBytes)
 	if err != nil {
 		h.renderReferral(w, r, id, staff, f, err)
 		return

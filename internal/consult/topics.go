@@ -260,13 +260,13 @@ func (s *Service) ProposeTopic(ctx context.Context, a *auth.Actor, in TopicInput
 func (s *Service) checkTopic(ctx context.Context, q db.Querier, in *TopicInput, photos int) error {
 	in.Title, in.Description = strings.TrimSpace(in.Title), strings.TrimSpace(in.Description)
 	var f errs.Fields
-	text(&f, "title", in.Title, maxTopicTitle, true)
-	text(&f, "description", in.Description, maxTopicBody, true)
+	f.Text("title", in.Title, maxTopicTitle, true)
+	f.Text("description", in.Description, maxTopicBody, true)
 	if in.CategoryID == 0 {
 		f.Add("category_id", "field.required")
 	}
 	if photos > maxTopicPhotos {
-		f.Add("photos", "consult.photo.too_many")
+		f.Add("photos", "field.photos_too_many", maxTopicPhotos)
 	}
 	if err := f.Err(); err != nil {
 		return err
@@ -309,8 +309,8 @@ func (s *Service) insertTopic(ctx context.Context, tx *sql.Tx, a *auth.Actor, in
 	var id int64
 	if err := tx.QueryRowContext(ctx, `INSERT INTO consult_topics (town_id, village_id, category_id, title, description, status, source, source_id,
 		proposed_by, proposer_resident, proposer_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
-		in.TownID, nullID(in.VillageID), in.CategoryID, in.Title, in.Description, source, nullID(sourceID),
-		nullID(accountID), nullID(residentID), name, now).Scan(&id); err != nil {
+		in.TownID, db.NullID(in.VillageID), in.CategoryID, in.Title, in.Description, source, db.NullID(sourceID),
+		db.NullID(accountID), db.NullID(residentID), name, now).Scan(&id); err != nil {
 		return Topic{}, fmt.Errorf("consult: insert topic: %w", err)
 	}
 	if err := s.savePhotos(ctx, tx, "topic", id, photos); err != nil {
@@ -415,7 +415,7 @@ func (s *Service) Topics(ctx context.Context, a *auth.Actor, f TopicFilter) ([]T
 	}
 	where := []string{fmt.Sprintf("t.town_id = %d", f.TownID)}
 	if !all {
-		where = append(where, "t.village_id IN ("+idList(villages)+")")
+		where = append(where, "t.village_id IN ("+db.IDList(villages)+")")
 	}
 	if f.VillageID != 0 {
 		if _, err := s.placeIn(ctx, q, a, f.TownID, f.VillageID); err != nil || !hosts(a, f.TownID, f.VillageID) {
@@ -484,7 +484,7 @@ func (s *Service) listTopics(ctx context.Context, q db.Querier, a *auth.Actor, t
 		for i, t := range out {
 			ids[i] = t.ID
 		}
-		rows, err := q.QueryContext(ctx, `SELECT topic_id FROM consult_supports WHERE resident_id = $1 AND topic_id IN (`+idList(ids)+`)`, m.ID)
+		rows, err := q.QueryContext(ctx, `SELECT topic_id FROM consult_supports WHERE resident_id = $1 AND topic_id IN (`+db.IDList(ids)+`)`, m.ID)
 		if err != nil {
 			return nil, fmt.Errorf("consult: supports: %w", err)
 		}
@@ -604,7 +604,7 @@ func (s *Service) Decline(ctx context.Context, a *auth.Actor, id int64, reason s
 			return errs.New(errs.Conflict, "consult.topic.not_open")
 		}
 		var f errs.Fields
-		text(&f, "reason", reason, maxTopicReason, true)
+		f.Text("reason", reason, maxTopicReason, true)
 		if err := f.Err(); err != nil {
 			return err
 		}
@@ -739,7 +739,7 @@ func (s *Service) topicTodos(ctx context.Context, a *auth.Actor) ([]web.Todo, er
 	}
 	where := fmt.Sprintf("town_id = %d AND status = 'open'", a.TownID)
 	if !all {
-		where += " AND village_id IN (" + idList(villages) + ")"
+		where += " AND village_id IN (" + db.IDList(villages) + ")"
 	}
 	var n int
 	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM consult_topics WHERE `+where).Scan(&n); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"siwei/internal/auth"
+	"siwei/internal/bank"
 	"siwei/internal/errs"
 	"siwei/internal/web"
 )
@@ -180,7 +181,7 @@ func formInt(f url.Values, name string) int64 {
 }
 
 func (h *Handlers) proposeTopic(w http.ResponseWriter, r *http.Request) {
-	form, photos, err := readPhotoForm(w, r, maxTopicPhotos)
+	form, photos, err := web.ReadPhotoForm(w, r, maxTopicPhotos, bank.MaxPhotoBytes)
 	v := topicFormView{Action: "/consult/topics", Back: "/consult/topics"}
 	if err != nil {
 		h.renderTopicForm(w, r, v, form, err)
@@ -319,7 +320,7 @@ func (h *Handlers) adminTopicForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handlers) adminProposeTopic(w http.ResponseWriter, r *http.Request) {
-	form, photos, err := readPhotoForm(w, r, maxTopicPhotos)
+	form, photos, err := web.ReadPhotoForm(w, r, maxTopicPhotos, bank.MaxPhotoBytes)
 	v := topicFormView{Action: "/admin/consult/topics", Back: "/admin/consult/topics", NeedID: formInt(form, "need_id")}
 	if err != nil {
 		h.renderTopicForm(w, r, v, form, err)

@@ -270,10 +270,10 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, in VisitInput) (V
 		} else if d.After(today) {
 			f.Add("visited_on", "consult.visit.future")
 		}
-		text(&f, "met", in.Met, maxVisitMet, false)
-		text(&f, "notes", in.Notes, maxVisitNotes, true)
+		f.Text("met", in.Met, maxVisitMet, false)
+		f.Text("notes", in.Notes, maxVisitNotes, true)
 		if len(in.Photos) > maxVisitPhotos {
-			f.Add("photos", "consult.photo.too_many")
+			f.Add("photos", "field.photos_too_many", maxVisitPhotos)
 		}
 		if len(in.Needs) > maxVisitNeeds {
 			f.Add("needs", "field.too_long")
@@ -288,7 +288,7 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, in VisitInput) (V
 			if _, ok := volunteer.Categories[n.Category]; !ok {
 				f.Add(field+"category", "volunteer.category_invalid")
 			}
-			text(&f, field+"description", n.Description, 1000, true)
+			f.Text(field+"description", n.Description, 1000, true)
 			if !slices.Contains(volunteer.Urgencies, n.Urgency) {
 				f.Add(field+"urgency", "volunteer.urgency_invalid")
 			}
@@ -404,7 +404,7 @@ func (s *Service) VisitHouseholds(ctx context.Context, a *auth.Actor, query stri
 		for i, v := range m.Villages {
 			ids[i] = v.ID
 		}
-		return s.careHouseholds(ctx, q, `WHERE (h.village_id IN (`+idList(ids)+`) OR h.id IN (SELECT household_id FROM consult_care_households WHERE member_id = $1))
+		return s.careHouseholds(ctx, q, `WHERE (h.village_id IN (`+db.IDList(ids)+`) OR h.id IN (SELECT household_id FROM consult_care_households WHERE member_id = $1))
 			AND ($2 = '' OR h.number LIKE $3 OR hr.name LIKE $3)`, m.ID, query, "%"+query+"%")
 	case a != nil && manages(a, a.TownID):
 		if query == "" {
@@ -491,7 +491,7 @@ func (s *Service) RateVisit(ctx context.Context, a *auth.Actor, id int64, in Vis
 		if in.Rating < 1 || in.Rating > 5 {
 			f.Add("rating", "consult.visit.rating_invalid")
 		}
-		text(&f, "comment", in.Comment, 500, false)
+		f.Text("comment", in.Comment, 500, false)
 		if err := f.Err(); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -218,6 +219,20 @@ func (d *DB) Stats() (writer, reader sql.DBStats) {
 // Now is the current time as stored: UTC, to the microsecond (PostgreSQL's precision), so a value
 // written and read back compares equal on both engines.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// IDList writes ids as a SQL list of numbers for IN (…), "0" (which matches nothing) for none.
+// Params writes ? on SQLite, which cannot be mixed with $N in one statement; so a statement with
+// numbered arguments lists ids the service read (from grants or rows, never a person's input) inline.
+func IDList(ids []int64) string {
+	if len(ids) == 0 {
+		return "0"
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(out, ",")
+}
 
 // NullID is an id as a query argument: NULL for zero (no such reference).
 func NullID(id int64) any {

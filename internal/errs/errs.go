@@ -6,7 +6,10 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Code classifies a refusal.
@@ -85,6 +88,19 @@ type Fields []FieldError
 // Add records that field is wrong for the reason key.
 func (f *Fields) Add(field, key string, args ...any) {
 	*f = append(*f, FieldError{Field: field, Key: key, Args: args})
+}
+
+// Text checks a line or a paragraph a person typed into field: present when required, at most max
+// characters, and printable (a paragraph may hold line breaks and tabs).
+func (f *Fields) Text(field, s string, max int, required bool) {
+	switch {
+	case s == "" && required:
+		f.Add(field, "field.required")
+	case utf8.RuneCountInString(s) > max:
+		f.Add(field, "field.too_long")
+	case strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+		f.Add(field, "field.unprintable")
+	}
 }
 
 // Has reports whether field already has an error.

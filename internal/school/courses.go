@@ -151,7 +151,7 @@ func checkLink(f *errs.Fields, s string) {
 func pdfName(name, title string) string {
 	name = strings.TrimSpace(path.Base(strings.ReplaceAll(name, `\`, "/")))
 	var f errs.Fields
-	if text(&f, "name", name, 100, true); len(f) > 0 || name == "." || name == "/" {
+	if f.Text("name", name, 100, true); len(f) > 0 || name == "." || name == "/" {
 		name = title
 	}
 	if !strings.HasSuffix(strings.ToLower(name), ".pdf") {
@@ -185,8 +185,8 @@ func (s *Service) saveCourse(ctx context.Context, a *auth.Actor, id int64, in Co
 	}
 	in.Title, in.Outline, in.MaterialURL = strings.TrimSpace(in.Title), strings.TrimSpace(in.Outline), strings.TrimSpace(in.MaterialURL)
 	var f errs.Fields
-	text(&f, "title", in.Title, 60, true)
-	text(&f, "outline", in.Outline, 2000, false)
+	f.Text("title", in.Title, 60, true)
+	f.Text("outline", in.Outline, 2000, false)
 	if in.Minutes < MinMinutes || in.Minutes > MaxMinutes {
 		f.Add("minutes", "school.minutes_invalid", MinMinutes, MaxMinutes)
 	}

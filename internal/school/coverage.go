@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"siwei/internal/auth"
@@ -91,7 +89,7 @@ func (s *Service) Coverage(ctx context.Context, a *auth.Actor, townID int64, p P
 	c := Coverage{TownID: townID, Period: p, Villages: []VillageCoverage{}}
 	villages := ""
 	if !all {
-		villages = ` AND v.id IN (` + idList(ids) + `)`
+		villages = ` AND v.id IN (` + db.IDList(ids) + `)`
 	}
 	r := s.DB.Read()
 	rows, err := r.QueryContext(ctx, `SELECT v.id, v.name, COUNT(r.id) FROM villages v
@@ -227,16 +225,6 @@ func (s *Service) NotReached(ctx context.Context, a *auth.Actor, villageID int64
 		out = out[:maxNotReached]
 	}
 	return out, nil
-}
-
-// idList writes ids (from grants, never input) as a SQL list of numbers, for a statement whose
-// other arguments are numbered ($1…): db.Params writes ? on SQLite, which cannot be mixed with them.
-func idList(ids []int64) string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = strconv.FormatInt(id, 10)
-	}
-	return strings.Join(out, ", ")
 }
 
 func containsID(ids []int64, id int64) bool {

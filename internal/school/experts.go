@@ -88,8 +88,8 @@ func splitFields(s string) []string {
 // checkProfile validates what an expert may edit themself, and returns the cleaned fields.
 func checkProfile(f *errs.Fields, in *ExpertInput) {
 	in.Title, in.Bio, in.Phone, in.Email = strings.TrimSpace(in.Title), strings.TrimSpace(in.Bio), strings.TrimSpace(in.Phone), strings.TrimSpace(in.Email)
-	text(f, "title", in.Title, 40, false)
-	text(f, "bio", in.Bio, 1000, false)
+	f.Text("title", in.Title, 40, false)
+	f.Text("bio", in.Bio, 1000, false)
 	var fields []string
 	for _, v := range in.Fields {
 		for _, w := range splitFields(v) {
@@ -105,7 +105,7 @@ func checkProfile(f *errs.Fields, in *ExpertInput) {
 	if bad {
 		f.Add("fields", "school.fields_invalid", maxFields, maxFieldRunes)
 	} else {
-		text(f, "fields", strings.Join(fields, ""), maxFields*maxFieldRunes, false)
+		f.Text("fields", strings.Join(fields, ""), maxFields*maxFieldRunes, false)
 	}
 	in.Fields = fields
 	if in.Phone != "" && !auth.ValidPhone(in.Phone) && !landline.MatchString(in.Phone) {
@@ -178,8 +178,8 @@ func (s *Service) saveExpert(ctx context.Context, a *auth.Actor, id int64, in Ex
 	}
 	in.Name, in.Affiliation = strings.TrimSpace(in.Name), strings.TrimSpace(in.Affiliation)
 	var f errs.Fields
-	text(&f, "name", in.Name, 40, true)
-	text(&f, "affiliation", in.Affiliation, 60, true)
+	f.Text("name", in.Name, 40, true)
+	f.Text("affiliation", in.Affiliation, 60, true)
 	checkProfile(&f, &in)
 	if err := f.Err(); err != nil {
 		return Expert{}, err
@@ -367,7 +367,7 @@ func (s *Service) Retire(ctx context.Context, a *auth.Actor, id int64, reason st
 	}
 	reason = strings.TrimSpace(reason)
 	var f errs.Fields
-	text(&f, "reason", reason, 200, true)
+	f.Text("reason", reason, 200, true)
 	if err := f.Err(); err != nil {
 		return Expert{}, err
 	}

@@ -511,7 +511,7 @@ func (s *Service) Rate(ctx context.Context, a *auth.Actor, id int64, in RatingIn
 	if in.Rating < 1 || in.Rating > 5 {
 		f.Add("rating", "flow.rating_invalid")
 	}
-	text(&f, "comment", in.Comment, 200, false)
+	f.Text("comment", in.Comment, 200, false)
 	l, x, err := s.lessonFor(ctx, a, id)
 	if err != nil {
 		return Rating{}, err
@@ -726,7 +726,7 @@ func checkApplied(in []string) ([]string, error) {
 		if line == "" {
 			continue
 		}
-		text(&f, "applied", line, appliedRunes, false)
+		f.Text("applied", line, appliedRunes, false)
 		out = append(out, line)
 	}
 	if len(out) > maxApplied {

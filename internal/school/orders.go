@@ -362,14 +362,14 @@ func (s *Service) PlaceOrder(ctx context.Context, a *auth.Actor, in OrderInput) 
 		f.Add("mode", "school.order.mode_not_offered", c.Title)
 	}
 	if in.Mode == "offline" {
-		text(&f, "place", in.Place, maxPlaceRunes, true)
+		f.Text("place", in.Place, maxPlaceRunes, true)
 	} else {
-		text(&f, "place", in.Place, maxPlaceRunes, false)
+		f.Text("place", in.Place, maxPlaceRunes, false)
 	}
 	if in.Others < 0 || in.Others > maxOthers {
 		f.Add("others", "school.order.others_invalid", maxOthers)
 	}
-	text(&f, "note", in.Note, maxNoteRunes, false)
+	f.Text("note", in.Note, maxNoteRunes, false)
 	if err := f.Err(); err != nil {
 		return Order{}, err
 	}

@@ -28,7 +28,7 @@ func (s *Service) Act(ctx context.Context, a *auth.Actor, id int64, in OrderActi
 		return Order{}, err
 	}
 	var f errs.Fields
-	text(&f, "reason", in.Reason, 200, false)
+	f.Text("reason", in.Reason, 200, false)
 	if err := f.Err(); err != nil {
 		return Order{}, err
 	}

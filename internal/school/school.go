@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"siwei/internal/attend"
 	"siwei/internal/auth"
@@ -164,7 +162,7 @@ func (s *Service) AddCategory(ctx context.Context, a *auth.Actor, in CategoryInp
 		return c, hide(a, c.TownID)
 	}
 	var f errs.Fields
-	text(&f, "name", c.Name, 20, true)
+	f.Text("name", c.Name, 20, true)
 	if err := f.Err(); err != nil {
 		return c, err
 	}
@@ -203,17 +201,4 @@ func hide(a *auth.Actor, townID int64) error {
 		return errs.New(errs.Forbidden, "error.forbidden")
 	}
 	return notFound
-}
-
-// text checks a line or a paragraph a person typed: present when required, at most max
-// characters, and printable (a paragraph may hold line breaks).
-func text(f *errs.Fields, field, s string, max int, required bool) {
-	switch {
-	case s == "" && required:
-		f.Add(field, "field.required")
-	case utf8.RuneCountInString(s) > max:
-		f.Add(field, "field.too_long")
-	case strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
-		f.Add(field, "field.unprintable")
-	}
 }

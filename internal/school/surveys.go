@@ -159,8 +159,8 @@ func (s *Service) CreateSurvey(ctx context.Context, a *auth.Actor, in SurveyInpu
 	}
 	in.Title, in.Note, in.Deadline = strings.TrimSpace(in.Title), strings.TrimSpace(in.Note), strings.TrimSpace(in.Deadline)
 	var f errs.Fields
-	text(&f, "title", in.Title, maxSurveyTitle, true)
-	text(&f, "note", in.Note, maxSurveyNote, false)
+	f.Text("title", in.Title, maxSurveyTitle, true)
+	f.Text("note", in.Note, maxSurveyNote, false)
 	today := clock.In(loc, s.Now).Today()
 	switch day, ok := clock.ParseDay(in.Deadline, loc); {
 	case in.Deadline == "":
@@ -271,7 +271,7 @@ func (s *Service) CloseSurvey(ctx context.Context, a *auth.Actor, id int64, reas
 	}
 	reason = strings.TrimSpace(reason)
 	var f errs.Fields
-	text(&f, "reason", reason, maxAnswerNote, true)
+	f.Text("reason", reason, maxAnswerNote, true)
 	if err := f.Err(); err != nil {
 		return Survey{}, err
 	}
@@ -343,7 +343,7 @@ func (s *Service) AnswerSurvey(ctx context.Context, a *auth.Actor, id int64, in 
 			f.Add("topics", "school.survey.topic_too_long", t, maxTopicRunes)
 			break
 		}
-		if text(&f, "topics", t, maxTopicRunes, true); f.Has("topics") {
+		if f.Text("topics", t, maxTopicRunes, true); f.Has("topics") {
 			break
 		}
 		topics, keys = append(topics, t), append(keys, topicKey(t))
@@ -374,7 +374,7 @@ func (s *Service) AnswerSurvey(ctx context.Context, a *auth.Actor, id int64, in 
 		f.Add("months", "school.survey.months_too_many", maxMonths)
 	}
 	slices.Sort(months)
-	text(&f, "note", in.Note, maxAnswerNote, false)
+	f.Text("note", in.Note, maxAnswerNote, false)
 	if err := f.Err(); err != nil {
 		return Survey{}, err
 	}

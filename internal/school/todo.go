@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"siwei/internal/auth"
+	"siwei/internal/db"
 	"siwei/internal/web"
 )
 
@@ -69,7 +70,7 @@ const unclosedSQL = `l.status = 'scheduled' AND l.ends_at < $3 AND NOT EXISTS (S
 func (s *Service) branchTodos(ctx context.Context, a *auth.Actor, all bool, villages []int64) ([]web.Todo, error) {
 	where := ""
 	if !all {
-		where = ` AND l.village_id IN (` + idList(villages) + `)`
+		where = ` AND l.village_id IN (` + db.IDList(villages) + `)`
 	}
 	var unclosed, unrated int
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT
