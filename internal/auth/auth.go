@@ -23,7 +23,9 @@ const (
 	Shopkeeper    Role = "shopkeeper"     // 积分超市店员
 	TeamLeader    Role = "team_leader"    // 志愿队长
 	Expert        Role = "expert"         // 微党校专家
-	UnitContact   Role = "unit_contact"   // 联盟单位联系人
+	AllianceAdmin Role = "alliance_admin" // 微联盟管理员: the town's staff who manage the member units, the three lists, activities and donations
+	UnitLiaison   Role = "unit_liaison"   // 联盟单位联络员: a member unit's login, which sees only its own unit's records (微联盟)
+	DisputeStaff  Role = "dispute_staff"  // 解纷中心工作人员: staff of the one-stop dispute centre, court or town, the only ones who see its cases
 	DeptResponder Role = "dept_responder" // 职能部门答复人: a department's login, which sees only its referrals (微协商)
 	CareTeam      Role = "care_team"      // 贴心服务队队员: a town cadre who visits households (微协商)
 	Judge         Role = "judge"          // 评审官
@@ -31,7 +33,7 @@ const (
 )
 
 // Roles lists every role in display order.
-var Roles = []Role{DistrictAdmin, TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, CareTeam, Judge, ResidentRole}
+var Roles = []Role{DistrictAdmin, TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, AllianceAdmin, UnitLiaison, DisputeStaff, DeptResponder, CareTeam, Judge, ResidentRole}
 
 // VillageScoped reports whether a role is granted for one village (otherwise for a town, or all).
 func (r Role) VillageScoped() bool {
@@ -90,7 +92,7 @@ var allowed = map[Action][]Role{
 	RoleGrant:       {TownAdmin},
 	AuditRead:       {TownAdmin},
 	OfficeAct:       {TownAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader},
-	StaffConsoleUse: {TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, UnitContact, DeptResponder, CareTeam, Judge},
+	StaffConsoleUse: {TownAdmin, SchoolAdmin, VillageAdmin, Reviewer, Shopkeeper, TeamLeader, Expert, AllianceAdmin, UnitLiaison, DisputeStaff, DeptResponder, CareTeam, Judge},
 }
 
 // payActions is the permission that pays a pillar's events, by the pillar's name: the first word

@@ -45,7 +45,7 @@ func TestAccountFormOffersWhatOneMayGrant(t *testing.T) {
 		}{
 			{"VillageAdmin", demo.PhoneVillageAdmin, []string{"resident"}, "resident"},
 			{"TownAdmin", demo.PhoneTownAdmin, []string{"town_admin", "school_admin", "village_admin", "reviewer", "shopkeeper", "team_leader", "expert",
-				"unit_contact", "dept_responder", "care_team", "judge", "resident"}, "village_admin"},
+				"alliance_admin", "unit_liaison", "dispute_staff", "dept_responder", "care_team", "judge", "resident"}, "village_admin"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				st, page := env.Browser(c.phone).Get("/admin/accounts")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 
+	"siwei/internal/alliance"
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/consult"
@@ -31,6 +32,7 @@ type System struct {
 	Volunteer *volunteer.Service
 	School    *school.Service
 	Consult   *consult.Service
+	Alliance  *alliance.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -77,7 +79,7 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
 	vs := volunteer.NewService(d, ps, bs, ns)
 	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: vs,
-		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs)}, nil
+		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs), Alliance: alliance.NewService(d, ps, bs, ns, vs)}, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
@@ -90,6 +92,7 @@ func (s *System) Pillars() []web.Pillar {
 		volunteer.Pillar(s.Volunteer),
 		school.Pillar(s.School),
 		consult.Pillar(s.Consult),
+		alliance.Pillar(s.Alliance),
 	}
 }
 

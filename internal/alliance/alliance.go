@@ -1,0 +1,153 @@
+// Package alliance is 微联盟, the town's alliance of member units (党建协调委员会): the units and
+// their logins, the three lists (三单对接: what units can give, what villages need, and the projects
+// that match them, on the flow kit), alliance activities on the kit's attendance model with their
+// person-times (人次), donations traced from the donor through villages to the households that
+// received them, and the one-stop dispute centre (一站式多元解纷中心) with its consultations and
+// cases, which only the centre's staff see.
+//
+// The service decides scope for every id a request names: a record of another village, town or
+// unit answers NotFound, exactly like a missing one.
+package alliance
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"siwei/internal/attend"
+	"siwei/internal/auth"
+	"siwei/internal/bank"
+	"siwei/internal/db"
+	"siwei/internal/errs"
+	"siwei/internal/notify"
+	"siwei/internal/people"
+	"siwei/internal/volunteer"
+)
+
+// Service is 微联盟's service: the only place in the pillar that decides.
+type Service struct {
+	DB     *db.DB
+	People *people.Service
+	// Bank pays activity points (bank.Earn) and takes donated goods into the shop's stock.
+	Bank   *bank.Service
+	Notify *notify.Service
+	// Volunteer is 微志愿, whose needs a village may post to the alliance's needs list.
+	Volunteer *volunteer.Service
+	// Attend keeps the activities' rolls and check-ins, the kit's attendance model.
+	Attend *attend.Service
+	Now    func() time.Time
+}
+
+// NewService returns the alliance service.
+func NewService(d *db.DB, ps *people.Service, bs *bank.Service, ns *notify.Service, vs *volunteer.Service) *Service {
+	s := &Service{DB: d, People: ps, Bank: bs, Notify: ns, Volunteer: vs, Now: db.Now}
+	s.Attend = attend.New(d, ps.Cipher.Derive("alliance attendance tokens"))
+	s.Attend.Now = func() time.Time { return s.Now() }
+	s.Attend.Zone = ps.Zone
+	return s
+}
+
+var notFound = errs.New(errs.NotFound, "error.not_found")
+
+// ---- who the actor is
+
+// manages reports whether the actor manages a town's alliance: its units, lists, activities and
+// donations.
+func manages(a *auth.Actor, townID int64) bool {
+	return townID != 0 && auth.Can(a, PermManage, auth.Scope{TownID: townID}) == nil
+}
+
+// servesVillage reports whether the actor takes a village's side in the alliance: its admins, and
+// the town's alliance staff.
+func servesVillage(a *auth.Actor, townID, villageID int64) bool {
+	return townID != 0 && villageID != 0 && auth.Can(a, PermVillage, auth.Scope{TownID: townID, VillageID: villageID}) == nil
+}
+
+// villageScope is the villages of a town the actor takes the side of: every one (all), or a list.
+func villageScope(a *auth.Actor, townID int64) (all bool, villages []int64) {
+	return auth.Visible(a, PermVillage, townID)
+}
+
+// refuse is the refusal of a write the actor may not make on a record they may not see: Forbidden
+// to someone who may take the action nowhere (a resident, a liaison asking for staff's work),
+// NotFound to staff elsewhere, who learn nothing of this one.
+func refuse(a *auth.Actor, act auth.Action) error {
+	if a == nil || a.AccountID == 0 {
+		return errs.New(errs.Unauthorized, "error.unauthorized")
+	}
+	if all, villages := auth.Visible(a, act, 0); !all && len(villages) == 0 {
+		return errs.New(errs.Forbidden, "error.forbidden")
+	}
+	return notFound
+}
+
+// myUnit is the member unit the actor's login is a liaison of (PermUnit), 0 for none.
+func (s *Service) myUnit(ctx context.Context, q db.Querier, a *auth.Actor) (int64, error) {
+	if a == nil || a.AccountID <= 0 || !a.Has(auth.UnitLiaison) {
+		return 0, nil
+	}
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT ua.unit_id FROM alliance_unit_accounts ua JOIN alliance_units u ON u.id = ua.unit_id
+		WHERE ua.account_id = $1 AND u.town_id = $2`, a.AccountID, a.TownID).Scan(&id)
+	if db.IsNoRows(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("alliance: my unit: %w", err)
+	}
+	if auth.Can(a, PermUnit, auth.Scope{TownID: a.TownID}) != nil {
+		return 0, nil
+	}
+	return id, nil
+}
+
+// Me is the resident the actor is (or acts for in office mode), as 微联盟 needs them.
+type Me struct {
+	ID          int64
+	TownID      int64
+	VillageID   int64
+	HouseholdID int64
+	Name        string
+	Active      bool
+}
+
+// me is the actor's resident, or ok false for a login without one.
+func (s *Service) me(ctx context.Context, q db.Querier, a *auth.Actor) (Me, bool, error) {
+	var m Me
+	if a == nil || a.Self() == 0 {
+		return m, false, nil
+	}
+	var status string
+	err := q.QueryRowContext(ctx, `SELECT id, town_id, village_id, household_id, name, status FROM residents WHERE id = $1`, a.Self()).
+		Scan(&m.ID, &m.TownID, &m.VillageID, &m.HouseholdID, &m.Name, &status)
+	if db.IsNoRows(err) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("alliance: resident: %w", err)
+	}
+	m.Active = status == string(people.Active)
+	return m, true, nil
+}
+
+// villageIn checks that a village named by a request is one of the town's: a village of another
+// town answers NotFound on the field, like a missing one.
+func (s *Service) villageIn(ctx context.Context, q db.Querier, townID, villageID int64, field string) error {
+	var t int64
+	err := q.QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, villageID).Scan(&t)
+	if db.IsNoRows(err) || (err == nil && t != townID) {
+		return &errs.Error{Code: errs.NotFound, Key: "error.not_found", Fields: []errs.FieldError{{Field: field, Key: "error.not_found"}}}
+	}
+	if err != nil {
+		return fmt.Errorf("alliance: village %d: %w", villageID, err)
+	}
+	return nil
+}
+
+// townOf is the town of the actor's request: the one named, or the actor's own for 0.
+func townOf(a *auth.Actor, townID int64) int64 {
+	if townID == 0 && a != nil {
+		return a.TownID
+	}
+	return townID
+}
