@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"siwei/internal/bank"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -16,8 +14,7 @@ import (
 // The shop's items of a town are read only by those who work or live in it: ?town_id= naming
 // another town answers 404, as a missing town does (issue 11, item 15: it was not checked).
 func TestItemsOfAnotherTownLookMissing(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		first, second := env.Info.TownID, env.Info.SecondTownID
 		if second == 0 {

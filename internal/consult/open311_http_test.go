@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -109,8 +107,7 @@ var open311W3C = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:
 // TestOpen311RoundTrip files and follows requests through the GeoReport v2 API in JSON and XML,
 // with a key town staff issued, and checks the answers against the spec's shapes.
 func TestOpen311RoundTrip(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
 		ctx, q := context.Background(), env.Sys.DB.Read()
 		var code, other string
 		if err := q.QueryRowContext(ctx, `SELECT code FROM towns WHERE id = $1`, env.Info.TownID).Scan(&code); err != nil {

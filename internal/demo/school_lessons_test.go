@@ -34,7 +34,7 @@ func TestSchoolLessons(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, step := range server.DemoSteps {
+		for _, step := range []demo.Step{demo.Bank, demo.Volunteer, demo.School} { // the steps up to 微党校, whose year this checks
 			if err := step(ctx, d, sys.People, info, 3); err != nil {
 				t.Fatal(err)
 			}

@@ -1,13 +1,11 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server"
 )
@@ -15,17 +13,9 @@ import (
 // TestSchoolDemoSurvey: the demo's 微党校 step leaves one demand survey, open, sent to every
 // village and answered by all but three, 前疃村's by its admin's own login; a second run adds nothing.
 func TestSchoolDemoSurvey(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+	eachTown(t, "school", demo.Options{Seed: 3, Residents: 100}, schoolOnce, func(t *testing.T, d *db.DB, sys *server.System, info demo.Info) {
 		ctx := context.Background()
-		sys, err := server.New(d, bytes.Repeat([]byte{5}, 32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := demo.Ensure(ctx, d, sys.People, sys.Auth, demo.Options{Seed: 3, Residents: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 2 {
+		{ // the step again, after the town's first (schoolOnce)
 			if err := demo.School(ctx, d, sys.People, info, 3); err != nil {
 				t.Fatal(err)
 			}

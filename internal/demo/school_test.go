@@ -1,14 +1,12 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"testing"
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/school"
 	"siwei/internal/server"
@@ -20,17 +18,9 @@ import (
 // its ratings are its lessons' attendees' ratings, some of each from the year of lessons; a
 // second run adds nothing.
 func TestSchoolDemo(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+	eachTown(t, "school", demo.Options{Seed: 3, Residents: 100}, schoolOnce, func(t *testing.T, d *db.DB, sys *server.System, info demo.Info) {
 		ctx := context.Background()
-		sys, err := server.New(d, bytes.Repeat([]byte{5}, 32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := demo.Ensure(ctx, d, sys.People, sys.Auth, demo.Options{Seed: 3, Residents: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range 2 {
+		{ // the step again, after the town's first (schoolOnce)
 			if err := demo.School(ctx, d, sys.People, info, 3); err != nil {
 				t.Fatal(err)
 			}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -36,8 +35,8 @@ func roleChoices(form string) (roles []string, chosen string) {
 // and none of the district's), chooses a village admin first where it may, and a town admin's
 // form as first shown creates the account once a village is picked.
 func TestAccountFormOffersWhatOneMayGrant(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		for _, c := range []struct {
 			name, phone string
 			roles       []string

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"siwei/internal/auth"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -19,8 +17,8 @@ import (
 // name (escaped as HTML, never as \u003c) and a resident's edit with the fields it changed as
 // 字段：旧 → 新, codes in words, and shows no raw JSON.
 func TestAuditPageWritesSentences(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		village := idOfName(t, d, "前疃村")
 		addStaff(t, env, "13712340002", "王店员", auth.Shopkeeper, village)

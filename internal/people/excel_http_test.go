@@ -19,8 +19,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/people"
 	"siwei/internal/server/servertest"
@@ -237,8 +235,8 @@ func TestImportRefusesZipBombs(t *testing.T) {
 	if len(bomb) > 1<<20 {
 		t.Fatalf("the bomb is %d bytes", len(bomb))
 	}
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		admin := login(t, env, demo.PhoneTownAdmin)
 		normal := sheetOf(t, []string{"炸弹后", "男", httpID("19700101", 11), "", "前疃村", "ZB-1", "", "户主", "", ""})
 		styles := withPart(t, normal, "xl/styles.xml", bytes.Repeat([]byte("<!-- -->"), 1<<20))
@@ -268,8 +266,7 @@ func TestImportRefusesZipBombs(t *testing.T) {
 // TestImportsInFlightAreBounded: when every import slot is taken, an upload is refused with 429
 // and Retry-After, without being read; once a slot is free it imports.
 func TestImportsInFlightAreBounded(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		admin := login(t, env, demo.PhoneTownAdmin)
 		var releases []func()
 		for range people.MaxImportsInFlight {
@@ -296,8 +293,7 @@ func TestImportsInFlightAreBounded(t *testing.T) {
 // TestExportNeutralisesFormulas: a name, an address and a 户号 that a spreadsheet would take for a
 // formula are imported as they are, and the export writes them as text behind an apostrophe.
 func TestExportNeutralisesFormulas(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		admin := login(t, env, demo.PhoneTownAdmin)
 		formula := `=HYPERLINK("http://x","y")`
 		file := sheetOf(t,

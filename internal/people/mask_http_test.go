@@ -110,8 +110,7 @@ var (
 // first 3 and last 4 characters of an ID number; an ID number rebuilt from the masked number and
 // the age has many candidates, never one; and a search by a candidate does not say which is right.
 func TestMaskedIDCannotBeRebuilt(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		qt := villageID(t, env, "前疃村")
 		roles := []struct {
 			phone string

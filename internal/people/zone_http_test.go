@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -17,8 +15,8 @@ import (
 // 17:30 UTC on 28 February at 23:30 that day, not at Shanghai's 01:30 on 1 March, and its audit
 // filter reads "28 February" as Urumqi's day.
 func TestPagesShowTheTownsTime(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		if _, err := d.Write().ExecContext(ctx, `UPDATE towns SET timezone = 'Asia/Urumqi' WHERE id = $1`, env.Info.TownID); err != nil {
 			t.Fatal(err)

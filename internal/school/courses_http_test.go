@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/school"
 	"siwei/internal/server/servertest"
@@ -44,8 +42,7 @@ func courseFields(title string, category, expert int64) url.Values {
 // by category; materials are a PDF checked before it is stored, or a link; another town's staff
 // find nothing; contact details never reach a resident.
 func TestCoursesOverHTTP(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
 		admin, page := env.API(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneSchoolAdmin)
 		resident, residentPage, other := env.API(demo.PhoneResident), env.Browser(demo.PhoneResident), env.API(demo.PhoneTownAdmin2)
 
@@ -278,8 +275,7 @@ func TestCoursesOverHTTP(t *testing.T) {
 // TestCourseRaces: staff offering a course at once offer it once; two courses of the same title
 // created at once make one.
 func TestCourseRaces(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		admin, town := env.API(demo.PhoneSchoolAdmin), env.API(demo.PhoneTownAdmin)
 		var e school.Expert
 		if st, body := admin.JSON("POST", "/api/v1/school/experts", map[string]any{"name": "周立群", "affiliation": "中共中央党校"}, &e); st != 201 {
@@ -335,8 +331,7 @@ func TestCourseRaces(t *testing.T) {
 // courses still drafts and the offered courses no expert of the pool can teach, each linking to
 // them; a village admin's lists neither.
 func TestStaffLandOnTheirSchoolWork(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		admin, page, village := env.API(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneVillageAdmin)
 		drafts := `<a href="/admin/school?status=draft">1 门课程还是草稿，未列入课程菜单`
 		orphans := `<a href="/admin/school?status=offered">1 门开课课程已没有在库专家授课`

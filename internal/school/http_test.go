@@ -19,8 +19,6 @@ import (
 	"testing"
 
 	"siwei/internal/auth"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/school"
 	"siwei/internal/server/servertest"
@@ -149,8 +147,7 @@ func findExpert(t *testing.T, c *servertest.Client, name string, retired bool) s
 // pages and the API; wrong input is refused naming its fields and stores nothing; residents read
 // the pool without contact details and cannot write; another town's staff find nothing.
 func TestExpertsOverHTTP(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
 		admin, page := env.API(demo.PhoneSchoolAdmin), env.Browser(demo.PhoneSchoolAdmin)
 		resident, village, other := env.API(demo.PhoneResident), env.API(demo.PhoneVillageAdmin2), env.API(demo.PhoneTownAdmin2)
 
@@ -302,8 +299,7 @@ func TestExpertsOverHTTP(t *testing.T) {
 // TestExpertLoginSeesOnlyItsOwnRecord: the demo expert's login, linked to one expert, sees that
 // expert and the courses they teach, edits their own profile, and finds nothing of another.
 func TestExpertLoginSeesOnlyItsOwnRecord(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		admin := env.API(demo.PhoneSchoolAdmin)
 		login := accountID(t, env, demo.PhoneExpert)
 
@@ -421,8 +417,8 @@ func errorsOf(t *testing.T, body string) []string {
 // the town) is told in their messages when they are given a course, when it is offered and
 // withdrawn, and when they leave the pool, with the reason.
 func TestExpertIsToldWhatConcernsThem(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		login := accountID(t, env, demo.PhonePartyMember)
 		err := d.Tx(ctx, func(tx *sql.Tx) error {
@@ -481,8 +477,8 @@ func TestExpertIsToldWhatConcernsThem(t *testing.T) {
 // and a login made with it manages the town's school; a village admin's forms do not offer it, and
 // the school's staff grant no role.
 func TestTownAdminGrantsSchoolAdmin(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		option := `<option value="school_admin">微党校管理员</option>`
 		if st, body := env.Browser(demo.PhoneTownAdmin).Get("/admin/accounts"); st != 200 || !strings.Contains(body, option) {
 			t.Errorf("the town admin's account forms do not offer the role (%d)", st)

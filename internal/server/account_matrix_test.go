@@ -11,7 +11,6 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -118,8 +117,8 @@ func TestAccountMatrix(t *testing.T) {
 			t.Fatalf("%s: office letters go with a record, revoke letters with a grant", tg.name)
 		}
 	}
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		m := newAccountMatrix(t, env)
 		callers := make([]*caller, len(accountCallers))
 		for i, c := range accountCallers {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -59,8 +58,8 @@ func grantCount(t *testing.T, d *db.DB, id int64) int {
 // TestResetAcrossVillages is item 1: 前疃村's admin opens a resident login with no resident record;
 // 东堡村's admin must not reset it and read the one-time password off the slip.
 func TestResetAcrossVillages(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		qt := env.Browser(demo.PhoneVillageAdmin)
 		st, body := qt.PostForm("/admin/accounts", url.Values{"phone": {"13712340009"}, "name": {"无档案村民"}, "role": {"resident"},
 			"village_id": {fmt.Sprint(villageID(t, d, "前疃村"))}})
@@ -94,8 +93,8 @@ func TestResetAcrossVillages(t *testing.T) {
 // TestGrantToForeignAccount is item 6: 东堡村's admin attached resident@东堡村 grants to accounts of
 // the town and of 前疃村, and then saw them listed with their phones.
 func TestGrantToForeignAccount(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		dpVillage := fmt.Sprint(villageID(t, d, "东堡村"))
 		dp := env.Browser(demo.PhoneVillageAdmin2)
 		for _, phone := range []string{demo.PhoneTownAdmin, demo.PhoneVillageAdmin, demo.PhoneResident, demo.PhonePartyMember} {
@@ -137,8 +136,8 @@ func TestGrantToForeignAccount(t *testing.T) {
 // TestAccountRoutesHideExistence is item 14: on the account and office routes, another village's
 // record answers exactly as a missing one does.
 func TestAccountRoutesHideExistence(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		party := accountID(t, d, demo.PhonePartyMember)
 		neighbour := idOf(t, d, `SELECT resident_id FROM accounts WHERE id = $1`, party)
@@ -182,8 +181,8 @@ func TestAccountRoutesHideExistence(t *testing.T) {
 // TestAuditOfAccountCreateMasksPhone is the audit bullet of item 15: the audit log keeps who got an
 // account, not their whole phone number.
 func TestAuditOfAccountCreateMasksPhone(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		st, body := env.Browser(demo.PhoneVillageAdmin).PostForm("/admin/accounts", url.Values{"phone": {"13712345678"}, "name": {"审计村民"},
 			"role": {"resident"}, "village_id": {fmt.Sprint(villageID(t, d, "前疃村"))}})
 		if st != http.StatusOK {

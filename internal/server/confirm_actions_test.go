@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
-	"siwei/internal/server"
 	"siwei/internal/server/servertest"
 )
 
@@ -20,14 +17,8 @@ import (
 // a reason, kept in the audit log, except for the resident's own order, which asks for none).
 // Staff of another village or town get 404, not the question; other status changes do not ask.
 func TestUndoableActionsAskFirst(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, true, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
-		for _, step := range server.DemoSteps {
-			if err := step(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
-				t.Fatal(err)
-			}
-		}
 		q := env.Sys.DB.Read()
 		count := func(query string, args ...any) int {
 			t.Helper()

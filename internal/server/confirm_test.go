@@ -7,10 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
-	"siwei/internal/server"
 	"siwei/internal/server/servertest"
 )
 
@@ -18,14 +15,8 @@ import (
 // that says what will happen, by name, and asks why; nothing changes until the person confirms
 // with a reason, which the audit log keeps. Another village's admin gets 404, not the question.
 func TestWhatCannotBeUndoneAsksFirst(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80}, true, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
-		for _, step := range server.DemoSteps {
-			if err := step(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
-				t.Fatal(err)
-			}
-		}
 		q := env.Sys.DB.Read()
 		var cardID int64
 		var number, holder, status string

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"siwei/internal/clock"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/notify"
 	"siwei/internal/people"
@@ -54,8 +52,8 @@ func homeMessages(t *testing.T, c *servertest.Client) (int, string) {
 // their village's staff in office mode; another village's staff cannot reach it, and a bad
 // choice is refused by name, storing nothing.
 func TestMessagesDigest(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		town := clock.Zone("Asia/Shanghai")
 		at := &atomic.Int64{}

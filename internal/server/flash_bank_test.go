@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -26,8 +24,8 @@ import (
 // not act on, say nothing; and the queue shows no claim's database id. Run through the forms,
 // following each redirect as a browser does.
 func TestTheBanksClaimsAndAwardsSayWhatTheyChangedByName(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		if err := demo.Bank(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"siwei/internal/clock"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -36,8 +34,8 @@ func flashOf(body string) string {
 // need recorded, and a resident's own registration, sign-up, cancellation and need. Run through
 // the forms, following each redirect as a browser does.
 func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		if err := demo.Bank(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)
@@ -244,8 +242,8 @@ func TestEveryActionSaysWhatItChangedByName(t *testing.T) {
 // words of the link's, a sentence that takes names says nothing on a page that does not fill it,
 // and a record of another village or town is named to nobody.
 func TestACraftedFlashSaysNothingOfItsOwn(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.NewWith(t, d, demo.Options{Seed: 1, Residents: 80, SecondTown: true})
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		var other, otherAccount int64
 		var otherName string

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 	"siwei/internal/web"
@@ -68,8 +66,7 @@ func loginForm(t *testing.T, env *servertest.Env, c *http.Client, phone, next st
 // Finding 7: after logging in, and after choosing a language, the browser goes back to a page of
 // this site, never to the host a crafted next or Referer names.
 func TestRedirectsStayOnTheSite(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		for _, c := range []struct{ next, want string }{
 			{`/\evil.com`, "/"},   // /login?next=/%5Cevil.com
 			{"/\t/evil.com", "/"}, // /login?next=/%09/evil.com
@@ -105,8 +102,7 @@ func TestRedirectsStayOnTheSite(t *testing.T) {
 // the session cookie is Secure and HSTS is sent; over plain HTTP, or when the proxy is not
 // trusted, neither.
 func TestHTTPSMakesCookiesSecureAndSendsHSTS(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		old := web.TrustProxy
 		t.Cleanup(func() { web.TrustProxy = old })
 		const hsts = "max-age=31536000; includeSubDomains"
@@ -153,8 +149,8 @@ func TestHTTPSMakesCookiesSecureAndSendsHSTS(t *testing.T) {
 // Finding 13: an account whose password is one-time gets nothing from the API but the password
 // change and logout, until it has changed the password.
 func TestOneTimePasswordBlocksTheAPI(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		if _, err := d.Write().ExecContext(context.Background(), `UPDATE accounts SET must_change_password = TRUE WHERE phone = $1`, demo.PhoneResident); err != nil {
 			t.Fatal(err)
 		}
@@ -205,8 +201,7 @@ func TestOneTimePasswordBlocksTheAPI(t *testing.T) {
 // Finding 15: metrics are not on the public listener, the static folder is not listed, and
 // nothing personal is kept by a cache; static assets still are cached.
 func TestOperatorSurfacesAndCaching(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		anon := rawClient()
 		for _, p := range []string{"/metrics", "/static/"} {
 			if resp, body := send(t, anon, "GET", env.URL+p, nil, nil); resp.StatusCode != http.StatusNotFound {

@@ -267,8 +267,8 @@ func badCheck(id string) string {
 
 // A resident's home page shows how many in-app messages wait unread, and stops once they are read.
 func TestHomeShowsUnreadMessages(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		var me people.ResidentJSON
 		if st, body := env.API(demo.PhoneResident).JSON("GET", "/api/v1/me", nil, &me); st != 200 {
 			t.Fatalf("me: %d %s", st, body)

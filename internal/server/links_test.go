@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"html"
 	"net/url"
 	"regexp"
@@ -9,10 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
-	"siwei/internal/server"
 	"siwei/internal/server/servertest"
 )
 
@@ -21,14 +17,7 @@ import (
 // Pages of the same shape (a resident's page, another resident's) are visited a few times each,
 // so the crawl stays bounded while still reaching every kind of page.
 func TestNoDeadLinks(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
-		ctx := context.Background()
-		for _, step := range server.DemoSteps {
-			if err := step(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
-				t.Fatal(err)
-			}
-		}
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80}, true, func(t *testing.T, env *servertest.Env) {
 		for _, role := range []struct {
 			name, phone, start string
 		}{

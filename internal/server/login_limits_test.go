@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	"siwei/internal/auth"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 	"siwei/internal/web"
@@ -55,8 +53,7 @@ func TestLoginUnderAttack(t *testing.T) {
 	trust := web.TrustProxy
 	web.TrustProxy = true
 	t.Cleanup(func() { web.TrustProxy = trust })
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		owner := browser(t, env.URL, demo.PhoneResident) // logged in before: holds a device cookie
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 300},
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -112,8 +109,7 @@ func TestLoginPhoneCeiling(t *testing.T) {
 	trust := web.TrustProxy
 	web.TrustProxy = true
 	t.Cleanup(func() { web.TrustProxy = trust })
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		owner := browser(t, env.URL, demo.PhonePartyMember)
 		hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		for i := range auth.DefaultLimits.Phone {
@@ -134,8 +130,8 @@ func TestLoginPhoneCeiling(t *testing.T) {
 // TestPasswordChangeLimits: the password form refuses what is easily guessed, saying why, and
 // stops guessing the old password.
 func TestPasswordChangeLimits(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		var idEnc []byte
 		if err := d.Read().QueryRowContext(context.Background(), `SELECT r.id_enc FROM residents r JOIN accounts a ON a.resident_id = r.id WHERE a.phone = $1`,
 			demo.PhoneResident).Scan(&idEnc); err != nil {

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"siwei/internal/bank"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/notify"
 	"siwei/internal/server/servertest"
@@ -81,8 +79,7 @@ func (in *inboxes) nothing(who string, c *servertest.Client) {
 // API and at the counter with a reason, and told the points came back. A resident who cancels
 // their own order is told nothing.
 func TestOrderOutcomesReachTheResident(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		if err := demo.Bank(context.Background(), env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)
 		}
@@ -157,8 +154,7 @@ func TestOrderOutcomesReachTheResident(t *testing.T) {
 // is told when it is assigned, taken, sent back, done and refused, each naming the need (never of
 // their own rating); the members of the team it is assigned to are told once, on the assignment.
 func TestNeedOutcomesReachWhomTheyConcern(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		town, _ := env.Sys.People.Town(t.Context(), env.Info.TownID)
 		qt, _ := env.Sys.People.VillageByName(t.Context(), town.ID, "前疃村")
 		leader, member, filer := env.API(demo.PhoneVillageAdmin), env.API(demo.PhoneResident), env.API(demo.PhonePartyMember)
@@ -218,8 +214,7 @@ func TestNeedOutcomesReachWhomTheyConcern(t *testing.T) {
 // TestWaitingVolunteerIsToldOfTheirPlace: when a place on a full shift comes free, the first
 // waiting takes it and is told, naming the post and the shift.
 func TestWaitingVolunteerIsToldOfTheirPlace(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		if err := demo.Bank(context.Background(), env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,6 @@ import (
 
 	"siwei/internal/bank"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/notify"
 	"siwei/internal/server/servertest"
@@ -20,8 +19,7 @@ import (
 // credited, rejected with the reason, put on notice, objected to, the objection decided (the
 // objector told too), and the notice ended with the points credited.
 func TestClaimOutcomesReachTheClaimant(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		if err := demo.Bank(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)

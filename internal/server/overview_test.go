@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -19,8 +17,8 @@ import (
 // linking to the page behind it, counted in the viewer's scope: the town admin's are the town's,
 // counted here separately from the tables; a village admin's are their village's alone.
 func TestOverviewShowsTheBankFigures(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		ctx := context.Background()
 		if err := demo.Bank(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/notify"
 	"siwei/internal/server/servertest"
@@ -22,8 +21,8 @@ import (
 // TestVolunteeringOverHTTP walks the pillar through the API and the pages as a leader, a
 // resident, another village's admin and an anonymous caller would.
 func TestVolunteeringOverHTTP(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		clock := &atomic.Int64{}
 		clock.Store(db.Now().UnixMicro())
 		now := func() time.Time { return time.UnixMicro(clock.Load()).UTC() }

@@ -9,7 +9,6 @@ import (
 
 	"siwei/internal/bank"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 	"siwei/internal/volunteer"
@@ -20,8 +19,7 @@ import (
 // 前疃村's key volunteer:shift:17:resident:2, and 前疃村's shift could then not pay), nor tell
 // anyone else whether a key is taken.
 func TestAwardKeysStayInTheCallersNamespace(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		clock := &atomic.Int64{}
 		clock.Store(db.Now().UnixMicro())
 		now := func() time.Time { return time.UnixMicro(clock.Load()).UTC() }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 	"siwei/internal/volunteer"
@@ -19,8 +17,7 @@ import (
 // once another has taken it, page and API both answer 404. The page used to show the assigned
 // need through a lookup of its own while the API answered 404 to the same person.
 func TestNeedPageAndAPIAgreeOnWhoSeesIt(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		town, _ := env.Sys.People.Town(t.Context(), env.Info.TownID)
 		qt, _ := env.Sys.People.VillageByName(t.Context(), town.ID, "前疃村")
 		leader, member, filer, other := env.API(demo.PhoneVillageAdmin), env.API(demo.PhoneResident), env.API(demo.PhonePartyMember), env.API(demo.PhoneVillageAdmin2)

@@ -10,7 +10,6 @@ import (
 
 	"siwei/internal/clock"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 	"siwei/internal/volunteer"
@@ -21,8 +20,7 @@ import (
 // the volunteer's own sign-up. A token that is not a shift's is refused on the page, with the
 // token field's message, and records nothing.
 func TestScanAtTheSite(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		at := &atomic.Int64{}
 		at.Store(db.Now().UnixMicro())
 		now := func() time.Time { return time.UnixMicro(at.Load()).UTC() }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server/servertest"
 )
@@ -16,8 +14,7 @@ import (
 // layout and a way home that fits who asks (/login logged out, / for a resident, /admin for
 // staff); under /api/ it answers problem+json. A known path asked with another method keeps 405.
 func TestUnknownAddresses(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		for _, c := range []struct {
 			name, who, path string
 			home, notHome   string

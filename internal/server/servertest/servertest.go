@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"testing"
 
 	"siwei/internal/db"
+	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server"
 )
@@ -38,7 +40,6 @@ func New(t testing.TB, d *db.DB) *Env {
 // district admin.
 func NewWith(t testing.TB, d *db.DB, o demo.Options) *Env {
 	t.Helper()
-	secret := bytes.Repeat([]byte{7}, 32)
 	sys, err := server.New(d, secret)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,49 @@ func NewWith(t testing.TB, d *db.DB, o demo.Options) *Env {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &Env{T: t, Sys: sys, URL: srv.URL, Info: info}
+}
+
+// secret is the servers' key in tests: one for all, so that a world made once (Each) opens with it.
+var secret = bytes.Repeat([]byte{7}, 32)
+
+// Each runs fn as the subtests "sqlite" and "postgres", each on a server of its own over a fresh
+// copy of the demo town of 80 residents (New's), made once per test binary and engine.
+func Each(t *testing.T, fn func(t *testing.T, env *Env)) {
+	t.Helper()
+	EachWith(t, demo.Options{Seed: 1, Residents: 80}, false, fn)
+}
+
+// EachWith is Each on the demo town built with o and, when steps is true, every pillar's demo
+// step (server.DemoSteps, seed 1) after it.
+func EachWith(t *testing.T, o demo.Options, steps bool, fn func(t *testing.T, env *Env)) {
+	t.Helper()
+	w := World(o, steps)
+	for _, engine := range []db.Engine{db.SQLite, db.Postgres} {
+		t.Run(string(engine), func(t *testing.T) {
+			fn(t, NewWith(t, dbtest.From(t, engine, w), o))
+		})
+	}
+}
+
+// World is the demo town built with o (and every pillar's demo step when steps is true), as a
+// template dbtest copies for each test.
+func World(o demo.Options, steps bool) dbtest.World {
+	return dbtest.World{Name: fmt.Sprintf("servertest %+v steps=%v", o, steps), Build: func(ctx context.Context, d *db.DB) error {
+		sys, err := server.New(d, secret)
+		if err != nil {
+			return err
+		}
+		info, err := demo.Ensure(ctx, d, sys.People, sys.Auth, o)
+		if err != nil || !steps {
+			return err
+		}
+		for _, step := range server.DemoSteps {
+			if err := step(ctx, d, sys.People, info, 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
 }
 
 // Client is a browser (cookie jar, no redirects followed) or an API client (bearer token).
