@@ -12,7 +12,9 @@ package alliance
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"siwei/internal/attend"
 	"siwei/internal/auth"
@@ -150,4 +152,56 @@ func townOf(a *auth.Actor, townID int64) int64 {
 		return a.TownID
 	}
 	return townID
+}
+
+// ResidentChoice is a resident found by name or phone, for staff to pick (to check in, to hand
+// something to, to name as a party): the name, village, household's address and masked phone,
+// never a number on screen.
+type ResidentChoice struct {
+	ID      int64  `json:"id"`
+	Name    string `json:"name"`
+	Village string `json:"village"`
+	Address string `json:"address"`
+	Phone   string `json:"phone"`
+}
+
+// maxResidentMatches bounds a search for residents.
+const maxResidentMatches = 20
+
+// findResidents finds a town's active residents (of the villages named, or of all its villages for
+// none) whose name holds the word staff typed, or whose phone starts with it when it is digits: the
+// one way 微联盟's forms find a person. A blank word finds no one; a long one is cut to 20
+// characters.
+func (s *Service) findResidents(ctx context.Context, q db.Querier, townID int64, villageIDs []int64, word string) ([]ResidentChoice, error) {
+	word = strings.TrimSpace(word)
+	out := []ResidentChoice{}
+	if word == "" || townID == 0 {
+		return out, nil
+	}
+	if utf8.RuneCountInString(word) > 20 {
+		word = string([]rune(word)[:20])
+	}
+	cond, arg := `r.name LIKE $2 ESCAPE '\'`, "%"+db.LikePrefix(word)
+	if strings.Trim(word, "0123456789") == "" {
+		cond, arg = `r.phone LIKE $2 ESCAPE '\'`, db.LikePrefix(word)
+	}
+	if villageIDs != nil {
+		cond += ` AND r.village_id IN (` + db.IDList(villageIDs) + `)`
+	}
+	rows, err := q.QueryContext(ctx, `SELECT r.id, r.name, v.name, COALESCE(h.address, ''), r.phone FROM residents r JOIN villages v ON v.id = r.village_id
+		LEFT JOIN households h ON h.id = r.household_id
+		WHERE r.status = 'active' AND r.town_id = $1 AND `+cond+` ORDER BY r.name, r.id LIMIT $3`, townID, arg, maxResidentMatches)
+	if err != nil {
+		return nil, fmt.Errorf("alliance: find residents: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c ResidentChoice
+		if err := rows.Scan(&c.ID, &c.Name, &c.Village, &c.Address, &c.Phone); err != nil {
+			return nil, err
+		}
+		c.Phone = people.MaskPhone(c.Phone)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -1,6 +1,10 @@
 package alliance
 
-import "siwei/internal/web"
+import (
+	"context"
+	"siwei/internal/auth"
+	"siwei/internal/web"
+)
 
 // Pillar plugs 微联盟 into the app: its pages and API, its console entries (the alliance for the
 // town's and villages' staff and the units' liaisons; the dispute centre for its staff alone),
@@ -10,6 +14,26 @@ func Pillar(s *Service) web.Pillar {
 		Name:     "alliance",
 		Messages: Messages,
 		Register: func(a *web.App) { (&Handlers{S: s, App: a}).Register() },
-		// Nav and Tiles come with the landing pages (/admin/alliance, /admin/disputes, /alliance).
+		Nav: []web.NavItem{
+			{Path: "/admin/alliance", Key: "nav.alliance", Order: 60, Show: web.MayAny(PermManage, PermVillage, PermUnit)},
+			{Path: "/admin/disputes", Key: "nav.disputes", Order: 61, Show: MayHandleDisputes},
+		},
+		Tiles:   []web.Tile{{Path: "/alliance", Key: "alliance.title", Order: 40}},
+		Todos:   s.Todos,
+		Figures: s.DisputeFigures,
 	}
+}
+
+// Todos are what waits for the actor in 微联盟: the projects and needs their side is to act on,
+// and, for the dispute centre's staff, bookings to answer and cases past their time.
+func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) {
+	lists, err := s.ListsTodos(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	disputes, err := s.DisputeTodos(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return append(lists, disputes...), nil
 }

@@ -149,6 +149,23 @@ func (s *Service) seesUnit(ctx context.Context, q db.Querier, a *auth.Actor, u U
 	return mine != 0 && mine == u.ID, err
 }
 
+// refuseUnit is the refusal of a change to a unit by someone who does not manage it: Forbidden to
+// those who may read it (its liaison, a village's staff), NotFound to anyone else, exactly like a
+// missing unit.
+func (s *Service) refuseUnit(ctx context.Context, q db.Querier, a *auth.Actor, u Unit) error {
+	if a == nil || a.AccountID == 0 {
+		return errs.New(errs.Unauthorized, "error.unauthorized")
+	}
+	ok, err := s.seesUnit(ctx, q, a, u)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return errs.New(errs.Forbidden, "error.forbidden")
+	}
+	return notFound
+}
+
 // Unit returns a unit the actor may read; its logins are listed for those who manage it.
 func (s *Service) Unit(ctx context.Context, a *auth.Actor, id int64) (Unit, error) {
 	q := s.DB.Read()
@@ -210,15 +227,16 @@ func (in *UnitInput) Validate() error {
 // join after today.
 func (s *Service) SaveUnit(ctx context.Context, a *auth.Actor, id int64, in UnitInput) (Unit, error) {
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
-		townID := in.TownID
+		townID := townOf(a, in.TownID)
 		if id != 0 {
 			u, err := s.unit(ctx, tx, id)
 			if err != nil {
 				return err
 			}
-			townID = u.TownID
+			if townID = u.TownID; !manages(a, townID) {
+				return s.refuseUnit(ctx, tx, a, u)
+			}
 		}
-		townID = townOf(a, townID)
 		if !manages(a, townID) {
 			return refuse(a, PermManage)
 		}
@@ -265,12 +283,7 @@ func (s *Service) SetUnitActive(ctx context.Context, a *auth.Actor, id int64, ac
 			return err
 		}
 		if !manages(a, u.TownID) {
-			if ok, err := s.seesUnit(ctx, tx, a, u); err != nil {
-				return err
-			} else if ok {
-				return errs.New(errs.Forbidden, "error.forbidden")
-			}
-			return refuse(a, PermManage)
+			return s.refuseUnit(ctx, tx, a, u)
 		}
 		var f errs.Fields
 		f.Text("reason", reason, 200, !active)
@@ -293,51 +306,84 @@ func (s *Service) SetUnitActive(ctx context.Context, a *auth.Actor, id int64, ac
 	return s.Unit(ctx, a, id)
 }
 
+// UnitAccountResult is a unit after a login was added, with the new login's one-time password
+// when a new account was made (shown once, never again).
+type UnitAccountResult struct {
+	Unit     Unit   `json:"unit"`
+	Password string `json:"password,omitempty"`
+}
+
 // AddUnitAccount gives a unit a login: the account of the phone when it holds the unit_liaison role
 // of the town and no other unit's, or a new account with that role (its activation returned, to
-// hand over once).
+// hand over once). The town's alliance staff make these logins themselves: the role reaches no
+// further than the unit, which they manage.
 func (s *Service) AddUnitAccount(ctx context.Context, a *auth.Actor, au *auth.Service, id int64, in UnitAccountInput) (Unit, *auth.Activation, error) {
 	in.Phone, in.Name = strings.TrimSpace(in.Phone), strings.TrimSpace(in.Name)
 	u, err := s.unit(ctx, s.DB.Read(), id)
 	if err != nil {
-		return u, nil, err
+		return Unit{}, nil, err
 	}
 	if !manages(a, u.TownID) {
-		return Unit{}, nil, refuse(a, PermManage)
+		return Unit{}, nil, s.refuseUnit(ctx, s.DB.Read(), a, u)
 	}
 	if !auth.ValidPhone(in.Phone) {
-		return u, nil, errs.Field("phone", "field.phone_invalid")
+		return Unit{}, nil, errs.Field("phone", "field.phone_invalid")
 	}
-	var accountID int64
+	var exists int
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE phone = $1`, in.Phone).Scan(&exists); err != nil {
+		return Unit{}, nil, fmt.Errorf("alliance: unit account: %w", err)
+	}
 	var act *auth.Activation
-	err = s.DB.Read().QueryRowContext(ctx, `SELECT id FROM accounts WHERE phone = $1`, in.Phone).Scan(&accountID)
-	switch {
-	case db.IsNoRows(err):
+	var hash string
+	if exists == 0 {
 		var f errs.Fields
 		f.Text("name", in.Name, 30, true)
 		if err := f.Err(); err != nil {
-			return u, nil, err
+			return Unit{}, nil, err
 		}
-		ac, err := au.CreateAccount(ctx, a, auth.AccountInput{Phone: in.Phone, Name: in.Name, Grants: []auth.Grant{{Role: auth.UnitLiaison, TownID: u.TownID}}})
-		if err != nil {
-			return u, nil, err
-		}
-		accountID, act = ac.AccountID, &ac
-	case err != nil:
-		return u, nil, fmt.Errorf("alliance: unit account: %w", err)
-	default:
-		var n int
-		if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM account_roles WHERE account_id = $1 AND role = $2 AND town_id = $3`,
-			accountID, string(auth.UnitLiaison), u.TownID).Scan(&n); err != nil {
-			return u, nil, fmt.Errorf("alliance: unit account: %w", err)
-		}
-		if n == 0 {
-			return u, nil, errs.Field("phone", "alliance.unit.not_liaison")
-		}
+		// Hashing is slow on purpose: before the transaction, not inside it.
+		act = &auth.Activation{Name: in.Name, Phone: in.Phone, Password: auth.OneTimePassword()}
+		hash = auth.HashPassword(act.Password)
 	}
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var accountID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE phone = $1`, in.Phone).Scan(&accountID)
+		switch {
+		case db.IsNoRows(err) && act != nil:
+			if accountID, err = au.InsertAccount(ctx, tx, in.Phone, in.Name, 0, hash, true); err != nil {
+				if db.IsUnique(err) {
+					return &errs.Error{Code: errs.Conflict, Key: "auth.phone_taken", Fields: []errs.FieldError{{Field: "phone", Key: "auth.phone_taken"}}}
+				}
+				return fmt.Errorf("alliance: unit account: %w", err)
+			}
+			if err := au.InsertGrant(ctx, tx, accountID, auth.Grant{Role: auth.UnitLiaison, TownID: u.TownID}); err != nil {
+				return fmt.Errorf("alliance: unit account: %w", err)
+			}
+			act.AccountID = accountID
+			if err := auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "account.create", Entity: "account", EntityID: accountID, TownID: u.TownID,
+				Summary: auth.Summarize(nil, map[string]any{"phone": people.MaskPhone(in.Phone), "name": in.Name, "grants": []string{string(auth.UnitLiaison)}})}); err != nil {
+				return err
+			}
+		case db.IsNoRows(err):
+			// The phone's account went away between the two reads: ask again.
+			return &errs.Error{Code: errs.Conflict, Key: "alliance.unit.try_again", Fields: []errs.FieldError{{Field: "phone", Key: "alliance.unit.try_again"}}}
+		case err != nil:
+			return fmt.Errorf("alliance: unit account: %w", err)
+		case act != nil:
+			// Someone made an account of this phone meanwhile.
+			return &errs.Error{Code: errs.Conflict, Key: "auth.phone_taken", Fields: []errs.FieldError{{Field: "phone", Key: "auth.phone_taken"}}}
+		default:
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_roles WHERE account_id = $1 AND role = $2 AND town_id = $3`,
+				accountID, string(auth.UnitLiaison), u.TownID).Scan(&n); err != nil {
+				return fmt.Errorf("alliance: unit account: %w", err)
+			}
+			if n == 0 {
+				return errs.Field("phone", "alliance.unit.not_liaison")
+			}
+		}
 		var other int64
-		err := tx.QueryRowContext(ctx, `SELECT unit_id FROM alliance_unit_accounts WHERE account_id = $1`, accountID).Scan(&other)
+		err = tx.QueryRowContext(ctx, `SELECT unit_id FROM alliance_unit_accounts WHERE account_id = $1`, accountID).Scan(&other)
 		if err == nil {
 			if other == id {
 				return nil
@@ -348,36 +394,49 @@ func (s *Service) AddUnitAccount(ctx context.Context, a *auth.Actor, au *auth.Se
 			return fmt.Errorf("alliance: unit account: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alliance_unit_accounts (unit_id, account_id) VALUES ($1, $2)`, id, accountID); err != nil {
+			if db.IsUnique(err) {
+				return &errs.Error{Code: errs.Conflict, Key: "alliance.unit.account_taken", Fields: []errs.FieldError{{Field: "phone", Key: "alliance.unit.account_taken"}}}
+			}
 			return fmt.Errorf("alliance: unit account: %w", err)
 		}
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "alliance.unit.account", Entity: "alliance_unit", EntityID: id, TownID: u.TownID,
 			Summary: auth.Summarize(nil, map[string]any{"name": u.Name, "phone": people.MaskPhone(in.Phone)})})
 	})
 	if err != nil {
-		return u, nil, err
+		return Unit{}, nil, err
 	}
 	u, err = s.Unit(ctx, a, id)
 	return u, act, err
 }
 
-// unitNames names units by id, for lists that show which units organised or gave something.
-func (s *Service) unitNames(ctx context.Context, q db.Querier, ids []int64) (map[int64]string, error) {
-	out := map[int64]string{}
-	if len(ids) == 0 {
+// Member is a member unit as the town's residents see it: its name and kind, nothing of its
+// people.
+type Member struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+}
+
+// Members are the active member units of the actor's town, for the resident's page of 微联盟
+// (我们的共建单位): names and kinds, which the town shows publicly.
+func (s *Service) Members(ctx context.Context, a *auth.Actor) ([]Member, error) {
+	if a == nil || a.AccountID == 0 {
+		return nil, errs.New(errs.Unauthorized, "error.unauthorized")
+	}
+	out := []Member{}
+	if a.TownID == 0 {
 		return out, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, name FROM alliance_units WHERE id IN (`+db.IDList(ids)+`)`)
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT name, kind FROM alliance_units WHERE town_id = $1 AND active ORDER BY joined_on, name`, a.TownID)
 	if err != nil {
-		return nil, fmt.Errorf("alliance: unit names: %w", err)
+		return nil, fmt.Errorf("alliance: members: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		var n string
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, err
+		var m Member
+		if err := rows.Scan(&m.Name, &m.Kind); err != nil {
+			return nil, fmt.Errorf("alliance: members: %w", err)
 		}
-		out[id] = n
+		out = append(out, m)
 	}
 	return out, rows.Err()
 }

@@ -136,12 +136,12 @@ func Accounts() []Account {
 }
 
 // StepAccounts are the demo logins the pillars' steps make (Ensure makes Accounts): 微协商's
-// department head and care-team cadre.
+// department head and care-team cadre, 微联盟's unit liaison and alliance admin.
 func StepAccounts() []Account {
-	return []Account{
+	return append([]Account{
 		{PhoneDepartment, string(auth.DeptResponder), "通州区水务局（微协商 职能部门负责人）"},
 		{PhoneCareMember, string(auth.CareTeam), "贴心服务队队员 高建华"},
-	}
+	}, allianceAccounts()...)
 }
 
 // Step gives the demo town one pillar's data: rules, records and some history, built through the

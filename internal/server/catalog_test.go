@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"siwei/internal/alliance"
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/consult"
@@ -225,13 +226,43 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "school.order.did.", values: orderSteps, from: "school.OrderFlow's actions, and the kit's open"},
 		{prefix: "school.rating.", values: str(1, 2, 3, 4, 5), from: "the ratings 1–5 (flow.Action.Rating)"},
 		{prefix: "attend.method.", values: schemaValues(t, "attend_entries", "method")[1:], from: "schema attend_entries.method, less the empty one"},
+		{prefix: "alliance.dispute.status.", values: schemaValues(t, "dispute_cases", "status"), from: "schema dispute_cases.status"},
+		{prefix: "alliance.dispute.consult_status.", values: schemaValues(t, "dispute_consultations", "status"), from: "schema dispute_consultations.status"},
+		{prefix: "alliance.dispute.kind.", values: disputeLists("kind"), from: "alliance.CaseKinds"},
+		{prefix: "alliance.dispute.source.", values: disputeLists("source"), from: "alliance.CaseSources"},
+		{prefix: "alliance.dispute.party.", values: disputeLists("party"), from: "alliance.PartyRoles"},
+		{prefix: "alliance.dispute.team.", values: disputeLists("team"), from: "alliance.TeamRoles"},
+		{prefix: "alliance.dispute.place.", values: disputeLists("place"), from: "alliance.SessionPlaces"},
+		{prefix: "alliance.dispute.work.", values: disputeLists("work"), from: "alliance.SessionWork"},
+		{prefix: "alliance.dispute.did.", values: disputeLists("steps"), from: "alliance.CaseFlow's actions, and the kit's open"},
+		{prefix: "alliance.dispute.told.", values: disputeLists("actions"), from: "alliance.CaseFlow's actions"},
+		{prefix: "flash.dispute_case.", values: disputeLists("actions"), from: "alliance.CaseFlow's actions"},
+		{prefix: "alliance.unit.kind.", values: schemaValues(t, "alliance_units", "kind"), from: "schema alliance_units.kind (alliance.UnitKinds)"},
+		{prefix: "alliance.kind.", values: alliance.ListKinds, from: "alliance.ListKinds"},
+		{prefix: "alliance.need.source.", values: alliance.NeedSources, from: "alliance.NeedSources"},
+		{prefix: "alliance.project.status.", values: alliance.ProjectStatuses, from: "alliance.ProjectStatuses"},
+		{prefix: "alliance.project.did.", values: flowSteps(alliance.ProjectFlow), from: "alliance.ProjectFlow's actions, and the kit's open"},
+		{prefix: "alliance.project.stars.", values: str(1, 2, 3, 4, 5), from: "the ratings 1–5 (flow.Action.Rating)"},
+		{prefix: "alliance.activity.kind.", values: alliance.ActivityKinds, from: "alliance.ActivityKinds"},
+		{prefix: "alliance.activity.status.", values: schemaValues(t, "alliance_activities", "status"), from: "schema alliance_activities.status"},
 	}
 }
 
 // flows are the declared order flows. The kit writes each step to the audit log as the flow's
 // Name + "." + the action, so their actions are audit actions too; a flow declared in code and not
 // listed here fails.
-var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow, consult.ReferralFlow}
+var flows = []*flow.Flow{volunteer.NeedFlow, school.OrderFlow, consult.ReferralFlow, alliance.ProjectFlow, disputeCaseFlow}
+
+// flowSteps are a flow's action names and the kit's open, as its timeline names them.
+func flowSteps(f *flow.Flow) []string {
+	out := []string{"open"}
+	for _, a := range f.Actions {
+		if !slices.Contains(out, a.Name) {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
 
 // notKeys are literals that look like keys and are not, each with why. Permission actions
 // (auth.Action constants), audit actions (auth.AuditEntry.Action) and flow names are told apart
@@ -240,10 +271,14 @@ var notKeys = map[string]string{
 	"volunteer.need.create": "an audit action, whose text summary the audit page reads (people.auditTexts)",
 	"school.lesson":         "the kind of a lesson's event in the kit's attendance model (school.LessonKind)",
 	"consult.meeting":       "the kind of a meeting's event in the kit's attendance model (consult.MeetingKind)",
+	"alliance.activity":     "the kind of an activity's event in the kit's attendance model (alliance.ActivityEvent)",
 	"consult.manage":        "a permission action a template asks $.May about (consult.PermManage)",
 	"consult.host":          "a permission action a template asks $.May about (consult.PermHost)",
 	"consult.respond":       "a permission action a template asks $.May about (consult.PermRespond)",
 	"consult.care":          "a permission action a template asks $.May about (consult.PermCare)",
+	"alliance.manage":       "a permission action a template asks $.May about (alliance.PermManage)",
+	"alliance.village":      "a permission action a template asks $.May about (alliance.PermVillage)",
+	"alliance.unit":         "a permission action a template asks $.May about (alliance.PermUnit)",
 }
 
 // fileExt marks literals that are file names, not keys.

@@ -24,7 +24,6 @@ import (
 
 	"siwei/internal/auth"
 	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/people"
 	"siwei/internal/server/servertest"
@@ -74,7 +73,7 @@ var matrixCallers = []string{"anonymous", "resident 13900000011", "东堡村 adm
 // matrix declares what each caller gets. Every registered route must have a row: a new route
 // fails TestPermissionMatrix until it is declared here, or in a part's file of rows
 // (permissions_consult_*_test.go).
-var matrix = slices.Concat(coreMatrix, consultTopicsMatrix, consultMeetingsMatrix, consultReferralsMatrix, consultCareMatrix, consultOpen311Matrix)
+var matrix = slices.Concat(coreMatrix, consultTopicsMatrix, consultMeetingsMatrix, consultReferralsMatrix, consultCareMatrix, consultOpen311Matrix, allianceUnitsMatrix, allianceListsMatrix, allianceActivitiesMatrix, allianceDonationsMatrix, allianceDisputesMatrix)
 
 // coreMatrix holds the rows of the registry, the bank, 微志愿 and 微党校.
 var coreMatrix = []perm{
@@ -378,8 +377,8 @@ func TestPermissionMatrix(t *testing.T) {
 		}
 		declared[p.route] = p
 	}
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
+		d := env.Sys.DB
 		app, err := env.Sys.App(slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			t.Fatal(err)
@@ -863,7 +862,7 @@ func newMatrixFixture(t *testing.T, env *servertest.Env) *matrixFixture {
 	set("survey", survey.ID)
 
 	// 微协商's objects, part by part (permissions_consult_*_test.go).
-	for _, part := range []func(*testing.T){f.consultTopics, f.consultMeetings, f.consultReferrals, f.consultCare, f.consultOpen311} {
+	for _, part := range []func(*testing.T){f.consultTopics, f.consultMeetings, f.consultReferrals, f.consultCare, f.consultOpen311, f.allianceUnits, f.allianceLists, f.allianceActivities, f.allianceDonations, f.allianceDisputes} {
 		part(t)
 	}
 

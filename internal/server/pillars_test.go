@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"siwei/internal/auth"
-	"siwei/internal/db"
-	"siwei/internal/db/dbtest"
 	"siwei/internal/demo"
 	"siwei/internal/server"
 	"siwei/internal/server/servertest"
@@ -46,8 +44,7 @@ func TestSharedPagesNameNoPillar(t *testing.T) {
 // TestNavigationShowsWhatARoleMayDo: each console entry is shown to those who may use it, and the
 // pillars' entries come in their order between the registry's.
 func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		v, err := env.Sys.People.VillageByName(ctx, env.Info.TownID, "前疃村")
 		if err != nil {
@@ -71,8 +68,8 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 			phone string
 			want  string
 		}{
-			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/import /admin/accounts /admin/audit"},
-			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/import /admin/accounts"},
+			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/import /admin/accounts /admin/audit"},
+			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/import /admin/accounts"},
 			{"13911110001", "/admin /admin/villages /admin/residents /admin/bank"},
 			{"13911110002", "/admin /admin/villages /admin/residents /admin/volunteer"},
 			{"13911110003", "/admin /admin/school"},
@@ -104,14 +101,7 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 // TestEveryRoleLandsOnItsWork: a claim filed in 前疃村 shows as one more to review on its admin's
 // overview and not on 东堡村's; the resident's home shows their balance and the claim waiting.
 func TestEveryRoleLandsOnItsWork(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
-		ctx := context.Background()
-		for _, step := range server.DemoSteps {
-			if err := step(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
-				t.Fatal(err)
-			}
-		}
+	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80}, true, func(t *testing.T, env *servertest.Env) {
 		toReview := regexp.MustCompile(`<a href="/admin/bank/claims\?status=pending">(\d+) 件申报待审核`)
 		count := func(phone string) int {
 			t.Helper()
@@ -160,8 +150,7 @@ func TestEveryRoleLandsOnItsWork(t *testing.T) {
 // home puts balance, card and messages first; it is remembered across sessions; staff in office
 // mode switch it for the resident they serve; off again restores the home.
 func TestLargeText(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		ctx := context.Background()
 		if err := demo.Bank(ctx, env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)
@@ -220,8 +209,7 @@ func TestLargeText(t *testing.T) {
 // TestFormsOfferOnlyWhatTheRoleMayDo: the shop's 新增物品 form, which only the town's shop staff
 // may submit, is not offered to a village admin, who would be refused only after filling it in.
 func TestFormsOfferOnlyWhatTheRoleMayDo(t *testing.T) {
-	dbtest.Each(t, func(t *testing.T, d *db.DB) {
-		env := servertest.New(t, d)
+	servertest.Each(t, func(t *testing.T, env *servertest.Env) {
 		if err := demo.Bank(context.Background(), env.Sys.DB, env.Sys.People, env.Info, 1); err != nil {
 			t.Fatal(err)
 		}

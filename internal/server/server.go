@@ -98,7 +98,7 @@ func (s *System) Pillars() []web.Pillar {
 
 // DemoSteps give the demo town each pillar's data, in order: the bank first, whose rule sets the
 // other pillars pay under; 微协商 after 微志愿, whose needs its care visits file.
-var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer, demo.School, demo.Consult}
+var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer, demo.School, demo.Consult, demo.AllianceUnits, demo.AllianceLists, demo.AllianceActivities, demo.AllianceDonations, demo.AllianceDisputes}
 
 // Demo builds the demo town with o, unless it exists, and runs every pillar's demo step on it.
 func (s *System) Demo(ctx context.Context, o demo.Options) (demo.Info, error) {
