@@ -71,11 +71,13 @@ const (
 	allianceAdminName = "孙晓燕"
 )
 
-// allianceAccounts are the logins the AllianceUnits step makes, for StepAccounts.
+// allianceAccounts are the logins 微联盟's steps make (AllianceUnits, AllianceDisputes), for
+// StepAccounts.
 func allianceAccounts() []Account {
 	return []Account{
 		{PhoneUnitLiaison, string(auth.UnitLiaison), liaisonUnit + "（微联盟 单位联络员 " + liaisonLoginName + "）"},
 		{PhoneAllianceAdmin, string(auth.AllianceAdmin), TownName + " 微联盟管理员 " + allianceAdminName},
+		{PhoneDisputeStaff, string(auth.DisputeStaff), "一站式多元解纷中心 " + disputeJudge + "（区法院驻中心法官）"},
 	}
 }
 
