@@ -42,12 +42,6 @@ const (
 	maxActivityPhoto = 6
 )
 
-// Named is a unit or a village, by name.
-type Named struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
 // Activity is an alliance activity (联盟活动): organised by member units for villages, with its
 // registrations and check-ins on the attendance kit, and the people served who were not
 // registered (Served, counted as ServedMethod says: 现场计数, 签到表, 估算). PersonTimes (人次) are the
@@ -1198,7 +1192,6 @@ func (s *Service) activityChoices(ctx context.Context, townID int64) (units, vil
 		out *[]Named
 	}{
 		{`SELECT id, name FROM alliance_units WHERE town_id = $1 AND active ORDER BY name`, &units},
-		{`SELECT id, name FROM villages WHERE town_id = $1 ORDER BY name, id`, &villages},
 	} {
 		rows, err := q.QueryContext(ctx, part.sql, townID)
 		if err != nil {
@@ -1217,5 +1210,6 @@ func (s *Service) activityChoices(ctx context.Context, townID int64) (units, vil
 			return nil, nil, err
 		}
 	}
-	return units, villages, nil
+	villages, err = s.townVillages(ctx, townID)
+	return units, villages, err
 }

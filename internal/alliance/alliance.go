@@ -205,3 +205,28 @@ func (s *Service) findResidents(ctx context.Context, q db.Querier, townID int64,
 	}
 	return out, rows.Err()
 }
+
+// Named is a record by id and name, for a picker: names on screen, never ids.
+type Named struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// townVillages are a town's active villages in code order, the one list 微联盟's forms pick a
+// village from (the service still checks each village a request names).
+func (s *Service) townVillages(ctx context.Context, townID int64) ([]Named, error) {
+	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, name FROM villages WHERE town_id = $1 AND active ORDER BY code, id`, townID)
+	if err != nil {
+		return nil, fmt.Errorf("alliance: villages: %w", err)
+	}
+	defer rows.Close()
+	out := []Named{}
+	for rows.Next() {
+		var v Named
+		if err := rows.Scan(&v.ID, &v.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

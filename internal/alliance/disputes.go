@@ -528,30 +528,6 @@ func disputeMedian(v []float64) float64 {
 	return float64(int(m*10+0.5)) / 10
 }
 
-// DisputeVillage is a village by id and name, for the centre's pickers.
-type DisputeVillage struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
-// townVillages are a town's villages in code order, for the centre's forms.
-func (s *Service) townVillages(ctx context.Context, townID int64) ([]DisputeVillage, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, name FROM villages WHERE town_id = $1 ORDER BY code, id`, townID)
-	if err != nil {
-		return nil, fmt.Errorf("alliance: villages: %w", err)
-	}
-	defer rows.Close()
-	out := []DisputeVillage{}
-	for rows.Next() {
-		var v DisputeVillage
-		if err := rows.Scan(&v.ID, &v.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // DisputeTodos are what waits for the centre's staff: bookings to answer and cases past their
 // time to mediate, for the pillar's Todos. Anyone else has none.
 func (s *Service) DisputeTodos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) {

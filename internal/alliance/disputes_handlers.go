@@ -176,7 +176,7 @@ type teamRow struct {
 type caseNewView struct {
 	Q            string
 	Found        []ResidentChoice
-	Villages     []DisputeVillage
+	Villages     []Named
 	Parties      []partyRow
 	Team         []teamRow
 	Kinds        []string

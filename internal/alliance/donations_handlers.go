@@ -52,14 +52,9 @@ type donationsView struct {
 	Manage    bool
 	Units     []Unit
 	ShopItems []bank.Item
-	Villages  []villageChoice
+	Villages  []Named
 	Measures  []string
 	Rows      []int
-}
-
-type villageChoice struct {
-	ID   int64
-	Name string
 }
 
 func (h *Handlers) donationsPage(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +77,7 @@ func (h *Handlers) renderDonations(w http.ResponseWriter, r *http.Request, f url
 			h.App.Error(w, r, err)
 			return
 		}
-		if v.Villages, err = h.villageChoices(r, a.TownID); err != nil {
+		if v.Villages, err = h.S.townVillages(r.Context(), a.TownID); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
@@ -107,18 +102,6 @@ func (h *Handlers) renderDonations(w http.ResponseWriter, r *http.Request, f url
 		}
 	}
 	h.App.RenderPage(w, r, "alliance_donations.html", p, ferr)
-}
-
-func (h *Handlers) villageChoices(r *http.Request, townID int64) ([]villageChoice, error) {
-	vs, err := h.S.People.Villages(r.Context(), auth.From(r.Context()), townID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]villageChoice, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, villageChoice{v.ID, v.Name})
-	}
-	return out, nil
 }
 
 // donationInput reads the donation form: a unit or a person's name, and up to five item rows
@@ -168,7 +151,7 @@ func (h *Handlers) donationCreate(w http.ResponseWriter, r *http.Request) {
 // residents found for a handover.
 type donationView struct {
 	DonationDetail
-	Villages []villageChoice
+	Villages []Named
 	Q        string
 	Found    []ResidentChoice
 	Today    string
@@ -202,7 +185,7 @@ func (h *Handlers) renderDonation(w http.ResponseWriter, r *http.Request, id int
 		v.Q = f.Get("q")
 	}
 	if d.Manage {
-		if v.Villages, err = h.villageChoices(r, d.TownID); err != nil {
+		if v.Villages, err = h.S.townVillages(r.Context(), d.TownID); err != nil {
 			h.App.Error(w, r, err)
 			return
 		}

@@ -48,35 +48,11 @@ func (h *Handlers) registerLists() {
 		Summary: "unit_agree, village_agree, decline (reason), finish, rate (rating 1–5) or milestone (body) on a project", Request: ProjectAction{}, Response: Project{}}, h.apiProjectAct)
 }
 
-// namedID is a record for a picker.
-type namedID struct {
-	ID   int64
-	Name string
-}
-
-// townVillages are the active villages of a town, for the lists' forms.
-func (h *Handlers) townVillages(ctx context.Context, townID int64) ([]namedID, error) {
-	rows, err := h.S.DB.Read().QueryContext(ctx, `SELECT id, name FROM villages WHERE town_id = $1 AND active ORDER BY id`, townID)
-	if err != nil {
-		return nil, fmt.Errorf("alliance: villages: %w", err)
-	}
-	defer rows.Close()
-	out := []namedID{}
-	for rows.Next() {
-		var v namedID
-		if err := rows.Scan(&v.ID, &v.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // listsView is what the lists' pages share: the kinds, the villages and units to pick from, and
 // whether the viewer manages the town or is a unit.
 type listsView struct {
 	Kinds     []string
-	Villages  []namedID
+	Villages  []Named
 	Units     []Unit
 	Manages   bool
 	MyUnit    int64
@@ -104,7 +80,7 @@ func (h *Handlers) listsView(r *http.Request) (listsView, error) {
 	}
 	all, villages := villageScope(a, a.TownID)
 	v.CanPost = all || len(villages) > 0
-	vs, err := h.townVillages(ctx, a.TownID)
+	vs, err := h.S.townVillages(ctx, a.TownID)
 	if err != nil {
 		return v, err
 	}

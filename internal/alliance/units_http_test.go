@@ -238,6 +238,20 @@ func TestUnits(t *testing.T) {
 			if st, body := env.Browser(demo.PhoneVillageAdmin).Get("/admin/alliance"); st != 200 || !strings.Contains(body, `href="/admin/alliance/units"`) {
 				t.Errorf("village admin's landing page: %d", st)
 			}
+			// Every part the landing page offers opens for each role it is offered to: the alliance
+			// admin (who holds no registry role) included.
+			for _, phone := range []string{phoneAllianceAdmin, demo.PhoneTownAdmin, demo.PhoneVillageAdmin, phoneLiaisonA} {
+				c := env.Browser(phone)
+				_, landing := c.Get("/admin/alliance")
+				for _, part := range []string{"units", "resources", "needs", "match", "projects", "activities", "donations"} {
+					if !strings.Contains(landing, `href="/admin/alliance/`+part+`"`) {
+						continue
+					}
+					if st, body := c.Get("/admin/alliance/" + part); st != 200 {
+						t.Errorf("%s: /admin/alliance/%s answers %d: %.200s", phone, part, st, body)
+					}
+				}
+			}
 			if st, _ := env.Browser(demo.PhoneExpert).Get("/admin/alliance"); st != 403 {
 				t.Errorf("an expert's landing page: %d", st)
 			}
