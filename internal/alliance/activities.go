@@ -242,6 +242,9 @@ type activityAccess struct {
 	unit     bool // a liaison of one of its units
 	resident bool // a resident of one of its villages
 	me       Me
+	// villages are the activity's villages whose people the actor sees on its roll and checks in:
+	// all of them for the town's alliance staff, a village's staff only their own.
+	villages []int64
 }
 
 func (x activityAccess) any() bool { return x.manages || x.staff || x.unit || x.resident }
@@ -252,8 +255,9 @@ func (s *Service) access(ctx context.Context, q db.Querier, a *auth.Actor, x Act
 	ac.manages = manages(a, x.TownID)
 	ac.staff = ac.manages
 	for _, v := range x.Villages {
-		if servesVillage(a, x.TownID, v.ID) {
+		if ac.manages || servesVillage(a, x.TownID, v.ID) {
 			ac.staff = true
+			ac.villages = append(ac.villages, v.ID)
 		}
 	}
 	mine, err := s.myUnit(ctx, q, a)
@@ -396,9 +400,19 @@ func (s *Service) ActivityDetail(ctx context.Context, a *auth.Actor, id int64) (
 		return d, err
 	}
 	d.EventID = ev.ID
-	if ac.staff || ac.unit {
-		if d.Roll, err = s.Attend.Roll(ctx, q, ev.ID); err != nil {
+	if ac.staff { // a unit's liaison, from outside, sees the counts and no one's name
+		roll, err := s.Attend.Roll(ctx, q, ev.ID)
+		if err != nil {
 			return d, err
+		}
+		seen := map[string]bool{}
+		for _, v := range x.Villages {
+			seen[v.Name] = slices.Contains(ac.villages, v.ID)
+		}
+		for _, e := range roll {
+			if ac.manages || seen[e.VillageName] {
+				d.Roll = append(d.Roll, e)
+			}
 		}
 	}
 	if ac.resident {
@@ -723,6 +737,27 @@ func (s *Service) UpdateActivity(ctx context.Context, a *auth.Actor, id int64, i
 	return s.ActivityDetail(ctx, a, id)
 }
 
+// takePlanned moves a planned activity on (set, with its arguments numbered from $1) in one
+// compare-and-set on its row: an activity closed or cancelled meanwhile, by a request that raced
+// this one, is refused as closed or cancelled, and nothing of this one is kept.
+func (s *Service) takePlanned(ctx context.Context, tx *sql.Tx, id int64, set string, args ...any) error {
+	res, err := tx.ExecContext(ctx, `UPDATE alliance_activities SET `+set+fmt.Sprintf(` WHERE id = $%d AND status = 'planned'`, len(args)+1), append(args, id)...)
+	if err != nil {
+		return fmt.Errorf("alliance: activity %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	var status string
+	if err := tx.QueryRowContext(ctx, `SELECT status FROM alliance_activities WHERE id = $1`, id).Scan(&status); err != nil {
+		return fmt.Errorf("alliance: activity %d: %w", id, err)
+	}
+	if status == ActivityCancelled {
+		return errs.New(errs.Conflict, "attend.cancelled")
+	}
+	return errs.New(errs.Conflict, "attend.closed")
+}
+
 // CancelActivity cancels a planned activity with a reason; the residents registered are told.
 func (s *Service) CancelActivity(ctx context.Context, a *auth.Actor, id int64, reason string) (ActivityDetail, error) {
 	reason = strings.TrimSpace(reason)
@@ -736,11 +771,13 @@ func (s *Service) CancelActivity(ctx context.Context, a *auth.Actor, id int64, r
 		if err := f.Err(); err != nil {
 			return err
 		}
-		if err := s.Attend.Cancel(ctx, tx, ActivityEvent, id); err != nil {
+		// The activity's row first: it is taken only while still planned, so a close racing this
+		// cancel waits for it and finds it cancelled (or this one finds it closed).
+		if err := s.takePlanned(ctx, tx, id, `status = 'cancelled', cancel_reason = $1, updated_at = $2`, reason, s.Now()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE alliance_activities SET status = 'cancelled', cancel_reason = $1, updated_at = $2 WHERE id = $3`, reason, s.Now(), id); err != nil {
-			return fmt.Errorf("alliance: cancel activity: %w", err)
+		if err := s.Attend.Cancel(ctx, tx, ActivityEvent, id); err != nil {
+			return err
 		}
 		ev, err := s.Attend.EventOf(ctx, tx, ActivityEvent, id)
 		if err != nil {
@@ -901,10 +938,7 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, id int64, in Activ
 		if len(ids) == 0 || ids[0] <= 0 {
 			return errs.Field("resident_ids", "alliance.activity.residents_required")
 		}
-		vs := make([]int64, len(x.Villages))
-		for i, v := range x.Villages {
-			vs[i] = v.ID
-		}
+		vs := ac.villages
 		var known int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM residents WHERE status = 'active' AND id IN (`+db.IDList(ids)+`) AND village_id IN (`+db.IDList(vs)+`)`).Scan(&known); err != nil {
 			return fmt.Errorf("alliance: check in: %w", err)
@@ -935,11 +969,7 @@ func (s *Service) FindResidents(ctx context.Context, a *auth.Actor, id int64, na
 	if !ac.staff {
 		return nil, errs.New(errs.Forbidden, "error.forbidden")
 	}
-	vs := make([]int64, len(x.Villages))
-	for i, v := range x.Villages {
-		vs[i] = v.ID
-	}
-	return s.findResidents(ctx, q, x.TownID, vs, name)
+	return s.findResidents(ctx, q, x.TownID, ac.villages, name)
 }
 
 // CloseActivity closes an activity's roll once it has started, keeping the people served who were
@@ -980,12 +1010,11 @@ func (s *Service) CloseActivity(ctx context.Context, a *auth.Actor, id int64, in
 		if err != nil {
 			return err
 		}
-		if _, err := s.Attend.Close(ctx, tx, ev, a.Name); err != nil {
+		if err := s.takePlanned(ctx, tx, id, `status = 'closed', served = $1, served_method = $2, updated_at = $3`, in.Served, in.ServedMethod, s.Now()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE alliance_activities SET status = 'closed', served = $1, served_method = $2, updated_at = $3 WHERE id = $4 AND status = 'planned'`,
-			in.Served, in.ServedMethod, s.Now(), id); err != nil {
-			return fmt.Errorf("alliance: close activity: %w", err)
+		if _, err := s.Attend.Close(ctx, tx, ev, a.Name); err != nil {
+			return err
 		}
 		x.Status = ActivityClosed
 		return auth.Audit(ctx, tx, a, auth.AuditEntry{Action: "alliance.activity.close", Entity: "alliance_activity", EntityID: id, TownID: x.TownID,

@@ -515,13 +515,20 @@ func (s *Service) CreateCase(ctx context.Context, a *auth.Actor, in CaseInput) (
 			}
 		}
 		if in.ConsultationID != 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE dispute_consultations SET became_case = TRUE, case_id = $1, updated_at = $2 WHERE id = $3`, id, now, in.ConsultationID); err != nil {
+			// Compare-and-set: a consultation becomes one case, however many forms race for it.
+			res, err := tx.ExecContext(ctx, `UPDATE dispute_consultations SET became_case = TRUE, case_id = $1, updated_at = $2 WHERE id = $3 AND case_id IS NULL`, id, now, in.ConsultationID)
+			if err != nil {
 				return fmt.Errorf("alliance: case consultation: %w", err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return &errs.Error{Code: errs.Conflict, Key: "alliance.dispute.consultation_has_case", Fields: []errs.FieldError{{Field: "consultation_id", Key: "alliance.dispute.consultation_has_case"}}}
 			}
 		}
 		// The audit and the timeline name no party: the case stays with the centre.
 		if err := CaseFlow.Open(ctx, tx, id, flow.Step{By: a, At: now, Due: due,
-			Audit: &auth.AuditEntry{TownID: townID, Summary: auth.Summarize(nil, map[string]any{"kind": in.Kind, "source": in.Source})}}); err != nil {
+			Audit: &auth.AuditEntry{TownID: townID}} /* nothing of the case in the town's audit log, which is read outside the centre */); err != nil {
 			return err
 		}
 		return s.tellParties(ctx, tx, id, notify.Outcome{Title: "alliance.dispute.told_opened_title", Body: "alliance.dispute.told_opened",

@@ -567,7 +567,10 @@ func (s *Service) PostNeed(ctx context.Context, a *auth.Actor, in NeedInput) (Ne
 				}
 				in.VillageID = v
 			}
-			if in.Description == "" {
+			// A decision's text is published with its meeting's minutes; a care visit's notes and a
+			// 微志愿 need's text are about a household, and the units outside the town read needs:
+			// those the village describes in its own words.
+			if in.Description == "" && in.Source == "decision" {
 				in.Description = text
 				if r := []rune(in.Description); len(r) > maxListText {
 					in.Description = string(r[:maxListText])

@@ -206,11 +206,16 @@ func TestResourcesAndNeeds(t *testing.T) {
 			if n := countRows(t, d, "alliance_needs"); n != before {
 				t.Errorf("refused needs stored something: %d, was %d", n, before)
 			}
-			from := w.need(t, w.village, map[string]any{"source": "volunteer", "source_id": vn, "kind": "service", "people": 1, "by": "2026-12-30"})
-			if from.Description != "独居老人家里需要修缮屋顶" || from.VillageID != w.villageID || from.SourceID != vn {
+			// A volunteer need is about a household: the village describes it for the units in its
+			// own words, and its text is not copied.
+			if st, body := w.village.JSON("POST", "/api/v1/alliance/needs", map[string]any{"source": "volunteer", "source_id": vn, "kind": "service", "people": 1, "by": "2026-12-30"}, nil); st != 422 || !strings.Contains(body, "description") {
+				t.Errorf("a volunteer need without words of the village's: %d %s", st, body)
+			}
+			from := w.need(t, w.village, map[string]any{"source": "volunteer", "source_id": vn, "kind": "service", "people": 1, "by": "2026-12-30", "description": "老人房屋修缮"})
+			if from.Description != "老人房屋修缮" || from.VillageID != w.villageID || from.SourceID != vn {
 				t.Errorf("need from volunteer: %+v", from)
 			}
-			if st, body := w.village.JSON("POST", "/api/v1/alliance/needs", map[string]any{"source": "volunteer", "source_id": vn, "kind": "service", "people": 1, "by": "2026-12-30"}, nil); st != 409 {
+			if st, body := w.village.JSON("POST", "/api/v1/alliance/needs", map[string]any{"source": "volunteer", "source_id": vn, "kind": "service", "people": 1, "by": "2026-12-30", "description": "再报一次"}, nil); st != 409 {
 				t.Errorf("the same source twice: %d %s", st, body)
 			}
 			var list []alliance.Need

@@ -55,7 +55,7 @@ var ProjectFlow = flow.New(flow.Flow{
 		{Name: "village_agree", From: []string{ProjectUnitAgreed}, To: ProjectInProgress, By: flow.Beneficiary},
 		{Name: "decline", From: []string{ProjectProposed, ProjectUnitAgreed}, To: ProjectDeclined, By: flow.Provider | flow.Beneficiary, Reason: true},
 		{Name: "finish", From: []string{ProjectInProgress}, To: ProjectDone, By: flow.Provider},
-		{Name: "rate", From: []string{ProjectDone}, To: ProjectRated, By: flow.Beneficiary, Rating: true},
+		{Name: "rate", From: []string{ProjectDone}, To: ProjectRated, By: flow.Beneficiary, NotBy: flow.Provider, Rating: true}, // the village rates; staff who did the unit's side do not rate their own work
 	},
 	Keys: flow.Keys{Unknown: "alliance.project.action_invalid", NotNow: "alliance.project.not_now", ReasonRequired: "alliance.project.reason_required"},
 })

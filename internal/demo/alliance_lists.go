@@ -323,11 +323,13 @@ func AllianceLists(ctx context.Context, d *db.DB, ps *people.Service, info Info,
 			}
 		}
 		// Needs that came from 微志愿, 微协商's decisions and its care visits.
-		sources := []struct{ source, kind, query string }{
-			{"volunteer", "volunteers", `SELECT id, village_id, description FROM volunteer_needs WHERE town_id = $1 AND status = 'open' ORDER BY id LIMIT 3`},
-			{"decision", "funds", `SELECT d.id, m.village_id, d.body FROM consult_decisions d JOIN consult_meetings m ON m.id = d.meeting_id
+		// A decision's text is public (its meeting's minutes); a volunteer need or a visit is about
+		// a household, so the village describes what it asks the units for in its own words (said).
+		sources := []struct{ source, kind, said, query string }{
+			{"volunteer", "volunteers", "村里独居老人较多，需要志愿者定期上门帮扶（由微志愿需求转来）", `SELECT id, village_id, description FROM volunteer_needs WHERE town_id = $1 AND status = 'open' ORDER BY id LIMIT 3`},
+			{"decision", "funds", "", `SELECT d.id, m.village_id, d.body FROM consult_decisions d JOIN consult_meetings m ON m.id = d.meeting_id
 				WHERE m.town_id = $1 AND m.village_id IS NOT NULL ORDER BY d.id LIMIT 2`},
-			{"visit", "service", `SELECT id, village_id, notes FROM consult_visits WHERE town_id = $1 AND notes <> '' ORDER BY id DESC LIMIT 2`},
+			{"visit", "service", "贴心服务队走访发现高龄老人需要上门体检和慢病随访", `SELECT id, village_id, notes FROM consult_visits WHERE town_id = $1 AND notes <> '' ORDER BY id DESC LIMIT 2`},
 		}
 		for i, src := range sources {
 			rows, err := tx.QueryContext(ctx, src.query, info.TownID)
@@ -350,6 +352,9 @@ func AllianceLists(ctx context.Context, d *db.DB, ps *people.Service, info Info,
 			rows.Close()
 			for k, r := range recs {
 				text := []rune(strings.TrimSpace(r.text))
+				if src.said != "" {
+					text = []rune(src.said)
+				}
 				if len(text) == 0 {
 					continue
 				}
