@@ -74,13 +74,23 @@ func villageScope(a *auth.Actor, townID int64) (all bool, villages []int64) {
 // to someone who may take the action nowhere (a resident, a liaison asking for staff's work),
 // NotFound to staff elsewhere, who learn nothing of this one.
 func refuse(a *auth.Actor, act auth.Action) error {
+	if err := mayAnywhere(a, act); err != nil {
+		return err
+	}
+	return notFound
+}
+
+// mayAnywhere refuses, before any record is read, an actor who may take the action nowhere (a
+// liaison asked for staff's work, a resident): Forbidden whatever id they name, so that a missing
+// record and someone else's answer alike.
+func mayAnywhere(a *auth.Actor, act auth.Action) error {
 	if a == nil || a.AccountID == 0 {
 		return errs.New(errs.Unauthorized, "error.unauthorized")
 	}
 	if all, villages := auth.Visible(a, act, 0); !all && len(villages) == 0 {
 		return errs.New(errs.Forbidden, "error.forbidden")
 	}
-	return notFound
+	return nil
 }
 
 // myUnit is the member unit the actor's login is a liaison of (PermUnit), 0 for none.

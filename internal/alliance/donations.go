@@ -502,6 +502,9 @@ func actorID(a *auth.Actor) any {
 // a conditional UPDATE, so that no share goes beyond what was received, whoever allocates at once.
 func (s *Service) Allocate(ctx context.Context, a *auth.Actor, donationID int64, in AllocationInput) (Allocation, error) {
 	var out Allocation
+	if err := mayAnywhere(a, PermManage); err != nil {
+		return out, err // before any id is read: a missing and another's donation answer alike
+	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		d, err := s.donation(ctx, tx, donationID)
 		if err != nil {
@@ -578,6 +581,9 @@ func (s *Service) Handover(ctx context.Context, a *auth.Actor, donationID int64,
 	in.HandedOn, in.IdempotencyKey = strings.TrimSpace(in.HandedOn), strings.TrimSpace(in.IdempotencyKey)
 	if len(in.IdempotencyKey) > 64 || strings.Trim(in.IdempotencyKey, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.") != "" {
 		return Handover{}, false, errs.Field("idempotency_key", "alliance.donation.key_invalid")
+	}
+	if err := mayAnywhere(a, PermVillage); err != nil {
+		return Handover{}, false, err // before any id is read: a missing and another's donation answer alike
 	}
 	out, err := s.handover(ctx, a, donationID, in)
 	if err == errReplayed {
