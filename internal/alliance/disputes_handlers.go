@@ -329,6 +329,14 @@ func (h *Handlers) sessionAdd(w http.ResponseWriter, r *http.Request) {
 	web.Redirect(w, r, web.FlashURL(fmt.Sprintf("/admin/disputes/cases/%d", id), "flash.dispute_session_added", 0))
 }
 
+// outcomeQuestions are what the page asks before a case's outcome, which closes it: its title and
+// the line that says what will happen.
+var outcomeQuestions = map[string][2]string{
+	"end":    {"alliance.dispute.confirm_end", "alliance.dispute.confirm_end_what"},
+	"settle": {"alliance.dispute.confirm_settle", "alliance.dispute.confirm_settle_what"},
+	"file":   {"alliance.dispute.confirm_file", "alliance.dispute.confirm_file_what"},
+}
+
 func (h *Handlers) caseAct(w http.ResponseWriter, r *http.Request) {
 	id, ok := h.App.PathID(w, r)
 	if !ok {
@@ -340,21 +348,24 @@ func (h *Handlers) caseAct(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, a := r.Context(), auth.From(r.Context())
 	days, _ := strconv.Atoi(strings.TrimSpace(f.Get("days")))
-	in := CaseAction{Action: f.Get("action"), Reason: f.Get("reason"), Days: days, Agreement: f.Get("agreement"), Confirmed: f.Get("confirmed") == "1",
+	in := CaseAction{Action: f.Get("action"), Reason: f.Get("reason"), Days: days, Agreement: f.Get("agreement"), Confirmed: f.Get("judicial") == "1",
 		CourtNumber: f.Get("court_number")}
 	back := fmt.Sprintf("/admin/disputes/cases/%d", id)
-	if in.Action == "end" {
-		// Ending cannot be undone: asked first, of the case's staff only, with the reason kept.
+	if q, asks := outcomeQuestions[in.Action]; asks {
+		// An outcome closes the case and cannot be undone: asked first, of the case's staff only;
+		// ending keeps its reason.
 		c, err := h.S.Case(ctx, a, id)
 		if err != nil {
 			h.App.Error(w, r, err)
 			return
 		}
-		reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "alliance.dispute.confirm_end", What: "alliance.dispute.confirm_end_what", Args: []any{c.Title}, Back: back})
+		reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: q[0], What: q[1], Args: []any{c.Title}, Back: back, NoReason: in.Action != "end"})
 		if !ok {
 			return
 		}
-		in.Reason = reason
+		if in.Action == "end" {
+			in.Reason = reason
+		}
 	}
 	if _, err := h.S.ActCase(ctx, a, id, in); err != nil {
 		if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Unauthorized) {
