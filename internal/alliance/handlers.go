@@ -25,4 +25,5 @@ func (h *Handlers) Register() {
 	h.registerActivities()
 	h.registerDonations()
 	h.registerDisputes()
+	h.registerFigures()
 }

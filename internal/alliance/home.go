@@ -33,6 +33,7 @@ var adminParts = []part{
 	{"/admin/alliance/projects", "alliance.part.projects", mayAlliance},
 	{"/admin/alliance/activities", "alliance.part.activities", mayAlliance},
 	{"/admin/alliance/donations", "alliance.part.donations", mayAlliance},
+	{"/admin/alliance/figures", "alliance.part.figures", web.MayAny(PermManage, PermUnit)},
 }
 
 // residentParts are the parts a resident's page (/alliance) opens, in order.

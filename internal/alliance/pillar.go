@@ -20,7 +20,7 @@ func Pillar(s *Service) web.Pillar {
 		},
 		Tiles:   []web.Tile{{Path: "/alliance", Key: "alliance.title", Order: 40}},
 		Todos:   s.Todos,
-		Figures: s.DisputeFigures,
+		Figures: s.OverviewFigures,
 	}
 }
 
