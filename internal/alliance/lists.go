@@ -686,7 +686,7 @@ func (s *Service) Match(ctx context.Context, a *auth.Actor) (MatchBoard, error) 
 	}
 	for _, n := range b.Needs {
 		sg := Suggestion{Need: n, Resources: []Resource{}}
-		for _, r := range res {
+		for _, r := range b.Resources { // unused ones only: a resource in a live project is spoken for
 			if fits(r, n, today) {
 				sg.Resources = append(sg.Resources, r)
 			}

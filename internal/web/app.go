@@ -220,6 +220,10 @@ func (p *Page) Value(field string) string {
 	return p.Form.Get(field)
 }
 
+// ValueID is the record a refused form had picked (a picker's field), 0 for none: the picker
+// re-shows it chosen.
+func (p *Page) ValueID(field string) int64 { return FormID(p.Value(field)) }
+
 // NewPage starts a page for the request.
 func (a *App) NewPage(r *http.Request, titleKey string, data any) *Page {
 	p := &Page{Lang: Lang(r), Actor: auth.From(r.Context()), Path: r.URL.Path, Data: data, catalog: a.Catalog, app: a, ctx: r.Context()}
