@@ -219,7 +219,13 @@ func (h *Handlers) renderNeeds(w http.ResponseWriter, r *http.Request, f url.Val
 	v.Needs = list
 	p := h.App.NewPage(r, "alliance.need.title", v)
 	p.Form = f
-	p.Flashed("flash.alliance_need_posted")
+	if id := p.FlashID(); id != 0 {
+		for _, n := range list {
+			if n.ID == id {
+				p.Flashed("flash.alliance_need_posted", n.Village, shortTitle(n.Description))
+			}
+		}
+	}
 	h.App.RenderPage(w, r, "alliance_needs.html", p, ferr)
 }
 
@@ -228,7 +234,7 @@ func (h *Handlers) needCreate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := h.S.PostNeed(r.Context(), auth.From(r.Context()), needInput(f))
+	n, err := h.S.PostNeed(r.Context(), auth.From(r.Context()), needInput(f))
 	if err != nil {
 		if e, ok := errs.As(err); ok && len(e.Fields) > 0 {
 			h.renderNeeds(w, r, f, err)
@@ -237,7 +243,7 @@ func (h *Handlers) needCreate(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	web.Redirect(w, r, web.FlashURL("/admin/alliance/needs", "flash.alliance_need_posted", 0))
+	web.Redirect(w, r, web.FlashURL("/admin/alliance/needs", "flash.alliance_need_posted", n.ID))
 }
 
 // ---- matching and projects

@@ -60,7 +60,7 @@ func TestAllianceJourney(t *testing.T) {
 	adm.value(nf+` input[name=by]`, by)
 	adm.fill(nf+` textarea[name=description]`, needText)
 	adm.click(nf + ` button.primary`)
-	adm.see(adm.T("flash.alliance_need_posted"), needText)
+	adm.see(adm.T("flash.alliance_need_posted", res.Village, needText))
 	adm.row(res.Village, needText, adm.T("alliance.need.unmatched"), adm.T("alliance.kind.goods"))
 	adm.top()
 	adm.shot("alliance-needs")
