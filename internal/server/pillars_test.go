@@ -165,14 +165,14 @@ func TestLargeText(t *testing.T) {
 		}
 		res := env.Browser(demo.PhoneResident)
 		_, body := res.Get("/")
-		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /consult /notifications" {
+		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /consult /alliance /notifications" {
 			t.Fatalf("before: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if st, _ := res.PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 303 {
 			t.Fatalf("switch on: %d", st)
 		}
 		_, body = env.Browser(demo.PhoneResident).Get("/") // a new session: remembered
-		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school /consult" || !strings.Contains(body, "关闭大字模式") {
+		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school /consult /alliance" || !strings.Contains(body, "关闭大字模式") {
 			t.Errorf("after: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if _, body := res.Get("/bank"); !strings.Contains(body, `class="app large"`) {
