@@ -19,6 +19,7 @@ import (
 	"siwei/internal/attend"
 	"siwei/internal/auth"
 	"siwei/internal/bank"
+	"siwei/internal/clock"
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/notify"
@@ -154,6 +155,15 @@ func (s *Service) villageIn(ctx context.Context, q db.Querier, townID, villageID
 		return fmt.Errorf("alliance: village %d: %w", villageID, err)
 	}
 	return nil
+}
+
+// townToday is the town's calendar day now (2006-01-02), the one way 微联盟 reads it.
+func (s *Service) townToday(ctx context.Context, townID int64) (string, error) {
+	town, err := s.People.Town(ctx, townID)
+	if err != nil {
+		return "", err
+	}
+	return town.Clock(s.Now).Today().Format(clock.DayLayout), nil
 }
 
 // townOf is the town of the actor's request: the one named, or the actor's own for 0.

@@ -549,7 +549,7 @@ func (s *Service) AddSession(ctx context.Context, a *auth.Actor, id int64, in Se
 		if err != nil {
 			return err
 		}
-		today, err := s.disputeToday(ctx, c.TownID)
+		today, err := s.townToday(ctx, c.TownID)
 		if err != nil {
 			return err
 		}

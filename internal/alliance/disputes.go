@@ -208,15 +208,6 @@ func (s *Service) Consultation(ctx context.Context, a *auth.Actor, id int64) (Co
 	return c, nil
 }
 
-// disputeToday is the town's calendar day now.
-func (s *Service) disputeToday(ctx context.Context, townID int64) (string, error) {
-	town, err := s.People.Town(ctx, townID)
-	if err != nil {
-		return "", err
-	}
-	return town.Clock(s.Now).Today().Format(clock.DayLayout), nil
-}
-
 // disputeResident reads a resident of the town named on a form: another town's, a missing or a
 // departed one answers NotFound on the field.
 func (s *Service) disputeResident(ctx context.Context, q db.Querier, townID, id int64, field string) (name, phone string, villageID int64, err error) {
@@ -274,7 +265,7 @@ func (s *Service) SaveConsultation(ctx context.Context, a *auth.Actor, in Consul
 		if err != nil {
 			return err
 		}
-		today, err := s.disputeToday(ctx, townID)
+		today, err := s.townToday(ctx, townID)
 		if err != nil {
 			return err
 		}
@@ -365,7 +356,7 @@ func (s *Service) Book(ctx context.Context, a *auth.Actor, in BookingInput) (Boo
 		if !ok || !m.Active || a.ActingFor != nil { // a resident books for themself, never staff for them
 			return errs.New(errs.Forbidden, "error.forbidden")
 		}
-		today, err := s.disputeToday(ctx, m.TownID)
+		today, err := s.townToday(ctx, m.TownID)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,6 @@ func (h *Handlers) registerDisputes() {
 	a.Handle(web.Route{Method: "GET", Path: "/admin/disputes/cases/{id}", Access: web.Staff, Summary: "a case: parties, team, sessions with photos, timeline and the steps to take"}, h.casePage)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/disputes/cases/{id}/sessions", Access: web.Staff, Summary: "record a mediation session with photos (multipart)"}, h.sessionAdd)
 	a.Handle(web.Route{Method: "POST", Path: "/admin/disputes/cases/{id}/actions", Access: web.Staff, Summary: "extend, settle, record a first understanding, file or end a case (ending asks first)"}, h.caseAct)
-	a.Handle(web.Route{Method: "GET", Path: "/admin/disputes/photos/{id}", Access: web.Staff, Summary: "a session's photo, for the centre's staff"}, h.disputePhoto)
 	a.Handle(web.Route{Method: "GET", Path: "/alliance/disputes", Access: web.LoggedIn, Summary: "the dispute centre for residents: contact, address, hours, how to book, the booking form and my bookings"}, h.residentDisputes)
 	a.Handle(web.Route{Method: "POST", Path: "/alliance/disputes/bookings", Access: web.LoggedIn, Summary: "book a consultation (matter, preferred day)"}, h.bookingCreate)
 
@@ -292,7 +291,7 @@ func (h *Handlers) renderCase(w http.ResponseWriter, r *http.Request, id int64, 
 	for _, n := range c.Actions {
 		v.Can[n] = true
 	}
-	if v.Today, err = h.S.disputeToday(ctx, c.TownID); err != nil {
+	if v.Today, err = h.S.townToday(ctx, c.TownID); err != nil {
 		h.App.Error(w, r, err)
 		return
 	}
@@ -376,22 +375,6 @@ func (h *Handlers) caseAct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.Redirect(w, r, web.FlashURL(back, "flash.dispute_case."+in.Action, 0))
-}
-
-func (h *Handlers) disputePhoto(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.App.PathID(w, r)
-	if !ok {
-		return
-	}
-	mime, data, err := h.S.Photo(r.Context(), auth.From(r.Context()), id)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", mime)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.Header().Set("Cache-Control", "private, max-age=3600")
-	w.Write(data)
 }
 
 // ---- residents

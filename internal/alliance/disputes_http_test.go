@@ -267,11 +267,11 @@ func TestDisputeCentre(t *testing.T) {
 			if err := d.Read().QueryRowContext(context.Background(), `SELECT id FROM alliance_photos WHERE owner = 'session'`).Scan(&photo); err != nil {
 				t.Fatal(err)
 			}
-			if st, _ := browser.Get(fmt.Sprintf("/admin/disputes/photos/%d", photo)); st != 200 {
+			if st, _ := browser.Get(fmt.Sprintf("/alliance/photos/%d", photo)); st != 200 {
 				t.Fatalf("staff photo: %d", st)
 			}
 			for _, phone := range []string{demo.PhoneTownAdmin, demo.PhoneDistrictAdmin} {
-				if st, _ := env.Browser(phone).Get(fmt.Sprintf("/admin/disputes/photos/%d", photo)); st != http.StatusNotFound {
+				if st, _ := env.Browser(phone).Get(fmt.Sprintf("/alliance/photos/%d", photo)); st != http.StatusNotFound {
 					t.Errorf("%s saw the photo: %d", phone, st)
 				}
 			}

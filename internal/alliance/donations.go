@@ -410,11 +410,11 @@ func (s *Service) CreateDonation(ctx context.Context, a *auth.Actor, in Donation
 	if err := in.Validate(); err != nil {
 		return DonationDetail{}, err
 	}
-	town, err := s.People.Town(ctx, townID)
+	today, err := s.townToday(ctx, townID)
 	if err != nil {
 		return DonationDetail{}, err
 	}
-	if in.DonatedOn > town.Clock(s.Now).Today().Format(clock.DayLayout) {
+	if in.DonatedOn > today {
 		return DonationDetail{}, errs.Field("donated_on", "alliance.donation.future")
 	}
 	var id int64
@@ -650,11 +650,10 @@ func (s *Service) handover(ctx context.Context, a *auth.Actor, donationID int64,
 		if in.Quantity <= 0 || in.Quantity > maxItemQuantity {
 			f.Add("quantity", "alliance.donation.quantity_invalid")
 		}
-		town, err := s.People.Town(ctx, d.TownID)
+		today, err := s.townToday(ctx, d.TownID)
 		if err != nil {
 			return err
 		}
-		today := town.Clock(s.Now).Today().Format(clock.DayLayout)
 		if in.HandedOn == "" {
 			in.HandedOn = today
 		}

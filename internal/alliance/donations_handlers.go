@@ -201,8 +201,9 @@ func (h *Handlers) renderDonation(w http.ResponseWriter, r *http.Request, id int
 			return
 		}
 	}
-	if town, err := h.S.People.Town(ctx, d.TownID); err == nil {
-		v.Today = town.Clock(h.S.Now).Today().Format("2006-01-02")
+	if v.Today, err = h.S.townToday(ctx, d.TownID); err != nil {
+		h.App.Error(w, r, err)
+		return
 	}
 	p := h.App.NewPage(r, "alliance.donation.title", v)
 	p.Title = p.T("alliance.donation.title_of", d.DonorName, d.ReceiptNo)

@@ -90,15 +90,6 @@ type NeedInput struct {
 	SourceID    int64  `json:"source_id,omitzero"`
 }
 
-// townToday is the town's calendar day now.
-func (s *Service) townToday(ctx context.Context, townID int64) (string, error) {
-	town, err := s.People.Town(ctx, townID)
-	if err != nil {
-		return "", err
-	}
-	return town.Clock(s.Now).Today().Format(clock.DayLayout), nil
-}
-
 // dayField checks a typed day, and reports whether it is one.
 func dayField(f *errs.Fields, field, day string) bool {
 	if day == "" {

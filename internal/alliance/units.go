@@ -243,11 +243,11 @@ func (s *Service) SaveUnit(ctx context.Context, a *auth.Actor, id int64, in Unit
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		town, err := s.People.Town(ctx, townID)
+		today, err := s.townToday(ctx, townID)
 		if err != nil {
 			return err
 		}
-		if in.JoinedOn > town.Clock(s.Now).Today().Format(clock.DayLayout) {
+		if in.JoinedOn > today {
 			return errs.Field("joined_on", "alliance.unit.joined_future")
 		}
 		now := s.Now()

@@ -25,7 +25,6 @@ var allianceDisputesMatrix = []perm{
 	{"GET /admin/disputes/cases/{id}", "/admin/disputes/cases/{disputeCase}", "", "LFNNN"},
 	{"POST /admin/disputes/cases/{id}/sessions", "/admin/disputes/cases/{disputeCase}/sessions", "day={today}&place=visit&attendees=矩阵", "LFNNN"},
 	{"POST /admin/disputes/cases/{id}/actions", "/admin/disputes/cases/{disputeCase}/actions", "action=settle&agreement=矩阵协议", "LFNNN"},
-	{"GET /admin/disputes/photos/{id}", "/admin/disputes/photos/999999", "", "LFNNN"},
 	{"GET /alliance/disputes", "", "", "LAAAA"},
 	{"POST /alliance/disputes/bookings", "", "matter=&preferred_day=", "LAFFF"},
 	{"GET /api/v1/disputes/consultations", "", "", "LNNNN"},
