@@ -373,29 +373,7 @@ func (s *Service) seesSessionPhoto(ctx context.Context, q db.Querier, a *auth.Ac
 
 // tellParties tells each party who is a resident of a step of their case.
 func (s *Service) tellParties(ctx context.Context, tx *sql.Tx, caseID int64, o notify.Outcome) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT resident_id FROM dispute_parties WHERE case_id = $1 AND resident_id IS NOT NULL`, caseID)
-	if err != nil {
-		return fmt.Errorf("alliance: case parties: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.Notify.Tell(ctx, tx, id, o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.Notify.TellEach(ctx, tx, `SELECT resident_id FROM dispute_parties WHERE case_id = $1 AND resident_id IS NOT NULL`, []any{caseID}, o)
 }
 
 // disputeFields adds a refusal's field errors to f, or returns the refusal when it names no field.

@@ -429,13 +429,13 @@ func shortTitle(s string) string {
 
 // tellUnit tells a unit's liaisons that have a resident record (notify reaches residents only).
 func (s *Service) tellUnit(ctx context.Context, tx *sql.Tx, unitID int64, o notify.Outcome) error {
-	return s.tellEach(ctx, tx, `SELECT ac.resident_id FROM alliance_unit_accounts ua JOIN accounts ac ON ac.id = ua.account_id
+	return s.Notify.TellEach(ctx, tx, `SELECT ac.resident_id FROM alliance_unit_accounts ua JOIN accounts ac ON ac.id = ua.account_id
 		WHERE ua.unit_id = $1 AND ac.resident_id IS NOT NULL`, []any{unitID}, o)
 }
 
 // tellVillage tells a village's admins that have a resident record.
 func (s *Service) tellVillage(ctx context.Context, tx *sql.Tx, villageID int64, o notify.Outcome) error {
-	return s.tellEach(ctx, tx, `SELECT ac.resident_id FROM account_roles ar JOIN accounts ac ON ac.id = ar.account_id
+	return s.Notify.TellEach(ctx, tx, `SELECT ac.resident_id FROM account_roles ar JOIN accounts ac ON ac.id = ar.account_id
 		WHERE ar.role = $1 AND ar.village_id = $2 AND ac.resident_id IS NOT NULL`, []any{string(auth.VillageAdmin), villageID}, o)
 }
 
@@ -445,35 +445,6 @@ func (s *Service) tellBoth(ctx context.Context, tx *sql.Tx, unitID, villageID in
 		return err
 	}
 	return s.tellVillage(ctx, tx, villageID, o)
-}
-
-// tellEach tells each resident a query lists, once.
-func (s *Service) tellEach(ctx context.Context, tx *sql.Tx, query string, args []any, o notify.Outcome) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("alliance: tell: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.Notify.Tell(ctx, tx, id, o); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // projectTold are the title and body of what each action tells the other side.

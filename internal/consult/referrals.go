@@ -603,42 +603,13 @@ func (s *Service) tellDepartment(ctx context.Context, tx *sql.Tx, deptID int64, 
 	if headOnly {
 		q += ` AND da.head = TRUE`
 	}
-	return s.referralTell(ctx, tx, q, []any{deptID}, o)
-}
-
-// referralTell tells each resident a query lists, once.
-func (s *Service) referralTell(ctx context.Context, tx *sql.Tx, query string, args []any, o notify.Outcome) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("consult: referral tell: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.Notify.Tell(ctx, tx, id, o); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.Notify.TellEach(ctx, tx, q, []any{deptID}, o)
 }
 
 // tellConcerned tells the staff who referred it (when their login is a resident's), the topic's
 // proposer and supporters, and the requester.
 func (s *Service) tellConcerned(ctx context.Context, tx *sql.Tx, r Referral, o notify.Outcome) error {
-	return s.referralTell(ctx, tx, `SELECT resident_id FROM accounts WHERE id = $1 AND resident_id IS NOT NULL
+	return s.Notify.TellEach(ctx, tx, `SELECT resident_id FROM accounts WHERE id = $1 AND resident_id IS NOT NULL
 		UNION SELECT proposer_resident FROM consult_topics WHERE id = $2 AND proposer_resident IS NOT NULL
 		UNION SELECT resident_id FROM consult_supports WHERE topic_id = $2
 		UNION SELECT id FROM residents WHERE id = $3`, []any{r.createdBy, r.TopicID, r.requester}, o)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -82,6 +83,40 @@ type Outcome struct {
 	Body  string // message key of the body
 	Args  []any  // for the body's placeholders
 	Link  string // a local path
+}
+
+// TellEach tells the outcome to every resident a query inside tx lists (one id per row), once each
+// however often the query names them: the supporters of a topic, the liaisons of a unit, the
+// parties of a case.
+func (s *Service) TellEach(ctx context.Context, tx db.Querier, query string, args []any, o Outcome) error {
+	if s == nil {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("notify: whom to tell: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := s.Tell(ctx, tx, id, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Tell sends an outcome to a resident inside tx, written in the default language: the message
