@@ -541,6 +541,9 @@ func (s *Service) checkActivity(ctx context.Context, q db.Querier, townID int64,
 	if in.Capacity < 0 || in.Capacity > maxActivityCap {
 		f.Add("capacity", "alliance.activity.capacity_invalid")
 	}
+	if tooMany(&f, "unit_ids", in.UnitIDs) || tooMany(&f, "village_ids", in.VillageIDs) {
+		return start, end, f.Err()
+	}
 	slices.Sort(in.UnitIDs)
 	in.UnitIDs = slices.Compact(in.UnitIDs)
 	slices.Sort(in.VillageIDs)
@@ -931,6 +934,10 @@ func (s *Service) Checkin(ctx context.Context, a *auth.Actor, id int64, in Activ
 		}
 		if method != attend.Roll && method != attend.Sheet {
 			return errs.Field("method", "attend.method_invalid")
+		}
+		var tf errs.Fields
+		if tooMany(&tf, "resident_ids", in.ResidentIDs) {
+			return tf.Err()
 		}
 		ids := slices.Clone(in.ResidentIDs)
 		slices.Sort(ids)

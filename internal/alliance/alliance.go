@@ -250,3 +250,16 @@ func (s *Service) townVillages(ctx context.Context, townID int64) ([]Named, erro
 	}
 	return out, rows.Err()
 }
+
+// maxPicked bounds the records one request may pick at once (villages, units, residents): a town
+// has a few dozen villages, and a roll call is typed in batches.
+const maxPicked = 500
+
+// tooMany reports, on field, a list of picked ids longer than maxPicked, before any of it is read.
+func tooMany(f *errs.Fields, field string, ids []int64) bool {
+	if len(ids) > maxPicked {
+		f.Add(field, "alliance.too_many", maxPicked)
+		return true
+	}
+	return false
+}

@@ -323,6 +323,9 @@ func (s *Service) SaveResource(ctx context.Context, a *auth.Actor, id int64, in 
 		if !u.Active && id == 0 {
 			f.Add("unit_id", "alliance.resource.unit_inactive")
 		}
+		if tooMany(&f, "village_ids", in.VillageIDs) {
+			return f.Err()
+		}
 		var villages []int64
 		for _, v := range in.VillageIDs {
 			if v != 0 && !slices.Contains(villages, v) {
