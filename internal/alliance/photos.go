@@ -3,53 +3,22 @@ package alliance
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/db"
-	"siwei/internal/errs"
 )
 
-// savePhotos re-encodes each uploaded photo (bank.ProcessPhoto: JPEG, bounded size, no EXIF) and
-// keeps it for its owner (a milestone, an activity, a donation, a handover, a dispute session)
-// inside tx; a photo that is refused is named on the field photos and nothing is kept.
+// savePhotos keeps a record's uploaded photos (a milestone, activity, donation, handover or dispute session) in
+// alliance_photos, inside tx (bank.SavePhotos).
 func (s *Service) savePhotos(ctx context.Context, tx *sql.Tx, owner string, ownerID int64, raw [][]byte) error {
-	now := s.Now()
-	for _, b := range raw {
-		mime, w, h, out, err := bank.ProcessPhoto(b)
-		if err != nil {
-			var e *errs.Error
-			if errors.As(err, &e) {
-				return &errs.Error{Code: e.Code, Key: "error.invalid", Fields: []errs.FieldError{{Field: "photos", Key: e.Key, Args: e.Args}}}
-			}
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alliance_photos (owner, owner_id, mime, width, height, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			owner, ownerID, mime, w, h, out, now); err != nil {
-			return fmt.Errorf("alliance: photo: %w", err)
-		}
-	}
-	return nil
+	return bank.SavePhotos(ctx, tx, "alliance_photos", owner, ownerID, raw, s.Now())
 }
 
-// photoIDs are the ids of an owner's photos, in the order they were kept.
+// photoIDs are the ids of a record's photos, in the order they were kept.
 func (s *Service) photoIDs(ctx context.Context, q db.Querier, owner string, ownerID int64) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id FROM alliance_photos WHERE owner = $1 AND owner_id = $2 ORDER BY id`, owner, ownerID)
-	if err != nil {
-		return nil, fmt.Errorf("alliance: photos: %w", err)
-	}
-	defer rows.Close()
-	out := []int64{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return bank.PhotoIDs(ctx, q, "alliance_photos", owner, ownerID)
 }
 
 // Photo is a kept photo as the caller may see it: the part that owns it decides (a milestone of a

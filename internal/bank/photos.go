@@ -439,3 +439,43 @@ func photoTIFFOrientation(t []byte) int {
 	}
 	return 1
 }
+
+// SavePhotos re-encodes each photo uploaded to a pillar's record (ProcessPhoto: JPEG, bounded
+// size, no EXIF) and keeps it in the pillar's photo table (owner, owner_id, mime, width, height,
+// data, created_at) inside tx: the one way 微协商's and 微联盟's records keep photos. A photo that
+// is refused is named on the field photos and, the transaction failing, nothing is kept. table is
+// the pillar's own constant, never input.
+func SavePhotos(ctx context.Context, tx db.Querier, table, owner string, ownerID int64, raw [][]byte, now time.Time) error {
+	for _, b := range raw {
+		mime, w, h, out, err := ProcessPhoto(b)
+		if err != nil {
+			if e, ok := errs.As(err); ok {
+				return &errs.Error{Code: e.Code, Key: "error.invalid", Fields: []errs.FieldError{{Field: "photos", Key: e.Key, Args: e.Args}}}
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (owner, owner_id, mime, width, height, data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			owner, ownerID, mime, w, h, out, now); err != nil {
+			return fmt.Errorf("bank: photo in %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// PhotoIDs are the ids of a record's photos in a pillar's photo table, in the order they were kept.
+func PhotoIDs(ctx context.Context, q db.Querier, table, owner string, ownerID int64) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM `+table+` WHERE owner = $1 AND owner_id = $2 ORDER BY id`, owner, ownerID)
+	if err != nil {
+		return nil, fmt.Errorf("bank: photos in %s: %w", table, err)
+	}
+	defer rows.Close()
+	out := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
