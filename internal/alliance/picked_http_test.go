@@ -35,7 +35,7 @@ func TestTooManyPicked(t *testing.T) {
 		}
 		for _, table := range []string{"alliance_activities", "alliance_resources"} {
 			var n int
-			if err := env.Sys.DB.Read().QueryRow(`SELECT COUNT(*) FROM `+table).Scan(&n); err != nil || n != 0 {
+			if err := env.Sys.DB.Read().QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil || n != 0 {
 				t.Errorf("%s: %d rows, %v", table, n, err)
 			}
 		}
