@@ -14,6 +14,7 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/notify"
+	"siwei/internal/web"
 )
 
 // Donations (捐赠) are traced from the donor through the villages to the residents who received
@@ -849,4 +850,25 @@ func (s *Service) DonationFigures(ctx context.Context, a *auth.Actor, townID int
 		return out, fmt.Errorf("alliance: donation figures: %w", err)
 	}
 	return out, nil
+}
+
+// DonationTodos are a village's staff's donated items still to hand out: how many shares allocated
+// to their villages have some left (an allocation tells nobody else; this is how the village
+// learns of it). The town's staff, who allocate, have none here.
+func (s *Service) DonationTodos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) {
+	if a == nil || a.TownID == 0 {
+		return nil, nil
+	}
+	all, villages := villageScope(a, a.TownID)
+	if all || len(villages) == 0 {
+		return nil, nil
+	}
+	var n int
+	if err := s.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM alliance_donation_allocations WHERE village_id IN (`+db.IDList(villages)+`) AND handed < quantity`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("alliance: donation todos: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return []web.Todo{{Key: "alliance.donation.todo_hand_out", Count: n, Path: "/admin/alliance/donations"}}, nil
 }

@@ -396,5 +396,23 @@ func TestDonations(t *testing.T) {
 				t.Errorf("东堡村 admin searches 前疃村's residents: %d", st)
 			}
 		})
+		t.Run("a village's shares wait on its overview", func(t *testing.T) {
+			if st, body, _ := alloc(w.town, w.villageID, 1); st != 201 {
+				t.Fatalf("allocate: %d %s", st, body)
+			}
+			// Counted as SQL counts them: 前疃村's shares with something left.
+			var left int
+			if err := d.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM alliance_donation_allocations WHERE village_id = $1 AND handed < quantity`, w.villageID).Scan(&left); err != nil || left == 0 {
+				t.Fatalf("shares left: %d %v", left, err)
+			}
+			todo := fmt.Sprintf("%d 批捐赠物品待发放到户", left)
+			if _, body := w.env.Browser(demo.PhoneVillageAdmin).Get("/admin"); !strings.Contains(body, todo) {
+				t.Errorf("the village admin's overview does not say %q", todo)
+			}
+			// The town, which allocated them, is not told of them as its own work.
+			if _, body := w.env.Browser(demo.PhoneTownAdmin).Get("/admin"); strings.Contains(body, "批捐赠物品待发放到户") {
+				t.Error("the town admin is told of the villages' shares")
+			}
+		})
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"siwei/internal/auth"
 	"siwei/internal/web"
+	"slices"
 )
 
 // Pillar plugs 微联盟 into the app: its pages and API, its console entries (the alliance for the
@@ -24,8 +25,9 @@ func Pillar(s *Service) web.Pillar {
 	}
 }
 
-// Todos are what waits for the actor in 微联盟: the projects and needs their side is to act on,
-// and, for the dispute centre's staff, bookings to answer and cases past their time.
+// Todos are what waits for the actor in 微联盟: the projects their side is to act on, a village's
+// donated items still to hand out, and, for the dispute centre's staff, bookings to answer and
+// cases past their time.
 func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) {
 	lists, err := s.ListsTodos(ctx, a)
 	if err != nil {
@@ -35,5 +37,9 @@ func (s *Service) Todos(ctx context.Context, a *auth.Actor) ([]web.Todo, error) 
 	if err != nil {
 		return nil, err
 	}
-	return append(lists, disputes...), nil
+	shares, err := s.DonationTodos(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(lists, shares, disputes), nil
 }

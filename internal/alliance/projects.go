@@ -579,12 +579,10 @@ func (s *Service) ListsTodos(ctx context.Context, a *auth.Actor) ([]web.Todo, er
 			out = append(out, web.Todo{Key: "alliance.project.todo_unit", Count: n, Path: "/admin/alliance/projects"})
 		}
 	}
-	all, villages := villageScope(a, a.TownID)
-	if all || len(villages) > 0 {
-		where := `town_id = $1`
-		if !all {
-			where += ` AND village_id IN (` + db.IDList(villages) + `)`
-		}
+	// The village side's turn is a village's staff's to-do; the town's staff, who may act for a
+	// village, see those in the lists and figures rather than as their own work.
+	if all, villages := villageScope(a, a.TownID); !all && len(villages) > 0 {
+		where := `town_id = $1 AND village_id IN (` + db.IDList(villages) + `)`
 		var n int
 		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM alliance_projects WHERE `+where+` AND status IN ('unit_agreed', 'done')`, a.TownID).Scan(&n); err != nil {
 			return nil, fmt.Errorf("alliance: project todos: %w", err)
