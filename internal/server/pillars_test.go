@@ -62,6 +62,9 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 		staff("13911110003", auth.Grant{Role: auth.Expert})
 		staff("13911110004", auth.Grant{Role: auth.CareTeam})
 		staff("13911110005", auth.Grant{Role: auth.DeptResponder})
+		staff("13911110006", auth.Grant{Role: auth.AllianceAdmin})
+		staff("13911110007", auth.Grant{Role: auth.UnitLiaison})
+		staff("13911110008", auth.Grant{Role: auth.DisputeStaff})
 		nav := regexp.MustCompile(`<nav class="side">([\s\S]*?)</nav>`)
 		link := regexp.MustCompile(`href="([^"]+)"`)
 		for _, tc := range []struct {
@@ -76,6 +79,9 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 			{"13911110004", "/admin /admin/consult"},
 			{"13911110005", "/admin /admin/consult"},
 			{demo.PhoneSchoolAdmin, "/admin /admin/school"},
+			{"13911110006", "/admin /admin/alliance"},
+			{"13911110007", "/admin /admin/alliance"},
+			{"13911110008", "/admin /admin/disputes"}, // the dispute centre, and only its staff
 		} {
 			st, body := env.Browser(tc.phone).Get("/admin")
 			m := nav.FindStringSubmatch(body)
