@@ -376,6 +376,11 @@ func (s *Service) Book(ctx context.Context, a *auth.Actor, in BookingInput) (Boo
 		if err := f.Err(); err != nil {
 			return err
 		}
+		// One resident's bookings are counted one request at a time, so that racing requests
+		// cannot pass the limit together (PostgreSQL; SQLite has one writer already).
+		if err := s.DB.Serialize(ctx, tx, fmt.Sprintf("dispute-bookings:%d", m.ID)); err != nil {
+			return fmt.Errorf("alliance: bookings: %w", err)
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM dispute_consultations WHERE resident_id = $1 AND status = 'booked'`, m.ID).Scan(&n); err != nil {
 			return fmt.Errorf("alliance: bookings: %w", err)
