@@ -1074,17 +1074,9 @@ func (s *Service) payActivity(ctx context.Context, a *auth.Actor, x Activity) er
 	var failed error
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for i, res := range results {
-			var txID int64
-			note := ""
-			switch e, ok := errs.As(res.Err); {
-			case res.Err == nil && res.Pending != nil:
-				note = "alliance.activity.pay_pending"
-			case res.Err == nil:
-				txID = res.TransactionID
-			case ok:
-				note = e.Key
-			default:
-				failed = res.Err
+			txID, note, retry := res.Answer("alliance.activity.pay_pending")
+			if retry != nil {
+				failed = retry
 				continue
 			}
 			if err := s.Attend.Paid(ctx, tx, ev.ID, who[i].ResidentID, txID, note); err != nil {

@@ -26,6 +26,24 @@ type EarnResult struct {
 	Err error `json:"-"`
 }
 
+// Answer is what a pillar keeps of an earning's outcome beside its own record (a sign-up, an
+// attendance entry): the transaction posted, or why there is none — pending, the pillar's message
+// key for an earning put on public notice, or the refusal's key. retry is a failure that is no
+// refusal: the pillar keeps nothing for it and pays again later under the same key.
+func (r EarnResult) Answer(pending string) (txID int64, note string, retry error) {
+	e, refused := errs.As(r.Err)
+	switch {
+	case r.Err == nil && r.Pending != nil:
+		return 0, pending, nil
+	case r.Err == nil:
+		return r.TransactionID, "", nil
+	case refused:
+		return 0, e.Key, nil
+	default:
+		return 0, "", r.Err
+	}
+}
+
 // maxEarnings bounds a batch, as a bulk award is bounded.
 const maxEarnings = 50_000
 

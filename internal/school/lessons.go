@@ -469,17 +469,9 @@ func (s *Service) pay(ctx context.Context, a *auth.Actor, l Lesson, ev attend.Ev
 	var failed error
 	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		for i, res := range results {
-			var txID int64
-			note := ""
-			switch e, ok := errs.As(res.Err); {
-			case res.Err == nil && res.Pending != nil:
-				note = "school.pay.pending"
-			case res.Err == nil:
-				txID = res.TransactionID
-			case ok:
-				note = e.Key
-			default:
-				failed = res.Err
+			txID, note, retry := res.Answer("school.pay.pending")
+			if retry != nil {
+				failed = retry
 				continue
 			}
 			if err := s.Attend.Paid(ctx, tx, ev.ID, who[i].ResidentID, txID, note); err != nil {

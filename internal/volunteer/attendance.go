@@ -14,6 +14,7 @@ import (
 	"siwei/internal/auth"
 	"siwei/internal/bank"
 	"siwei/internal/clock"
+	"siwei/internal/db"
 	"siwei/internal/errs"
 )
 
@@ -295,20 +296,12 @@ func (s *Service) Complete(ctx context.Context, a *auth.Actor, shiftID int64) (C
 		var failed error
 		err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
 			for i, res := range results {
-				var txID any
-				note := ""
-				switch e, ok := errs.As(res.Err); {
-				case res.Err == nil && res.Pending != nil:
-					note = "volunteer.award_pending"
-				case res.Err == nil:
-					txID = res.TransactionID
-				case ok:
-					note = e.Key
-				default:
-					failed = res.Err
+				txID, note, retry := res.Answer("volunteer.award_pending")
+				if retry != nil {
+					failed = retry
 					continue
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE volunteer_signups SET transaction_id = $1, award_error = $2 WHERE id = $3`, txID, note, paid[i].ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE volunteer_signups SET transaction_id = $1, award_error = $2 WHERE id = $3`, db.NullID(txID), note, paid[i].ID); err != nil {
 					return err
 				}
 			}
