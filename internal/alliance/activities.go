@@ -311,7 +311,7 @@ func (s *Service) activityScope(ctx context.Context, q db.Querier, a *auth.Actor
 		return "", err
 	}
 	if mine == 0 || townID != a.TownID {
-		return "", refuse(a, PermManage)
+		return "", auth.Refuse(a, PermManage)
 	}
 	return town + fmt.Sprintf(` AND a.id IN (SELECT activity_id FROM alliance_activity_units WHERE unit_id = %d)`, mine), nil
 }
@@ -619,7 +619,7 @@ func (s *Service) activityEvent(ctx context.Context, q db.Querier, id, townID in
 func (s *Service) CreateActivity(ctx context.Context, a *auth.Actor, in ActivityInput) (ActivityDetail, error) {
 	townID := townOf(a, in.TownID)
 	if !manages(a, townID) {
-		return ActivityDetail{}, refuse(a, PermManage)
+		return ActivityDetail{}, auth.Refuse(a, PermManage)
 	}
 	var id int64
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -684,7 +684,7 @@ func (s *Service) plannedFor(ctx context.Context, q db.Querier, a *auth.Actor, i
 		if ac.staff || ac.unit {
 			return x, errs.New(errs.Forbidden, "error.forbidden")
 		}
-		return x, refuse(a, PermManage)
+		return x, auth.Refuse(a, PermManage)
 	}
 	if x.Status != ActivityPlanned {
 		return x, errs.New(errs.Conflict, "alliance.activity.not_planned")

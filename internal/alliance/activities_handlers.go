@@ -142,7 +142,7 @@ func choices(list []Named, picked []string) []Choice {
 func (h *Handlers) activityForm(w http.ResponseWriter, r *http.Request, id int64, f url.Values, ferr error) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	if !manages(a, a.TownID) {
-		h.App.Error(w, r, refuse(a, PermManage))
+		h.App.Error(w, r, auth.Refuse(a, PermManage))
 		return
 	}
 	us, vs, err := h.S.activityChoices(ctx, a.TownID)

@@ -12,9 +12,7 @@ package alliance
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"siwei/internal/attend"
 	"siwei/internal/auth"
@@ -71,29 +69,6 @@ func villageScope(a *auth.Actor, townID int64) (all bool, villages []int64) {
 	return auth.Visible(a, PermVillage, townID)
 }
 
-// refuse is the refusal of a write the actor may not make on a record they may not see: Forbidden
-// to someone who may take the action nowhere (a resident, a liaison asking for staff's work),
-// NotFound to staff elsewhere, who learn nothing of this one.
-func refuse(a *auth.Actor, act auth.Action) error {
-	if err := mayAnywhere(a, act); err != nil {
-		return err
-	}
-	return notFound
-}
-
-// mayAnywhere refuses, before any record is read, an actor who may take the action nowhere (a
-// liaison asked for staff's work, a resident): Forbidden whatever id they name, so that a missing
-// record and someone else's answer alike.
-func mayAnywhere(a *auth.Actor, act auth.Action) error {
-	if a == nil || a.AccountID == 0 {
-		return errs.New(errs.Unauthorized, "error.unauthorized")
-	}
-	if all, villages := auth.Visible(a, act, 0); !all && len(villages) == 0 {
-		return errs.New(errs.Forbidden, "error.forbidden")
-	}
-	return nil
-}
-
 // myUnit is the member unit the actor's login is a liaison of (PermUnit), 0 for none.
 func (s *Service) myUnit(ctx context.Context, q db.Querier, a *auth.Actor) (int64, error) {
 	if a == nil || a.AccountID <= 0 || !a.Has(auth.UnitLiaison) {
@@ -114,47 +89,17 @@ func (s *Service) myUnit(ctx context.Context, q db.Querier, a *auth.Actor) (int6
 	return id, nil
 }
 
-// Me is the resident the actor is (or acts for in office mode), as 微联盟 needs them.
-type Me struct {
-	ID          int64
-	TownID      int64
-	VillageID   int64
-	HouseholdID int64
-	Name        string
-	Active      bool
-}
+// Me is the resident the actor is (or acts for in office mode), as 微联盟 needs them (people.Me).
+type Me = people.Me
 
 // me is the actor's resident, or ok false for a login without one.
 func (s *Service) me(ctx context.Context, q db.Querier, a *auth.Actor) (Me, bool, error) {
-	var m Me
-	if a == nil || a.Self() == 0 {
-		return m, false, nil
-	}
-	var status string
-	err := q.QueryRowContext(ctx, `SELECT id, town_id, village_id, household_id, name, status FROM residents WHERE id = $1`, a.Self()).
-		Scan(&m.ID, &m.TownID, &m.VillageID, &m.HouseholdID, &m.Name, &status)
-	if db.IsNoRows(err) {
-		return m, false, nil
-	}
-	if err != nil {
-		return m, false, fmt.Errorf("alliance: resident: %w", err)
-	}
-	m.Active = status == string(people.Active)
-	return m, true, nil
+	return s.People.Me(ctx, q, a)
 }
 
-// villageIn checks that a village named by a request is one of the town's: a village of another
-// town answers NotFound on the field, like a missing one.
+// villageIn checks that a village a request names is one of the town's (people.Service.VillageIn).
 func (s *Service) villageIn(ctx context.Context, q db.Querier, townID, villageID int64, field string) error {
-	var t int64
-	err := q.QueryRowContext(ctx, `SELECT town_id FROM villages WHERE id = $1`, villageID).Scan(&t)
-	if db.IsNoRows(err) || (err == nil && t != townID) {
-		return &errs.Error{Code: errs.NotFound, Key: "error.not_found", Fields: []errs.FieldError{{Field: field, Key: "error.not_found"}}}
-	}
-	if err != nil {
-		return fmt.Errorf("alliance: village %d: %w", villageID, err)
-	}
-	return nil
+	return s.People.VillageIn(ctx, q, townID, villageID, field)
 }
 
 // townToday is the town's calendar day now (2006-01-02), the one way 微联盟 reads it.
@@ -174,81 +119,22 @@ func townOf(a *auth.Actor, townID int64) int64 {
 	return townID
 }
 
-// ResidentChoice is a resident found by name or phone, for staff to pick (to check in, to hand
-// something to, to name as a party): the name, village, household's address and masked phone,
-// never a number on screen.
-type ResidentChoice struct {
-	ID      int64  `json:"id"`
-	Name    string `json:"name"`
-	Village string `json:"village"`
-	Address string `json:"address"`
-	Phone   string `json:"phone"`
-}
+// ResidentChoice is a resident found by name or phone, for staff to pick (people.Choice).
+type ResidentChoice = people.Choice
 
-// maxResidentMatches bounds a search for residents.
-const maxResidentMatches = 20
-
-// findResidents finds a town's active residents (of the villages named, or of all its villages for
-// none) whose name holds the word staff typed, or whose phone starts with it when it is digits: the
-// one way 微联盟's forms find a person. A blank word finds no one; a long one is cut to 20
-// characters.
+// findResidents finds a town's active residents to pick (people.Service.Find): the one way
+// 微联盟's forms find a person.
 func (s *Service) findResidents(ctx context.Context, q db.Querier, townID int64, villageIDs []int64, word string) ([]ResidentChoice, error) {
-	word = strings.TrimSpace(word)
-	out := []ResidentChoice{}
-	if word == "" || townID == 0 {
-		return out, nil
-	}
-	if utf8.RuneCountInString(word) > 20 {
-		word = string([]rune(word)[:20])
-	}
-	cond, arg := `r.name LIKE $2 ESCAPE '\'`, "%"+db.LikePrefix(word)
-	if strings.Trim(word, "0123456789") == "" {
-		cond, arg = `r.phone LIKE $2 ESCAPE '\'`, db.LikePrefix(word)
-	}
-	if villageIDs != nil {
-		cond += ` AND r.village_id IN (` + db.IDList(villageIDs) + `)`
-	}
-	rows, err := q.QueryContext(ctx, `SELECT r.id, r.name, v.name, COALESCE(h.address, ''), r.phone FROM residents r JOIN villages v ON v.id = r.village_id
-		LEFT JOIN households h ON h.id = r.household_id
-		WHERE r.status = 'active' AND r.town_id = $1 AND `+cond+` ORDER BY r.name, r.id LIMIT $3`, townID, arg, maxResidentMatches)
-	if err != nil {
-		return nil, fmt.Errorf("alliance: find residents: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var c ResidentChoice
-		if err := rows.Scan(&c.ID, &c.Name, &c.Village, &c.Address, &c.Phone); err != nil {
-			return nil, err
-		}
-		c.Phone = people.MaskPhone(c.Phone)
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.People.Find(ctx, q, townID, villageIDs, word)
 }
 
-// Named is a record by id and name, for a picker: names on screen, never ids.
-type Named struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
+// Named is a record by id and name, for a picker (people.Named).
+type Named = people.Named
 
-// townVillages are a town's active villages in code order, the one list 微联盟's forms pick a
-// village from (the service still checks each village a request names).
+// townVillages are a town's active villages, the one list the forms pick a village from
+// (people.Service.TownVillages).
 func (s *Service) townVillages(ctx context.Context, townID int64) ([]Named, error) {
-	rows, err := s.DB.Read().QueryContext(ctx, `SELECT id, name FROM villages WHERE town_id = $1 AND active ORDER BY code, id`, townID)
-	if err != nil {
-		return nil, fmt.Errorf("alliance: villages: %w", err)
-	}
-	defer rows.Close()
-	out := []Named{}
-	for rows.Next() {
-		var v Named
-		if err := rows.Scan(&v.ID, &v.Name); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+	return s.People.TownVillages(ctx, townID)
 }
 
 // maxPicked bounds the records one request may pick at once (villages, units, residents): a town

@@ -470,7 +470,7 @@ func (s *Service) DisputeCounts(ctx context.Context, a *auth.Actor, townID int64
 	townID = townOf(a, townID)
 	out := DisputeCounts{ByOutcome: map[string]int{}}
 	if !handlesDisputes(a, townID) && !manages(a, townID) {
-		return out, refuse(a, PermManage)
+		return out, auth.Refuse(a, PermManage)
 	}
 	q := s.DB.Read()
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'booked' THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN became_case THEN 1 ELSE 0 END), 0)

@@ -234,7 +234,7 @@ func (s *Service) Donations(ctx context.Context, a *auth.Actor, townID int64) ([
 				return nil, err
 			}
 			if unit == 0 {
-				return nil, refuse(a, PermManage)
+				return nil, auth.Refuse(a, PermManage)
 			}
 			where += fmt.Sprintf(" AND unit_id = %d", unit)
 		}
@@ -406,7 +406,7 @@ func (in *DonationInput) Validate() error {
 func (s *Service) CreateDonation(ctx context.Context, a *auth.Actor, in DonationInput) (DonationDetail, error) {
 	townID := townOf(a, in.TownID)
 	if !manages(a, townID) {
-		return DonationDetail{}, refuse(a, PermManage)
+		return DonationDetail{}, auth.Refuse(a, PermManage)
 	}
 	if err := in.Validate(); err != nil {
 		return DonationDetail{}, err
@@ -503,7 +503,7 @@ func actorID(a *auth.Actor) any {
 // a conditional UPDATE, so that no share goes beyond what was received, whoever allocates at once.
 func (s *Service) Allocate(ctx context.Context, a *auth.Actor, donationID int64, in AllocationInput) (Allocation, error) {
 	var out Allocation
-	if err := mayAnywhere(a, PermManage); err != nil {
+	if err := auth.MayAnywhere(a, PermManage); err != nil {
 		return out, err // before any id is read: a missing and another's donation answer alike
 	}
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
@@ -517,7 +517,7 @@ func (s *Service) Allocate(ctx context.Context, a *auth.Actor, donationID int64,
 			} else if ok && (rd.donor || len(rd.villages) > 0) {
 				return errs.New(errs.Forbidden, "error.forbidden")
 			}
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		var f errs.Fields
 		var name, measure string
@@ -583,7 +583,7 @@ func (s *Service) Handover(ctx context.Context, a *auth.Actor, donationID int64,
 	if len(in.IdempotencyKey) > 64 || strings.Trim(in.IdempotencyKey, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.") != "" {
 		return Handover{}, false, errs.Field("idempotency_key", "alliance.donation.key_invalid")
 	}
-	if err := mayAnywhere(a, PermVillage); err != nil {
+	if err := auth.MayAnywhere(a, PermVillage); err != nil {
 		return Handover{}, false, err // before any id is read: a missing and another's donation answer alike
 	}
 	out, err := s.handover(ctx, a, donationID, in)
@@ -622,7 +622,7 @@ func (s *Service) handover(ctx context.Context, a *auth.Actor, donationID int64,
 			if _, ok, rerr := s.donationReader(ctx, tx, a, d); rerr != nil {
 				return rerr
 			} else if !ok {
-				return refuse(a, PermVillage)
+				return auth.Refuse(a, PermVillage)
 			}
 			return &errs.Error{Code: errs.NotFound, Key: "error.not_found", Fields: []errs.FieldError{{Field: "allocation_id", Key: "error.not_found"}}}
 		}
@@ -635,7 +635,7 @@ func (s *Service) handover(ctx context.Context, a *auth.Actor, donationID int64,
 			} else if ok && rd.donor {
 				return errs.New(errs.Forbidden, "error.forbidden")
 			}
-			return refuse(a, PermVillage)
+			return auth.Refuse(a, PermVillage)
 		}
 		if in.IdempotencyKey != "" {
 			var seen int64
@@ -748,7 +748,7 @@ func (s *Service) MyReceived(ctx context.Context, a *auth.Actor) ([]Received, er
 		return nil, err
 	}
 	if !ok {
-		return nil, refuse(a, PermJoin)
+		return nil, auth.Refuse(a, PermJoin)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT d.donor_name, i.name, i.measure, h.quantity, h.handed_on, v.name
 		FROM alliance_donation_handovers h JOIN alliance_donations d ON d.id = h.donation_id JOIN alliance_donation_allocations al ON al.id = h.allocation_id
@@ -830,7 +830,7 @@ func (s *Service) DonationFigures(ctx context.Context, a *auth.Actor, townID int
 	townID = townOf(a, townID)
 	var out DonationFigures
 	if !manages(a, townID) {
-		return out, refuse(a, PermManage)
+		return out, auth.Refuse(a, PermManage)
 	}
 	if to == "" {
 		to = "9999-12-31"

@@ -195,7 +195,7 @@ func (s *Service) figuresScope(ctx context.Context, a *auth.Actor, townID int64)
 		return false, 0, err
 	}
 	if mine == 0 || townID != a.TownID {
-		return false, 0, refuse(a, PermManage)
+		return false, 0, auth.Refuse(a, PermManage)
 	}
 	return false, mine, nil
 }

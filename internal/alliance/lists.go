@@ -167,7 +167,7 @@ func (s *Service) Resources(ctx context.Context, a *auth.Actor, f ResourceFilter
 				return nil, err
 			}
 			if mine == 0 {
-				return nil, refuse(a, PermManage)
+				return nil, auth.Refuse(a, PermManage)
 			}
 			where = append(where, fmt.Sprintf("r.unit_id = %d", mine))
 		}
@@ -279,7 +279,7 @@ func (s *Service) SaveResource(ctx context.Context, a *auth.Actor, id int64, in 
 			if ok, err := s.editsUnit(ctx, tx, a, x.TownID, x.UnitID); err != nil {
 				return err
 			} else if !ok {
-				return refuse(a, PermManage)
+				return auth.Refuse(a, PermManage)
 			}
 			in.UnitID, townID = x.UnitID, x.TownID
 		}
@@ -289,7 +289,7 @@ func (s *Service) SaveResource(ctx context.Context, a *auth.Actor, id int64, in 
 				return err
 			}
 			if mine == 0 && !manages(a, townID) {
-				return refuse(a, PermManage)
+				return auth.Refuse(a, PermManage)
 			}
 			in.UnitID = mine
 		}
@@ -301,7 +301,7 @@ func (s *Service) SaveResource(ctx context.Context, a *auth.Actor, id int64, in 
 		u, err := s.unit(ctx, tx, in.UnitID)
 		if errs.Is(err, errs.NotFound) || (err == nil && u.TownID != townID) {
 			if !manages(a, townID) {
-				return refuse(a, PermManage)
+				return auth.Refuse(a, PermManage)
 			}
 			f.Add("unit_id", "error.not_found")
 			return f.Err()
@@ -318,7 +318,7 @@ func (s *Service) SaveResource(ctx context.Context, a *auth.Actor, id int64, in 
 			} else if mine != 0 {
 				return notFound
 			}
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		if !u.Active && id == 0 {
 			f.Add("unit_id", "alliance.resource.unit_inactive")
@@ -384,7 +384,7 @@ func (s *Service) WithdrawResource(ctx context.Context, a *auth.Actor, id int64,
 		if ok, err := s.editsUnit(ctx, tx, a, x.TownID, x.UnitID); err != nil {
 			return err
 		} else if !ok {
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		var f errs.Fields
 		f.Text("reason", reason, 200, true)
@@ -442,7 +442,7 @@ func (s *Service) Needs(ctx context.Context, a *auth.Actor, f NeedFilter) ([]Nee
 				return nil, err
 			}
 			if mine == 0 {
-				return nil, refuse(a, PermVillage)
+				return nil, auth.Refuse(a, PermVillage)
 			}
 			today, err := s.townToday(ctx, townID)
 			if err != nil {
@@ -540,7 +540,7 @@ func (s *Service) PostNeed(ctx context.Context, a *auth.Actor, in NeedInput) (Ne
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		townID := townOf(a, 0)
 		if all, villages := villageScope(a, townID); !all && len(villages) == 0 {
-			return refuse(a, PermVillage)
+			return auth.Refuse(a, PermVillage)
 		}
 		var f errs.Fields
 		switch {
@@ -576,7 +576,7 @@ func (s *Service) PostNeed(ctx context.Context, a *auth.Actor, in NeedInput) (Ne
 		} else if err := s.villageIn(ctx, tx, townID, in.VillageID, "village_id"); err != nil {
 			return err
 		} else if !servesVillage(a, townID, in.VillageID) {
-			return refuse(a, PermVillage)
+			return auth.Refuse(a, PermVillage)
 		}
 		if !slices.Contains(ListKinds, in.Kind) {
 			f.Add("kind", "alliance.list.kind_invalid")
@@ -652,7 +652,7 @@ func (s *Service) Match(ctx context.Context, a *auth.Actor) (MatchBoard, error) 
 			return b, err
 		}
 		if mine == 0 {
-			return b, refuse(a, PermManage)
+			return b, auth.Refuse(a, PermManage)
 		}
 	}
 	needs, err := s.Needs(ctx, a, NeedFilter{Unmatched: true})

@@ -280,7 +280,7 @@ func (s *Service) Projects(ctx context.Context, a *auth.Actor, f ProjectFilter) 
 			or = append(or, fmt.Sprintf("p.unit_id = %d", mine))
 		}
 		if len(or) == 0 {
-			return nil, refuse(a, PermVillage)
+			return nil, auth.Refuse(a, PermVillage)
 		}
 		where = append(where, "("+strings.Join(or, " OR ")+")")
 	}
@@ -317,7 +317,7 @@ func (s *Service) ProjectRates(ctx context.Context, a *auth.Actor, from, to time
 			return flow.Rates{}, err
 		}
 		if mine == 0 {
-			return flow.Rates{}, refuse(a, PermManage)
+			return flow.Rates{}, auth.Refuse(a, PermManage)
 		}
 		o = flow.Orders{SQL: `SELECT id, unit_id FROM alliance_projects WHERE unit_id = $1`, Args: []any{mine}}
 		group = mine
@@ -345,7 +345,7 @@ func (s *Service) CreateProject(ctx context.Context, a *auth.Actor, in ProjectIn
 			return err
 		}
 		if !staff && mine == 0 {
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		var f errs.Fields
 		n, err := s.need(ctx, tx, in.NeedID)

@@ -92,7 +92,7 @@ func (s *Service) Units(ctx context.Context, a *auth.Actor, townID int64, f Unit
 				return nil, err
 			}
 			if mine == 0 {
-				return nil, refuse(a, PermManage)
+				return nil, auth.Refuse(a, PermManage)
 			}
 			where = append(where, fmt.Sprintf("id = %d", mine))
 		}
@@ -238,7 +238,7 @@ func (s *Service) SaveUnit(ctx context.Context, a *auth.Actor, id int64, in Unit
 			}
 		}
 		if !manages(a, townID) {
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		if err := in.Validate(); err != nil {
 			return err

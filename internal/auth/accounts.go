@@ -146,7 +146,7 @@ func (s *Service) canGrant(ctx context.Context, a *Actor, g Grant) error {
 	case g.Role == ResidentRole:
 		act = AccountManage
 	}
-	if err := mayAnywhere(a, act); err != nil {
+	if err := MayAnywhere(a, act); err != nil {
 		return err
 	}
 	if g.Role == DistrictAdmin {
@@ -196,9 +196,10 @@ func GrantableRoles(a *Actor, townID int64) []Role {
 	return out
 }
 
-// mayAnywhere refuses, with Unauthorized or Forbidden, an actor who may take act in no scope at all.
-// What it answers depends only on who asks, so it reveals nothing about the object asked for.
-func mayAnywhere(a *Actor, act Action) error {
+// MayAnywhere refuses, with Unauthorized or Forbidden, an actor who may take act in no scope at
+// all, before any record is read. What it answers depends only on who asks, so it reveals nothing
+// about the object asked for.
+func MayAnywhere(a *Actor, act Action) error {
 	if a == nil || a.AccountID == 0 {
 		return errs.New(errs.Unauthorized, "error.unauthorized")
 	}
@@ -208,8 +209,18 @@ func mayAnywhere(a *Actor, act Action) error {
 	return nil
 }
 
+// Refuse is the refusal of an action on a record the actor may not act on: Forbidden (or
+// Unauthorized) to someone who may take the action nowhere, NotFound to staff elsewhere, who learn
+// nothing of this record, exactly as for a missing one.
+func Refuse(a *Actor, act Action) error {
+	if err := MayAnywhere(a, act); err != nil {
+		return err
+	}
+	return errs.New(errs.NotFound, "error.not_found")
+}
+
 func (s *Service) canManageResident(ctx context.Context, a *Actor, residentID int64) error {
-	if err := mayAnywhere(a, AccountManage); err != nil {
+	if err := MayAnywhere(a, AccountManage); err != nil {
 		return err
 	}
 	var sc Scope
@@ -261,7 +272,7 @@ func (sc manageScope) holds(townID, villageID int64) bool {
 // neither is a district admin's alone. Outside, the account is as missing as one that does not
 // exist: NotFound. It returns the account's grants, each with the town of its village.
 func (s *Service) accountInScope(ctx context.Context, a *Actor, accountID int64) ([]Grant, error) {
-	if err := mayAnywhere(a, AccountManage); err != nil {
+	if err := MayAnywhere(a, AccountManage); err != nil {
 		return nil, err
 	}
 	q := s.DB.Read()
@@ -351,7 +362,7 @@ func (s *Service) Revoke(ctx context.Context, a *Actor, grantID int64) (int64, e
 	err := s.DB.Read().QueryRowContext(ctx, `SELECT account_id, role, COALESCE(town_id, 0), COALESCE(village_id, 0) FROM account_roles WHERE id = $1`, grantID).
 		Scan(&accountID, &g.Role, &g.TownID, &g.VillageID)
 	if db.IsNoRows(err) {
-		if err := mayAnywhere(a, AccountManage); err != nil {
+		if err := MayAnywhere(a, AccountManage); err != nil {
 			return 0, err
 		}
 		return 0, errs.New(errs.NotFound, "error.not_found")
@@ -440,7 +451,7 @@ func OneTimePassword() string {
 // StartOffice puts the actor's session in office mode for a resident: what follows is recorded as
 // "staff X for resident Y".
 func (s *Service) StartOffice(ctx context.Context, a *Actor, residentID int64) error {
-	if err := mayAnywhere(a, OfficeAct); err != nil {
+	if err := MayAnywhere(a, OfficeAct); err != nil {
 		return err
 	}
 	var sc Scope
@@ -477,7 +488,7 @@ func (s *Service) EndOffice(ctx context.Context, a *Actor) error {
 // grant and the resident record, as accountInScope asks — newest first, 50 a page. An account
 // with one grant elsewhere is not listed: its phone and roles are not the actor's to see.
 func (s *Service) Accounts(ctx context.Context, a *Actor, q string, page int) ([]Account, error) {
-	if err := mayAnywhere(a, AccountManage); err != nil {
+	if err := MayAnywhere(a, AccountManage); err != nil {
 		return nil, err
 	}
 	sc := manageScopeOf(a)

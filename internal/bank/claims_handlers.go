@@ -240,11 +240,7 @@ func (h *Handlers) claimPhoto(w http.ResponseWriter, r *http.Request) {
 		h.App.Error(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", mime)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	// A photo never changes, but who may see it does: kept by the browser only.
-	w.Header().Set("Cache-Control", "private, max-age=3600")
-	w.Write(data)
+	web.WritePhoto(w, mime, data)
 }
 
 // noticeItem is a claim on the board with what the viewer may do about it.

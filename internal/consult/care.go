@@ -194,7 +194,7 @@ func (s *Service) careHouseholds(ctx context.Context, q db.Querier, where string
 func (s *Service) managedMember(ctx context.Context, q db.Querier, a *auth.Actor, id int64) (Member, error) {
 	m, err := s.careMember(ctx, q, id)
 	if err != nil || !manages(a, m.TownID) {
-		return Member{}, refuse(a, PermManage)
+		return Member{}, auth.Refuse(a, PermManage)
 	}
 	return m, nil
 }
@@ -246,7 +246,7 @@ func careTown(a *auth.Actor, townID int64) int64 {
 func (s *Service) Members(ctx context.Context, a *auth.Actor, townID int64) ([]Member, error) {
 	townID = careTown(a, townID)
 	if !manages(a, townID) {
-		return nil, refuse(a, PermManage)
+		return nil, auth.Refuse(a, PermManage)
 	}
 	q := s.DB.Read()
 	rows, err := q.QueryContext(ctx, `SELECT id, town_id, account_id, name, phone, title, active FROM consult_care_members WHERE town_id = $1
@@ -280,7 +280,7 @@ func (s *Service) Members(ctx context.Context, a *auth.Actor, townID int64) ([]M
 func (s *Service) CareLogins(ctx context.Context, a *auth.Actor, townID int64) ([]CareLogin, error) {
 	townID = careTown(a, townID)
 	if !manages(a, townID) {
-		return nil, refuse(a, PermManage)
+		return nil, auth.Refuse(a, PermManage)
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT DISTINCT ac.id, ac.name FROM accounts ac JOIN account_roles ar ON ar.account_id = ac.id
 		WHERE ar.role = $1 AND ar.town_id = $2 AND NOT EXISTS (SELECT 1 FROM consult_care_members m WHERE m.account_id = ac.id) ORDER BY ac.name, ac.id`,
@@ -310,7 +310,7 @@ func (s *Service) Member(ctx context.Context, a *auth.Actor, id int64) (Member, 
 func (s *Service) AddMember(ctx context.Context, a *auth.Actor, townID int64, in MemberInput) (Member, error) {
 	townID = careTown(a, townID)
 	if !manages(a, townID) {
-		return Member{}, refuse(a, PermManage)
+		return Member{}, auth.Refuse(a, PermManage)
 	}
 	in.Title, in.Phone = strings.TrimSpace(in.Title), strings.TrimSpace(in.Phone)
 	var id int64
@@ -530,7 +530,7 @@ func (s *Service) careIntervals(ctx context.Context, q db.Querier, townID int64)
 func (s *Service) Intervals(ctx context.Context, a *auth.Actor, townID int64) ([]Interval, error) {
 	townID = careTown(a, townID)
 	if !manages(a, townID) {
-		return nil, refuse(a, PermManage)
+		return nil, auth.Refuse(a, PermManage)
 	}
 	m, err := s.careIntervals(ctx, s.DB.Read(), townID)
 	if err != nil {
@@ -547,7 +547,7 @@ func (s *Service) Intervals(ctx context.Context, a *auth.Actor, townID int64) ([
 func (s *Service) SetIntervals(ctx context.Context, a *auth.Actor, townID int64, days map[people.CareTag]int) error {
 	townID = careTown(a, townID)
 	if !manages(a, townID) {
-		return refuse(a, PermManage)
+		return auth.Refuse(a, PermManage)
 	}
 	var f errs.Fields
 	for t, d := range days {

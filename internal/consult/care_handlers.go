@@ -393,7 +393,7 @@ func (h *Handlers) careVisitForm(w http.ResponseWriter, r *http.Request, househo
 	if householdID > 0 {
 		hh, err := h.S.careHouseholdOf(ctx, h.S.DB.Read(), householdID)
 		if err != nil {
-			h.App.Error(w, r, refuse(a, PermCare))
+			h.App.Error(w, r, auth.Refuse(a, PermCare))
 			return
 		}
 		_, ok, err := h.S.careVisits(ctx, h.S.DB.Read(), a, hh)
@@ -402,12 +402,12 @@ func (h *Handlers) careVisitForm(w http.ResponseWriter, r *http.Request, househo
 			return
 		}
 		if !ok {
-			h.App.Error(w, r, refuse(a, PermCare))
+			h.App.Error(w, r, auth.Refuse(a, PermCare))
 			return
 		}
 		list, err := h.S.careHouseholds(ctx, h.S.DB.Read(), `WHERE h.id = $1`, householdID)
 		if err != nil || len(list) == 0 {
-			h.App.Error(w, r, refuse(a, PermCare))
+			h.App.Error(w, r, auth.Refuse(a, PermCare))
 			return
 		}
 		v.Household = &list[0]
@@ -490,7 +490,7 @@ func (h *Handlers) careVisitPage(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	vis, err := h.S.Visit(ctx, a, id)
 	if err == nil && !manages(a, vis.TownID) && vis.memberAccount != a.AccountID {
-		err = refuse(a, PermCare) // a resident reads their visits on /consult/care
+		err = auth.Refuse(a, PermCare) // a resident reads their visits on /consult/care
 	}
 	if err != nil {
 		h.App.Error(w, r, err)

@@ -87,7 +87,7 @@ func (s *Service) AddCategory(ctx context.Context, a *auth.Actor, in CategoryInp
 		c.TownID = a.TownID
 	}
 	if !manages(a, c.TownID) {
-		return c, refuse(a, PermManage)
+		return c, auth.Refuse(a, PermManage)
 	}
 	var f errs.Fields
 	f.Text("name", c.Name, 20, true)

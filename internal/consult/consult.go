@@ -103,19 +103,6 @@ func (m Me) inScope(townID, villageID int64) bool {
 	return m.Active && m.TownID == townID && (villageID == 0 || m.VillageID == villageID)
 }
 
-// refuse is the refusal of a write the actor may not make on a record they may not see: Forbidden
-// to someone who hosts nothing in any town (a resident), NotFound to staff elsewhere, who learn
-// nothing of this one.
-func refuse(a *auth.Actor, act auth.Action) error {
-	if a == nil || a.AccountID == 0 {
-		return errs.New(errs.Unauthorized, "error.unauthorized")
-	}
-	if all, villages := auth.Visible(a, act, 0); !all && len(villages) == 0 {
-		return errs.New(errs.Forbidden, "error.forbidden")
-	}
-	return notFound
-}
-
 // ---- satisfaction (满意度)
 
 // Satisfactions are the three words a resident rates a referral or a visit with: 满意, 基本满意,

@@ -112,7 +112,7 @@ func (s *Service) Departments(ctx context.Context, a *auth.Actor, townID int64) 
 	}
 	if !manages(a, townID) {
 		if all, villages := hostScope(a, townID); !all && len(villages) == 0 {
-			return nil, refuse(a, PermManage)
+			return nil, auth.Refuse(a, PermManage)
 		}
 	}
 	q := s.DB.Read()
@@ -242,7 +242,7 @@ func (s *Service) SaveDepartment(ctx context.Context, a *auth.Actor, id int64, i
 			townID = a.TownID
 		}
 		if !manages(a, townID) {
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		if err := s.checkDepartment(ctx, tx, townID, &in); err != nil {
 			return err
@@ -282,7 +282,7 @@ func (s *Service) SetDepartmentActive(ctx context.Context, a *auth.Actor, id int
 			return err
 		}
 		if !manages(a, d.TownID) {
-			return refuse(a, PermManage)
+			return auth.Refuse(a, PermManage)
 		}
 		var f errs.Fields
 		f.Text("reason", reason, 200, !active)
@@ -316,7 +316,7 @@ func (s *Service) AddDepartmentAccount(ctx context.Context, a *auth.Actor, au *a
 		return d, nil, err
 	}
 	if !manages(a, d.TownID) {
-		return d, nil, refuse(a, PermManage)
+		return d, nil, auth.Refuse(a, PermManage)
 	}
 	if !auth.ValidPhone(in.Phone) {
 		return d, nil, errs.Field("phone", "field.phone_invalid")
@@ -413,7 +413,7 @@ func (s *Service) DepartmentRates(ctx context.Context, a *auth.Actor, townID int
 		townID = a.TownID
 	}
 	if !manages(a, townID) {
-		return nil, refuse(a, PermManage)
+		return nil, auth.Refuse(a, PermManage)
 	}
 	q := s.DB.Read()
 	by, err := ReferralFlow.Rates(ctx, q, from, to, flow.Orders{SQL: `SELECT r.id, COALESCE(r.department_id, (SELECT MIN(t.department_id) FROM consult_referral_targets t WHERE t.referral_id = r.id), 0)

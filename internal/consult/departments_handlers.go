@@ -49,7 +49,7 @@ func referralMonth(t time.Time, loc *time.Location) (time.Time, time.Time) {
 func (h *Handlers) renderDepartments(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	if !manages(a, a.TownID) {
-		h.App.Error(w, r, refuse(a, PermManage))
+		h.App.Error(w, r, auth.Refuse(a, PermManage))
 		return
 	}
 	v := departmentsView{Levels: DepartmentLevels, Rates: map[int64]DeptRates{}}

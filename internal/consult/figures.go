@@ -35,7 +35,7 @@ func (s *Service) PeriodFigures(ctx context.Context, a *auth.Actor, townID int64
 	}
 	f := Figures{TownID: townID, Period: p, Referrals: map[string]int{}}
 	if !manages(a, townID) {
-		return f, refuse(a, PermManage)
+		return f, auth.Refuse(a, PermManage)
 	}
 	q := s.DB.Read()
 	from, to := p.Start(), p.End()
@@ -125,7 +125,7 @@ func (h *Handlers) figuresPeriod(r *http.Request, townID int64) (period.Period, 
 func (h *Handlers) figuresPage(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	if !manages(a, a.TownID) {
-		h.App.Error(w, r, refuse(a, PermManage))
+		h.App.Error(w, r, auth.Refuse(a, PermManage))
 		return
 	}
 	p, perr := h.figuresPeriod(r, a.TownID)
@@ -173,7 +173,7 @@ func (h *Handlers) apiFigures(w http.ResponseWriter, r *http.Request) {
 		townID = a.TownID
 	}
 	if !manages(a, townID) {
-		h.App.Reply(w, r, http.StatusOK, nil, refuse(a, PermManage))
+		h.App.Reply(w, r, http.StatusOK, nil, auth.Refuse(a, PermManage))
 		return
 	}
 	p, err := h.figuresPeriod(r, townID)

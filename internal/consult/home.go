@@ -15,7 +15,7 @@ func (h *Handlers) registerHome() {
 	a := h.App
 	a.Handle(web.Route{Method: "GET", Path: "/consult", Access: web.LoggedIn, Summary: "微协商 for a resident: topics, meetings, my referrals, my contact cadre"}, h.home)
 	a.Handle(web.Route{Method: "GET", Path: "/admin/consult", Access: web.Staff, Summary: "微协商 for staff, a department and the care team: the parts each may use"}, h.adminHome)
-	a.Handle(web.Route{Method: "GET", Path: "/consult/photos/{id}", Access: web.LoggedIn, Summary: "a photo of a topic, a reply, a visit or a care-team member the caller may see"}, h.photo)
+	a.Handle(web.Route{Method: "GET", Path: "/consult/photos/{id}", Access: web.LoggedIn, Summary: "a photo of a topic, a reply, a visit or a care-team member the caller may see"}, a.PhotoByID(h.S.Photo))
 }
 
 // homeView is a resident's door: where they live, for the village's progress page.
@@ -45,7 +45,7 @@ func (h *Handlers) home(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) adminHome(w http.ResponseWriter, r *http.Request) {
 	a := auth.From(r.Context())
 	if !web.MayAny(PermManage, PermHost, PermRespond, PermCare)(a) {
-		h.App.Error(w, r, refuse(a, PermHost))
+		h.App.Error(w, r, auth.Refuse(a, PermHost))
 		return
 	}
 	h.App.RenderForm(w, r, "admin_consult_home.html", "consult.admin.title", nil, nil, nil)

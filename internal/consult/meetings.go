@@ -284,7 +284,7 @@ func (s *Service) meetingHosted(ctx context.Context, q db.Querier, a *auth.Actor
 	m, _, _, err := s.meetingFor(ctx, q, a, id)
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
-			return m, refuse(a, PermHost)
+			return m, auth.Refuse(a, PermHost)
 		}
 		return m, err
 	}
@@ -370,12 +370,12 @@ func (s *Service) CreateMeeting(ctx context.Context, a *auth.Actor, in MeetingIn
 	townID, err := s.placeIn(ctx, s.DB.Read(), a, in.TownID, in.VillageID)
 	if err != nil {
 		if !hosts(a, a.TownID, 0) {
-			return MeetingDetail{}, refuse(a, PermHost)
+			return MeetingDetail{}, auth.Refuse(a, PermHost)
 		}
 		return MeetingDetail{}, err
 	}
 	if !hosts(a, townID, in.VillageID) {
-		return MeetingDetail{}, refuse(a, PermHost)
+		return MeetingDetail{}, auth.Refuse(a, PermHost)
 	}
 	in.TownID = townID
 	start, end, err := s.checkMeeting(ctx, &in)
@@ -448,7 +448,7 @@ func (s *Service) Meetings(ctx context.Context, a *auth.Actor, townID, villageID
 	}
 	all, villages := hostScope(a, townID)
 	if !all && len(villages) == 0 {
-		return nil, refuse(a, PermHost)
+		return nil, auth.Refuse(a, PermHost)
 	}
 	where := []string{fmt.Sprintf("m.town_id = %d", townID)}
 	if !all {

@@ -120,7 +120,7 @@ type meetingFormView struct {
 func (h *Handlers) meetingForm(w http.ResponseWriter, r *http.Request, f url.Values, ferr error) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	if all, vs := hostScope(a, a.TownID); !all && len(vs) == 0 {
-		h.App.Error(w, r, refuse(a, PermHost))
+		h.App.Error(w, r, auth.Refuse(a, PermHost))
 		return
 	}
 	vs, err := h.S.meetingVillages(ctx, a)
@@ -180,7 +180,7 @@ func (h *Handlers) renderMeeting(w http.ResponseWriter, r *http.Request, id int6
 	ctx, a := r.Context(), auth.From(r.Context())
 	d, err := h.S.MeetingDetail(ctx, a, id)
 	if err == nil && !d.Hosts {
-		err = refuse(a, PermHost)
+		err = auth.Refuse(a, PermHost)
 		if a != nil && a.Self() != 0 {
 			err = errs.New(errs.Forbidden, "error.forbidden")
 		}

@@ -189,7 +189,7 @@ func (s *Service) Open311Clients(ctx context.Context, a *auth.Actor, townID int6
 		townID = a.TownID
 	}
 	if !manages(a, townID) {
-		return nil, refuse(a, PermManage)
+		return nil, auth.Refuse(a, PermManage)
 	}
 	rows, err := s.DB.Read().QueryContext(ctx, `SELECT c.id, c.town_id, c.name, COALESCE(ac.name, ''), c.created_at, c.revoked_at, c.revoke_reason,
 		(SELECT COUNT(*) FROM consult_open311_requests r WHERE r.client_id = c.id)
@@ -248,7 +248,7 @@ func (s *Service) IssueOpen311Key(ctx context.Context, a *auth.Actor, townID int
 		townID = a.TownID
 	}
 	if !manages(a, townID) {
-		return Open311Client{}, "", refuse(a, PermManage)
+		return Open311Client{}, "", auth.Refuse(a, PermManage)
 	}
 	name = strings.TrimSpace(name)
 	var f errs.Fields
@@ -287,12 +287,12 @@ func (s *Service) RevokeOpen311Client(ctx context.Context, a *auth.Actor, id int
 	c, err := s.open311Client(ctx, s.DB.Read(), id)
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
-			return c, refuse(a, PermManage)
+			return c, auth.Refuse(a, PermManage)
 		}
 		return c, err
 	}
 	if !manages(a, c.TownID) {
-		return Open311Client{}, refuse(a, PermManage)
+		return Open311Client{}, auth.Refuse(a, PermManage)
 	}
 	var f errs.Fields
 	f.Text("reason", reason, maxTopicReason, true)

@@ -403,7 +403,7 @@ func (h *Handlers) open311Revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil || !manages(a, c.TownID) {
-		h.App.Error(w, r, refuse(a, PermManage))
+		h.App.Error(w, r, auth.Refuse(a, PermManage))
 		return
 	}
 	reason, ok := h.App.Confirmed(w, r, f, web.Question{Title: "consult.open311.confirm_revoke", What: "consult.open311.confirm_revoke_what", Args: []any{c.Name}, Back: "/admin/consult/open311"})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
-	"strconv"
 
 	"siwei/internal/auth"
 	"siwei/internal/bank"
@@ -53,21 +51,4 @@ func (s *Service) Photo(ctx context.Context, a *auth.Actor, id int64) (mime stri
 		return "", nil, err
 	}
 	return mime, data, nil
-}
-
-func (h *Handlers) photo(w http.ResponseWriter, r *http.Request) {
-	id, ok := h.App.PathID(w, r)
-	if !ok {
-		return
-	}
-	mime, data, err := h.S.Photo(r.Context(), auth.From(r.Context()), id)
-	if err != nil {
-		h.App.Error(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", mime)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	// A photo never changes, but who may see it does: kept by the browser only.
-	w.Header().Set("Cache-Control", "private, max-age=3600")
-	w.Write(data)
 }

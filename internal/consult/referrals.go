@@ -439,20 +439,20 @@ func (s *Service) referralSource(ctx context.Context, q db.Querier, a *auth.Acto
 				return src, fmt.Errorf("consult: referral visit: %w", err)
 			}
 			if mine == 0 && !manages(a, src.TownID) {
-				return src, refuse(a, PermHost)
+				return src, auth.Refuse(a, PermHost)
 			}
 			src.Title = referralShort(src.Description)
 			return src, nil
 		}
 	}
 	if db.IsNoRows(err) {
-		return src, refuse(a, PermHost)
+		return src, auth.Refuse(a, PermHost)
 	}
 	if err != nil {
 		return src, fmt.Errorf("consult: referral source: %w", err)
 	}
 	if !hosts(a, src.TownID, src.VillageID) {
-		return src, refuse(a, PermHost)
+		return src, auth.Refuse(a, PermHost)
 	}
 	return src, nil
 }
@@ -890,7 +890,7 @@ func (s *Service) Referrals(ctx context.Context, a *auth.Actor, f ReferralFilter
 			return nil, err
 		}
 		if !ok {
-			return nil, refuse(a, PermHost)
+			return nil, auth.Refuse(a, PermHost)
 		}
 		me, hh := arg(m.ID), arg(m.HouseholdID)
 		where = `(r.requester_id = ` + me + ` OR EXISTS (SELECT 1 FROM consult_supports sp WHERE sp.topic_id = r.topic_id AND sp.resident_id = ` + me + `)

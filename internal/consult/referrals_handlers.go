@@ -79,7 +79,7 @@ func referralCountdown(p *web.Page, r Referral, now time.Time) string {
 func (h *Handlers) referralsBoard(w http.ResponseWriter, r *http.Request) {
 	ctx, a := r.Context(), auth.From(r.Context())
 	if !web.MayAny(PermHost, PermRespond, PermManage)(a) {
-		h.App.Error(w, r, refuse(a, PermHost))
+		h.App.Error(w, r, auth.Refuse(a, PermHost))
 		return
 	}
 	dept, err := h.S.myDepartment(ctx, h.S.DB.Read(), a)

@@ -153,7 +153,7 @@ func (s *Service) Schedule(ctx context.Context, a *auth.Actor, f ScheduleFilter)
 	case a != nil && auth.Can(a, PermCare, auth.Scope{TownID: a.TownID}) == nil:
 		return []ScheduleRow{}, nil
 	default:
-		return nil, refuse(a, PermCare)
+		return nil, auth.Refuse(a, PermCare)
 	}
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (s *Service) CareFigures(ctx context.Context, a *auth.Actor, townID int64, 
 	var c CareFigures
 	townID = careTown(a, townID)
 	if !manages(a, townID) {
-		return c, refuse(a, PermManage)
+		return c, auth.Refuse(a, PermManage)
 	}
 	q := s.DB.Read()
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(needs_found), 0) FROM consult_visits WHERE town_id = $1 AND visited_on >= $2 AND visited_on <= $3`,

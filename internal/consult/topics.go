@@ -240,7 +240,7 @@ func (s *Service) ProposeTopic(ctx context.Context, a *auth.Actor, in TopicInput
 				return Topic{}, &errs.Error{Code: errs.NotFound, Key: "error.not_found", Fields: []errs.FieldError{{Field: "village_id", Key: "consult.topic.village_not_yours"}}}
 			}
 			// Staff of another village learn nothing of this one; a resident elsewhere may not.
-			return Topic{}, refuse(a, PermHost)
+			return Topic{}, auth.Refuse(a, PermHost)
 		}
 		source = SourceResident
 	}
@@ -411,7 +411,7 @@ func (s *Service) Topics(ctx context.Context, a *auth.Actor, f TopicFilter) ([]T
 	}
 	all, villages := hostScope(a, f.TownID)
 	if !all && len(villages) == 0 {
-		return nil, refuse(a, PermHost)
+		return nil, auth.Refuse(a, PermHost)
 	}
 	where := []string{fmt.Sprintf("t.town_id = %d", f.TownID)}
 	if !all {
@@ -517,7 +517,7 @@ func (s *Service) hosted(ctx context.Context, q db.Querier, a *auth.Actor, id in
 		if s.topicVisible(ctx, q, a, id) == nil {
 			return t, errs.New(errs.Forbidden, "error.forbidden")
 		}
-		return t, refuse(a, PermHost)
+		return t, auth.Refuse(a, PermHost)
 	}
 	return t, nil
 }
@@ -703,7 +703,7 @@ func (s *Service) PromoteNeed(ctx context.Context, a *auth.Actor, needID int64, 
 		return Topic{}, err
 	}
 	if !hosts(a, n.TownID, n.VillageID) {
-		return Topic{}, refuse(a, PermHost)
+		return Topic{}, auth.Refuse(a, PermHost)
 	}
 	in.TownID, in.VillageID = n.TownID, n.VillageID
 	if strings.TrimSpace(in.Description) == "" {

@@ -302,7 +302,7 @@ func (h *Handlers) renderAdminTopics(w http.ResponseWriter, r *http.Request, for
 
 func (h *Handlers) adminTopicForm(w http.ResponseWriter, r *http.Request) {
 	if a := auth.From(r.Context()); !hostsAny(a) {
-		h.App.Error(w, r, refuse(a, PermHost))
+		h.App.Error(w, r, auth.Refuse(a, PermHost))
 		return
 	}
 	v := topicFormView{Action: "/admin/consult/topics", Back: "/admin/consult/topics"}

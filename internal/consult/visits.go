@@ -240,20 +240,20 @@ func (s *Service) LogVisit(ctx context.Context, a *auth.Actor, in VisitInput) (V
 	err := s.DB.Tx(ctx, func(tx *sql.Tx) error {
 		if in.HouseholdID <= 0 {
 			if auth.Can(a, PermCare, auth.Scope{TownID: a.TownID}) != nil {
-				return refuse(a, PermCare)
+				return auth.Refuse(a, PermCare)
 			}
 			return errs.Field("household_id", "field.required")
 		}
 		h, err := s.careHouseholdOf(ctx, tx, in.HouseholdID)
 		if err != nil {
-			return refuse(a, PermCare)
+			return auth.Refuse(a, PermCare)
 		}
 		m, ok, err := s.careVisits(ctx, tx, a, h)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return refuse(a, PermCare)
+			return auth.Refuse(a, PermCare)
 		}
 		if m.ID == 0 {
 			return errs.Field("household_id", "consult.care.not_member")
@@ -355,7 +355,7 @@ func (s *Service) Visits(ctx context.Context, a *auth.Actor, f VisitFilter) ([]V
 			if a != nil && auth.Can(a, PermCare, auth.Scope{TownID: a.TownID}) == nil {
 				return []Visit{}, nil
 			}
-			return nil, refuse(a, PermCare)
+			return nil, auth.Refuse(a, PermCare)
 		}
 		where, args = "vi.member_id = $1", append(args, m.ID)
 	}
@@ -412,7 +412,7 @@ func (s *Service) VisitHouseholds(ctx context.Context, a *auth.Actor, query stri
 		}
 		return s.careHouseholds(ctx, q, `WHERE v.town_id = $1 AND (h.number LIKE $2 OR hr.name LIKE $2)`, a.TownID, "%"+query+"%")
 	}
-	return nil, refuse(a, PermCare)
+	return nil, auth.Refuse(a, PermCare)
 }
 
 // CareCard is what a resident sees of the care team (我的联系干部): the member(s) assigned to their
@@ -528,7 +528,7 @@ func (s *Service) PromoteVisit(ctx context.Context, a *auth.Actor, visitID int64
 			return err
 		}
 		if !manages(a, v.TownID) && v.memberAccount != a.AccountID {
-			return refuse(a, PermCare)
+			return auth.Refuse(a, PermCare)
 		}
 		in.TownID, in.VisitID = v.TownID, visitID
 		if in.VillageID == 0 {

@@ -239,3 +239,31 @@ func (p *Page) Figures(townID int64) []FigureLink {
 	}
 	return out
 }
+
+// Part is a part of a pillar a landing page opens (/alliance, /admin/honours): its page, the
+// message key of its name (Key) and of the line under it (Key + "_what"), and who is shown the
+// link (nil: everyone who reaches the landing page). The page itself still refuses whoever may not
+// use it.
+type Part struct {
+	Path string
+	Key  string
+	Show func(*auth.Actor) bool
+}
+
+// PartLink is a part as a landing page draws it.
+type PartLink struct {
+	Path string
+	Key  string
+	What string
+}
+
+// PartsFor are the parts of list the actor is shown, in order.
+func PartsFor(list []Part, a *auth.Actor) []PartLink {
+	out := []PartLink{}
+	for _, p := range list {
+		if p.Show == nil || p.Show(a) {
+			out = append(out, PartLink{Path: p.Path, Key: p.Key, What: p.Key + "_what"})
+		}
+	}
+	return out
+}
