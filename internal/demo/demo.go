@@ -141,7 +141,7 @@ func StepAccounts() []Account {
 	return append([]Account{
 		{PhoneDepartment, string(auth.DeptResponder), "通州区水务局（微协商 职能部门负责人）"},
 		{PhoneCareMember, string(auth.CareTeam), "贴心服务队队员 高建华"},
-	}, allianceAccounts()...)
+	}, append(allianceAccounts(), contestAccounts()...)...)
 }
 
 // Step gives the demo town one pillar's data: rules, records and some history, built through the

@@ -20,6 +20,7 @@ import (
 	"siwei/internal/bank"
 	"siwei/internal/consult"
 	"siwei/internal/flow"
+	"siwei/internal/honours"
 	"siwei/internal/people"
 	"siwei/internal/school"
 	"siwei/internal/server"
@@ -245,6 +246,28 @@ func families(t *testing.T, audits []string) []family {
 		{prefix: "alliance.project.stars.", values: str(1, 2, 3, 4, 5), from: "the ratings 1–5 (flow.Action.Rating)"},
 		{prefix: "alliance.activity.kind.", values: alliance.ActivityKinds, from: "alliance.ActivityKinds"},
 		{prefix: "alliance.activity.status.", values: schemaValues(t, "alliance_activities", "status"), from: "schema alliance_activities.status"},
+		{prefix: "honours.category.", values: honours.DefaultCategories, from: "honours.DefaultCategories"},
+		{prefix: "honours.notice.kind.", values: schemaValues(t, "honours_notices", "kind"), from: "schema honours_notices.kind"},
+		{prefix: "honours.notice.status.", values: schemaValues(t, "honours_notices", "status"), from: "schema honours_notices.status"},
+		{prefix: "honours.objection.status.", values: schemaValues(t, "honours_objections", "status"), from: "schema honours_objections.status"},
+		{prefix: "honours.nomination.status.", values: schemaValues(t, "honours_nominations", "status"), from: "schema honours_nominations.status"},
+		{prefix: "honours.nomination.consent.", values: schemaValues(t, "honours_nominations", "consent"), from: "schema honours_nominations.consent"},
+		{prefix: "honours.nomination.consent_by.", values: schemaValues(t, "honours_nominations", "consent_by")[1:], from: "schema honours_nominations.consent_by, less the empty one"},
+		{prefix: "honours.action.kind.", values: honours.ActionKinds, from: "honours.ActionKinds"},
+		{prefix: "honours.action.way.", values: honours.ActionWays, from: "honours.ActionWays"},
+		{prefix: "honours.action.took.", values: honours.ActionWays, from: "honours.ActionWays"},
+		{prefix: "honours.action.deed_status.", values: schemaValues(t, "honours_action_deeds", "status"), from: "schema honours_action_deeds.status"},
+		{prefix: "honours.calendar.pillar.", values: honours.CalendarPillars, from: "honours.CalendarPillars"},
+		{prefix: "honours.round.status.", values: schemaValues(t, "honours_rounds", "status"), from: "schema honours_rounds.status"},
+		{prefix: "honours.round.rule.", values: honours.RoundRules, from: "honours.RoundRules"},
+		{prefix: "honours.anomaly.rule.", values: schemaValues(t, "honours_vote_flags", "rule"), from: "schema honours_vote_flags.rule (honours.FlagRules)"},
+		{prefix: "honours.contest.kind.", values: honours.ContestKinds, from: "honours.ContestKinds"},
+		{prefix: "honours.contest.status.", values: honours.ContestStatuses, from: "honours.ContestStatuses"},
+		{prefix: "honours.contest.close.", values: str(honours.RoundVillage, honours.RoundTown), from: "the round under way (honours.Contest.Status)"},
+		{prefix: "honours.contest.round.", values: str(honours.RoundVillage, honours.RoundTown), from: "honours.RoundVillage, honours.RoundTown"},
+		{prefix: "honours.contest.capacity.", values: honours.JudgeCapacities, from: "honours.JudgeCapacities"},
+		{prefix: "honours.contest.hidden.", values: str("own", "relation"), from: "honours.Conflict.Why (relatives)"},
+		{prefix: "honours.contest.notice_status.", values: str(honours.NoticeOpen, honours.NoticePublished, honours.NoticeWithdrawn), from: "honours.Notice.Status"},
 	}
 }
 
@@ -272,6 +295,7 @@ var notKeys = map[string]string{
 	"school.lesson":         "the kind of a lesson's event in the kit's attendance model (school.LessonKind)",
 	"consult.meeting":       "the kind of a meeting's event in the kit's attendance model (consult.MeetingKind)",
 	"alliance.activity":     "the kind of an activity's event in the kit's attendance model (alliance.ActivityEvent)",
+	"honours.action":        "the kind of an action's event in the kit's attendance model (honours.ActionEvent)",
 	"consult.manage":        "a permission action a template asks $.May about (consult.PermManage)",
 	"consult.host":          "a permission action a template asks $.May about (consult.PermHost)",
 	"consult.respond":       "a permission action a template asks $.May about (consult.PermRespond)",
@@ -279,6 +303,10 @@ var notKeys = map[string]string{
 	"alliance.manage":       "a permission action a template asks $.May about (alliance.PermManage)",
 	"alliance.village":      "a permission action a template asks $.May about (alliance.PermVillage)",
 	"alliance.unit":         "a permission action a template asks $.May about (alliance.PermUnit)",
+	"honours.manage":        "a permission action a template asks $.May about (honours.PermManage)",
+	"honours.village":       "a permission action a template asks $.May about (honours.PermVillage)",
+	"honours.join":          "a permission action a template asks $.May about (honours.PermJoin)",
+	"honours.judge":         "a permission action a template asks $.May about (honours.PermJudge)",
 }
 
 // fileExt marks literals that are file names, not keys.

@@ -65,14 +65,15 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 		staff("13911110006", auth.Grant{Role: auth.AllianceAdmin})
 		staff("13911110007", auth.Grant{Role: auth.UnitLiaison})
 		staff("13911110008", auth.Grant{Role: auth.DisputeStaff})
+		staff("13911110009", auth.Grant{Role: auth.Judge})
 		nav := regexp.MustCompile(`<nav class="side">([\s\S]*?)</nav>`)
 		link := regexp.MustCompile(`href="([^"]+)"`)
 		for _, tc := range []struct {
 			phone string
 			want  string
 		}{
-			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/import /admin/accounts /admin/audit"},
-			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/import /admin/accounts"},
+			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/honours /admin/import /admin/accounts /admin/audit"},
+			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/honours /admin/import /admin/accounts"},
 			{"13911110001", "/admin /admin/villages /admin/residents /admin/bank"},
 			{"13911110002", "/admin /admin/villages /admin/residents /admin/volunteer"},
 			{"13911110003", "/admin /admin/school"},
@@ -82,6 +83,7 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 			{"13911110006", "/admin /admin/alliance"},
 			{"13911110007", "/admin /admin/alliance"},
 			{"13911110008", "/admin /admin/disputes"}, // the dispute centre, and only its staff
+			{"13911110009", "/admin /admin/judging"},  // a contest's judge scores, and sees nothing else
 		} {
 			st, body := env.Browser(tc.phone).Get("/admin")
 			m := nav.FindStringSubmatch(body)
@@ -171,14 +173,14 @@ func TestLargeText(t *testing.T) {
 		}
 		res := env.Browser(demo.PhoneResident)
 		_, body := res.Get("/")
-		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /consult /alliance /notifications" {
+		if strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /volunteer /school /consult /alliance /honours /notifications" {
 			t.Fatalf("before: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if st, _ := res.PostForm("/settings/large-text", map[string][]string{"on": {"1"}}); st != 303 {
 			t.Fatalf("switch on: %d", st)
 		}
 		_, body = env.Browser(demo.PhoneResident).Get("/") // a new session: remembered
-		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school /consult /alliance" || !strings.Contains(body, "关闭大字模式") {
+		if !strings.Contains(body, `class="app large"`) || order(body) != "/bank /bank/card /notifications /volunteer /school /consult /alliance /honours" || !strings.Contains(body, "关闭大字模式") {
 			t.Errorf("after: large %v, tiles %s", strings.Contains(body, `class="app large"`), order(body))
 		}
 		if _, body := res.Get("/bank"); !strings.Contains(body, `class="app large"`) {

@@ -15,6 +15,7 @@ import (
 	"siwei/internal/consult"
 	"siwei/internal/db"
 	"siwei/internal/demo"
+	"siwei/internal/honours"
 	"siwei/internal/notify"
 	"siwei/internal/people"
 	"siwei/internal/school"
@@ -33,6 +34,7 @@ type System struct {
 	School    *school.Service
 	Consult   *consult.Service
 	Alliance  *alliance.Service
+	Honours   *honours.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -78,8 +80,10 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	as := auth.NewService(d)
 	as.DeviceKey, as.DecryptID = cipher.Derive("siwei device cookie"), cipher.Decrypt
 	vs := volunteer.NewService(d, ps, bs, ns)
+	hs := honours.NewService(d, ps, bs, ns)
+	hs.T = ns.T
 	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: vs,
-		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs), Alliance: alliance.NewService(d, ps, bs, ns, vs)}, nil
+		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs), Alliance: alliance.NewService(d, ps, bs, ns, vs), Honours: hs}, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
@@ -93,12 +97,14 @@ func (s *System) Pillars() []web.Pillar {
 		school.Pillar(s.School),
 		consult.Pillar(s.Consult),
 		alliance.Pillar(s.Alliance),
+		honours.Pillar(s.Honours),
 	}
 }
 
 // DemoSteps give the demo town each pillar's data, in order: the bank first, whose rule sets the
-// other pillars pay under; 微协商 after 微志愿, whose needs its care visits file.
-var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer, demo.School, demo.Consult, demo.AllianceUnits, demo.AllianceLists, demo.AllianceActivities, demo.AllianceDonations, demo.AllianceDisputes}
+// other pillars pay under; 微协商 after 微志愿, whose needs its care visits file; the public side's
+// flags and 文明大户 lists last, over the points, hours and lessons every other step left.
+var DemoSteps = []demo.Step{demo.Bank, demo.Volunteer, demo.School, demo.Consult, demo.AllianceUnits, demo.AllianceLists, demo.AllianceActivities, demo.AllianceDonations, demo.AllianceDisputes, demo.HonoursWall, demo.HonoursRounds, demo.HonoursActions, demo.HonoursContests, demo.HonoursFlags}
 
 // Demo builds the demo town with o, unless it exists, and runs every pillar's demo step on it.
 func (s *System) Demo(ctx context.Context, o demo.Options) (demo.Info, error) {
