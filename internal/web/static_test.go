@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -103,4 +105,20 @@ func FuzzLocalPath(f *testing.F) {
 		checkStaysOnSite(t, s)
 		checkStaysOnSite(t, refererPath(s))
 	})
+}
+
+// TestEChartsEmbedded: the town dashboard's charts come from the binary, not a CDN, with their
+// licence beside them.
+func TestEChartsEmbedded(t *testing.T) {
+	js, err := fs.ReadFile(staticFS, "echarts.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) < 500_000 || !bytes.Contains(js[:2000], []byte("Licensed to the Apache Software Foundation")) || !bytes.Contains(js, []byte("echarts")) {
+		t.Errorf("echarts.min.js (%d bytes) does not look like the ECharts bundle: %.200s", len(js), js)
+	}
+	lic, err := fs.ReadFile(staticFS, "echarts.LICENSE.txt")
+	if err != nil || !bytes.Contains(lic, []byte("Apache License")) {
+		t.Errorf("echarts.LICENSE.txt: %v %.100s", err, lic)
+	}
 }
