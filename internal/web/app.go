@@ -504,6 +504,8 @@ func (a *App) funcs() template.FuncMap {
 		"add":       func(a, b int) int { return a + b },
 		"picker":    picker,
 		"hasPrefix": strings.HasPrefix,
+		// asset names a static file by its content: {{asset "app.js"}} is /static/app.<hash>.js.
+		"asset": Asset,
 		"seq": func(n int) []int {
 			out := make([]int, n)
 			for i := range out {

@@ -3,13 +3,17 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -19,8 +23,72 @@ import (
 //go:embed static templates
 var templateFS embed.FS
 
-// staticFS is the vendored assets: htmx, the style sheet; served with a long cache lifetime.
+// staticFS is the vendored assets: htmx, ECharts, the style sheet; served with a long cache lifetime.
 var staticFS, _ = fs.Sub(templateFS, "static")
+
+// assets names each static file by its content as well, so that a page linking Asset(name)
+// reaches a new version the moment it is deployed, while a browser keeps each version for a year
+// without asking again (a town office's link is slow, and ECharts is a megabyte).
+var assets = hashAssets(staticFS)
+
+// assetNames maps a static file to the name that carries its content hash, and back.
+type assetNames struct {
+	hashed map[string]string // "echarts.min.js" → "echarts.min.3f2a9c1b7d04.js"
+	plain  map[string]string // the reverse
+}
+
+// hashLen is how many hex digits of the SHA-256 a content-named asset carries.
+const hashLen = 12
+
+// hashAssets names every file of fsys but sw.js, which a service worker is registered by and so
+// must keep its one path.
+func hashAssets(fsys fs.FS) assetNames {
+	n := assetNames{hashed: map[string]string{}, plain: map[string]string{}}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || p == "sw.js" {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ext := path.Ext(p)
+		h := strings.TrimSuffix(p, ext) + "." + hex.EncodeToString(sum[:])[:hashLen] + ext
+		n.hashed[p], n.plain[h] = h, p
+		return nil
+	})
+	if err != nil {
+		panic(fmt.Errorf("web: hash static assets: %w", err))
+	}
+	return n
+}
+
+// Asset is the path that names a static file by its content, "/static/app.3f2a9c1b7d04.css" for
+// "app.css": it is served with a year's cache, and the next version has another path. A file the
+// binary does not carry, and sw.js, keep their plain path.
+func Asset(name string) string {
+	if h, ok := assets.hashed[name]; ok {
+		return "/static/" + h
+	}
+	return "/static/" + name
+}
+
+// contentNamed reports whether name has the shape Asset gives, "<name>.<12 hex>.<ext>"; such a
+// name that is not among the assets names a version this binary does not carry.
+func contentNamed(name string) bool {
+	ext := path.Ext(name)
+	h := path.Ext(strings.TrimSuffix(name, ext))
+	if len(h) != 1+hashLen {
+		return false
+	}
+	for _, c := range h[1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Probe reports whether the server can do its work (the database answers).
 type Probe func(ctx context.Context) error
@@ -39,6 +107,18 @@ func (a *App) registerBase() {
 	a.Handle(Route{Method: "GET", Path: "/static/", Access: Public, Summary: "static assets"}, func(w http.ResponseWriter, r *http.Request) {
 		// Files only: a folder's listing would tell a prober what the binary carries.
 		if strings.HasSuffix(r.URL.Path, "/") {
+			a.Error(w, r, errs.New(errs.NotFound, "error.not_found"))
+			return
+		}
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if plain, ok := assets.plain[name]; ok {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			http.ServeFileFS(w, r, staticFS, plain)
+			return
+		}
+		if _, ok := assets.hashed[name]; !ok && contentNamed(name) {
+			// Another version's name: answering it with this version would put a wrong file in
+			// a cache for a year.
 			a.Error(w, r, errs.New(errs.NotFound, "error.not_found"))
 			return
 		}

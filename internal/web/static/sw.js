@@ -36,12 +36,22 @@ self.addEventListener("fetch", function (e) {
     return;
   }
   if (req.method !== "GET") return;
-  if (SHELL_FILES.indexOf(path) >= 0) {
-    e.respondWith(networkFirst(req, SHELL, path));
+  var shell = shellPath(path);
+  if (shell) {
+    e.respondWith(networkFirst(req, SHELL, shell));
   } else if (PAGE_PATHS.indexOf(path) >= 0) {
     e.respondWith(networkFirst(req, PAGES, path));
   }
 });
+
+// shellPath is the plain path under which a shell file is kept, or null for any other path.
+// Pages link the shell by content (/static/app.3f2a9c1b7d04.js, web.Asset), so that a new version
+// is fetched at once; each is kept under its plain path, the one install fetches, so that a page
+// kept before a new version still finds its scripts without signal.
+function shellPath(path) {
+  var plain = path.replace(/^(\/static\/.+)\.[0-9a-f]{12}(\.[a-z]+)$/, "$1$2");
+  return SHELL_FILES.indexOf(plain) >= 0 ? plain : null;
+}
 
 // networkFirst answers from the network and keeps a good answer under its path (queries
 // dropped, so that a page with ?flash= still refreshes the copy); without network, the copy.
