@@ -73,7 +73,7 @@ var matrixCallers = []string{"anonymous", "resident 13900000011", "东堡村 adm
 // matrix declares what each caller gets. Every registered route must have a row: a new route
 // fails TestPermissionMatrix until it is declared here, or in a part's file of rows
 // (permissions_consult_*_test.go).
-var matrix = slices.Concat(coreMatrix, consultTopicsMatrix, consultMeetingsMatrix, consultReferralsMatrix, consultCareMatrix, consultOpen311Matrix, allianceUnitsMatrix, allianceListsMatrix, allianceActivitiesMatrix, allianceDonationsMatrix, allianceDisputesMatrix, allianceFiguresMatrix, honoursHomeMatrix, honoursNoticesMatrix, honoursRoundsMatrix, honoursFlagsMatrix, honoursWallMatrix, honoursActionsMatrix, honoursContestsMatrix)
+var matrix = slices.Concat(coreMatrix, consultTopicsMatrix, consultMeetingsMatrix, consultReferralsMatrix, consultCareMatrix, consultOpen311Matrix, allianceUnitsMatrix, allianceListsMatrix, allianceActivitiesMatrix, allianceDonationsMatrix, allianceDisputesMatrix, allianceFiguresMatrix, honoursHomeMatrix, honoursNoticesMatrix, honoursRoundsMatrix, honoursFlagsMatrix, honoursWallMatrix, honoursActionsMatrix, honoursContestsMatrix, reportMatrix)
 
 // coreMatrix holds the rows of the registry, the bank, 微志愿 and 微党校.
 var coreMatrix = []perm{

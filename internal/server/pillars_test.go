@@ -72,8 +72,8 @@ func TestNavigationShowsWhatARoleMayDo(t *testing.T) {
 			phone string
 			want  string
 		}{
-			{demo.PhoneTownAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/honours /admin/import /admin/accounts /admin/audit"},
-			{demo.PhoneVillageAdmin, "/admin /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/honours /admin/import /admin/accounts"},
+			{demo.PhoneTownAdmin, "/admin /admin/report /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/honours /admin/import /admin/accounts /admin/audit"},
+			{demo.PhoneVillageAdmin, "/admin /admin/report /admin/villages /admin/residents /admin/bank /admin/volunteer /admin/school /admin/consult /admin/alliance /admin/honours /admin/import /admin/accounts"},
 			{"13911110001", "/admin /admin/villages /admin/residents /admin/bank"},
 			{"13911110002", "/admin /admin/villages /admin/residents /admin/volunteer"},
 			{"13911110003", "/admin /admin/school"},

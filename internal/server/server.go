@@ -18,6 +18,7 @@ import (
 	"siwei/internal/honours"
 	"siwei/internal/notify"
 	"siwei/internal/people"
+	"siwei/internal/report"
 	"siwei/internal/school"
 	"siwei/internal/volunteer"
 	"siwei/internal/web"
@@ -35,6 +36,7 @@ type System struct {
 	Consult   *consult.Service
 	Alliance  *alliance.Service
 	Honours   *honours.Service
+	Report    *report.Service
 }
 
 // Open opens and migrates the database named by url (SQLite in dataDir when empty) and loads the
@@ -83,7 +85,8 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	hs := honours.NewService(d, ps, bs, ns)
 	hs.T = ns.T
 	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: vs,
-		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs), Alliance: alliance.NewService(d, ps, bs, ns, vs), Honours: hs}, nil
+		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs), Alliance: alliance.NewService(d, ps, bs, ns, vs), Honours: hs,
+		Report: report.NewService(d, ps)}, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
@@ -98,6 +101,7 @@ func (s *System) Pillars() []web.Pillar {
 		consult.Pillar(s.Consult),
 		alliance.Pillar(s.Alliance),
 		honours.Pillar(s.Honours),
+		report.Pillar(s.Report),
 	}
 }
 
