@@ -42,6 +42,7 @@ usage:
   siwei import residents [--town NAME] FILE.xlsx
   siwei export residents --village NAME [--town NAME] FILE.xlsx
   siwei verify  [--data DIR] [--db URL]
+  siwei report monthly --period 2026-11 [--town NAME] [--db URL] [--db-read URL] FILE.xlsx
   siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…]
   siwei bench http   [--url U | --pg postgres://…] [--clients 16] [--seconds 10]
   siwei bench attack [--phases photos,xlsx,logins,logins-many] [--residents 200]
@@ -83,6 +84,8 @@ func main() {
 		err = verifyCmd(ctx, os.Args[2:])
 	case "bench":
 		err = benchCmd(ctx, os.Args[2:])
+	case "report":
+		err = reportCmd(ctx, os.Args[2:])
 	case "version":
 		fmt.Println(version())
 	case "-h", "--help", "help":
@@ -112,7 +115,7 @@ func version() string {
 
 // config is what every subcommand needs to open the system.
 type config struct {
-	addr, data, db string
+	addr, data, db, dbRead string
 }
 
 // common registers the flags shared by serve, demo and the jobs; the environment gives defaults.
@@ -121,6 +124,7 @@ func common(fs *flag.FlagSet) *config {
 	fs.StringVar(&c.addr, "addr", env("SIWEI_ADDR", "127.0.0.1:8080"), "listen address")
 	fs.StringVar(&c.data, "data", env("SIWEI_DATA", "./siwei-data"), "data folder: SQLite file, key")
 	fs.StringVar(&c.db, "db", env("SIWEI_DB", ""), "database URL (default SQLite in --data; postgres://… for PostgreSQL)")
+	fs.StringVar(&c.dbRead, "db-read", env("SIWEI_DB_READ", ""), "a read-only PostgreSQL connection (a streaming replica) for the dashboard and the reports, so that they never load the primary")
 	return c
 }
 
@@ -140,7 +144,15 @@ func envDuration(k string, def time.Duration) time.Duration {
 }
 
 func open(ctx context.Context, c *config) (*server.System, error) {
-	return server.Open(ctx, c.db, c.data)
+	sys, err := server.Open(ctx, c.db, c.data)
+	if err != nil || c.dbRead == "" {
+		return sys, err
+	}
+	if sys.Report.Read, err = db.OpenReplica(ctx, c.dbRead); err != nil {
+		sys.DB.Close()
+		return nil, err
+	}
+	return sys, nil
 }
 
 func serve(ctx context.Context, args []string, isDemo bool) error {

@@ -241,3 +241,28 @@ func NullID(id int64) any {
 	}
 	return id
 }
+
+// OpenReplica opens a read-only connection to a PostgreSQL streaming replica (or any server the
+// readers may use), for reads that must never load the primary: the dashboard and the reports.
+// Every transaction on it is read-only (default_transaction_read_only), whatever the role may do.
+func OpenReplica(ctx context.Context, url string) (*sql.DB, error) {
+	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") {
+		return nil, fmt.Errorf("db: the read-only connection is to PostgreSQL (postgres://…)")
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	p, err := sqlOpen(ctx, "pgx", url+sep+"default_transaction_read_only=on")
+	if err != nil {
+		return nil, fmt.Errorf("db: open the read-only connection: %w", err)
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	p.SetConnMaxIdleTime(5 * time.Minute)
+	if err := p.PingContext(ctx); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("db: open the read-only connection: %w", err)
+	}
+	return p, nil
+}
