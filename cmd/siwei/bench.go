@@ -34,11 +34,14 @@ func benchCmd(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "http" {
 		return benchHTTPCmd(ctx, args[1:])
 	}
+	if len(args) > 0 && args[0] == "district" {
+		return benchDistrictCmd(ctx, args[1:])
+	}
 	if len(args) > 0 && args[0] == "attack" {
 		return benchAttackCmd(ctx, args[1:])
 	}
 	if len(args) == 0 || args[0] != "ledger" {
-		return errors.New("usage: siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…/postgres]\n       siwei bench http [--url U | --pg postgres://…/postgres] [--clients 16] [--seconds 10] [--phases award,statement,ranking,page,mixed]\n       siwei bench attack [--phases photos,xlsx,logins,logins-many] [--residents 200]")
+		return errors.New("usage: siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…/postgres]\n       siwei bench http [--url U | --pg postgres://…/postgres] [--clients 16] [--seconds 10] [--phases award,statement,ranking,page,mixed]\n       siwei bench attack [--phases photos,xlsx,logins,logins-many] [--residents 200]\n       siwei bench district --pg postgres://…/postgres [--towns 100] [--residents 1000000] [--entries 20000000] [--clients 16] [--seconds 20] [--max-load 40m] [--keep]")
 	}
 	fs := flag.NewFlagSet("bench ledger", flag.ExitOnError)
 	seconds := fs.Float64("seconds", 5, "how long each run lasts")
