@@ -126,7 +126,11 @@ func (l *districtLoader) run(ctx context.Context) error {
 	if _, err := l.conn.Exec(ctx, `SET session_replication_role = replica`); err != nil {
 		fmt.Fprintf(l.out, "  (foreign keys checked during the load: %v)\n", err)
 	}
+	// The earnings are summed and the ledger's indexes built in memory rather than in batches on disk.
 	if err := l.exec(ctx, `SET maintenance_work_mem = '256MB'`); err != nil {
+		return err
+	}
+	if err := l.exec(ctx, `SET work_mem = '256MB'`); err != nil {
 		return err
 	}
 	steps := []func(context.Context) error{l.registry, l.logins, l.ruleSets, l.pillars, l.ledger}
