@@ -415,7 +415,12 @@ func (s *Service) DepartmentRates(ctx context.Context, a *auth.Actor, townID int
 	if !manages(a, townID) {
 		return nil, auth.Refuse(a, PermManage)
 	}
-	q := s.DB.Read()
+	return s.DepartmentRatesOf(ctx, s.DB.Read(), townID, from, to)
+}
+
+// DepartmentRatesOf is DepartmentRates read through q, for a caller that decided who may see the
+// town's figures (the dashboard, which may read from a replica).
+func (s *Service) DepartmentRatesOf(ctx context.Context, q db.Querier, townID int64, from, to time.Time) ([]DeptRates, error) {
 	by, err := ReferralFlow.Rates(ctx, q, from, to, flow.Orders{SQL: `SELECT r.id, COALESCE(r.department_id, (SELECT MIN(t.department_id) FROM consult_referral_targets t WHERE t.referral_id = r.id), 0)
 		FROM consult_referrals r WHERE r.town_id = $1`, Args: []any{townID}})
 	if err != nil {

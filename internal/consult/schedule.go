@@ -191,6 +191,23 @@ type CareFigures struct {
 	NeedsPerVisit float64 `json:"needs_per_visit"`
 }
 
+// CareOverdueOf counts a town's households (of one village, when villageID is not 0) whose regular
+// visit is overdue today, read through q: for a caller that decided who may see the town's
+// figures (the dashboard).
+func (s *Service) CareOverdueOf(ctx context.Context, q db.Querier, townID, villageID int64) (int, error) {
+	list, err := s.careSchedule(ctx, q, townID, nil)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range list {
+		if r.Status == CareOverdue && (villageID == 0 || r.VillageID == villageID) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // CareFigures counts the care team's work in a town between from and to (days, 2026-12-01): the
 // town's managers only.
 func (s *Service) CareFigures(ctx context.Context, a *auth.Actor, townID int64, from, to string) (CareFigures, error) {

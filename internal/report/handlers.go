@@ -272,6 +272,14 @@ func signed(v float64, prec int) string {
 	return s
 }
 
+// Rate writes a ratio as a percentage, or a dash when nothing was counted.
+func (view) Rate(r float64, of int) string {
+	if of == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(r*100, 'f', 1, 64) + "%"
+}
+
 // ShareValue is active of residents in percent, for the chart.
 func (view) ShareValue(b Band) float64 {
 	if b.Residents == 0 {

@@ -40,7 +40,10 @@ type Service struct {
 	DB     *db.DB
 	Read   *sql.DB
 	People *people.Service
-	Now    func() time.Time
+	// Consult gives 微协商's figures that are kept by its own rules (the care schedule, the
+	// departments' rates); nil leaves them out.
+	Consult *consult.Service
+	Now     func() time.Time
 }
 
 // NewService makes the dashboard's service.
@@ -105,6 +108,8 @@ type Document struct {
 	Participation []Band    `json:"participation"`
 	Overdue       []Overdue `json:"overdue"`
 	Trend         []Point   `json:"trend,omitempty"`
+	// Departments are 微协商's three rates per department of a town, over the period.
+	Departments []consult.DeptRates `json:"departments,omitempty"`
 }
 
 // Figure finds a figure of the document by key.
@@ -241,6 +246,23 @@ func (s *Service) Figures(ctx context.Context, a *auth.Actor, sc Scope, spec str
 	if doc.Overdue, err = s.overdue(ctx, q, sc, now); err != nil {
 		return Document{}, err
 	}
+	if s.Consult != nil && sc.Level != District {
+		// The care team's regular visits past due today (走访逾期), by the care schedule's rules.
+		village := int64(0)
+		if sc.Level == Village {
+			village = sc.ID
+		}
+		n, err := s.Consult.CareOverdueOf(ctx, q, townID, village)
+		if err != nil {
+			return Document{}, err
+		}
+		doc.Overdue = append(doc.Overdue, Overdue{Key: "care_visits", Count: n, Path: "/admin/consult/care/schedule", See: consult.PermManage})
+		if sc.Level == Town {
+			if doc.Departments, err = s.Consult.DepartmentRatesOf(ctx, q, townID, span.startAt(), span.End.UTC()); err != nil {
+				return Document{}, err
+			}
+		}
+	}
 	if trend {
 		if doc.Trend, err = s.trend(ctx, q, sc, span, now); err != nil {
 			return Document{}, err
@@ -324,7 +346,7 @@ func (s *Service) participation(ctx context.Context, q db.Querier, sc Scope, spa
 
 // OverdueKeys are the kinds of order the dashboard counts overdue, by their tables.
 func OverdueKeys() []string {
-	var out []string
+	out := []string{"care_visits"}
 	for _, f := range overdueFlows {
 		out = append(out, f.key)
 	}

@@ -456,6 +456,33 @@ func TestFiguresTwoWays(t *testing.T) {
 		}
 		checkAll(t, env, districtAdmin(), report.Scope{Level: report.Town, ID: env.Info.TownID}, specs)
 		checkAll(t, env, districtAdmin(), report.Scope{Level: report.Village, ID: village}, specs[:3])
+		// The care schedule's overdue visits and the departments' rates are 微协商's own, as its
+		// pages count them.
+		ctx := context.Background()
+		doc, err := env.Sys.Report.Figures(ctx, districtAdmin(), report.Scope{Level: report.Town, ID: env.Info.TownID}, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		care, err := env.Sys.Consult.CareFigures(ctx, districtAdmin(), env.Info.TownID, "2000-01-01", "2000-01-01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(doc.Overdue, func(o report.Overdue) bool { return o.Key == "care_visits" })
+		if i < 0 || doc.Overdue[i].Count != care.Overdue || care.Overdue == 0 {
+			t.Errorf("care visits overdue: %+v, the care figures say %d", doc.Overdue, care.Overdue)
+		}
+		depts, err := env.Sys.Consult.DepartmentRates(ctx, districtAdmin(), env.Info.TownID, doc.Period.Start, doc.Period.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(depts) == 0 || len(doc.Departments) != len(depts) {
+			t.Errorf("departments: %d in the report, %d on 微协商's page", len(doc.Departments), len(depts))
+		}
+		for k := range min(len(depts), len(doc.Departments)) {
+			if doc.Departments[k].Rates != depts[k].Rates {
+				t.Errorf("department %s: %+v, 微协商 says %+v", depts[k].Name, doc.Departments[k].Rates, depts[k].Rates)
+			}
+		}
 		checkAll(t, env, districtAdmin(), report.Scope{Level: report.District}, specs[:2])
 	})
 }

@@ -84,9 +84,11 @@ func New(d *db.DB, secret []byte) (*System, error) {
 	vs := volunteer.NewService(d, ps, bs, ns)
 	hs := honours.NewService(d, ps, bs, ns)
 	hs.T = ns.T
-	return &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: vs,
+	sys := &System{DB: d, People: ps, Auth: as, Bank: bs, Notify: ns, Volunteer: vs,
 		School: school.NewService(d, ps, bs, ns), Consult: consult.NewService(d, ps, bs, ns, vs), Alliance: alliance.NewService(d, ps, bs, ns, vs), Honours: hs,
-		Report: report.NewService(d, ps)}, nil
+		Report: report.NewService(d, ps)}
+	sys.Report.Consult = sys.Consult
+	return sys, nil
 }
 
 // Pillars are the parts the app is built of, the registry first. A new pillar is added here, and
