@@ -1,6 +1,8 @@
 package main
 
 import (
+	"siwei/internal/consult"
+
 	"context"
 	"fmt"
 	"time"
@@ -296,7 +298,7 @@ func (l *districtLoader) pillars(ctx context.Context) error {
 				if s == 3 {
 					rating = int64(4)
 				}
-				if !yield([]any{"consult.referral", r.id, from, states[s], actions[s], rating, at, due, left}) {
+				if !yield([]any{consult.ReferralFlow.Name, r.id, from, states[s], actions[s], rating, at, due, left}) {
 					return
 				}
 			}
