@@ -99,22 +99,12 @@ func AllianceDisputes(ctx context.Context, d *db.DB, ps *people.Service, info In
 	if err != nil {
 		return err
 	}
-	sess, err := as.Login(ctx, PhoneDisputeStaff, DemoPassword, "127.0.0.1", "api")
-	for try := 0; hashBusy(err) && try < 50; try++ {
-		time.Sleep(100 * time.Millisecond)
-		sess, err = as.Login(ctx, PhoneDisputeStaff, DemoPassword, "127.0.0.1", "api")
-	}
+	js, err := demoLogin(ctx, d, PhoneDisputeStaff)
 	if err != nil {
-		return fmt.Errorf("demo: log in %s: %w", PhoneDisputeStaff, err)
+		return fmt.Errorf("demo: %w", err)
 	}
-	judge, err := as.Authenticate(ctx, sess.Token)
-	if err == nil && judge == nil {
-		err = fmt.Errorf("demo: log in %s: no session", PhoneDisputeStaff)
-	}
-	if err != nil {
-		return err
-	}
-	defer as.Logout(ctx, judge) // the demo's session ends with it
+	defer js.Close(ctx) // the demo's session ends with it
+	judge := js.Actor
 
 	// The town's villages and active residents, for the people who came.
 	type res struct {

@@ -51,23 +51,12 @@ func AllianceDonations(ctx context.Context, d *db.DB, ps *people.Service, info I
 	day := func(days int) string { return today.AddDate(0, 0, -days).Format(clock.DayLayout) }
 	on := func(days int) { set(time.Date(today.Year(), today.Month(), today.Day()-days, 10, 0, 0, 0, loc)) }
 	// The town's admin records the donations and their shares, as the town's office would.
-	as := auth.NewService(d)
-	sess, err := as.Login(ctx, PhoneTownAdmin, DemoPassword, "127.0.0.1", "api")
-	for try := 0; hashBusy(err) && try < 50; try++ {
-		time.Sleep(100 * time.Millisecond)
-		sess, err = as.Login(ctx, PhoneTownAdmin, DemoPassword, "127.0.0.1", "api")
-	}
+	sess, err := demoLogin(ctx, d, PhoneTownAdmin)
 	if err != nil {
-		return fmt.Errorf("demo: donations: log in: %w", err)
+		return fmt.Errorf("demo: donations: %w", err)
 	}
-	a, err := as.Authenticate(ctx, sess.Token)
-	if err == nil && a == nil {
-		err = fmt.Errorf("demo: donations: no session")
-	}
-	if err != nil {
-		return err
-	}
-	defer as.Logout(ctx, a)
+	defer sess.Close(ctx)
+	a := sess.Actor
 	q := d.Read()
 
 	units := map[string]int64{}
