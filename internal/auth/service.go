@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -83,12 +84,38 @@ func CheckPassword(hash, pw string) bool {
 	return checkPassword(hash, pw)
 }
 
+// Cost is argon2id's price for a new password hash: memory in KiB and passes, on one lane.
+type Cost struct{ Memory, Passes uint32 }
+
+// ProductionCost is OWASP's minimum for argon2id: 19 MiB and 2 passes.
+var ProductionCost = Cost{Memory: 19 * 1024, Passes: 2}
+
+// cost is the price of new hashes. A check always pays the price written in the hash it checks.
+var cost = ProductionCost
+
+// UseTestCost makes new password hashes cheap (64 KiB, 1 pass) in a test binary, as Django's test
+// runner does with its fast hasher: under the race detector one argon2id of 19 MiB takes most of a
+// second, and the suite logs in thousands of times. The test helpers (dbtest) call it before any
+// test runs; checks pay the cost written in each hash, so every account made afterwards logs in
+// cheaply, and an unknown phone still costs the same as a known one. It panics outside a test
+// binary, so a server can never run with it. TestPasswordHash checks ProductionCost itself.
+func UseTestCost() {
+	if !testing.Testing() {
+		panic("auth: UseTestCost outside a test binary")
+	}
+	cost = Cost{Memory: 64, Passes: 1}
+	dummyHash = HashPassword("siwei-no-such-account")
+}
+
 // hashPassword is HashPassword for a caller that holds a hash slot.
-func hashPassword(pw string) string {
+func hashPassword(pw string) string { return hashWith(cost, pw) }
+
+// hashWith hashes pw at the cost c, in PHC string form.
+func hashWith(c Cost, pw string) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	sum := argon2.IDKey([]byte(pw), salt, 2, 19*1024, 1, 32)
-	return fmt.Sprintf("$argon2id$v=19$m=19456,t=2,p=1$%s$%s",
+	sum := argon2.IDKey([]byte(pw), salt, c.Passes, c.Memory, 1, 32)
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=1$%s$%s", c.Memory, c.Passes,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(sum))
 }
 

@@ -730,9 +730,16 @@ func TestSearchAudit(t *testing.T) {
 }
 
 func TestPasswordHash(t *testing.T) {
-	h := auth.HashPassword("secret-pw-1")
-	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || h == auth.HashPassword("secret-pw-1") {
-		t.Fatalf("hash %q is not salted argon2id", h)
+	// What a server writes: OWASP's minimum. The test binary's own hashes are cheap (UseTestCost).
+	if auth.ProductionCost != (auth.Cost{Memory: 19456, Passes: 2}) {
+		t.Fatalf("production cost %+v, want OWASP's minimum of 19 MiB and 2 passes", auth.ProductionCost)
+	}
+	h := auth.HashWith(auth.ProductionCost, "secret-pw-1")
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") || h == auth.HashWith(auth.ProductionCost, "secret-pw-1") {
+		t.Fatalf("hash %q is not salted argon2id at the production cost", h)
+	}
+	if cheap := auth.HashPassword("secret-pw-1"); !strings.HasPrefix(cheap, "$argon2id$v=19$m=64,t=1,p=1$") || !auth.CheckPassword(cheap, "secret-pw-1") {
+		t.Fatalf("test binary's hash %q", cheap)
 	}
 	for pw, want := range map[string]bool{"secret-pw-1": true, "secret-pw-2": false, "": false} {
 		if got := auth.CheckPassword(h, pw); got != want {

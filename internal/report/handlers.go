@@ -172,7 +172,11 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	doc, err := h.S.Figures(r.Context(), a, sc, r.URL.Query().Get("period"), true)
 	if errs.Is(err, errs.Invalid) {
 		// A wrong period is named, and this year is shown meanwhile.
-		doc, _ = h.S.Figures(r.Context(), a, sc, "", true)
+		var again error
+		if doc, again = h.S.Figures(r.Context(), a, sc, "", true); again != nil {
+			h.App.Error(w, r, again)
+			return
+		}
 	} else if err != nil {
 		h.App.Error(w, r, err)
 		return

@@ -23,8 +23,12 @@ import (
 	"testing"
 	"time"
 
+	"siwei/internal/auth"
 	"siwei/internal/db"
 )
+
+// Every test binary that stores anything hashes passwords cheaply: see auth.UseTestCost.
+func init() { auth.UseTestCost() }
 
 // EnvPostgres names the variable holding a PostgreSQL server URL for tests.
 const EnvPostgres = "SIWEI_TEST_POSTGRES"
