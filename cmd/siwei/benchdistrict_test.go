@@ -81,6 +81,12 @@ func TestBenchDistrict(t *testing.T) {
 			t.Errorf("%s is empty", table)
 		}
 	}
+	// Who was active in each month is in active_periods, filled after the load without triggers.
+	if n := count("active months", `SELECT COUNT(*) FROM (SELECT resident_id, period, TRUE AS earned FROM bank_earnings WHERE points > 0
+		UNION SELECT resident_id, month, FALSE FROM attend_months) x
+		WHERE NOT EXISTS (SELECT 1 FROM active_periods a WHERE a.resident_id = x.resident_id AND a.period = x.period AND (a.earned OR NOT x.earned))`); n != 0 {
+		t.Errorf("%d active months are missing from active_periods", n)
+	}
 	ps := people.NewService(d, nil)
 	rep, err := bank.NewService(d, ps).Verify(context.Background())
 	if err != nil || !rep.OK() {

@@ -72,6 +72,9 @@ func (r *run) figure(d *Def) (map[int64]part, error) {
 	}
 	var got map[int64]part
 	var err error
+	if _, ok := r.span.period(r.now); ok && d.perPeriod != nil {
+		d = d.perPeriod
+	}
 	switch {
 	case d.num != "":
 		got, err = r.ratio(d)
@@ -137,10 +140,11 @@ func (r *run) count(d *Def, grouped bool) (map[int64]part, error) {
 		return r.span.End.AddDate(-years, 0, -1).Format(time.DateOnly)
 	}
 	cond := d.cond
+	period, _ := r.span.period(r.now)
 	for _, ph := range []struct {
 		name string
 		v    any
-	}{{":start", r.span.startAt()}, {":end", r.span.End.UTC()}, {":from", r.span.fromMonth()}, {":to", r.span.To}, {":d1", d1}, {":d2", d2},
+	}{{":period", period}, {":start", r.span.startAt()}, {":end", r.span.End.UTC()}, {":from", r.span.fromMonth()}, {":to", r.span.To}, {":d1", d1}, {":d2", d2},
 		{":now", r.now.UTC()}, {":adult", age(18)}} {
 		if strings.Contains(cond, ph.name) {
 			cond = strings.ReplaceAll(cond, ph.name, arg(ph.v))

@@ -53,10 +53,13 @@ type Def struct {
 	from, agg, den, cond string
 	town, village        string // the columns of from that place a row
 	distinct             bool   // agg counts people, who may appear in two groups
-	num, denKey          string
-	scale                float64
-	flow                 *flow.Flow
-	rate                 string
+	// perPeriod is how the figure is counted from active_periods when the span is one of its
+	// periods (a month, quarter, year, or to date): the same people, with an index.
+	perPeriod   *Def
+	num, denKey string
+	scale       float64
+	flow        *flow.Flow
+	rate        string
 }
 
 var (
@@ -83,6 +86,13 @@ func headline(d *Def) *Def { d.Headline = true; return d }
 
 // distinct marks a count of people.
 func distinct(d *Def) *Def { d.distinct = true; return d }
+
+// periodic counts d from active_periods (whose :period is the span's) when the span is one of
+// its periods, and by d's own query otherwise.
+func periodic(d *Def, from, agg, cond, town, village string) *Def {
+	d.perPeriod = &Def{Key: d.Key, from: from, agg: agg, cond: cond, town: town, village: village}
+	return d
+}
 
 // part marks a figure kept for another's sake.
 func part_(d *Def) *Def { d.Part = true; return d }
@@ -188,8 +198,9 @@ func build() []*Def {
 			`o.status <> 'cancelled' AND o.created_at >= :start AND o.created_at < :end`, "r.town_id", "o.village_id"),
 		&Def{Key: "bank.outstanding", Pillar: "bank", Unit: Points, Periods: nowOnly, Scopes: allScope, Stock: true, Path: "/admin/bank/ledger",
 			from: `bank_accounts b`, agg: `COALESCE(SUM(b.balance), 0)`, cond: `b.kind = 'resident'`, town: "b.town_id", village: "b.village_id"},
-		distinct(count("bank.active", "bank", Count, "/admin/bank/ledger", `bank_earnings e`, `COUNT(DISTINCT e.resident_id)`,
+		periodic(distinct(count("bank.active", "bank", Count, "/admin/bank/ledger", `bank_earnings e`, `COUNT(DISTINCT e.resident_id)`,
 			`e.points > 0 AND e.period >= :from AND e.period <= :to`, "e.town_id", "e.village_id")),
+			`active_periods a`, `COUNT(*)`, `a.period = :period AND a.earned`, "a.town_id", "a.village_id"),
 		count("bank.claims", "bank", Count, "/admin/bank/claims", `bank_claims c`, `COUNT(*)`, `c.created_at >= :start AND c.created_at < :end`, "c.town_id", "c.village_id"),
 		count("bank.objections", "bank", Count, "/admin/bank/claims", `bank_objections o JOIN bank_claims c ON c.id = o.claim_id`, `COUNT(*)`,
 			`o.created_at >= :start AND o.created_at < :end`, "c.town_id", "c.village_id"),
@@ -199,9 +210,10 @@ func build() []*Def {
 		// Participation: residents active in any pillar (who earned points, or attended a lesson,
 		// a meeting or an activity), of the residents now registered.
 		stock(count("people.residents", "people", Count, "/admin/residents", `residents r`, `COUNT(*)`, `r.status = 'active'`, "r.town_id", "r.village_id")),
-		distinct(count("people.active", "people", Count, "/admin/residents", `residents r`, `COUNT(*)`, `r.status = 'active' AND (
+		periodic(distinct(count("people.active", "people", Count, "/admin/residents", `residents r`, `COUNT(*)`, `r.status = 'active' AND (
 			EXISTS (SELECT 1 FROM bank_earnings e WHERE e.resident_id = r.id AND e.period >= :from AND e.period <= :to AND e.points > 0)
 			OR EXISTS (SELECT 1 FROM attend_months m WHERE m.resident_id = r.id AND m.month >= :from AND m.month <= :to))`, "r.town_id", "r.village_id")),
+			`residents r JOIN active_periods a ON a.resident_id = r.id`, `COUNT(*)`, `r.status = 'active' AND a.period = :period`, "r.town_id", "r.village_id"),
 		ratio("people.participation", "people", Percent, "/admin/residents", "people.active", "people.residents", 100),
 	)
 	for _, d := range defs {

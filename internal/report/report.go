@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"siwei/internal/alliance"
@@ -240,7 +241,7 @@ func (s *Service) Figures(ctx context.Context, a *auth.Actor, sc Scope, spec str
 		groups[i].Residents = res[groups[i].ID].n
 	}
 	doc.Groups = groups
-	if doc.Participation, err = s.participation(ctx, q, sc, span); err != nil {
+	if doc.Participation, err = s.participation(ctx, q, sc, span, now); err != nil {
 		return Document{}, err
 	}
 	if doc.Overdue, err = s.overdue(ctx, q, sc, now); err != nil {
@@ -312,20 +313,29 @@ const activeClause = `(EXISTS (SELECT 1 FROM bank_earnings e WHERE e.resident_id
 	OR EXISTS (SELECT 1 FROM attend_months m WHERE m.resident_id = r.id AND m.month >= $1 AND m.month <= $2))`
 
 // participation is the share of the scope's residents active in the span, by age band at its end.
-func (s *Service) participation(ctx context.Context, q db.Querier, sc Scope, span Span) ([]Band, error) {
+func (s *Service) participation(ctx context.Context, q db.Querier, sc Scope, span Span, now time.Time) ([]Band, error) {
 	end := span.End
 	cut := func(years int) string { return end.AddDate(-years, 0, -1).Format(time.DateOnly) }
-	args := []any{span.fromMonth(), span.To, cut(18), cut(40), cut(60), cut(70)}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	// Who is active: from active_periods when the span is one of its periods, else by the clause.
+	from, act := `residents r`, ""
+	if p, ok := span.period(now); ok {
+		from, act = `residents r LEFT JOIN active_periods a ON a.resident_id = r.id AND a.period = `+arg(p), `CASE WHEN a.resident_id IS NULL THEN 0 ELSE 1 END`
+	} else {
+		act = `CASE WHEN ` + strings.NewReplacer("$1", arg(span.fromMonth()), "$2", arg(span.To)).Replace(activeClause) + ` THEN 1 ELSE 0 END`
+	}
+	band := `CASE WHEN r.birth_date > ` + arg(cut(18)) + ` THEN 0 WHEN r.birth_date > ` + arg(cut(40)) + ` THEN 1 WHEN r.birth_date > ` + arg(cut(60)) +
+		` THEN 2 WHEN r.birth_date > ` + arg(cut(70)) + ` THEN 3 ELSE 4 END`
 	where := ""
 	switch sc.Level {
 	case Town:
-		where, args = " AND r.town_id = $7", append(args, sc.ID)
+		where = " AND r.town_id = " + arg(sc.ID)
 	case Village:
-		where, args = " AND r.village_id = $7", append(args, sc.ID)
+		where = " AND r.village_id = " + arg(sc.ID)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT b, COUNT(*), COALESCE(SUM(act), 0) FROM (SELECT CASE WHEN r.birth_date > $3 THEN 0 WHEN r.birth_date > $4 THEN 1
-		WHEN r.birth_date > $5 THEN 2 WHEN r.birth_date > $6 THEN 3 ELSE 4 END AS b, CASE WHEN `+activeClause+` THEN 1 ELSE 0 END AS act
-		FROM residents r WHERE r.status = 'active'`+where+`) x GROUP BY b`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT b, COUNT(*), COALESCE(SUM(act), 0) FROM (SELECT `+band+` AS b, `+act+` AS act
+		FROM `+from+` WHERE r.status = 'active'`+where+`) x GROUP BY b`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: participation: %w", err)
 	}

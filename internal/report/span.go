@@ -138,6 +138,25 @@ func (s Span) fromMonth() string {
 	return s.From
 }
 
+// period is the span's key in active_periods (2026-11, 2026-Q4, 2026, or all for to date), and
+// false when it has none: to date as at the end of a month already over, which the key 'all' would
+// overcount by what came after.
+func (s Span) period(now time.Time) (string, bool) {
+	switch s.Kind {
+	case Month:
+		return s.From, true
+	case Quarter:
+		return fmt.Sprintf("%d-Q%d", s.Start.Year(), (int(s.Start.Month())+2)/3), true
+	case Year:
+		return strconv.Itoa(s.Start.Year()), true
+	case ToDate:
+		if now.Before(s.End) {
+			return "all", true
+		}
+	}
+	return "", false
+}
+
 // startAt is the span's start; the zero time's stand-in for ToDate, which both engines compare.
 func (s Span) startAt() time.Time {
 	if s.Kind == ToDate {
