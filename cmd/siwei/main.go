@@ -46,6 +46,7 @@ usage:
   siwei bench ledger [--seconds S] [--clients 1,4,16,64] [--pg postgres://…]
   siwei bench http   [--url U | --pg postgres://…] [--clients 16] [--seconds 10]
   siwei bench attack [--phases photos,xlsx,logins,logins-many] [--residents 200]
+  siwei bench district --pg postgres://… [--towns 100] [--residents 1000000] [--entries 20000000] [--max-load 40m]
   siwei version
 
 Every flag has a SIWEI_* environment equivalent (SIWEI_ADDR, SIWEI_DATA, SIWEI_DB, …).
