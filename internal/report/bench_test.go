@@ -44,6 +44,17 @@ func BenchmarkTownFigures(b *testing.B) {
 					}
 				})
 			}
+			// Kept (siwei serve's --report-cache): the document computed once, served again with
+			// the viewer's scope checked and a copy made.
+			b.Run("kept", func(b *testing.B) {
+				env.Sys.Report.CacheFor = time.Hour
+				defer func() { env.Sys.Report.CacheFor = 0 }()
+				for b.Loop() {
+					if _, err := env.Sys.Report.Figures(context.Background(), districtAdmin(), sc, year, true); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }

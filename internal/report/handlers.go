@@ -146,7 +146,8 @@ type view struct {
 	Sections []section
 	Compare  string // the figure the villages or towns are compared on
 	Keys     []string
-	PerHead  bool // the district: figures per 1,000 residents beside the totals
+	PerHead  bool   // the district: figures per 1,000 residents beside the totals
+	At       string // when the figures were computed, in the scope's time zone
 	actor    *auth.Actor
 }
 
@@ -183,6 +184,7 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	}
 	h.name(&doc, web.Lang(r))
 	v := view{Doc: doc, actor: a, Screen: r.URL.Query().Get("screen") == "1", PerHead: sc.Level == District, Compare: "bank.issued"}
+	v.At = doc.At.In(doc.Period.End.Location()).Format("2006-01-02 15:04")
 	v.Options = h.options(r, a, doc)
 	bySection := map[string][]Value{}
 	for _, f := range doc.Figures {

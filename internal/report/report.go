@@ -46,11 +46,15 @@ type Service struct {
 	// departments' rates); nil leaves them out.
 	Consult *consult.Service
 	Now     func() time.Time
+	// CacheFor is how long a computed document is kept and served again (0: computed each time,
+	// as the tests want). siwei serve keeps them a minute, the big screen's refresh.
+	CacheFor time.Duration
+	cache    *docCache
 }
 
 // NewService makes the dashboard's service.
 func NewService(d *db.DB, ps *people.Service) *Service {
-	return &Service{DB: d, People: ps, Now: time.Now}
+	return &Service{DB: d, People: ps, Now: time.Now, cache: &docCache{}}
 }
 
 func (s *Service) q() db.Querier {
@@ -112,6 +116,8 @@ type Document struct {
 	Trend         []Point   `json:"trend,omitempty"`
 	// Departments are 微协商's three rates per department of a town, over the period.
 	Departments []consult.DeptRates `json:"departments,omitempty"`
+	// At is when the figures were computed: a kept document is up to Service.CacheFor old.
+	At time.Time `json:"at"`
 }
 
 // Figure finds a figure of the document by key.
@@ -197,17 +203,30 @@ func Home(a *auth.Actor) Scope {
 // Figures are the scope's figures over the period spec (2026-11, 2026-Q4, 2026, todate), each with
 // its previous value, broken down by village or town, with participation by age band and what is
 // overdue now. trend adds twelve months of TrendKeys.
+// A document computed less than CacheFor ago is served again.
 func (s *Service) Figures(ctx context.Context, a *auth.Actor, sc Scope, spec string, trend bool) (Document, error) {
 	name, townID, loc, err := s.Resolve(ctx, a, sc)
 	if err != nil {
 		return Document{}, err
 	}
+	if _, err := ParseSpan(spec, s.Now(), loc); err != nil {
+		return Document{}, err
+	}
+	compute := func(ctx context.Context) (Document, error) { return s.compute(ctx, sc, name, townID, loc, spec, trend) }
+	if s.CacheFor <= 0 || s.cache == nil {
+		return compute(ctx)
+	}
+	return s.cache.get(ctx, cacheKey(sc, spec, trend), s.Now, s.CacheFor, compute)
+}
+
+// compute is Figures' document, computed now.
+func (s *Service) compute(ctx context.Context, sc Scope, name string, townID int64, loc *time.Location, spec string, trend bool) (Document, error) {
 	now := s.Now()
 	span, err := ParseSpan(spec, now, loc)
 	if err != nil {
 		return Document{}, err
 	}
-	doc := Document{Scope: sc, Name: name, TownID: townID, Period: span, Previous: span.Previous()}
+	doc := Document{Scope: sc, Name: name, TownID: townID, Period: span, Previous: span.Previous(), At: now}
 	q := s.q()
 	cur, prev := newRun(ctx, q, sc, span, now), newRun(ctx, q, sc, doc.Previous, now)
 	groups, err := s.groups(ctx, q, sc)
