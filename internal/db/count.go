@@ -27,10 +27,11 @@ func WithCounter(ctx context.Context, c *Counter) context.Context {
 	return context.WithValue(ctx, counterKey{}, c)
 }
 
-// sqlOpen is sql.Open, through a counting connector when ctx carries a Counter.
-func sqlOpen(ctx context.Context, name, dsn string) (*sql.DB, error) {
+// sqlOpen is sql.Open, through a connector that keeps each connection's statements prepared
+// (stmtConn) when keep is set, and counts them when ctx carries a Counter.
+func sqlOpen(ctx context.Context, name, dsn string, keep bool) (*sql.DB, error) {
 	c, _ := ctx.Value(counterKey{}).(*Counter)
-	if c == nil {
+	if c == nil && !keep {
 		return sql.Open(name, dsn)
 	}
 	probe, err := sql.Open(name, dsn)
@@ -39,19 +40,26 @@ func sqlOpen(ctx context.Context, name, dsn string) (*sql.DB, error) {
 	}
 	drv := probe.Driver()
 	probe.Close()
-	return sql.OpenDB(countConnector{drv, dsn, c}), nil
+	return sql.OpenDB(countConnector{drv, dsn, c, keep}), nil
 }
 
 type countConnector struct {
-	drv driver.Driver
-	dsn string
-	c   *Counter
+	drv  driver.Driver
+	dsn  string
+	c    *Counter
+	keep bool
 }
 
 func (k countConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := k.drv.Open(k.dsn)
 	if err != nil {
 		return nil, err
+	}
+	if k.keep {
+		conn = newStmtConn(conn)
+	}
+	if k.c == nil {
+		return conn, nil
 	}
 	return &countConn{conn, k.c}, nil
 }

@@ -70,7 +70,7 @@ func Open(ctx context.Context, url, dataDir string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, url string) (*DB, error) {
-	p, err := sqlOpen(ctx, "pgx", url)
+	p, err := sqlOpen(ctx, "pgx", url, false)
 	if err != nil {
 		return nil, fmt.Errorf("db: open postgres: %w", err)
 	}
@@ -102,7 +102,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// (temp_store=MEMORY) instead of spilling to a temporary file with a write per page.
 	// Its automatic checkpoint is only a backstop (64 MiB of log): checkpoints runs them from a
 	// connection of its own.
-	w, err := sqlOpen(ctx, "sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate")
+	w, err := sqlOpen(ctx, "sqlite", "file:"+path+"?"+common+"&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate", true)
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
 	}
@@ -114,7 +114,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("db: open sqlite %s: %w", path, err)
 	}
-	r, err := sqlOpen(ctx, "sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	r, err := sqlOpen(ctx, "sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)", true)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("db: open sqlite: %w", err)
@@ -253,7 +253,7 @@ func OpenReplica(ctx context.Context, url string) (*sql.DB, error) {
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	p, err := sqlOpen(ctx, "pgx", url+sep+"default_transaction_read_only=on")
+	p, err := sqlOpen(ctx, "pgx", url+sep+"default_transaction_read_only=on", false)
 	if err != nil {
 		return nil, fmt.Errorf("db: open the read-only connection: %w", err)
 	}
