@@ -304,30 +304,19 @@ func Consult(ctx context.Context, d *db.DB, ps *people.Service, info Info, seed 
 		return err
 	}
 	as := auth.NewService(d)
-	var sessions []*auth.Actor
+	var sessions []*demoSession
 	defer func() {
-		for _, a := range sessions {
-			as.Logout(ctx, a) // the demo's sessions end with it; a session left over harms nobody
+		for _, sess := range sessions {
+			sess.Close(ctx) // the demo's sessions end with it; a session left over harms nobody
 		}
 	}()
 	login := func(phone string) (*auth.Actor, error) {
-		sess, err := as.Login(ctx, phone, DemoPassword, "127.0.0.1", "api")
-		for try := 0; hashBusy(err) && try < 50; try++ {
-			time.Sleep(100 * time.Millisecond)
-			sess, err = as.Login(ctx, phone, DemoPassword, "127.0.0.1", "api")
-		}
+		sess, err := demoLogin(ctx, d, phone)
 		if err != nil {
-			return nil, fmt.Errorf("demo: log in %s: %w", phone, err)
+			return nil, fmt.Errorf("demo: %w", err)
 		}
-		a, err := as.Authenticate(ctx, sess.Token)
-		if err == nil && a == nil {
-			err = fmt.Errorf("demo: log in %s: no session", phone)
-		}
-		if err != nil {
-			return nil, err
-		}
-		sessions = append(sessions, a)
-		return a, nil
+		sessions = append(sessions, sess)
+		return sess.Actor, nil
 	}
 	admin, err := login(PhoneTownAdmin)
 	if err != nil {

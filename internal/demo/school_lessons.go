@@ -153,43 +153,14 @@ type plannedLesson struct {
 // are made in order, the villages side by side, each on a clock of its own.
 func schoolLessons(ctx context.Context, d *db.DB, s *school.Service, info Info, seed int64) error {
 	as := auth.NewService(d)
-	var mu sync.Mutex
-	var sessions []*auth.Actor
+	var sessions []*demoSession
 	defer func() {
-		for _, a := range sessions {
-			as.Logout(ctx, a) // the demo's sessions end with it; a session left over harms nobody
+		for _, sess := range sessions {
+			sess.Close(ctx) // the demo's sessions end with it; a session left over harms nobody
 		}
 	}()
-	// login logs one in. The logins are made one at a time: a login hashes the password, and the
-	// server hashes only a few at once, refusing more as busy (auth.busy), as it would while a
-	// loaded machine runs the demo beside a test; a busy refusal is tried again after a moment.
-	login := func(phone string) (*auth.Actor, string, error) {
-		sess, err := as.Login(ctx, phone, DemoPassword, "127.0.0.1", "api")
-		for try := 0; hashBusy(err) && try < 50; try++ {
-			time.Sleep(100 * time.Millisecond)
-			sess, err = as.Login(ctx, phone, DemoPassword, "127.0.0.1", "api")
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("demo: log in %s: %w", phone, err)
-		}
-		a, err := as.Authenticate(ctx, sess.Token)
-		if err == nil && a == nil {
-			err = fmt.Errorf("demo: log in %s: no session", phone)
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		mu.Lock()
-		sessions = append(sessions, a)
-		mu.Unlock()
-		return a, sess.Token, nil
-	}
 
 	// The logins: the office, the experts, a branch for each village, and the demo party member.
-	type branch struct {
-		a     *auth.Actor
-		token string
-	}
 	expertPhone := map[int64]string{} // by expert id
 	rows, err := d.Read().QueryContext(ctx, `SELECT e.id, a.phone FROM school_experts e JOIN accounts a ON a.id = e.account_id WHERE e.town_id = $1 ORDER BY e.id`, info.TownID)
 	if err := scanAll(rows, err, func() error {
@@ -224,15 +195,17 @@ func schoolLessons(ctx context.Context, d *db.DB, s *school.Service, info Info, 
 	for _, v := range villages {
 		phones = append(phones, branchPhone[v])
 	}
-	logins := make(map[string]branch, len(phones))
+	// The logins are made one at a time: the server hashes only a few passwords at once.
+	logins := make(map[string]*demoSession, len(phones))
 	for _, p := range phones {
-		a, token, err := login(p)
+		sess, err := demoLogin(ctx, d, p)
 		if err != nil {
 			return err
 		}
-		logins[p] = branch{a, token}
+		sessions = append(sessions, sess)
+		logins[p] = sess
 	}
-	office, member := logins[PhoneSchoolAdmin].a, logins[PhonePartyMember].a
+	office, member := logins[PhoneSchoolAdmin].Actor, logins[PhonePartyMember].Actor
 
 	// The menu, and the people each branch may bring along: its adults who are not party members.
 	courses, err := s.Courses(ctx, office, school.CourseFilter{TownID: info.TownID, Status: string(school.Offered)})
@@ -402,7 +375,7 @@ func schoolLessons(ctx context.Context, d *db.DB, s *school.Service, info Info, 
 		at := func(t time.Time) { now.Lock(); now.t = t; now.Unlock() }
 		vrng := rand.New(rand.NewPCG(uint64(seed), uint64(v)))
 		for _, p := range byVillage[v] {
-			if err := runLesson(ctx, ws, as, at, vrng, p, br.a, br.token, office, logins[expertPhone[p.expert]].a, member, others[v], loc); err != nil {
+			if err := runLesson(ctx, ws, as, at, vrng, p, br.Actor, br.token, office, logins[expertPhone[p.expert]].Actor, member, others[v], loc); err != nil {
 				return fmt.Errorf("demo: lesson %s on %s: %w", p.course.Title, clock.Day(p.start), err)
 			}
 		}

@@ -20,13 +20,19 @@ import (
 // its deadline and a fresh one, one declined and then cancelled by the branch, one cancelled by the
 // town.
 func schoolOrders(ctx context.Context, d *db.DB, s *school.Service, info Info) error {
-	as := auth.NewService(d)
-	login := func(phone string) (*auth.Actor, error) {
-		sess, err := as.Login(ctx, phone, DemoPassword, "127.0.0.1", "api")
-		if err != nil {
-			return nil, fmt.Errorf("demo: log in %s: %w", phone, err)
+	var sessions []*demoSession
+	defer func() {
+		for _, sess := range sessions {
+			sess.Close(ctx) // the demo's sessions end with it; a session left over harms nobody
 		}
-		return as.Authenticate(ctx, sess.Token)
+	}()
+	login := func(phone string) (*auth.Actor, error) {
+		sess, err := demoLogin(ctx, d, phone)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		sessions = append(sessions, sess)
+		return sess.Actor, nil
 	}
 	var qt, dp, office, expert *auth.Actor
 	var err error
@@ -38,11 +44,6 @@ func schoolOrders(ctx context.Context, d *db.DB, s *school.Service, info Info) e
 			return err
 		}
 	}
-	defer func() {
-		for _, a := range []*auth.Actor{qt, dp, office, expert} {
-			as.Logout(ctx, a) // the demo's sessions end with it; a session left over harms nobody
-		}
-	}()
 	courses, err := s.Courses(ctx, office, school.CourseFilter{TownID: info.TownID, Status: string(school.Offered)})
 	if err != nil {
 		return err
