@@ -180,7 +180,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 	notice := fs.Duration("notice-period", envDuration("SIWEI_NOTICE_PERIOD", bank.NoticePeriod), "how long an approved claim stays on public notice (公示)")
 	every := fs.Duration("scheduler-every", envDuration("SIWEI_SCHEDULER_EVERY", time.Minute), "how often claims whose notice ended are posted and the day's message digests (每日汇总) are made")
 	secure := fs.Bool("secure", os.Getenv("SIWEI_SECURE") != "", "clients reach siwei over HTTPS (a proxy in front ends TLS): cookies are Secure and HSTS is sent on every answer")
-	reportCache := fs.Duration("report-cache", envDuration("SIWEI_REPORT_CACHE", time.Minute), "how long the 驾驶舱's figures of a scope and period are kept and served again (the big screen refreshes every minute); the pages say when they were computed")
+	reportCache := fs.Duration("report-cache", envDuration("SIWEI_REPORT_CACHE", time.Minute), "how long the 驾驶舱's figures of a scope and period are served again as they are (the big screen refreshes every minute); until ten times as old they are served at once while new ones are computed; the pages say when they were computed")
 	metricsAddr := fs.String("metrics-addr", env("SIWEI_METRICS_ADDR", ""), "serve Prometheus /metrics on this address (off when empty; keep it private)")
 	fs.Parse(args)
 	bank.NoticePeriod = *notice
@@ -207,7 +207,7 @@ func serve(ctx context.Context, args []string, isDemo bool) error {
 		return err
 	}
 	defer sys.DB.Close()
-	sys.Report.CacheFor = *reportCache
+	sys.Report.KeepFor(*reportCache)
 
 	var info demo.Info
 	if isDemo {

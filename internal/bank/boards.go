@@ -8,9 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"siwei/internal/auth"
+	"siwei/internal/keep"
 )
 
 // BoardFreshness is how long a ranking board (排行榜) computed by one reader is shown to the next:
@@ -20,28 +19,18 @@ import (
 const BoardFreshness = 5 * time.Second
 
 // maxBoards bounds the boards kept (at most 500 lines each): the period and the length are the
-// caller's choice, so the keys are not. Boards older than BoardFreshness are dropped first.
+// caller's choice, so the keys are not.
 const maxBoards = 1024
 
-type boardKey struct {
-	town   int64
-	by     string
-	period string
-	limit  int
-}
-
-type board struct {
-	items []Ranked
-	asOf  time.Time // when the sums were read
-	gen   uint64    // the town's earnings generation they were read at
-}
-
-// boards are the ranking boards computed lately, per town, way, period and length.
+// boards are the ranking boards computed lately, per town, way, period and length, each of its
+// town's earnings generation.
 type boards struct {
-	mu     sync.Mutex
-	m      map[boardKey]board
-	gens   sync.Map // town id → *atomic.Uint64, moved on by every posting that earns
-	flight singleflight.Group
+	kept *keep.Cache[[]Ranked]
+	gens sync.Map // town id → *atomic.Uint64, moved on by every posting that earns
+}
+
+func newBoards() boards {
+	return boards{kept: &keep.Cache[[]Ranked]{Fresh: BoardFreshness, Max: maxBoards}}
 }
 
 func (b *boards) gen(town int64) *atomic.Uint64 {
@@ -50,24 +39,6 @@ func (b *boards) gen(town int64) *atomic.Uint64 {
 	}
 	g, _ := b.gens.LoadOrStore(town, new(atomic.Uint64))
 	return g.(*atomic.Uint64)
-}
-
-// keep stores a board; when maxBoards are kept, those older than BoardFreshness go first, and if
-// that frees nothing, all of them.
-func (b *boards) keep(k boardKey, nb board) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.m) >= maxBoards {
-		for old, ob := range b.m {
-			if nb.asOf.Sub(ob.asOf) >= BoardFreshness {
-				delete(b.m, old)
-			}
-		}
-	}
-	if b.m == nil || len(b.m) >= maxBoards {
-		b.m = map[boardKey]board{}
-	}
-	b.m[k] = nb
 }
 
 // earned clears a town's boards: its earnings have changed. Called once the posting has
@@ -85,35 +56,10 @@ func (s *Service) Board(ctx context.Context, townID int64, by, period string, li
 	if by == "" {
 		by = "resident"
 	}
-	k := boardKey{town: townID, by: by, period: period, limit: limit}
-	g := s.boards.gen(townID)
-	now := s.Now()
-	s.boards.mu.Lock()
-	b, ok := s.boards.m[k]
-	s.boards.mu.Unlock()
-	if ok && b.gen == g.Load() && now.Sub(b.asOf) < BoardFreshness {
-		return b.items, b.asOf, nil
-	}
-	// Readers share a computation only within one generation: a reader who comes after a posting
-	// does not take a board whose sums were read before it.
-	gen := g.Load()
-	v, err, _ := s.boards.flight.Do(fmt.Sprintf("%d|%s|%s|%d|%d", townID, by, period, limit, gen), func() (any, error) {
-		// The generation and the time are taken before the sums are read: a posting that commits
-		// while they are read moves the generation on, and the next reader computes again.
-		b := board{gen: gen, asOf: s.Now()}
-		var err error
-		// The computation is shared, so one caller's cancellation must not fail the others.
-		if b.items, err = s.Rankings(context.WithoutCancel(ctx), townID, by, period, limit); err != nil {
-			return nil, err
-		}
-		s.boards.keep(k, b)
-		return b, nil
+	key := fmt.Sprintf("%d|%s|%s|%d", townID, by, period, limit)
+	return s.boards.kept.Get(ctx, key, s.boards.gen(townID).Load(), s.Now, func(ctx context.Context) ([]Ranked, error) {
+		return s.Rankings(ctx, townID, by, period, limit)
 	})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	b = v.(board)
-	return b.items, b.asOf, nil
 }
 
 // Place is where someone stands on a board: the points earned in the period and the rank, which

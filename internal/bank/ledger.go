@@ -43,7 +43,7 @@ type Service struct {
 
 // NewService returns the bank on d.
 func NewService(d *db.DB, ps *people.Service) *Service {
-	s := &Service{DB: d, People: ps, Now: db.Now, group: db.NewGroup(d)}
+	s := &Service{DB: d, People: ps, Now: db.Now, group: db.NewGroup(d), boards: newBoards()}
 	s.prepare()
 	return s
 }

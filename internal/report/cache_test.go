@@ -12,10 +12,11 @@ import (
 	"siwei/internal/server/servertest"
 )
 
-// TestFiguresKept: with CacheFor set, a scope's document is served again until it is CacheFor
-// old, and computed anew after, with the points posted meanwhile; readers who change their copy
-// (naming the figures in their language) do not change another's; and a kept document is still
-// refused to a viewer outside its scope, as a missing one is.
+// TestFiguresKept: kept for a minute (KeepFor), a scope's document is served again until it is a
+// minute old; then it is still served at once while a new one, with the points posted meanwhile,
+// is computed for the next reader; ten minutes old, the reader waits for a new one. Readers who
+// change their copy (naming the figures in their language) do not change another's, and a kept
+// document is still refused to a viewer outside its scope, as a missing one is.
 func TestFiguresKept(t *testing.T) {
 	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 80, SecondTown: true}, false, func(t *testing.T, env *servertest.Env) {
 		ctx, d, rep := context.Background(), env.Sys.DB, env.Sys.Report
@@ -24,7 +25,8 @@ func TestFiguresKept(t *testing.T) {
 		// Each reading of the clock is a nanosecond later, so that two computations are told
 		// apart by their At.
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Nanosecond); return now }
-		rep.Now, rep.CacheFor = clock, time.Minute
+		rep.Now = clock
+		rep.KeepFor(time.Minute)
 		sc := report.Scope{Level: report.Town, ID: env.Info.TownID}
 		issued := func(doc report.Document) float64 {
 			v, ok := doc.Figure("bank.issued")
@@ -53,15 +55,42 @@ func TestFiguresKept(t *testing.T) {
 		if issued(kept) != issued(first) || !kept.At.Equal(first.At) {
 			t.Errorf("within a minute: issued %v at %v, want the kept %v at %v", issued(kept), kept.At, issued(first), first.At)
 		}
-		mu.Lock()
-		now = now.Add(time.Minute + time.Second)
-		mu.Unlock()
-		fresh, err := rep.Figures(ctx, districtAdmin(), sc, "2020", false)
+		advance := func(d time.Duration) {
+			mu.Lock()
+			now = now.Add(d)
+			mu.Unlock()
+		}
+		// After a minute the kept one is still served at once, while a new one is computed.
+		advance(time.Minute + time.Second)
+		stale, err := rep.Figures(ctx, districtAdmin(), sc, "2020", false)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if issued(stale) != issued(first) || !stale.At.Equal(first.At) {
+			t.Errorf("after a minute, at once: issued %v at %v, want the kept %v at %v", issued(stale), stale.At, issued(first), first.At)
+		}
+		var fresh report.Document
+		for try := 0; try < 600; try++ {
+			if fresh, err = rep.Figures(ctx, districtAdmin(), sc, "2020", false); err != nil {
+				t.Fatal(err)
+			}
+			if !fresh.At.Equal(first.At) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		if issued(fresh) != issued(first)+7 || !fresh.At.After(first.At) {
-			t.Errorf("after a minute: issued %v at %v, want %v computed anew", issued(fresh), fresh.At, issued(first)+7)
+			t.Errorf("after a minute, next: issued %v at %v, want %v computed anew", issued(fresh), fresh.At, issued(first)+7)
+		}
+		// Past ten minutes the asker waits for a new one.
+		if _, err := d.Write().ExecContext(ctx, `UPDATE bank_earnings SET points = points + 5 WHERE resident_id = $1 AND period = '2020-03'`, r.id); err != nil {
+			t.Fatal(err)
+		}
+		advance(11 * time.Minute)
+		if late, err := rep.Figures(ctx, districtAdmin(), sc, "2020", false); err != nil {
+			t.Fatal(err)
+		} else if issued(late) != issued(first)+12 {
+			t.Errorf("after eleven minutes: issued %v, want %v", issued(late), issued(first)+12)
 		}
 
 		// Readers at once share one document, each with a copy of its own.

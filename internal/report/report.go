@@ -21,6 +21,7 @@ import (
 	"siwei/internal/db"
 	"siwei/internal/errs"
 	"siwei/internal/flow"
+	"siwei/internal/keep"
 	"siwei/internal/people"
 	"siwei/internal/school"
 	"siwei/internal/volunteer"
@@ -46,15 +47,12 @@ type Service struct {
 	// departments' rates); nil leaves them out.
 	Consult *consult.Service
 	Now     func() time.Time
-	// CacheFor is how long a computed document is kept and served again (0: computed each time,
-	// as the tests want). siwei serve keeps them a minute, the big screen's refresh.
-	CacheFor time.Duration
-	cache    *docCache
+	docs    *keep.Cache[Document] // see KeepFor
 }
 
 // NewService makes the dashboard's service.
 func NewService(d *db.DB, ps *people.Service) *Service {
-	return &Service{DB: d, People: ps, Now: time.Now, cache: &docCache{}}
+	return &Service{DB: d, People: ps, Now: time.Now}
 }
 
 func (s *Service) q() db.Querier {
@@ -116,7 +114,7 @@ type Document struct {
 	Trend         []Point   `json:"trend,omitempty"`
 	// Departments are 微协商's three rates per department of a town, over the period.
 	Departments []consult.DeptRates `json:"departments,omitempty"`
-	// At is when the figures were computed: a kept document is up to Service.CacheFor old.
+	// At is when the figures were computed: a kept document is older (Service.KeepFor).
 	At time.Time `json:"at"`
 }
 
@@ -203,7 +201,7 @@ func Home(a *auth.Actor) Scope {
 // Figures are the scope's figures over the period spec (2026-11, 2026-Q4, 2026, todate), each with
 // its previous value, broken down by village or town, with participation by age band and what is
 // overdue now. trend adds twelve months of TrendKeys.
-// A document computed less than CacheFor ago is served again.
+// A document kept (KeepFor) is served again.
 func (s *Service) Figures(ctx context.Context, a *auth.Actor, sc Scope, spec string, trend bool) (Document, error) {
 	name, townID, loc, err := s.Resolve(ctx, a, sc)
 	if err != nil {
@@ -213,10 +211,11 @@ func (s *Service) Figures(ctx context.Context, a *auth.Actor, sc Scope, spec str
 		return Document{}, err
 	}
 	compute := func(ctx context.Context) (Document, error) { return s.compute(ctx, sc, name, townID, loc, spec, trend) }
-	if s.CacheFor <= 0 || s.cache == nil {
+	if s.docs == nil {
 		return compute(ctx)
 	}
-	return s.cache.get(ctx, cacheKey(sc, spec, trend), s.Now, s.CacheFor, compute)
+	doc, _, err := s.docs.Get(ctx, cacheKey(sc, spec, trend), 0, s.Now, compute)
+	return doc.copy(), err
 }
 
 // compute is Figures' document, computed now.
