@@ -54,7 +54,7 @@ func (s *Service) target(ctx context.Context, residentID int64) (target, error) 
 func (s *Service) targetKeyed(ctx context.Context, residentID int64, key string) (target, error) {
 	var tg target
 	var birth string
-	err := s.readStmt(ctx, qTarget).QueryRowContext(ctx, residentID, key).Scan(&tg.R.ID, &tg.R.TownID, &tg.R.VillageID, &tg.R.HouseholdID, &tg.R.Name, &birth,
+	err := s.DB.Read().QueryRowContext(ctx, qTarget, residentID, key).Scan(&tg.R.ID, &tg.R.TownID, &tg.R.VillageID, &tg.R.HouseholdID, &tg.R.Name, &birth,
 		&tg.R.PartyMember, &tg.R.Status, &tg.keyClaims, &tg.keyPosted)
 	if db.IsNoRows(err) {
 		return tg, errs.New(errs.NotFound, "bank.resident_unknown")

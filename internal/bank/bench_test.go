@@ -112,7 +112,7 @@ func (f *benchTown) load10000(b *testing.B) {
 	for c := 0; c < 16; c++ {
 		go func(c int) {
 			for i := c; i < 10_000; i += 16 {
-				if _, err := f.bs.Award(ctx, f.staff, bank.AwardInput{ResidentID: f.heavy, RuleCode: "deed", Reason: "b", IdempotencyKey: fmt.Sprintf("bench:heavy:%d", i)}); err != nil {
+				if _, err := f.bs.Award(ctx, f.staff, bank.AwardInput{ResidentID: f.heavy, RuleCode: "deed", Reason: "b", IdempotencyKey: fmt.Sprintf("bench:heavy:%d", i), ConfirmDuplicate: true}); err != nil {
 					done <- err
 					return
 				}

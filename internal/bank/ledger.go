@@ -36,16 +36,13 @@ type Service struct {
 	ready    sync.Map // town id → system accounts exist
 	issuing  sync.Map // town id → []int64 issuing sub-account ids by shard
 	accounts sync.Map // resident id → account id
-	stmts    sync.Map // query → *sql.Stmt on the SQLite writer
 	cache    sync.Map // small read caches: towns, rules in force
 	boards   boards   // ranking boards lately computed
 }
 
 // NewService returns the bank on d.
 func NewService(d *db.DB, ps *people.Service) *Service {
-	s := &Service{DB: d, People: ps, Now: db.Now, group: db.NewGroup(d), boards: newBoards()}
-	s.prepare()
-	return s
+	return &Service{DB: d, People: ps, Now: db.Now, group: db.NewGroup(d), boards: newBoards()}
 }
 
 // write runs fn, which posts t, in a group transaction; a lost race on t's key is answered with
@@ -110,7 +107,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 		return s.postStatement(ctx, tx, t, resAcct, counter)
 	}
 	accts := map[int64]*head{}
-	rows, err := s.stmt(ctx, tx, qLock+s.DB.ForUpdate()).QueryContext(ctx, resAcct, counter)
+	rows, err := tx.QueryContext(ctx, qLock+s.DB.ForUpdate(), resAcct, counter)
 	if err != nil {
 		return Posted{}, fmt.Errorf("bank: lock: %w", err)
 	}
@@ -132,7 +129,7 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 	}
 	now := s.Now()
 	var txID int64
-	err = s.stmt(ctx, tx, qTransaction).QueryRowContext(ctx, t.txRow(now)...).Scan(&txID)
+	err = tx.QueryRowContext(ctx, qTransaction, t.txRow(now)...).Scan(&txID)
 	if db.IsUnique(err) {
 		if s.DB.ErrorAbortsTx() {
 			return Posted{}, errKeyRace // the transaction is aborted: write() answers from outside
@@ -164,14 +161,14 @@ func (s *Service) post(ctx context.Context, tx *sql.Tx, t Transfer) (Posted, err
 		return Posted{}, errs.New(errs.Conflict, "bank.insufficient")
 	}
 	r.earned = t.Earned
-	if _, err := s.stmt(ctx, tx, qHeads2).ExecContext(ctx, append(r.values(), c.values()...)...); err != nil {
+	if _, err := tx.ExecContext(ctx, qHeads2, append(r.values(), c.values()...)...); err != nil {
 		return Posted{}, fmt.Errorf("bank: balances: %w", err)
 	}
-	if _, err := s.stmt(ctx, tx, qEntries2).ExecContext(ctx, append(legs[0].row(), legs[1].row()...)...); err != nil {
+	if _, err := tx.ExecContext(ctx, qEntries2, append(legs[0].row(), legs[1].row()...)...); err != nil {
 		return Posted{}, fmt.Errorf("bank: entries: %w", err)
 	}
 	if t.Earned != 0 {
-		if _, err := s.stmt(ctx, tx, qEarning).ExecContext(ctx, t.earningRow()...); err != nil {
+		if _, err := tx.ExecContext(ctx, qEarning, t.earningRow()...); err != nil {
 			return Posted{}, fmt.Errorf("bank: earnings: %w", err)
 		}
 	}

@@ -29,7 +29,7 @@ func BenchmarkLedgerAward(b *testing.B) {
 			for pb.Next() {
 				i := n.Add(1)
 				r := f.residents[int(i)%len(f.residents)]
-				if _, err := f.bs.Award(ctx, f.staff, bank.AwardInput{ResidentID: r, RuleCode: "deed", Reason: "b", IdempotencyKey: "bench:ledger:" + strconv.FormatInt(i, 10)}); err != nil {
+				if _, err := f.bs.Award(ctx, f.staff, bank.AwardInput{ResidentID: r, RuleCode: "deed", Reason: "b", IdempotencyKey: "bench:ledger:" + strconv.FormatInt(i, 10), ConfirmDuplicate: true}); err != nil {
 					b.Error(err)
 					return
 				}

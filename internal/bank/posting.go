@@ -298,7 +298,8 @@ func placeholders(cols []column, first, n int) string {
 	return b.String()
 }
 
-// The statements of post, prepared on the SQLite writer (prepare).
+// The statements of post, made once: both engines keep them prepared by their text (db.stmtConn
+// on SQLite, pgx on PostgreSQL).
 var (
 	qLock        = headSelect + ` WHERE id IN ($1, $2) ORDER BY id`
 	qTransaction = `INSERT INTO bank_transactions (` + names(txColumns) + `) VALUES ` + placeholders(txColumns, 1, 1) + ` RETURNING id`
