@@ -116,6 +116,12 @@ func rates(prefix, pillar, path string, f *flow.Flow, from, town, village string
 	return out
 }
 
+// activeClause is when a resident r counts as active from month :from to :to, where the span is
+// not one of active_periods' periods: points earned, or an event of any pillar attended (the
+// attendance kit's person-months).
+const activeClause = `(EXISTS (SELECT 1 FROM bank_earnings e WHERE e.resident_id = r.id AND e.period >= :from AND e.period <= :to AND e.points > 0)
+	OR EXISTS (SELECT 1 FROM attend_months m WHERE m.resident_id = r.id AND m.month >= :from AND m.month <= :to))`
+
 // Defs are every figure, in the order the pages show them: the article's headline figures first,
 // then each pillar's, the bank's, and participation.
 var Defs = build()
@@ -210,9 +216,7 @@ func build() []*Def {
 		// Participation: residents active in any pillar (who earned points, or attended a lesson,
 		// a meeting or an activity), of the residents now registered.
 		stock(count("people.residents", "people", Count, "/admin/residents", `residents r`, `COUNT(*)`, `r.status = 'active'`, "r.town_id", "r.village_id")),
-		periodic(distinct(count("people.active", "people", Count, "/admin/residents", `residents r`, `COUNT(*)`, `r.status = 'active' AND (
-			EXISTS (SELECT 1 FROM bank_earnings e WHERE e.resident_id = r.id AND e.period >= :from AND e.period <= :to AND e.points > 0)
-			OR EXISTS (SELECT 1 FROM attend_months m WHERE m.resident_id = r.id AND m.month >= :from AND m.month <= :to))`, "r.town_id", "r.village_id")),
+		periodic(distinct(count("people.active", "people", Count, "/admin/residents", `residents r`, `COUNT(*)`, `r.status = 'active' AND `+activeClause, "r.town_id", "r.village_id")),
 			`residents r JOIN active_periods a ON a.resident_id = r.id`, `COUNT(*)`, `r.status = 'active' AND a.period = :period`, "r.town_id", "r.village_id"),
 		ratio("people.participation", "people", Percent, "/admin/residents", "people.active", "people.residents", 100),
 	)

@@ -326,11 +326,6 @@ func (s *Service) groups(ctx context.Context, q db.Querier, sc Scope) ([]Group, 
 	return out, rows.Err()
 }
 
-// activeClause is when a resident r counts as active in the span: points earned, or an event of
-// any pillar attended (the attendance kit's person-months).
-const activeClause = `(EXISTS (SELECT 1 FROM bank_earnings e WHERE e.resident_id = r.id AND e.period >= $1 AND e.period <= $2 AND e.points > 0)
-	OR EXISTS (SELECT 1 FROM attend_months m WHERE m.resident_id = r.id AND m.month >= $1 AND m.month <= $2))`
-
 // participation is the share of the scope's residents active in the span, by age band at its end.
 func (s *Service) participation(ctx context.Context, q db.Querier, sc Scope, span Span, now time.Time) ([]Band, error) {
 	end := span.End
@@ -342,7 +337,7 @@ func (s *Service) participation(ctx context.Context, q db.Querier, sc Scope, spa
 	if p, ok := span.period(now); ok {
 		from, act = `residents r LEFT JOIN active_periods a ON a.resident_id = r.id AND a.period = `+arg(p), `CASE WHEN a.resident_id IS NULL THEN 0 ELSE 1 END`
 	} else {
-		act = `CASE WHEN ` + strings.NewReplacer("$1", arg(span.fromMonth()), "$2", arg(span.To)).Replace(activeClause) + ` THEN 1 ELSE 0 END`
+		act = `CASE WHEN ` + strings.NewReplacer(":from", arg(span.fromMonth()), ":to", arg(span.To)).Replace(activeClause) + ` THEN 1 ELSE 0 END`
 	}
 	band := `CASE WHEN r.birth_date > ` + arg(cut(18)) + ` THEN 0 WHEN r.birth_date > ` + arg(cut(40)) + ` THEN 1 WHEN r.birth_date > ` + arg(cut(60)) +
 		` THEN 2 WHEN r.birth_date > ` + arg(cut(70)) + ` THEN 3 ELSE 4 END`
