@@ -61,36 +61,73 @@ func (k countConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if k.c == nil {
 		return conn, nil
 	}
-	return &countConn{conn, k.c}, nil
+	return &countConn{wrapConn{conn}, k.c}, nil
 }
 
 func (k countConnector) Driver() driver.Driver { return k.drv }
 
 // errNoContexts refuses a driver without the context methods; both of siwei's drivers have them.
-var errNoContexts = errors.New("db: counting needs a driver with context methods")
+var errNoContexts = errors.New("db: the connection wrappers need a driver with context methods")
 
-// countConn passes every call to the driver's connection, counting statements and transactions.
-type countConn struct {
-	driver.Conn
-	c *Counter
-}
+// wrapConn passes a driver connection's optional methods on to it: the wrappers below (countConn,
+// stmtConn) embed it and change only what they are for.
+type wrapConn struct{ driver.Conn }
 
-func (cc *countConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	cc.c.Txs.Add(1)
-	if b, ok := cc.Conn.(driver.ConnBeginTx); ok {
+func (w wrapConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if b, ok := w.Conn.(driver.ConnBeginTx); ok {
 		return b.BeginTx(ctx, opts)
 	}
 	return nil, errNoContexts
 }
 
-func (cc *countConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	var st driver.Stmt
-	var err error
-	if p, ok := cc.Conn.(driver.ConnPrepareContext); ok {
-		st, err = p.PrepareContext(ctx, q)
-	} else {
-		st, err = cc.Conn.Prepare(q)
+func (w wrapConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	if p, ok := w.Conn.(driver.ConnPrepareContext); ok {
+		return p.PrepareContext(ctx, q)
 	}
+	return w.Conn.Prepare(q)
+}
+
+func (w wrapConn) CheckNamedValue(v *driver.NamedValue) error {
+	if n, ok := w.Conn.(driver.NamedValueChecker); ok {
+		return n.CheckNamedValue(v)
+	}
+	return driver.ErrSkip
+}
+
+func (w wrapConn) ResetSession(ctx context.Context) error {
+	if r, ok := w.Conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (w wrapConn) IsValid() bool {
+	if v, ok := w.Conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (w wrapConn) Ping(ctx context.Context) error {
+	if p, ok := w.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// countConn passes every call to the driver's connection, counting statements and transactions.
+type countConn struct {
+	wrapConn
+	c *Counter
+}
+
+func (cc *countConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	cc.c.Txs.Add(1)
+	return cc.wrapConn.BeginTx(ctx, opts)
+}
+
+func (cc *countConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	st, err := cc.wrapConn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -113,34 +150,6 @@ func (cc *countConn) QueryContext(ctx context.Context, q string, args []driver.N
 	}
 	cc.c.Queries.Add(1)
 	return r.QueryContext(ctx, q, args)
-}
-
-func (cc *countConn) CheckNamedValue(v *driver.NamedValue) error {
-	if n, ok := cc.Conn.(driver.NamedValueChecker); ok {
-		return n.CheckNamedValue(v)
-	}
-	return driver.ErrSkip
-}
-
-func (cc *countConn) ResetSession(ctx context.Context) error {
-	if r, ok := cc.Conn.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (cc *countConn) IsValid() bool {
-	if v, ok := cc.Conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-func (cc *countConn) Ping(ctx context.Context) error {
-	if p, ok := cc.Conn.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
 }
 
 // countStmt counts the runs of a prepared statement.

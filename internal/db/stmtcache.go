@@ -15,7 +15,7 @@ const maxStmts = 256
 // meanwhile (a query inside a loop over its own rows) is prepared afresh, as it was before. A
 // statement that fails is dropped, and the connection's statements are closed with it.
 type stmtConn struct {
-	driver.Conn
+	wrapConn
 	stmts map[string]*keptStmt
 }
 
@@ -25,7 +25,9 @@ type keptStmt struct {
 	dropped bool // out of the cache: closed when its rows close
 }
 
-func newStmtConn(c driver.Conn) *stmtConn { return &stmtConn{Conn: c, stmts: map[string]*keptStmt{}} }
+func newStmtConn(c driver.Conn) *stmtConn {
+	return &stmtConn{wrapConn: wrapConn{c}, stmts: map[string]*keptStmt{}}
+}
 
 // kept is q's statement, prepared now if it is not yet; nil when it is busy or cannot be kept.
 func (c *stmtConn) kept(ctx context.Context, q string) (*keptStmt, error) {
@@ -35,11 +37,7 @@ func (c *stmtConn) kept(ctx context.Context, q string) (*keptStmt, error) {
 		}
 		return k, nil
 	}
-	p, ok := c.Conn.(driver.ConnPrepareContext)
-	if !ok {
-		return nil, nil
-	}
-	st, err := p.PrepareContext(ctx, q)
+	st, err := c.wrapConn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -113,48 +111,6 @@ func (c *stmtConn) ExecContext(ctx context.Context, q string, args []driver.Name
 		c.drop(q, k)
 	}
 	return res, err
-}
-
-func (c *stmtConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
-	if p, ok := c.Conn.(driver.ConnPrepareContext); ok {
-		return p.PrepareContext(ctx, q)
-	}
-	return c.Conn.Prepare(q)
-}
-
-func (c *stmtConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
-	}
-	return nil, errNoContexts
-}
-
-func (c *stmtConn) CheckNamedValue(v *driver.NamedValue) error {
-	if n, ok := c.Conn.(driver.NamedValueChecker); ok {
-		return n.CheckNamedValue(v)
-	}
-	return driver.ErrSkip
-}
-
-func (c *stmtConn) ResetSession(ctx context.Context) error {
-	if r, ok := c.Conn.(driver.SessionResetter); ok {
-		return r.ResetSession(ctx)
-	}
-	return nil
-}
-
-func (c *stmtConn) IsValid() bool {
-	if v, ok := c.Conn.(driver.Validator); ok {
-		return v.IsValid()
-	}
-	return true
-}
-
-func (c *stmtConn) Ping(ctx context.Context) error {
-	if p, ok := c.Conn.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
 }
 
 // Close closes the kept statements, then the connection.
