@@ -40,24 +40,22 @@ func cacheKey(sc Scope, spec string, trend bool) string {
 // language) without changing the kept one.
 func (d Document) copy() Document {
 	d.Figures = slices.Clone(d.Figures)
-	if d.Groups != nil {
-		groups := make([]Group, len(d.Groups))
-		for i, g := range d.Groups {
-			g.Values = maps.Clone(g.Values)
-			groups[i] = g
-		}
-		d.Groups = groups
-	}
+	d.Groups = cloned(d.Groups, func(g Group) Group { g.Values = maps.Clone(g.Values); return g })
 	d.Participation = slices.Clone(d.Participation)
 	d.Overdue = slices.Clone(d.Overdue)
-	if d.Trend != nil {
-		trend := make([]Point, len(d.Trend))
-		for i, p := range d.Trend {
-			p.Value = maps.Clone(p.Value)
-			trend[i] = p
-		}
-		d.Trend = trend
-	}
+	d.Trend = cloned(d.Trend, func(p Point) Point { p.Value = maps.Clone(p.Value); return p })
 	d.Departments = slices.Clone(d.Departments)
 	return d
+}
+
+// cloned is a copy of s with each element passed through f; nil stays nil.
+func cloned[T any](s []T, f func(T) T) []T {
+	if s == nil {
+		return nil
+	}
+	out := make([]T, len(s))
+	for i, v := range s {
+		out[i] = f(v)
+	}
+	return out
 }
