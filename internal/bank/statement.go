@@ -217,9 +217,9 @@ func (s *Service) Rankings(ctx context.Context, townID int64, by, period string,
 			ORDER BY e.pts DESC, e.id`
 	case "village":
 		// Every village: the board is ranked by points per head, known only once all are read,
-		// and cut to the limit after. The sums are the villages' months (bank_village_months).
+		// and cut to the limit after.
 		args = args[:len(args)-1]
-		q = `SELECT v.id, v.name, '', v.id, '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_village_months
+		q = `SELECT v.id, v.name, '', v.id, '', '', COALESCE(e.pts, 0) FROM villages v LEFT JOIN (SELECT village_id, SUM(points) AS pts FROM bank_earnings
 			WHERE town_id = $1 AND period IN (` + in + `) GROUP BY village_id) e ON e.village_id = v.id
 			WHERE v.town_id = $1 ORDER BY 7 DESC, v.id`
 	default:

@@ -65,10 +65,6 @@ func (s *Service) VerifySteps(ctx context.Context, step func(check string)) (Ver
 			OR NOT EXISTS (SELECT 1 FROM bank_accounts a WHERE a.id = e.account_id) ORDER BY e.id LIMIT 1`},
 		{"amount", `SELECT t.id, t.amount, e.amount FROM bank_transactions t JOIN bank_entries e ON e.transaction_id = t.id
 			JOIN bank_accounts a ON a.id = e.account_id AND a.kind = 'resident' WHERE e.amount <> t.amount ORDER BY t.id LIMIT 1`},
-		// The dashboard's points per village and month, kept by a trigger, are their earnings' sum.
-		{"months", `SELECT COALESCE(v.village_id, x.village_id), COALESCE(v.points, 0), COALESCE(x.pts, 0) FROM bank_village_months v
-			FULL JOIN (SELECT village_id, period, SUM(points) AS pts FROM bank_earnings GROUP BY village_id, period) x ON x.village_id = v.village_id AND x.period = v.period
-			WHERE COALESCE(v.points, 0) <> COALESCE(x.pts, 0) ORDER BY 1 LIMIT 1`},
 	}
 	for _, c := range checks {
 		step(c.name)
@@ -99,8 +95,6 @@ func describe(check string, id, x, y int64) string {
 		return fmt.Sprintf("account %d: balance %d below zero", id, x)
 	case "orphan":
 		return fmt.Sprintf("entry %d: transaction %d or account %d does not exist", id, x, y)
-	case "months":
-		return fmt.Sprintf("village %d: a month's points are %d but its earnings sum to %d", id, x, y)
 	default:
 		return fmt.Sprintf("transaction %d: amount %d but the resident's entry is %d", id, x, y)
 	}

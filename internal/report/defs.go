@@ -142,7 +142,7 @@ func build() []*Def {
 		// The article's figures.
 		headline(stock(count("bank.cards", "bank", Count, "/admin/bank/cards", `bank_cards c JOIN residents r ON r.id = c.resident_id`, `COUNT(*)`, `c.issued_at < :end`, "r.town_id", "r.village_id"))),
 		headline(stock(count("people.users", "people", Count, "/admin/accounts", `accounts a JOIN residents r ON r.id = a.resident_id`, `COUNT(*)`, `a.created_at < :end`, "r.town_id", "r.village_id"))),
-		headline(stock(count("bank.points", "bank", Points, "/admin/bank/ledger", `bank_village_months e`, `COALESCE(SUM(e.points), 0)`, `e.period <= :to`, "e.town_id", "e.village_id"))),
+		headline(stock(count("bank.points", "bank", Points, "/admin/bank/ledger", `bank_earnings e`, `COALESCE(SUM(e.points), 0)`, `e.period <= :to`, "e.town_id", "e.village_id"))),
 		headline(stock(count("honours.wall", "honours", Count, "/admin/honours/wall", `honours_wall w`, `COUNT(*)`, `w.created_at < :end`, "w.town_id", "w.village_id"))),
 		headline(count("activities", "honours", Count, "/admin/honours/calendar", activities, `COUNT(*)`,
 			`((x.at >= :start AND x.at < :end) OR (x.month >= :from AND x.month <= :to))`, "x.town_id", "x.village_id")),
@@ -199,7 +199,7 @@ func build() []*Def {
 	defs = append(defs, rates("alliance.projects", "alliance", "/admin/alliance/figures", alliance.ProjectFlow, "alliance_projects", "town_id", "village_id")...)
 	defs = append(defs,
 		// 文明银行.
-		count("bank.issued", "bank", Points, "/admin/bank/ledger", `bank_village_months e`, `COALESCE(SUM(e.points), 0)`, `e.period >= :from AND e.period <= :to`, "e.town_id", "e.village_id"),
+		count("bank.issued", "bank", Points, "/admin/bank/ledger", `bank_earnings e`, `COALESCE(SUM(e.points), 0)`, `e.period >= :from AND e.period <= :to`, "e.town_id", "e.village_id"),
 		count("bank.redeemed", "bank", Points, "/admin/bank/orders", `bank_redemptions o JOIN residents r ON r.id = o.resident_id`, `COALESCE(SUM(o.points), 0)`,
 			`o.status <> 'cancelled' AND o.created_at >= :start AND o.created_at < :end`, "r.town_id", "o.village_id"),
 		&Def{Key: "bank.outstanding", Pillar: "bank", Unit: Points, Periods: nowOnly, Scopes: allScope, Stock: true, Path: "/admin/bank/ledger",
