@@ -1,6 +1,6 @@
 // Package report is the town's 驾驶舱 (dashboard) and monthly report: one definition per figure
 // (defs.go), computed for a village, a town or the district over a month, a quarter, a year or to
-// date from the pillars' per-period aggregates (bank_village_months per village and month,
+// date from the pillars' per-period aggregates (bank_earnings per resident and month,
 // attend_months per person and month, active_periods per resident and period) and their indexed
 // records of the period, never from a scan of the ledger's history. It reads every pillar and
 // writes nothing but the documents it keeps a while (KeepFor).
