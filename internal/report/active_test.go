@@ -17,20 +17,7 @@ import (
 func TestActiveAfterReversal(t *testing.T) {
 	servertest.EachWith(t, demo.Options{Seed: 1, Residents: 60}, false, func(t *testing.T, env *servertest.Env) {
 		ctx, d := context.Background(), env.Sys.DB
-		type res struct{ id, town, village, household int64 }
-		var rs []res
-		rows, err := d.Read().Query(`SELECT id, town_id, village_id, household_id FROM residents WHERE status = 'active' ORDER BY id LIMIT 2`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var r res
-			if err := rows.Scan(&r.id, &r.town, &r.village, &r.household); err != nil {
-				t.Fatal(err)
-			}
-			rs = append(rs, r)
-		}
-		rows.Close()
+		rs := activeResidents(t, d.Read(), env.Info.TownID)
 		earner, attendee := rs[0], rs[1]
 		for _, q := range []struct {
 			sql  string

@@ -39,11 +39,7 @@ func TestFiguresKept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r struct{ id, town, village, household int64 }
-		if err := d.Read().QueryRow(`SELECT id, town_id, village_id, household_id FROM residents WHERE town_id = $1 AND status = 'active' ORDER BY id LIMIT 1`,
-			env.Info.TownID).Scan(&r.id, &r.town, &r.village, &r.household); err != nil {
-			t.Fatal(err)
-		}
+		r := activeResidents(t, d.Read(), env.Info.TownID)[0]
 		if _, err := d.Write().ExecContext(ctx, `INSERT INTO bank_earnings (resident_id, period, town_id, village_id, household_id, points) VALUES ($1, '2020-03', $2, $3, $4, 7)`,
 			r.id, r.town, r.village, r.household); err != nil {
 			t.Fatal(err)
@@ -126,6 +122,13 @@ func TestFiguresKept(t *testing.T) {
 		for i, doc := range docs {
 			if !doc.At.Equal(again.At) {
 				t.Errorf("reader %d: computed at %v, the others' at %v", i, doc.At, again.At)
+			}
+		}
+
+		// A wrong period is refused as without the cache, and nothing is kept for it.
+		for range 2 {
+			if status, body := env.API(demo.PhoneTownAdmin).JSON("GET", fmt.Sprintf("/api/v1/report/figures?scope=town&id=%d&period=2026-13", env.Info.TownID), nil, nil); status != 422 {
+				t.Errorf("period 2026-13 with the cache: %d, want 422: %.200s", status, body)
 			}
 		}
 

@@ -438,6 +438,31 @@ func checkAll(t *testing.T, env *servertest.Env, a *auth.Actor, sc report.Scope,
 }
 
 // districtAdmin is the district's admin as the service sees them.
+// resident is where a test's resident lives, for writing their earnings and attendance.
+type resident struct{ id, town, village, household int64 }
+
+// activeResidents are the town's active residents, by id.
+func activeResidents(t *testing.T, q *sql.DB, town int64) []resident {
+	t.Helper()
+	rows, err := q.Query(`SELECT id, town_id, village_id, household_id FROM residents WHERE town_id = $1 AND status = 'active' ORDER BY id`, town)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []resident
+	for rows.Next() {
+		var r resident
+		if err := rows.Scan(&r.id, &r.town, &r.village, &r.household); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func districtAdmin() *auth.Actor {
 	return &auth.Actor{AccountID: 1, Name: "区级管理员", Grants: []auth.Grant{{Role: auth.DistrictAdmin}}}
 }
@@ -495,20 +520,7 @@ func TestFiguresRandomTown(t *testing.T) {
 	servertest.EachWith(t, demo.Options{Seed: seed, Residents: 60}, false, func(t *testing.T, env *servertest.Env) {
 		ctx, d := context.Background(), env.Sys.DB
 		rng := rand.New(rand.NewPCG(uint64(seed), 9))
-		type res struct{ id, town, village, household int64 }
-		var all []res
-		rows, err := d.Read().Query(`SELECT id, town_id, village_id, household_id FROM residents WHERE status = 'active'`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var r res
-			if err := rows.Scan(&r.id, &r.town, &r.village, &r.household); err != nil {
-				t.Fatal(err)
-			}
-			all = append(all, r)
-		}
-		rows.Close()
+		all := activeResidents(t, d.Read(), env.Info.TownID)
 		now := time.Now().UTC()
 		// A third of the residents only earn, a third only attend, a third do both: who counts as
 		// active must see either.
